@@ -1,0 +1,192 @@
+// The hypercall log: pino 10, NDJSON, deterministic. No wall clock anywhere: `time` is the
+// simulated time the replayer owns (the ordinal of the record being executed), `base` is null (no
+// pid, no hostname), files are written synchronously (nothing logged before a stop is lost), so
+// the same trace gives a byte-identical log.
+//
+// A log is a trace: its record lines carry `op` and the record's normalised fields, so replaying
+// the log replays the trace (the reader ignores level, time, msg, line and result, and skips lines
+// without `op`). Key order is pino's: level, time, then the fields below, msg last.
+//
+// Line kinds (T = simulated time, N = the trace line of the record):
+//  record    info  (30), one per executed record (hypercalls, setup records, queries):
+//            {"level":30,"time":T,"line":N,"op":…,"dom":D,"vcpu":V,<the record's normalised fields>,
+//             "expect":…?,"result":{"rc":-22,"errno":"EINVAL","done":0,"results":[…]?,"frame":{…}?,
+//             "val":"0x…"?,"mfn":"0x…"?,"present":…?,"writable":…?,"tlb_hit":…?,"stale":…?,
+//             "mismatches":[…]?},"msg":"<op>"}
+//            (dom/vcpu only on records made by a vCPU: hypercalls, store, decrease_reservation,
+//             access — with the default resolved)
+//  refusal   warn  (40), one per entry of result.refusals, after its record line:
+//            {"level":40,"time":T,"line":N,"dom":D,"vcpu":V,"refusal":{"at":"ops[0]","what":…,
+//             "rc":-22,"errno":"EINVAL","reason":…,"mfn":"0x…"?,"xen":[…],
+//             "chain":[{"mfn":"0x…","level":1,"slot":16,"val":"0x…"}],
+//             "blockers":[{"kind":"l1e","mfn":"0x…","slot":16?,"val":"0x…"?,"dom":1,"vcpu":0?,"rw":true?}]},
+//             "msg":"refused <what>: <reason>"}
+//  flush     info  (30), from XenObserver.flush, before the record line of the record that caused it:
+//            {"level":30,"time":T,"line":N,"event":"tlb_flush","cause":"guest|cr3|type_change|
+//             l2plus_update|realloc","dom":D,"vcpus":[…],"va":"0x…"?,"mfn":"0x…"?,"clock":C,
+//             "msg":"tlb_flush"}
+//  expect    warn  (40): {"line":N,"event":"expect_failed","record":"<op>","expected":…,"actual":…,
+//            "msg":"expect failed"}  (actual: only the compared keys)
+//  audit     error (50): {"line":N,"event":"audit","source":"record|--audit","mismatches":[…],
+//            "msg":"audit mismatch"}
+//  bad input error (50): {"line":N,"event":"bad_input","file":…,"field":…?,"error":"FILE:LINE: …",
+//            "msg":"FILE:LINE: …"}
+//  internal  error (50): {"line":N,"event":"internal_error","error":…,"msg":"internal error: …"}
+//            (an exception from the model that is not a SetupError)
+//  end       always the last line, written whatever the level: info (30) when finished, warn (40)
+//            for expect_failed/interrupted, error (50) otherwise:
+//            {"level":…,"time":T,"event":"end","reason":"finished|bad_input|expect_failed|audit|
+//             interrupted|internal_error","records":R,"exit":S,"msg":"replay stopped"}
+//            (R = records executed; T = the time of the last one)
+import { pino, type Level, type Logger } from 'pino';
+import { errnoName } from '../hypervisor/abi.ts';
+import type { Caller, FlushEvent, Holder, Refusal } from '../hypervisor/types.ts';
+import { hasCaller, type TraceRecord } from './trace/types.ts';
+import { recordToJson, hex } from './trace/write.ts';
+import { resultToJson, type RecordResult } from './trace/result.ts';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Anything with write(string): a test's capture object, a stream. */
+export interface LogSink {
+  write(s: string): unknown;
+}
+
+export interface LogOptions {
+  /** A file path (truncated, written synchronously) or a sink. */
+  dest: string | LogSink;
+  level?: LogLevel;
+}
+
+/** The simulated time and the trace line in progress; the replayer sets both. */
+export interface SimClock {
+  time: number;
+  line: number;
+}
+
+export type StopReason = 'finished' | 'bad_input' | 'expect_failed' | 'audit' | 'interrupted' | 'internal_error';
+
+function holderJson(h: Holder): Record<string, unknown> {
+  const o: Record<string, unknown> = { kind: h.kind, mfn: hex(h.mfn) };
+  if (h.slot !== undefined) o.slot = h.slot;
+  if (h.val !== undefined) o.val = hex(h.val);
+  o.dom = h.dom;
+  if (h.vcpu !== undefined) o.vcpu = h.vcpu;
+  if (h.rw !== undefined) o.rw = h.rw;
+  return o;
+}
+
+/** A Refusal in JSON form: hex strings for MFNs and entry values. */
+export function refusalJson(r: Refusal): Record<string, unknown> {
+  const o: Record<string, unknown> = { at: r.at, what: r.what, rc: r.rc, errno: errnoName(r.rc), reason: r.reason };
+  if (r.mfn !== undefined) o.mfn = hex(r.mfn);
+  o.xen = r.xen;
+  o.chain = r.chain.map((c) => ({ mfn: hex(c.mfn), level: c.level, slot: c.slot, val: hex(c.val) }));
+  o.blockers = r.blockers.map(holderJson);
+  return o;
+}
+
+/** The pino logger of a replay, with one method per line kind (see the schema above). */
+export class HypercallLog {
+  readonly clock: SimClock = { time: 0, line: 0 };
+  readonly logger: Logger;
+  /** A child at level trace: the end line is written whatever the level. */
+  private readonly always: Logger;
+  private readonly stream: ReturnType<typeof pino.destination> | undefined;
+
+  constructor(opts: LogOptions) {
+    const clock = this.clock;
+    const options = {
+      base: null,
+      level: opts.level ?? 'info',
+      timestamp: () => ',"time":' + clock.time,
+    };
+    if (typeof opts.dest === 'string') {
+      this.stream = pino.destination({ dest: opts.dest, sync: true, append: false, mkdir: true });
+      this.logger = pino(options, this.stream);
+    } else {
+      this.stream = undefined;
+      this.logger = pino(options, opts.dest as pino.DestinationStream);
+    }
+    this.always = this.logger.child({}, { level: 'trace' });
+  }
+
+  enabled(level: Level): boolean {
+    return this.logger.isLevelEnabled(level);
+  }
+
+  /** The record line: the record in its normalised form (a trace line) plus its result. */
+  record(rec: TraceRecord, caller: Caller | undefined, result: RecordResult): void {
+    if (!this.logger.isLevelEnabled('info')) return;
+    const o: Record<string, unknown> = { line: this.clock.line };
+    Object.assign(o, recordToJson(rec, hasCaller(rec) ? caller : undefined));
+    o.result = resultToJson(result, true);
+    this.logger.info(o, rec.op);
+  }
+
+  refusals(caller: Caller, refusals: readonly Refusal[]): void {
+    if (refusals.length === 0 || !this.logger.isLevelEnabled('warn')) return;
+    for (const r of refusals) {
+      this.logger.warn(
+        { line: this.clock.line, dom: caller.dom, vcpu: caller.vcpu, refusal: refusalJson(r) },
+        `refused ${r.what}: ${r.reason}`,
+      );
+    }
+  }
+
+  flush(e: FlushEvent): void {
+    if (!this.logger.isLevelEnabled('info')) return;
+    const o: Record<string, unknown> = {
+      line: this.clock.line,
+      event: 'tlb_flush',
+      cause: e.cause,
+      dom: e.dom,
+      vcpus: e.vcpus,
+    };
+    if (e.va !== undefined) o.va = hex(e.va);
+    if (e.mfn !== undefined) o.mfn = hex(e.mfn);
+    o.clock = e.clock;
+    this.logger.info(o, 'tlb_flush');
+  }
+
+  expectFailed(op: string, expected: unknown, actual: unknown): void {
+    this.logger.warn({ line: this.clock.line, event: 'expect_failed', record: op, expected, actual }, 'expect failed');
+  }
+
+  audit(mismatches: readonly string[], source: 'record' | '--audit'): void {
+    this.logger.error({ line: this.clock.line, event: 'audit', source, mismatches }, 'audit mismatch');
+  }
+
+  badInput(message: string, file: string, line: number, field?: string): void {
+    const o: Record<string, unknown> = { line, event: 'bad_input', file };
+    if (field !== undefined) o.field = field;
+    o.error = message;
+    this.logger.error(o, message);
+  }
+
+  internalError(message: string): void {
+    this.logger.error({ line: this.clock.line, event: 'internal_error', error: message }, `internal error: ${message}`);
+  }
+
+  /** The last line: why the replay stopped. */
+  end(reason: StopReason, records: number, exit: number): void {
+    const level: Level = reason === 'finished' ? 'info' : reason === 'expect_failed' || reason === 'interrupted' ? 'warn' : 'error';
+    this.always[level]({ event: 'end', reason, records, exit }, 'replay stopped');
+  }
+
+  /** Flushes and closes a file destination. */
+  close(): void {
+    if (this.stream === undefined) return;
+    try {
+      this.stream.flushSync();
+    } catch {
+      // nothing buffered (sync mode)
+    }
+    this.stream.end();
+  }
+}
+
+export function createLog(opts: LogOptions): HypercallLog {
+  return new HypercallLog(opts);
+}

@@ -1,0 +1,311 @@
+// The trace v1 reader: NDJSON in, typed and validated records out, every error with FILE:LINE and
+// the full field path. A hypercall log is a trace too: its record lines (numeric `level` and
+// `time`, plus `op`) are read as records, its other lines skipped. See trace-format.md and
+// docs/trace-extensions.md.
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { MMUEXT, UVMF } from '../../hypervisor/abi.ts';
+import type { Hypercall, MmuextOp } from '../../hypervisor/types.ts';
+import { readExpect } from './expect.ts';
+import {
+  FieldError,
+  TraceError,
+  array,
+  bool,
+  domid,
+  domid16,
+  fail,
+  mfn,
+  object,
+  prefixed,
+  show,
+  slot,
+  toMfn,
+  toU64,
+  toUint,
+  u64,
+  uint32,
+  vcpuId,
+  vcpumask,
+  type Obj,
+} from './fields.ts';
+import { TRACE_OPS, type RecordCommon, type TraceEntry, type TraceOp, type TraceRecord } from './types.ts';
+
+const MMUEXT_BY_NAME: Readonly<Record<string, number>> = MMUEXT;
+const MMUEXT_NAMES = Object.keys(MMUEXT).join(', ');
+const OPS = new Set<string>(TRACE_OPS);
+
+// What each MMUEXT command needs, by number (as in Xen's do_mmuext_op).
+const NEEDS_MFN = new Set<number>([
+  MMUEXT.pin_l1_table,
+  MMUEXT.pin_l2_table,
+  MMUEXT.pin_l3_table,
+  MMUEXT.pin_l4_table,
+  MMUEXT.unpin_table,
+  MMUEXT.new_baseptr,
+  MMUEXT.new_user_baseptr,
+  MMUEXT.clear_page,
+  MMUEXT.copy_page,
+]);
+const NEEDS_VA = new Set<number>([MMUEXT.invlpg_local, MMUEXT.invlpg_all, MMUEXT.invlpg_multi, MMUEXT.set_ldt]);
+const NEEDS_MASK = new Set<number>([MMUEXT.tlb_flush_multi, MMUEXT.invlpg_multi]);
+
+function cmdOf(v: unknown): number {
+  if (typeof v === 'string') {
+    const n = MMUEXT_BY_NAME[v];
+    if (n === undefined || !Object.hasOwn(MMUEXT_BY_NAME, v)) {
+      throw new FieldError('cmd', `unknown MMUEXT command ${show(v)} (known: ${MMUEXT_NAMES}, or a number)`);
+    }
+    return n;
+  }
+  // A number Xen does not know passes through: Xen answers -ENOSYS.
+  return toUint(v, 'cmd', 2 ** 32, 'an MMUEXT command name or number');
+}
+
+function readMmuextOp(o: Obj): MmuextOp {
+  const cmd = cmdOf(o.cmd);
+  const op: MmuextOp = { cmd };
+  if (o.mfn !== undefined || NEEDS_MFN.has(cmd)) op.mfn = mfn(o, 'mfn');
+  if (o.linear_addr !== undefined || NEEDS_VA.has(cmd)) op.linear_addr = u64(o, 'linear_addr');
+  if (o.vcpumask !== undefined || NEEDS_MASK.has(cmd)) op.vcpumask = vcpumask(o, 'vcpumask');
+  if (o.nr_ents !== undefined || cmd === MMUEXT.set_ldt) op.nr_ents = uint32(o, 'nr_ents');
+  if (o.src_mfn !== undefined || cmd === MMUEXT.copy_page) op.src_mfn = mfn(o, 'src_mfn');
+  return op;
+}
+
+const FLUSH_TYPES: Readonly<Record<string, number>> = { none: UVMF.NONE, tlb_flush: UVMF.TLB_FLUSH, invlpg: UVMF.INVLPG };
+const FLAGS_WANT = 'a number, or none/tlb_flush/invlpg optionally joined with local/all by "|"';
+
+/** The UVMF flags of update_va_mapping (string form, or the raw number). */
+function readFlags(o: Obj, hasMask: boolean): number {
+  const v = o.flags;
+  if (typeof v === 'string' && !v.startsWith('0x') && !v.startsWith('0X')) {
+    let type = -1;
+    let scope = -1;
+    for (const raw of v.split('|')) {
+      const part = raw.trim().toLowerCase();
+      const t = FLUSH_TYPES[part];
+      if (t !== undefined && Object.hasOwn(FLUSH_TYPES, part) && type < 0) type = t;
+      else if (part === 'local' && scope < 0) scope = UVMF.LOCAL;
+      else if (part === 'all' && scope < 0) scope = UVMF.ALL;
+      else fail('flags', -1, FLAGS_WANT, v);
+    }
+    if (type < 0) fail('flags', -1, FLAGS_WANT, v);
+    if (hasMask) {
+      // A string flag with a vcpumask is UVMF_MULTI: the mask names the vCPUs.
+      if (scope >= 0) {
+        throw new FieldError('flags', `local/all cannot be combined with a vcpumask (that is UVMF_MULTI), got ${show(v)}`);
+      }
+      return type | UVMF.MULTI;
+    }
+    return type | (scope < 0 ? UVMF.LOCAL : scope);
+  }
+  const n = toUint(v, 'flags', 2 ** 53, FLAGS_WANT, -1, true);
+  const scope = n & ~UVMF.FLUSHTYPE_MASK;
+  const multi = scope !== UVMF.LOCAL && scope !== UVMF.ALL;
+  if (multi && !hasMask) {
+    throw new FieldError('vcpumask', `flags ${show(v)} are UVMF_MULTI: expected a vcpumask (array of vCPU ids, or null), got nothing (missing)`);
+  }
+  if (!multi && hasMask) {
+    throw new FieldError('vcpumask', `flags ${show(v)} are not UVMF_MULTI: expected no vcpumask, got ${show(o.vcpumask)}`);
+  }
+  return n;
+}
+
+function noCommon(o: Obj): void {
+  for (const k of ['dom', 'vcpu', 'expect'] as const) {
+    if (o[k] !== undefined) {
+      throw new FieldError(
+        k,
+        k === 'expect'
+          ? 'a multicall entry has no expect of its own: expect {"results":[…]} on the multicall'
+          : `a multicall entry runs as the multicall's caller: put ${k} on the multicall, got ${show(o[k])}`,
+      );
+    }
+  }
+}
+
+/** A hypercall record's own fields (no common fields); `sub` for multicall entries. */
+function readHypercall(op: string, o: Obj, sub: boolean): Hypercall {
+  if (sub) noCommon(o);
+  switch (op) {
+    case 'mmu_update': {
+      const reqs = array(o, 'reqs');
+      const out = new Array<{ ptr: bigint; val: bigint }>(reqs.length);
+      for (let i = 0; i < reqs.length; i++) {
+        try {
+          const r = object(reqs[i], '');
+          out[i] = { ptr: u64(r, 'ptr'), val: u64(r, 'val') };
+        } catch (e) {
+          throw prefixed(e, `reqs[${i}].`);
+        }
+      }
+      const call: Hypercall = { op: 'mmu_update', reqs: out };
+      if (o.foreigndom !== undefined) call.foreigndom = domid16(o, 'foreigndom');
+      return call;
+    }
+    case 'mmuext_op': {
+      const ops = array(o, 'ops');
+      const out = new Array<MmuextOp>(ops.length);
+      for (let i = 0; i < ops.length; i++) {
+        try {
+          out[i] = readMmuextOp(object(ops[i], ''));
+        } catch (e) {
+          throw prefixed(e, `ops[${i}].`);
+        }
+      }
+      const call: Hypercall = { op: 'mmuext_op', ops: out };
+      if (o.foreigndom !== undefined) call.foreigndom = domid16(o, 'foreigndom');
+      return call;
+    }
+    case 'update_va_mapping': {
+      const hasMask = o.vcpumask !== undefined;
+      const call: Hypercall = { op: 'update_va_mapping', va: u64(o, 'va'), val: u64(o, 'val'), flags: readFlags(o, hasMask) };
+      if (hasMask) call.vcpumask = vcpumask(o, 'vcpumask');
+      return call;
+    }
+    case 'multicall': {
+      const calls = array(o, 'calls');
+      const out = new Array<Hypercall>(calls.length);
+      for (let i = 0; i < calls.length; i++) {
+        try {
+          const c = object(calls[i], '');
+          const cop = c.op;
+          if (cop !== 'mmu_update' && cop !== 'mmuext_op' && cop !== 'update_va_mapping' && cop !== 'multicall') {
+            fail('op', -1, 'a hypercall: mmu_update, mmuext_op, update_va_mapping or multicall', cop);
+          }
+          out[i] = readHypercall(cop, c, true);
+        } catch (e) {
+          throw prefixed(e, `calls[${i}].`);
+        }
+      }
+      return { op: 'multicall', calls: out };
+    }
+  }
+  throw new FieldError('op', `not a hypercall, got ${show(op)}`);
+}
+
+function readBody(op: TraceOp, o: Obj): TraceRecord {
+  switch (op) {
+    case 'create_domain': {
+      const id = domid(o, 'domid');
+      const vcpus = toUint(o.vcpus, 'vcpus', 4097, 'a vCPU count (integer 1–4096)');
+      if (vcpus === 0) fail('vcpus', -1, 'a vCPU count (integer 1–4096)', o.vcpus);
+      const f = object(o.frames, 'frames');
+      let base: number;
+      let count: number;
+      try {
+        base = mfn(f, 'base');
+        count = toUint(f.count, 'count', 2 ** 40, 'a frame count (integer 1–2^40-1)', -1, true);
+        if (count === 0) fail('count', -1, 'a frame count (integer 1–2^40-1)', f.count);
+        if (base + count > 2 ** 40) {
+          throw new FieldError('count', `frames end beyond MFN 2^40-1 (base ${show(f.base)}), got ${count}`);
+        }
+      } catch (e) {
+        throw prefixed(e, 'frames.');
+      }
+      const r: TraceRecord = { op, domid: id, vcpus, frames: { base, count } };
+      if (o.privileged !== undefined) r.privileged = bool(o, 'privileged');
+      return r;
+    }
+    case 'destroy_domain':
+      return { op, domid: domid(o, 'domid') };
+    case 'store':
+      return { op, mfn: mfn(o, 'mfn'), slot: slot(o, 'slot'), val: u64(o, 'val') };
+    case 'decrease_reservation': {
+      const a = array(o, 'mfns');
+      const mfns = new Array<number>(a.length);
+      for (let i = 0; i < a.length; i++) mfns[i] = toMfn(a[i], 'mfns', i);
+      return { op, mfns };
+    }
+    case 'frame':
+      return { op, mfn: mfn(o, 'mfn') };
+    case 'read':
+      return { op, mfn: mfn(o, 'mfn'), slot: slot(o, 'slot') };
+    case 'access':
+      return { op, va: u64(o, 'va'), write: bool(o, 'write') };
+    case 'audit':
+      return { op };
+    default:
+      return readHypercall(op, o, false) as TraceRecord;
+  }
+}
+
+/**
+ * Reads one record from a parsed JSON object. Throws FieldError. Unknown keys are ignored
+ * (forward compatibility), which is also how a log line's level/time/msg/line/result go unseen.
+ */
+export function readRecord(o: Obj): TraceRecord {
+  const op = o.op;
+  if (typeof op !== 'string' || !OPS.has(op)) {
+    if (op === undefined) throw new FieldError('op', `expected a record kind (one of: ${TRACE_OPS.join(', ')}), got nothing (missing)`);
+    throw new FieldError('op', `unknown op ${show(op)} (known: ${TRACE_OPS.join(', ')})`);
+  }
+  const r = readBody(op as TraceOp, o) as TraceRecord & RecordCommon;
+  if (o.dom !== undefined) r.dom = domid(o, 'dom');
+  if (o.vcpu !== undefined) r.vcpu = vcpuId(o.vcpu, 'vcpu');
+  if (o.expect !== undefined) r.expect = readExpect(r.op, o.expect);
+  return r;
+}
+
+/** Whether a text line carries no record (blank, or `#` first after spaces). */
+function isSkippable(text: string): boolean {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 13 || c === 0xfeff) continue;
+    return c === 35; // '#'
+  }
+  return true;
+}
+
+/**
+ * Parses one line of a trace. Returns null for a line without a record (blank, comment, or a log
+ * line without `op`). Throws TraceError with FILE:LINE and the field.
+ */
+export function parseLine(text: string, file: string, line: number): TraceRecord | null {
+  if (isSkippable(text)) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new TraceError(file, line, `not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new TraceError(file, line, `expected a JSON object (one record), got ${show(v)}`);
+  }
+  const o = v as Obj;
+  // A hypercall log line: read its record, if it has one.
+  if (o.op === undefined && typeof o.level === 'number' && typeof o.time === 'number') return null;
+  try {
+    return readRecord(o);
+  } catch (e) {
+    if (e instanceof FieldError) throw new TraceError(file, line, e.render(), e.field);
+    throw e;
+  }
+}
+
+/**
+ * Streams a trace (or a hypercall log) and yields its records in order with their line numbers.
+ * Throws TraceError for the first bad line; nothing after it is read.
+ */
+export async function* readTrace(path: string): AsyncGenerator<TraceEntry, void, undefined> {
+  const input = createReadStream(path, { encoding: 'utf8' });
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  let line = 0;
+  try {
+    for await (const text of rl) {
+      line++;
+      const record = parseLine(text, path, line);
+      if (record !== null) yield { line, record };
+    }
+  } catch (e) {
+    if (e instanceof TraceError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code !== undefined) throw new TraceError(path, line, `cannot read the trace (${err.code}: ${err.message})`);
+    throw e;
+  } finally {
+    rl.close();
+    input.destroy();
+  }
+}

@@ -1,0 +1,121 @@
+// Trace v1 records as the reader hands them out (see /work/shared/spec/trace-format.md and
+// docs/trace-extensions.md). Hypercall records ARE the hypervisor's Hypercall shapes
+// (hypervisor/types.ts) plus the common fields, so the replayer passes them to Xen as they are.
+// 64-bit values (PTEs, machine and virtual addresses) are bigint; MFNs are numbers (< 2^40).
+import type {
+  Hypercall,
+  MmuextOpCall,
+  MmuUpdateCall,
+  MulticallCall,
+  UpdateVaMappingCall,
+} from '../../hypervisor/types.ts';
+
+/** A value inside an `expect` object, normalised: numbers for ints and MFNs, bigint for 64-bit values. */
+export type ExpectValue = number | bigint | boolean | string | null | number[] | string[];
+/** `expect`: an integer (the rc) or an object whose keys must all match the result. */
+export type Expect = number | { [key: string]: ExpectValue };
+
+/** The fields every record may carry. */
+export interface RecordCommon {
+  /** The calling domain; absent = the first domain created (the replayer resolves it). */
+  dom?: number;
+  /** The calling vCPU; absent = 0. */
+  vcpu?: number;
+  expect?: Expect;
+}
+
+export type MmuUpdateRecord = MmuUpdateCall & RecordCommon;
+export type MmuextOpRecord = MmuextOpCall & RecordCommon;
+export type UpdateVaMappingRecord = UpdateVaMappingCall & RecordCommon;
+export type MulticallRecord = MulticallCall & RecordCommon;
+export type HypercallRecord = MmuUpdateRecord | MmuextOpRecord | UpdateVaMappingRecord | MulticallRecord;
+
+export interface CreateDomainRecord extends RecordCommon {
+  op: 'create_domain';
+  domid: number;
+  vcpus: number;
+  frames: { base: number; count: number };
+  privileged?: boolean;
+}
+/** Extension: domain_kill → domain_relinquish_resources. */
+export interface DestroyDomainRecord extends RecordCommon {
+  op: 'destroy_domain';
+  domid: number;
+}
+export interface StoreRecord extends RecordCommon {
+  op: 'store';
+  mfn: number;
+  slot: number;
+  val: bigint;
+}
+/** Extension: XENMEM_decrease_reservation; rc = extents done. */
+export interface DecreaseReservationRecord extends RecordCommon {
+  op: 'decrease_reservation';
+  mfns: number[];
+}
+export interface FrameRecord extends RecordCommon {
+  op: 'frame';
+  mfn: number;
+}
+export interface ReadRecord extends RecordCommon {
+  op: 'read';
+  mfn: number;
+  slot: number;
+}
+/** Extension: a guest load/store at va through the vCPU's TLB and page tables. */
+export interface AccessRecord extends RecordCommon {
+  op: 'access';
+  va: bigint;
+  write: boolean;
+}
+/** Extension: recount every reference; a non-empty result fails the replay like an expectation. */
+export interface AuditRecord extends RecordCommon {
+  op: 'audit';
+}
+
+export type TraceRecord =
+  | CreateDomainRecord
+  | DestroyDomainRecord
+  | StoreRecord
+  | DecreaseReservationRecord
+  | FrameRecord
+  | ReadRecord
+  | AccessRecord
+  | AuditRecord
+  | HypercallRecord;
+
+export type TraceOp = TraceRecord['op'];
+export type { Hypercall };
+
+/** One record of a trace and the (1-based) line it came from. */
+export interface TraceEntry {
+  line: number;
+  record: TraceRecord;
+}
+
+/** Every op the reader knows, in the order the error message lists them. */
+export const TRACE_OPS: readonly TraceOp[] = [
+  'create_domain',
+  'destroy_domain',
+  'store',
+  'mmu_update',
+  'mmuext_op',
+  'update_va_mapping',
+  'multicall',
+  'decrease_reservation',
+  'frame',
+  'read',
+  'access',
+  'audit',
+];
+
+const HYPERCALL_OPS = new Set<string>(['mmu_update', 'mmuext_op', 'update_va_mapping', 'multicall']);
+export function isHypercallRecord(r: TraceRecord): r is HypercallRecord {
+  return HYPERCALL_OPS.has(r.op);
+}
+
+/** Records that act as a vCPU of a domain (they have a caller: dom and vcpu). */
+const CALLER_OPS = new Set<string>([...HYPERCALL_OPS, 'store', 'decrease_reservation', 'access']);
+export function hasCaller(r: TraceRecord): boolean {
+  return CALLER_OPS.has(r.op);
+}
