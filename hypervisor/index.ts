@@ -1,26 +1,36 @@
 // The Hypervisor facade: one entry point per hypercall and per setup or query record, results as
 // data. Everything a guest or a trace can do to the simulated Xen goes through here.
-import type {
-  AccessResult,
-  Caller,
-  CallResult,
-  FrameInfo,
-  Hypercall,
-  XenObserver,
+
+import { DOMID_SELF, EFAULT, EINVAL, EPERM, mmuextName } from './abi.ts';
+import { audit } from './audit.ts';
+import type { Domain, Vcpu } from './domain.ts';
+import { F_ALLOCATED, F_PINNED, F_VALIDATED, FrameTable, hex16, NO_OWNER, PGT_seg_desc_page, TYPE_NAMES } from './frames.ts';
+import { createDomain, decreaseReservation, destroyDomain, type DomainSpec } from './lifecycle.ts';
+import { doMmuUpdate } from './mmu-update.ts';
+import { doMmuextOp } from './mmuext-op.ts';
+import { doMulticall } from './multicall.ts';
+import { ENTRIES_PER_TABLE, hex, hiOf, loOf, toBig, vpnOf } from './pte.ts';
+import { buildRefusal } from './refusal.ts';
+import { Diag, type XenState } from './state.ts';
+import { TlbClock } from './tlb.ts';
+import {
+  type AccessResult,
+  type Caller,
+  type CallResult,
+  type FrameInfo,
+  type Hypercall,
+  type MmuextOp,
+  type Refusal,
+  SetupError,
+  type XenObserver,
 } from './types.ts';
+import { doUpdateVaMapping } from './update-va-mapping.ts';
+import { translate } from './walk.ts';
 
 export * from './types.ts';
 export * from './abi.ts';
-
-export interface DomainSpec {
-  domid: number;
-  vcpus: number;
-  /** The machine frames [base, base+count) become the domain's, zero-filled and untyped. */
-  base: number;
-  count: number;
-  /** dom0-like: may map I/O memory, use cache attributes and act on other domains. */
-  privileged?: boolean;
-}
+export type { DomainSpec } from './lifecycle.ts';
+export { MAX_MACHINE_FRAMES, MAX_VCPUS } from './lifecycle.ts';
 
 export interface HypervisorOptions {
   observer?: XenObserver;
@@ -28,49 +38,214 @@ export interface HypervisorOptions {
   linearPt?: boolean;
 }
 
+interface Outcome {
+  rc: number;
+  done?: number;
+  results?: number[];
+}
+
 export class Hypervisor {
-  constructor(_opts: HypervisorOptions = {}) {
-    throw new Error('not implemented yet');
+  private readonly x: XenState;
+  private first: number | undefined;
+
+  constructor(opts: HypervisorOptions = {}) {
+    this.x = {
+      frames: new FrameTable(),
+      domains: new Map(),
+      clock: new TlbClock(),
+      obs: opts.observer ?? {},
+      linearPt: opts.linearPt ?? true,
+      diag: new Diag(),
+      m2p: new Map(),
+    };
   }
+
   /** XEN_DOMCTL_createdomain + populate_physmap, as one setup step. Throws SetupError. */
-  createDomain(_spec: DomainSpec): void {}
+  createDomain(spec: DomainSpec): void {
+    createDomain(this.x, spec);
+    this.first ??= spec.domid;
+  }
+
   /** domain_kill → domain_relinquish_resources. Throws SetupError for an unknown domain. */
-  destroyDomain(_domid: number): void {}
-  hasDomain(_domid: number): boolean {
-    return false;
+  destroyDomain(domid: number): void {
+    const d = this.x.domains.get(domid);
+    if (!d) throw new SetupError(`no domain ${domid}`, 'domid');
+    destroyDomain(this.x, d);
+    if (this.first === domid) this.first = this.x.domains.keys().next().value;
   }
-  /** The id of the first domain created (the trace's default `dom`). */
+
+  hasDomain(domid: number): boolean {
+    return this.x.domains.has(domid);
+  }
+
+  /** The id of the first domain created that still exists (the trace's default `dom`). */
   firstDomain(): number | undefined {
-    return undefined;
+    return this.first;
   }
+
   /** Runs one hypercall. A refusal is a result (rc < 0, with refusals), never an exception. */
-  hypercall(_caller: Caller, _call: Hypercall): CallResult {
-    return { rc: 0, refusals: [] };
+  hypercall(caller: Caller, call: Hypercall): CallResult {
+    const { d, v } = this.resolve(caller);
+    const refusals: Refusal[] = [];
+    const out = this.dispatch(d, v, call, '', refusals);
+    return { ...out, refusals };
   }
+
+  private dispatch(d: Domain, v: Vcpu, call: Hypercall, at: string, refusals: Refusal[]): Outcome {
+    const x = this.x;
+    const diag = x.diag;
+    const where = (s: string) => (at && s ? `${at}.${s}` : at || s);
+    diag.reset();
+    switch (call.op) {
+      case 'mmu_update': {
+        const fd = call.foreigndom ?? DOMID_SELF;
+        const o = doMmuUpdate(x, d, call.reqs, fd, () => diag.reset());
+        if (o.rc !== 0) {
+          const req = o.failed === undefined ? undefined : call.reqs[o.failed];
+          const what = req ? `mmu_update ptr ${hex(req.ptr)} val ${hex(req.val)}` : `mmu_update foreigndom ${hex(fd)}`;
+          refusals.push(buildRefusal(x, where(o.failed === undefined ? '' : `reqs[${o.failed}]`), what, o.rc));
+        }
+        return { rc: o.rc, done: o.done };
+      }
+      case 'mmuext_op': {
+        const fd = call.foreigndom ?? DOMID_SELF;
+        const o = doMmuextOp(x, d, v, call.ops, fd, () => diag.reset());
+        if (o.rc !== 0) {
+          const op = o.failed === undefined ? undefined : call.ops[o.failed];
+          const what = op ? describeOp(op) : `mmuext_op foreigndom ${hex(fd)}`;
+          refusals.push(buildRefusal(x, where(o.failed === undefined ? '' : `ops[${o.failed}]`), what, o.rc));
+        }
+        return { rc: o.rc, done: o.done };
+      }
+      case 'update_va_mapping': {
+        const rc = doUpdateVaMapping(x, d, v, call.va, call.val, call.flags, call.vcpumask);
+        if (rc !== 0) {
+          refusals.push(buildRefusal(x, where(''), `update_va_mapping va ${hex(call.va)} val ${hex(call.val)}`, rc));
+        }
+        return { rc };
+      }
+      case 'multicall':
+        return doMulticall(
+          x,
+          call.calls,
+          (c, i) => this.dispatch(d, v, c, where(`calls[${i}]`), refusals).rc,
+          (i) => refusals.push(buildRefusal(x, where(`calls[${i}]`), 'multicall (nested)', EINVAL)),
+        );
+    }
+  }
+
   /** A plain guest store of one 8-byte entry; rc -EPERM when the frame is not writable memory. */
-  store(_caller: Caller, _mfn: number, _slot: number, _val: bigint): number {
+  store(caller: Caller, mfn: number, slot: number, val: bigint): number {
+    const { d } = this.resolve(caller);
+    const f = this.x.frames;
+    if (!f.valid(mfn) || f.owner[mfn] !== d.id || f.count[mfn] === 0) return EPERM;
+    const t = f.type[mfn]!;
+    if (t >= 1 && t <= PGT_seg_desc_page && f.typeCount[mfn]! > 0) return EPERM;
+    const page = f.pageForWrite(mfn);
+    page[2 * slot] = loOf(val);
+    page[2 * slot + 1] = hiOf(val);
     return 0;
   }
+
   /** XENMEM_decrease_reservation: drops the allocation reference; rc = extents done. */
-  decreaseReservation(_caller: Caller, _mfns: number[]): number {
-    return 0;
+  decreaseReservation(caller: Caller, mfns: number[]): number {
+    const { d } = this.resolve(caller);
+    this.x.diag.reset();
+    return decreaseReservation(this.x, d, mfns);
   }
-  frame(_mfn: number): FrameInfo {
-    throw new Error('not implemented yet');
+
+  /** A frame's page_info, as the `frame` query reports it. */
+  frame(mfn: number): FrameInfo {
+    const f = this.x.frames;
+    if (!f.valid(mfn)) {
+      return {
+        owner: null,
+        type: 'none',
+        type_count: 0,
+        validated: false,
+        pinned: false,
+        count: 0,
+        allocated: false,
+        caf: hex16(0n),
+        taf: hex16(0n),
+        tlbflush_timestamp: 0,
+      };
+    }
+    const flags = f.flags[mfn]!;
+    return {
+      owner: f.owner[mfn] === NO_OWNER ? null : f.owner[mfn]!,
+      type: TYPE_NAMES[f.type[mfn]!]!,
+      type_count: f.typeCount[mfn]!,
+      validated: (flags & F_VALIDATED) !== 0,
+      pinned: (flags & F_PINNED) !== 0,
+      count: f.count[mfn]!,
+      allocated: (flags & F_ALLOCATED) !== 0,
+      caf: hex16(f.caf(mfn)),
+      taf: hex16(f.taf(mfn)),
+      tlbflush_timestamp: f.tlbflushTimestamp[mfn]!,
+    };
   }
-  read(_mfn: number, _slot: number): bigint {
-    return 0n;
+
+  /** The 8-byte entry `slot` of a frame, as Xen stores it. */
+  read(mfn: number, slot: number): bigint {
+    if (slot < 0 || slot >= ENTRIES_PER_TABLE) throw new SetupError(`slot ${slot} is not 0 … 511`, 'slot');
+    const p = this.x.frames.page(mfn);
+    return p ? toBig(p[2 * slot]!, p[2 * slot + 1]!) : 0n;
   }
-  /** A guest load/store at va: through the vCPU's TLB, or a walk of its current page tables. */
-  access(_caller: Caller, _va: bigint, _write: boolean): AccessResult {
-    throw new Error('not implemented yet');
+
+  /**
+   * A guest load or store at va: a TLB hit is used as is (even if the page tables changed since:
+   * `stale`), a miss walks the current page tables and fills the TLB; a fault is rc -EFAULT.
+   */
+  access(caller: Caller, va: bigint, write: boolean): AccessResult {
+    const { v } = this.resolve(caller);
+    const f = this.x.frames;
+    const vpn = vpnOf(va);
+    const walked = translate(f, v.guestTable, va);
+    const cached = v.tlb.get(vpn);
+    if (cached !== undefined && (!write || cached & 1)) {
+      const mfn = Math.floor(cached / 2);
+      const writable = (cached & 1) === 1;
+      const stale = !walked || walked.mfn !== mfn || walked.rw !== writable;
+      return { rc: 0, mfn, writable, tlb_hit: true, stale };
+    }
+    if (!walked || (write && !walked.rw)) return { rc: EFAULT, tlb_hit: false, stale: false };
+    v.tlb.set(vpn, walked.mfn * 2 + (walked.rw ? 1 : 0));
+    return { rc: 0, mfn: walked.mfn, writable: walked.rw, tlb_hit: false, stale: false };
   }
+
   /** Recount every reference from scratch; one line per mismatch or broken invariant. */
   audit(): string[] {
-    return [];
+    return audit(this.x);
   }
+
   /** The TLB-flush clock. */
   get clock(): number {
-    return 0;
+    return this.x.clock.now;
   }
+
+  /** The vCPU's current base pointers (0 = none). */
+  baseptrs(caller: Caller): { kernel: number; user: number } {
+    const { v } = this.resolve(caller);
+    return { kernel: v.guestTable, user: v.guestTableUser };
+  }
+
+  private resolve(caller: Caller): { d: Domain; v: Vcpu } {
+    const d = this.x.domains.get(caller.dom);
+    if (!d) throw new SetupError(`no domain ${caller.dom} (create_domain first)`, 'dom');
+    const v = d.vcpus[caller.vcpu];
+    if (!v) throw new SetupError(`domain ${caller.dom} has no vcpu ${caller.vcpu} (it has ${d.vcpus.length})`, 'vcpu');
+    return { d, v };
+  }
+}
+
+/** "pin_l1_table mfn 0x1010", "invlpg_multi linear_addr 0x9000 vcpumask [0,1]", … */
+function describeOp(op: MmuextOp): string {
+  const parts = [mmuextName(op.cmd) ?? `cmd ${op.cmd}`];
+  if (op.mfn !== undefined) parts.push(`mfn ${hex(op.mfn)}`);
+  if (op.src_mfn !== undefined) parts.push(`src_mfn ${hex(op.src_mfn)}`);
+  if (op.linear_addr !== undefined) parts.push(`linear_addr ${hex(op.linear_addr)}`);
+  if (op.nr_ents !== undefined) parts.push(`nr_ents ${op.nr_ents}`);
+  if (op.vcpumask !== undefined) parts.push(`vcpumask ${op.vcpumask === null ? 'null' : `[${op.vcpumask.join(',')}]`}`);
+  return parts.join(' ');
 }

@@ -1,0 +1,138 @@
+// The invariant checker: recounts every reference from scratch (entries of live tables, pins,
+// base pointers, allocation refs) and compares with the frame table; then checks Xen's safety
+// invariants (§6 "Global invariants"): no writable mapping or writable TLB entry of a live page
+// table, every live table's entries obey the rules of §2, and XSA-240's single-level linear rule.
+
+import type { Domain } from './domain.ts';
+import { isMmio, l1DisallowMask } from './entries.ts';
+import {
+  F_ALLOCATED,
+  F_PINNED,
+  F_VALIDATED,
+  hex16,
+  NO_OWNER,
+  PGT_l1_page_table,
+  PGT_l4_page_table,
+  PGT_writable_page,
+  TYPE_NAMES,
+} from './frames.ts';
+import { forEachLiveEntry, isLiveTable } from './holders.ts';
+import { _PAGE_RW, hex, LN_DISALLOW_MASK, pteFlags, pteMfn } from './pte.ts';
+import type { XenState } from './state.ts';
+
+export function audit(x: XenState): string[] {
+  const f = x.frames;
+  const out: string[] = [];
+  const general = new Map<number, number>();
+  const typed = new Map<number, number>();
+  const linearEntries = new Map<number, number>();
+  const linearUses = new Map<number, number>();
+  const inc = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1);
+
+  forEachLiveEntry(x, (table, level, slot, lo, hi) => {
+    const where = `L${level} ${hex(table)} slot ${slot}`;
+    const owner = x.domains.get(f.owner[table]!);
+    if (!owner) {
+      out.push(`${where}: live table with no domain`);
+      return;
+    }
+    const target = pteMfn(lo, hi);
+    const bad = pteFlags(lo, hi) & (level === 1 ? l1DisallowMask(owner) : LN_DISALLOW_MASK);
+    if (bad) out.push(`${where}: flags ${hex(bad)} are not allowed at L${level}`);
+    const rw = (lo & _PAGE_RW) !== 0;
+    if (level === 1) {
+      if (isMmio(x, target)) {
+        if (!owner.privileged) out.push(`${where}: maps I/O mfn ${hex(target)} without iomem rights`);
+        return;
+      }
+      inc(general, target);
+      if (f.owner[target] !== owner.id && !owner.privileged) out.push(`${where}: maps foreign mfn ${hex(target)}`);
+      if (rw) {
+        inc(typed, target);
+        if (f.type[target] !== PGT_writable_page) {
+          out.push(`${where}: maps ${hex(target)} writable but its type is ${TYPE_NAMES[f.type[target]!]}`);
+        }
+      }
+      return;
+    }
+    if (target === table) {
+      if (rw) out.push(`${where}: writable self-map`);
+      return;
+    }
+    inc(general, target);
+    inc(typed, target);
+    if (f.owner[target] !== owner.id) out.push(`${where}: links foreign mfn ${hex(target)}`);
+    const t = f.type[target]!;
+    if (t === level) {
+      if (rw) out.push(`${where}: writable linear entry to ${hex(target)}`);
+      inc(linearEntries, table);
+      inc(linearUses, target);
+    } else if (t !== level - 1) {
+      out.push(`${where}: links ${hex(target)} of type ${TYPE_NAMES[t]}, expected l${level - 1}`);
+    }
+    if (!(f.flags[target]! & F_VALIDATED)) out.push(`${where}: links ${hex(target)} which is not validated`);
+  });
+
+  const holdsL4 = (m: number, what: string) => {
+    inc(general, m);
+    inc(typed, m);
+    if (f.type[m] !== PGT_l4_page_table || !(f.flags[m]! & F_VALIDATED)) {
+      out.push(`${what} ${hex(m)} is not a validated L4 (taf=${hex16(f.taf(m))})`);
+    }
+  };
+  for (const d of x.domains.values()) {
+    for (const v of d.vcpus) {
+      if (v.guestTable) holdsL4(v.guestTable, `d${d.id}v${v.id} CR3`);
+      if (v.guestTableUser) holdsL4(v.guestTableUser, `d${d.id}v${v.id} user CR3`);
+      for (const [vpn, packed] of v.tlb) {
+        const mfn = Math.floor(packed / 2);
+        if (packed & 1 && isLiveTable(x, mfn)) {
+          out.push(`d${d.id}v${v.id} TLB holds a writable translation of va page ${hex(vpn)} to live table ${hex(mfn)}`);
+        }
+      }
+    }
+  }
+
+  for (const d of x.domains.values()) {
+    for (const mfn of d.mfns()) checkFrame(x, d, mfn, general, typed, linearEntries, linearUses, out);
+  }
+  return out;
+}
+
+function checkFrame(
+  x: XenState,
+  d: Domain,
+  mfn: number,
+  general: Map<number, number>,
+  typed: Map<number, number>,
+  linearEntries: Map<number, number>,
+  linearUses: Map<number, number>,
+  out: string[],
+): void {
+  const f = x.frames;
+  const flags = f.flags[mfn]!;
+  const what = `mfn ${hex(mfn)} (caf=${hex16(f.caf(mfn))} taf=${hex16(f.taf(mfn))})`;
+  if (f.owner[mfn] === NO_OWNER) {
+    if (f.count[mfn] || f.typeCount[mfn] || general.has(mfn)) out.push(`${what}: free but referenced`);
+    return;
+  }
+  if (f.owner[mfn] !== d.id) return;
+  if (flags & F_PINNED) {
+    general.set(mfn, (general.get(mfn) ?? 0) + 1);
+    typed.set(mfn, (typed.get(mfn) ?? 0) + 1);
+    const t = f.type[mfn]!;
+    if (t < PGT_l1_page_table || t > PGT_l4_page_table || !(flags & F_VALIDATED)) out.push(`${what}: pinned but not a validated table`);
+  }
+  const expCount = (flags & F_ALLOCATED ? 1 : 0) + (general.get(mfn) ?? 0);
+  if (f.count[mfn] !== expCount) out.push(`${what}: general count ${f.count[mfn]}, holders ${expCount}`);
+  const expType = typed.get(mfn) ?? 0;
+  if (f.typeCount[mfn] !== expType) out.push(`${what}: type count ${f.typeCount[mfn]}, holders ${expType}`);
+  const t = f.type[mfn]!;
+  if (t >= PGT_l1_page_table && t <= PGT_l4_page_table && flags & F_VALIDATED && f.typeCount[mfn] === 0) {
+    out.push(`${what}: validated table with type count 0 (never demoted)`);
+  }
+  const entries = linearEntries.get(mfn) ?? 0;
+  const uses = linearUses.get(mfn) ?? 0;
+  if (entries && uses) out.push(`${what}: has ${entries} linear entries and ${uses} linear uses (XSA-240)`);
+  if (f.linear[mfn] !== entries - uses) out.push(`${what}: linear_pt_count ${f.linear[mfn]}, expected ${entries - uses}`);
+}

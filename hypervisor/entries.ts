@@ -1,0 +1,275 @@
+// Entry rules: what one present page-table entry may point at, and the references it holds.
+// Models xen/arch/x86/mm.c: get_page_from_l1e / put_page_from_l1e, get_page_from_l{2,3,4}e /
+// put_page_from_l{2,3,4}e, get_page_and_type_from_mfn, the get_lN_linear_pagetable family with
+// inc/dec_linear_{entries,uses} (XSA-240), and mod_l1_entry / mod_l{2,3,4}_entry with the fast path.
+//
+// Holders (§1.3): a present RO L1e holds a general ref on its frame, a RW L1e also a writable type
+// ref; an L(N)e holds a general + L(N-1) type ref; a linear entry (same level, RO) to another table
+// a general + L(N) type ref; a self-map nothing.
+
+import { EBUSY, EINVAL, EPERM } from './abi.ts';
+import type { Domain } from './domain.ts';
+import {
+  F_VALIDATED,
+  hex16,
+  IO_MFN_LIMIT,
+  NO_OWNER,
+  PGT_writable_page,
+} from './frames.ts';
+import { getPage, getPageAndType, getPageType, pfnOf, putPage, putPageType } from './page-type.ts';
+import {
+  _PAGE_ACCESSED,
+  _PAGE_DIRTY,
+  _PAGE_PRESENT,
+  _PAGE_RW,
+  addFlagsHi,
+  addFlagsLo,
+  changedBeyondFastPath,
+  guestAdjustFlags,
+  hex,
+  INVALID_MFN_PATTERN,
+  isGuestL4Slot,
+  L1_DISALLOW_MASK,
+  L1_DISALLOW_MASK_CACHE_OK,
+  LN_DISALLOW_MASK,
+  pteFlags,
+  pteMfn,
+  toBig,
+} from './pte.ts';
+import type { XenState } from './state.ts';
+
+const LINEAR_MIN = -0x8000;
+const LINEAR_MAX = 0x7fff;
+
+/** Not RAM with a page_info of a domain's: beyond the frame table, or unowned I/O memory. */
+export function isMmio(x: XenState, mfn: number): boolean {
+  const f = x.frames;
+  return !f.valid(mfn) || (mfn < IO_MFN_LIMIT && f.owner[mfn] === NO_OWNER);
+}
+
+/** l1_disallow_mask(d): cache attributes only for a domain with I/O (cache-flush) rights. */
+export function l1DisallowMask(d: Domain): number {
+  return d.privileged ? L1_DISALLOW_MASK_CACHE_OK : L1_DISALLOW_MASK;
+}
+
+/** get_page_from_l1e(l1e, l1e_owner, pg_owner): 0 or -errno. */
+export function getPageFromL1e(x: XenState, lo: number, hi: number, l1eOwner: Domain, pgOwner: number): number {
+  const f = x.frames;
+  const bad = pteFlags(lo, hi) & l1DisallowMask(l1eOwner);
+  if (bad !== 0) {
+    x.diag.fail(`Bad L1 flags ${bad.toString(16)}`, `Bad L1 flags ${hex(bad)}`);
+    return EINVAL;
+  }
+  const mfn = pteMfn(lo, hi);
+  if (isMmio(x, mfn)) {
+    // I/O memory takes no references; only a domain with iomem rights may map it.
+    if (x.domains.get(pgOwner)?.privileged) return 0;
+    if (mfn === INVALID_MFN_PATTERN) return EINVAL;
+    x.diag.fail(
+      `d${pgOwner} non-privileged attempt to map MMIO space ${mfn.toString(16)}`,
+      `mfn ${hex(mfn)} is I/O memory; d${pgOwner} has no iomem rights`,
+      mfn,
+    );
+    return EPERM;
+  }
+  const real = f.count[mfn] === 0 ? NO_OWNER : f.owner[mfn]!;
+  if (real !== pgOwner) {
+    const realName = real === NO_OWNER ? 'none (free frame)' : `d${real}`;
+    x.diag.fail(
+      `pg_owner d${pgOwner} l1e_owner d${l1eOwner.id}, but real_pg_owner d${real === NO_OWNER ? -1 : real}`,
+      `mfn ${hex(mfn)} is not d${pgOwner}'s: owner ${realName}`,
+      mfn,
+    );
+    return EBUSY;
+  }
+  f.count[mfn]!++;
+  if (lo & _PAGE_RW && getPageType(x, mfn, PGT_writable_page) !== 0) {
+    x.diag.fail('Could not get page type PGT_writable_page');
+    x.diag.fail(
+      `Error getting mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) from L1 entry ` +
+        `${hex16(toBig(lo, hi))} for l1e_owner d${l1eOwner.id}, pg_owner d${pgOwner}`,
+    );
+    putPage(x, mfn);
+    return EBUSY;
+  }
+  return 0;
+}
+
+/** put_page_from_l1e: RW → put_page_and_type, RO → put_page; I/O memory holds nothing. */
+export function putPageFromL1e(x: XenState, lo: number, hi: number): void {
+  if (!(lo & _PAGE_PRESENT)) return;
+  const mfn = pteMfn(lo, hi);
+  if (isMmio(x, mfn)) return;
+  if (lo & _PAGE_RW) putPageType(x, mfn);
+  putPage(x, mfn);
+}
+
+/** get_page_from_l{2,3,4}e: the next level's type, validated on demand; else the linear rule. */
+export function getPageFromLNe(
+  x: XenState,
+  lo: number,
+  hi: number,
+  container: number,
+  level: number,
+  d: Domain,
+): number {
+  const bad = pteFlags(lo, hi) & LN_DISALLOW_MASK;
+  if (bad !== 0) {
+    x.diag.fail(`Bad L${level} flags ${bad.toString(16)}`, `Bad L${level} flags ${hex(bad)}`);
+    return EINVAL;
+  }
+  const target = pteMfn(lo, hi);
+  const rc = getPageAndType(x, target, d.id, level - 1);
+  if (rc === EINVAL && getLinearPagetable(x, level, lo, target, container, d.id)) return 0;
+  return rc;
+}
+
+/** put_page_from_l{2,3,4}e: self-maps hold nothing; a same-level target was a linear use. */
+export function putPageFromLNe(x: XenState, lo: number, hi: number, container: number, level: number): void {
+  if (!(lo & _PAGE_PRESENT)) return;
+  const target = pteMfn(lo, hi);
+  if (target === container) return;
+  const f = x.frames;
+  if (f.type[target] === level) {
+    f.linear[target]!++; // dec_linear_uses
+    f.linear[container]!--; // dec_linear_entries
+  }
+  putPageType(x, target);
+  putPage(x, target);
+}
+
+/**
+ * get_lN_linear_pagetable: an entry to a table of its own level. Read-only only (XSA-182); to
+ * itself with no references; to another table only if that one is already validated at this level,
+ * and single-level only (XSA-240): a table with linear entries is never a linear target, and a
+ * linear target never gets linear entries.
+ */
+function getLinearPagetable(
+  x: XenState,
+  level: number,
+  lo: number,
+  target: number,
+  container: number,
+  dom: number,
+): boolean {
+  if (!x.linearPt) {
+    x.diag.fail('Attempt to create linear p.t. (feature disabled)');
+    return false;
+  }
+  if (lo & _PAGE_RW) {
+    x.diag.fail('Attempt to create linear p.t. with write perms');
+    return false;
+  }
+  if (target === container) return true;
+  const f = x.frames;
+  if (f.owner[container] !== dom) return false;
+  if (!getPage(x, target, dom)) {
+    x.diag.fail(`Could not get page ref for mfn ${target.toString(16)}`, undefined, target);
+    return false;
+  }
+  const ok =
+    f.linear[target]! <= 0 &&
+    f.linear[target]! > LINEAR_MIN &&
+    f.linear[container]! >= 0 &&
+    f.linear[container]! < LINEAR_MAX &&
+    f.type[target] === level &&
+    (f.flags[target]! & F_VALIDATED) !== 0 &&
+    f.typeCount[target]! > 0;
+  if (!ok) {
+    putPage(x, target);
+    return false;
+  }
+  f.linear[target]!--; // inc_linear_uses
+  f.linear[container]!++; // inc_linear_entries
+  f.typeCount[target]!++;
+  return true;
+}
+
+function writeEntry(page: Uint32Array, slot: number, lo: number, hi: number): void {
+  page[2 * slot] = lo;
+  page[2 * slot + 1] = hi;
+}
+
+/** The A/D bits PRESERVE_AD keeps from the entry being replaced. */
+function preservedAD(oldLo: number, preserveAD: boolean): number {
+  return preserveAD ? oldLo & (_PAGE_ACCESSED | _PAGE_DIRTY) : 0;
+}
+
+/**
+ * mod_l1_entry: a checked write of one L1 slot. New references first, then the write, then the old
+ * entry's references are put. Changes confined to the fast-path whitelist take no references.
+ */
+export function modL1Entry(
+  x: XenState,
+  l1mfn: number,
+  slot: number,
+  lo: number,
+  hi: number,
+  ptOwner: Domain,
+  pgOwner: number,
+  preserveAD: boolean,
+): number {
+  const page = x.frames.pageForWrite(l1mfn);
+  const oLo = page[2 * slot]!;
+  const oHi = page[2 * slot + 1]!;
+  if (lo & _PAGE_PRESENT) {
+    const flags = pteFlags(lo, hi);
+    const bad = flags & l1DisallowMask(ptOwner);
+    if (bad !== 0) {
+      x.diag.fail(`Bad L1 flags ${bad.toString(16)}`, `Bad L1 flags ${hex(bad)}`);
+      return EINVAL;
+    }
+    const add = guestAdjustFlags(1, flags);
+    lo = addFlagsLo(lo, add) | preservedAD(oLo, preserveAD);
+    hi = addFlagsHi(hi, add);
+    if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
+      writeEntry(page, slot, lo >>> 0, hi);
+      return 0;
+    }
+    const rc = getPageFromL1e(x, lo, hi, ptOwner, pgOwner);
+    if (rc !== 0) return rc;
+  }
+  writeEntry(page, slot, lo >>> 0, hi);
+  putPageFromL1e(x, oLo, oHi);
+  return 0;
+}
+
+/** mod_l{2,3,4}_entry: as mod_l1_entry; Xen's L4 slots are refused. */
+export function modLNEntry(
+  x: XenState,
+  mfn: number,
+  slot: number,
+  lo: number,
+  hi: number,
+  level: number,
+  d: Domain,
+  preserveAD: boolean,
+): number {
+  if (level === 4 && !isGuestL4Slot(slot)) {
+    x.diag.fail(`L4 update in Xen-private area, slot ${hex(slot)}`);
+    return EINVAL;
+  }
+  const page = x.frames.pageForWrite(mfn);
+  const oLo = page[2 * slot]!;
+  const oHi = page[2 * slot + 1]!;
+  if (lo & _PAGE_PRESENT) {
+    const flags = pteFlags(lo, hi);
+    const bad = flags & LN_DISALLOW_MASK;
+    if (bad !== 0) {
+      x.diag.fail(`Bad L${level} flags ${bad.toString(16)}`, `Bad L${level} flags ${hex(bad)}`);
+      return EINVAL;
+    }
+    const add = guestAdjustFlags(level, flags);
+    lo = addFlagsLo(lo, add) | preservedAD(oLo, preserveAD);
+    hi = addFlagsHi(hi, add);
+    if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
+      writeEntry(page, slot, lo >>> 0, hi);
+      return 0;
+    }
+    const rc = getPageFromLNe(x, lo, hi, mfn, level, d);
+    if (rc !== 0) return rc;
+  }
+  writeEntry(page, slot, lo >>> 0, hi);
+  putPageFromLNe(x, oLo, oHi, mfn, level);
+  return 0;
+}

@@ -1,0 +1,125 @@
+// The frame table: Xen's struct page_info, one per MFN, as a struct of typed arrays, and the page
+// contents. Models xen/arch/x86/include/asm/mm.h (count_info, type_info, tlbflush_timestamp,
+// linear_pt_count). About 17 bytes a frame; contents exist only for frames that were written.
+
+import { ENTRIES_PER_TABLE } from './pte.ts';
+
+/** type_info's type field (bits 63:61): PGT_none … PGT_writable_page. */
+export const PGT_none = 0;
+export const PGT_l1_page_table = 1;
+export const PGT_l2_page_table = 2;
+export const PGT_l3_page_table = 3;
+export const PGT_l4_page_table = 4;
+export const PGT_seg_desc_page = 5;
+export const PGT_shared_page = 6;
+export const PGT_writable_page = 7;
+export const TYPE_NAMES = ['none', 'l1', 'l2', 'l3', 'l4', 'seg_desc', 'shared', 'writable'] as const;
+export type TypeName = (typeof TYPE_NAMES)[number];
+
+/** Bits of the `flags` array: PGC_allocated from count_info, PGT_pinned/validated from type_info. */
+export const F_ALLOCATED = 1;
+export const F_PINNED = 2;
+export const F_VALIDATED = 4;
+
+/** No owner: a free frame, or I/O memory below 0x100. */
+export const NO_OWNER = 0xffff;
+/** Frames below this MFN that no domain owns are I/O memory (DOMID_IO). */
+export const IO_MFN_LIMIT = 0x100;
+
+const U64_COUNT_MASK = (1n << 55n) - 1n;
+
+export class FrameTable {
+  /** max_page: frames [0, size) have a page_info (are RAM or I/O); the rest is not RAM. */
+  size = 0;
+  owner = new Uint16Array(0);
+  /** General reference count (count_info & PGC_count_mask). */
+  count = new Uint32Array(0);
+  flags = new Uint8Array(0);
+  type = new Uint8Array(0);
+  /** type_info & PGT_count_mask. */
+  typeCount = new Uint32Array(0);
+  tlbflushTimestamp = new Uint32Array(0);
+  /** linear_pt_count: > 0 = linear entries in this table, < 0 = uses as a linear target (XSA-240). */
+  linear = new Int16Array(0);
+  /** Page contents, 512 entries as lo/hi uint32 pairs, only for frames written. */
+  private pages = new Map<number, Uint32Array>();
+
+  /** Grows the table to cover [0, size). Existing frames keep their state. */
+  grow(size: number): void {
+    if (size <= this.size) return;
+    const grow16 = (a: Uint16Array, fill = 0) => {
+      const b = new Uint16Array(size).fill(fill);
+      b.set(a);
+      return b;
+    };
+    this.owner = grow16(this.owner, NO_OWNER);
+    this.count = copyInto(new Uint32Array(size), this.count);
+    this.flags = copyInto(new Uint8Array(size), this.flags);
+    this.type = copyInto(new Uint8Array(size), this.type);
+    this.typeCount = copyInto(new Uint32Array(size), this.typeCount);
+    this.tlbflushTimestamp = copyInto(new Uint32Array(size), this.tlbflushTimestamp);
+    this.linear = copyInto(new Int16Array(size), this.linear);
+    this.size = size;
+  }
+
+  /** mfn_valid(): the frame has a page_info. */
+  valid(mfn: number): boolean {
+    return mfn < this.size;
+  }
+
+  /** Contents for reading; undefined means all zero. */
+  page(mfn: number): Uint32Array | undefined {
+    return this.pages.get(mfn);
+  }
+
+  /** Contents for writing, created zero-filled on first write. */
+  pageForWrite(mfn: number): Uint32Array {
+    let p = this.pages.get(mfn);
+    if (!p) {
+      p = new Uint32Array(ENTRIES_PER_TABLE * 2);
+      this.pages.set(mfn, p);
+    }
+    return p;
+  }
+
+  /** A freed or scrubbed frame reads as zeroes. */
+  dropContents(mfn: number): void {
+    this.pages.delete(mfn);
+  }
+
+  /** MFNs that have contents (the only frames that can hold page-table entries). */
+  writtenFrames(): IterableIterator<number> {
+    return this.pages.keys();
+  }
+
+  /** count_info as Xen prints it (caf=…). */
+  caf(mfn: number): bigint {
+    const alloc = this.flags[mfn]! & F_ALLOCATED ? 1n << 63n : 0n;
+    return alloc | (BigInt(this.count[mfn]!) & U64_COUNT_MASK);
+  }
+
+  /** type_info as Xen prints it (taf=…). */
+  taf(mfn: number): bigint {
+    const f = this.flags[mfn]!;
+    return (
+      (BigInt(this.type[mfn]!) << 61n) |
+      (f & F_PINNED ? 1n << 59n : 0n) |
+      (f & F_VALIDATED ? 1n << 58n : 0n) |
+      BigInt(this.typeCount[mfn]!)
+    );
+  }
+}
+
+function copyInto<T extends Uint8Array | Uint32Array | Int16Array>(dst: T, src: T): T {
+  dst.set(src as never);
+  return dst;
+}
+
+/** taf of a bare type, as Xen prints "exp" in "Bad type (saw … != exp …)". */
+export function typeBits(type: number): bigint {
+  return BigInt(type) << 61n;
+}
+
+export function hex16(v: bigint): string {
+  return v.toString(16).padStart(16, '0');
+}

@@ -1,0 +1,134 @@
+// A domain's life: creation with its frames (populate_physmap and alloc_heap_pages' filtered flush),
+// XENMEM_decrease_reservation (guest_remove_page: drops the allocation ref, never unpins — XSA-252),
+// and death (domain_relinquish_resources: vcpu_destroy_pagetables, then relinquish_memory passes
+// over L4, L3, L2 that unpin, drop allocation refs and force-devalidate to break reference cycles).
+
+import { DOMID_SELF } from './abi.ts';
+import { Domain } from './domain.ts';
+import {
+  F_ALLOCATED,
+  F_PINNED,
+  F_VALIDATED,
+  hex16,
+  IO_MFN_LIMIT,
+  NO_OWNER,
+  PGT_l2_page_table,
+  PGT_l4_page_table,
+} from './frames.ts';
+import { holdersOf } from './holders.ts';
+import { forceDevalidate, getPage, putPage, putPageAndType } from './page-type.ts';
+import { hex } from './pte.ts';
+import type { XenState } from './state.ts';
+import { flushVcpus, needFlush } from './tlb.ts';
+import { SetupError } from './types.ts';
+
+/** The largest machine the simulator builds: 2^26 frames (256 GiB), about 1.1 GB of frame table. */
+export const MAX_MACHINE_FRAMES = 2 ** 26;
+export const MAX_VCPUS = 128;
+
+export interface DomainSpec {
+  domid: number;
+  vcpus: number;
+  /** The machine frames [base, base+count) become the domain's, zero-filled and untyped. */
+  base: number;
+  count: number;
+  /** dom0-like: may map I/O memory, use cache attributes and act on other domains. */
+  privileged?: boolean;
+}
+
+export function createDomain(x: XenState, spec: DomainSpec): Domain {
+  const { domid, vcpus, base, count } = spec;
+  if (!Number.isInteger(domid) || domid < 0 || domid >= DOMID_SELF) {
+    throw new SetupError(`domid ${domid} is not a domain id (0 … 0x7fef)`, 'domid');
+  }
+  if (x.domains.has(domid)) throw new SetupError(`domain ${domid} already exists`, 'domid');
+  if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > MAX_VCPUS) {
+    throw new SetupError(`vcpus must be 1 … ${MAX_VCPUS}, got ${vcpus}`, 'vcpus');
+  }
+  if (!Number.isInteger(count) || count < 1) throw new SetupError(`frames.count must be ≥ 1`, 'frames.count');
+  if (base < IO_MFN_LIMIT) throw new SetupError(`frames below ${hex(IO_MFN_LIMIT)} are I/O memory`, 'frames.base');
+  if (base + count > MAX_MACHINE_FRAMES) {
+    throw new SetupError(`frames end at ${hex(base + count)}, past the machine's ${hex(MAX_MACHINE_FRAMES)}`, 'frames');
+  }
+  const f = x.frames;
+  f.grow(base + count);
+  let newest = -1;
+  for (let m = base; m < base + count; m++) {
+    if (f.owner[m] !== NO_OWNER || f.count[m] !== 0) {
+      throw new SetupError(`mfn ${hex(m)} already belongs to d${f.owner[m]}`, 'frames');
+    }
+    if (f.tlbflushTimestamp[m]! > newest) newest = f.tlbflushTimestamp[m]!;
+  }
+  // alloc_heap_pages: frames freed earlier may still be in some TLB; flush those CPUs first.
+  for (const other of x.domains.values()) {
+    const stale = other.vcpus.filter((v) => needFlush(v.tlbflushTime, newest, x.clock.now));
+    flushVcpus(x.clock, x.obs, other.id, stale, 'realloc');
+  }
+  f.owner.fill(domid, base, base + count);
+  f.count.fill(1, base, base + count);
+  f.flags.fill(F_ALLOCATED, base, base + count);
+  f.type.fill(0, base, base + count);
+  f.typeCount.fill(0, base, base + count);
+  f.linear.fill(0, base, base + count);
+  // A new domain's vCPUs start with clean TLBs: one tick marks them as flushed now.
+  const d = new Domain(domid, vcpus, spec.privileged ?? false, ++x.clock.now);
+  d.ranges.push({ base, count });
+  x.domains.set(domid, d);
+  return d;
+}
+
+/** guest_remove_page for each mfn: drops PGC_allocated (the frame lives on while referenced). */
+export function decreaseReservation(x: XenState, d: Domain, mfns: readonly number[]): number {
+  const f = x.frames;
+  let done = 0;
+  for (const mfn of mfns) {
+    if (!getPage(x, mfn, d.id)) {
+      x.diag.fail(`Could not get page for mfn ${mfn.toString(16)}`, `mfn ${hex(mfn)} is not d${d.id}'s`, mfn);
+      break;
+    }
+    if (f.flags[mfn]! & F_ALLOCATED) {
+      f.flags[mfn]! &= ~F_ALLOCATED;
+      putPage(x, mfn);
+    }
+    putPage(x, mfn);
+    done++;
+  }
+  return done;
+}
+
+export function destroyDomain(x: XenState, d: Domain): void {
+  const f = x.frames;
+  for (const v of d.vcpus) {
+    const k = v.guestTable;
+    const u = v.guestTableUser;
+    v.guestTable = 0;
+    v.guestTableUser = 0;
+    if (k) putPageAndType(x, k);
+    if (u) putPageAndType(x, u);
+    v.tlb.clear();
+  }
+  for (let level = PGT_l4_page_table; level >= PGT_l2_page_table; level--) {
+    for (const mfn of d.mfns()) {
+      if (f.owner[mfn] !== d.id || !getPage(x, mfn, d.id)) continue;
+      if (f.flags[mfn]! & F_PINNED) {
+        f.flags[mfn]! &= ~F_PINNED;
+        putPageAndType(x, mfn);
+      }
+      if (f.flags[mfn]! & F_ALLOCATED) {
+        f.flags[mfn]! &= ~F_ALLOCATED;
+        putPage(x, mfn);
+      }
+      if (f.type[mfn] === level && f.flags[mfn]! & F_VALIDATED) forceDevalidate(x, mfn);
+      putPage(x, mfn);
+    }
+  }
+  x.domains.delete(d.id);
+  // Nothing may be left: a frame still owned is a leak, unless another domain still maps it.
+  for (const mfn of d.mfns()) {
+    if (f.owner[mfn] !== d.id) continue;
+    const foreign = holdersOf(x, mfn).filter((h) => h.dom !== d.id);
+    if (foreign.length !== f.count[mfn]) {
+      throw new Error(`domain ${d.id} destroyed but mfn ${hex(mfn)} leaked (caf=${hex16(f.caf(mfn))} taf=${hex16(f.taf(mfn))})`);
+    }
+  }
+}

@@ -1,0 +1,143 @@
+// HYPERVISOR_mmu_update (hypercall 1). Models do_mmu_update in xen/arch/x86/mm.c: commands by
+// ptr & 7, in order, stopping at the first failure with *pdone; checked updates of validated
+// tables, plain writes to everything else that can take a writable type; and the XSA-286 flush of
+// the page-table owner's vCPUs after any L2–L4 update (L1 updates never flush).
+
+import { EINVAL, ENOSYS, EPERM, ESRCH, MMU } from './abi.ts';
+import type { Domain } from './domain.ts';
+import { modL1Entry, modLNEntry } from './entries.ts';
+import {
+  F_VALIDATED,
+  PGT_l1_page_table,
+  PGT_l4_page_table,
+  PGT_writable_page,
+} from './frames.ts';
+import { getPage, getPageType, putPage, putPageType } from './page-type.ts';
+import { hex, hiOf, loOf, MFN_LIMIT } from './pte.ts';
+import type { XenState } from './state.ts';
+import { flushVcpus } from './tlb.ts';
+import { getPgOwner } from './foreign.ts';
+import type { MmuUpdateReq } from './types.ts';
+
+export interface MmuUpdateOutcome {
+  rc: number;
+  done: number;
+  /** Index of the failing request, when rc < 0 and a request failed. */
+  failed?: number;
+}
+
+export function doMmuUpdate(
+  x: XenState,
+  d: Domain,
+  reqs: readonly MmuUpdateReq[],
+  foreigndom: number,
+  onEntry: () => void,
+): MmuUpdateOutcome {
+  let ptOwner = d;
+  const pfd = foreigndom >>> 16;
+  if (pfd !== 0) {
+    const pt = x.domains.get(pfd - 1);
+    if (!pt) return { rc: ESRCH, done: 0 };
+    if (pt !== d && !d.privileged) return { rc: EPERM, done: 0 };
+    ptOwner = pt;
+  }
+  const pgOwner = getPgOwner(x, d, foreigndom & 0xffff);
+  if (typeof pgOwner === 'number') return { rc: pgOwner, done: 0 };
+
+  let done = 0;
+  let rc = 0;
+  let flushLinear = false;
+  for (; done < reqs.length; done++) {
+    onEntry();
+    const req = reqs[done]!;
+    const cmd = Number(req.ptr & 7n);
+    const mfnBig = req.ptr >> 12n;
+    const mfn = mfnBig < BigInt(MFN_LIMIT) ? Number(mfnBig) : -1;
+    switch (cmd) {
+      case MMU.NORMAL_PT_UPDATE:
+      case MMU.PT_UPDATE_PRESERVE_AD:
+      case MMU.PT_UPDATE_NO_TRANSLATE: {
+        const slot = Number((req.ptr & 0xfffn) >> 3n);
+        rc = ptUpdate(x, ptOwner, pgOwner, mfn, slot, req.val, cmd === MMU.PT_UPDATE_PRESERVE_AD);
+        if (rc > 0) {
+          flushLinear = true;
+          rc = 0;
+        }
+        break;
+      }
+      case MMU.MACHPHYS_UPDATE:
+        rc = ptOwner !== d ? EPERM : machphysUpdate(x, pgOwner, mfn, req.val);
+        break;
+      default:
+        x.diag.fail(`Invalid page update command ${cmd}`);
+        rc = ENOSYS;
+    }
+    if (rc !== 0) break;
+  }
+  // XSA-286: other vCPUs must not keep using the old L2–L4 entries through Xen's linear map.
+  if (flushLinear) flushVcpus(x.clock, x.obs, ptOwner.id, ptOwner.vcpus, 'l2plus_update');
+  return rc === 0 ? { rc, done } : { rc, done, failed: done };
+}
+
+/** One NORMAL / PRESERVE_AD / NO_TRANSLATE request. Returns 1 for a successful L2–L4 update. */
+function ptUpdate(
+  x: XenState,
+  ptOwner: Domain,
+  pgOwner: Domain,
+  mfn: number,
+  slot: number,
+  val: bigint,
+  preserveAD: boolean,
+): number {
+  if (mfn < 0 || !getPage(x, mfn, ptOwner.id)) {
+    x.diag.fail('Could not get page for normal update', `mfn ${hex(mfn < 0 ? 0 : mfn)} is not d${ptOwner.id}'s`);
+    return EINVAL;
+  }
+  const f = x.frames;
+  const lo = loOf(val);
+  const hi = hiOf(val);
+  let rc = EINVAL;
+  const type = f.type[mfn]!;
+  if (f.typeCount[mfn]! > 0 && f.flags[mfn]! & F_VALIDATED) {
+    // page_lock() succeeded: a checked update through the frame's current type.
+    if (type === PGT_l1_page_table) {
+      rc = modL1Entry(x, mfn, slot, lo, hi, ptOwner, pgOwner.id, preserveAD);
+    } else if (type <= PGT_l4_page_table && type > PGT_l1_page_table) {
+      if (pgOwner !== ptOwner) {
+        x.diag.fail(`L${type} update with a foreign data owner d${pgOwner.id}`);
+      } else {
+        rc = modLNEntry(x, mfn, slot, lo, hi, type, ptOwner, preserveAD);
+        if (rc === 0) rc = 1;
+      }
+    } else if (type === PGT_writable_page) {
+      plainWrite(x, mfn, slot, lo, hi);
+      rc = 0;
+    } else {
+      x.diag.fail(`mfn ${mfn.toString(16)} has type ${type} which mmu_update cannot write`);
+    }
+  } else if (getPageType(x, mfn, PGT_writable_page) === 0) {
+    // Not a live table: an ordinary memory write through a transient writable type.
+    plainWrite(x, mfn, slot, lo, hi);
+    putPageType(x, mfn);
+    rc = 0;
+  }
+  putPage(x, mfn);
+  return rc;
+}
+
+function plainWrite(x: XenState, mfn: number, slot: number, lo: number, hi: number): void {
+  const page = x.frames.pageForWrite(mfn);
+  page[2 * slot] = lo;
+  page[2 * slot + 1] = hi;
+}
+
+/** MMU_MACHPHYS_UPDATE: M2P[mfn] = gpfn, for a frame of the FD's (the PT owner must be the caller). */
+function machphysUpdate(x: XenState, pgOwner: Domain, mfn: number, gpfn: bigint): number {
+  if (mfn < 0 || !getPage(x, mfn, pgOwner.id)) {
+    x.diag.fail('Could not get page for mach->phys update', undefined, mfn < 0 ? undefined : mfn);
+    return EINVAL;
+  }
+  x.m2p.set(mfn, gpfn);
+  putPage(x, mfn);
+  return 0;
+}

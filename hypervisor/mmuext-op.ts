@@ -1,0 +1,261 @@
+// HYPERVISOR_mmuext_op (hypercall 26). Models do_mmuext_op and new_guest_cr3 in
+// xen/arch/x86/mm.c: pins (not nested), unpins (no type check), base pointers, TLB and cache
+// flushes, SET_LDT, CLEAR_PAGE / COPY_PAGE; sequential, stopping at the first failing op.
+
+import {
+  EACCES,
+  EINVAL,
+  ENOSYS,
+  EOPNOTSUPP,
+  EPERM,
+  MMUEXT,
+} from './abi.ts';
+import type { Domain, Vcpu } from './domain.ts';
+import { F_PINNED, PGT_l4_page_table, PGT_writable_page } from './frames.ts';
+import { getPgOwner } from './foreign.ts';
+import {
+  getPage,
+  getPageAndType,
+  getPageType,
+  putPage,
+  putPageAndType,
+  putPageType,
+} from './page-type.ts';
+import { addrOk, hex, vpnOf } from './pte.ts';
+import type { XenState } from './state.ts';
+import { flushVcpus, invlpgLocal } from './tlb.ts';
+import type { MmuextOp } from './types.ts';
+
+export interface MmuextOutcome {
+  rc: number;
+  done: number;
+  failed?: number;
+}
+
+export function doMmuextOp(
+  x: XenState,
+  d: Domain,
+  v: Vcpu,
+  ops: readonly MmuextOp[],
+  foreigndom: number,
+  onEntry: () => void,
+): MmuextOutcome {
+  const pgOwner = getPgOwner(x, d, foreigndom);
+  if (typeof pgOwner === 'number') return { rc: pgOwner, done: 0 };
+  let done = 0;
+  for (; done < ops.length; done++) {
+    onEntry();
+    const rc = mmuextOne(x, d, v, pgOwner, ops[done]!);
+    if (rc !== 0) return { rc, done, failed: done };
+  }
+  return { rc: 0, done };
+}
+
+function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextOp): number {
+  const foreign = pgOwner !== d;
+  switch (op.cmd) {
+    case MMUEXT.pin_l1_table:
+    case MMUEXT.pin_l2_table:
+    case MMUEXT.pin_l3_table:
+    case MMUEXT.pin_l4_table:
+      return pin(x, pgOwner, op.mfn!, op.cmd - MMUEXT.pin_l1_table + 1);
+    case MMUEXT.unpin_table:
+      return unpin(x, pgOwner, op.mfn!);
+    case MMUEXT.new_baseptr:
+      return foreign ? EPERM : newGuestCr3(x, d, v, op.mfn!);
+    case MMUEXT.new_user_baseptr:
+      return foreign ? EPERM : newUserBaseptr(x, d, v, op.mfn!);
+    case MMUEXT.tlb_flush_local:
+      if (foreign) return EPERM;
+      flushVcpus(x.clock, x.obs, d.id, [v], 'guest');
+      return 0;
+    case MMUEXT.invlpg_local:
+      if (foreign) return EPERM;
+      invlpg(x, d, [v], op.linear_addr!);
+      return 0;
+    case MMUEXT.tlb_flush_multi:
+    case MMUEXT.invlpg_multi: {
+      if (foreign) return EPERM;
+      const targets = vcpusOf(d, op.vcpumask);
+      if (!targets) {
+        x.diag.fail('vcpumask could not be read');
+        return EINVAL;
+      }
+      if (op.cmd === MMUEXT.tlb_flush_multi) flushVcpus(x.clock, x.obs, d.id, targets, 'guest');
+      else invlpg(x, d, targets, op.linear_addr!);
+      return 0;
+    }
+    case MMUEXT.tlb_flush_all:
+      if (foreign) return EPERM;
+      flushVcpus(x.clock, x.obs, d.id, d.vcpus, 'guest');
+      return 0;
+    case MMUEXT.invlpg_all:
+      if (foreign) return EPERM;
+      invlpg(x, d, d.vcpus, op.linear_addr!);
+      return 0;
+    case MMUEXT.flush_cache:
+    case MMUEXT.flush_cache_global:
+      if (foreign) return EPERM;
+      if (!d.privileged) {
+        x.diag.fail('Non-physdev domain tried to FLUSH_CACHE.');
+        return EACCES;
+      }
+      return 0;
+    case MMUEXT.set_ldt:
+      return foreign ? EPERM : setLdt(x, v, op.linear_addr!, op.nr_ents!);
+    case MMUEXT.clear_page:
+      return clearPage(x, d, op.mfn!);
+    case MMUEXT.copy_page:
+      return copyPage(x, d, op.mfn!, op.src_mfn!);
+    case MMUEXT.mark_super:
+    case MMUEXT.unmark_super:
+      return EOPNOTSUPP;
+    default:
+      x.diag.fail(`Invalid extended pt command ${op.cmd}`);
+      return ENOSYS;
+  }
+}
+
+/** MMUEXT_PIN_Lx_TABLE: a general + type ref kept by the pin; pinning is not nested. */
+function pin(x: XenState, owner: Domain, mfn: number, level: number): number {
+  if (!getPage(x, mfn, owner.id)) {
+    x.diag.fail(`Error mfn ${mfn.toString(16)}: not owned by d${owner.id}`, `mfn ${hex(mfn)} is not d${owner.id}'s`, mfn);
+    return EINVAL;
+  }
+  const rc = getPageType(x, mfn, level);
+  if (rc !== 0) {
+    x.diag.fail(`Error ${rc} while pinning mfn ${mfn.toString(16)}`);
+    putPage(x, mfn);
+    return rc;
+  }
+  const f = x.frames;
+  if (f.flags[mfn]! & F_PINNED) {
+    x.diag.fail(`mfn ${mfn.toString(16)} already pinned`, undefined, mfn);
+    putPageAndType(x, mfn);
+    return EINVAL;
+  }
+  f.flags[mfn]! |= F_PINNED;
+  return 0;
+}
+
+/** MMUEXT_UNPIN_TABLE: drops the pin's references; checks no type and no other user. */
+function unpin(x: XenState, owner: Domain, mfn: number): number {
+  if (!getPage(x, mfn, owner.id)) {
+    x.diag.fail(`mfn ${mfn.toString(16)} bad, or bad owner d${owner.id}`, undefined, mfn);
+    return EINVAL;
+  }
+  const f = x.frames;
+  if (!(f.flags[mfn]! & F_PINNED)) {
+    x.diag.fail(`mfn ${mfn.toString(16)} not pinned`, undefined, mfn);
+    putPage(x, mfn);
+    return EINVAL;
+  }
+  f.flags[mfn]! &= ~F_PINNED;
+  putPageAndType(x, mfn);
+  putPage(x, mfn);
+  return 0;
+}
+
+/** new_guest_cr3: an L4 type ref (validated on demand, no pin needed), CR3 write, old base put. */
+function newGuestCr3(x: XenState, d: Domain, v: Vcpu, mfn: number): number {
+  if (v.guestTable === mfn) {
+    flushVcpus(x.clock, x.obs, d.id, [v], 'cr3');
+    return 0;
+  }
+  const rc = getPageAndType(x, mfn, d.id, PGT_l4_page_table);
+  if (rc !== 0) {
+    x.diag.fail(`Error while installing new baseptr ${mfn.toString(16)}`);
+    return rc;
+  }
+  const old = v.guestTable;
+  v.guestTable = mfn;
+  v.ldtBase = 0n; // invalidate_shadow_ldt: the LDT mappings go with the old address space
+  flushVcpus(x.clock, x.obs, d.id, [v], 'cr3');
+  if (old !== 0) putPageAndType(x, old);
+  return 0;
+}
+
+/** MMUEXT_NEW_USER_BASEPTR: as NEW_BASEPTR for guest_table_user; mfn 0 clears it. */
+function newUserBaseptr(x: XenState, d: Domain, v: Vcpu, mfn: number): number {
+  const old = v.guestTableUser;
+  if (old === mfn) return 0;
+  if (mfn !== 0) {
+    const rc = getPageAndType(x, mfn, d.id, PGT_l4_page_table);
+    if (rc !== 0) {
+      x.diag.fail(`Error ${rc} installing new mfn ${mfn.toString(16)}`);
+      return rc;
+    }
+  }
+  v.guestTableUser = mfn;
+  if (old !== 0) putPageAndType(x, old);
+  return 0;
+}
+
+/** The vCPUs a guest bitmap names (ids past the domain's vCPUs are ignored); null = unreadable. */
+export function vcpusOf(d: Domain, mask: readonly number[] | null | undefined): Vcpu[] | undefined {
+  if (!mask) return undefined;
+  const out: Vcpu[] = [];
+  for (const v of d.vcpus) if (mask.includes(v.id)) out.push(v);
+  return out;
+}
+
+/** INVLPG on some vCPUs; silently nothing for an address outside the guest's range. */
+export function invlpg(x: XenState, d: Domain, vcpus: readonly Vcpu[], va: bigint): void {
+  if (!addrOk(va)) return;
+  const vpn = vpnOf(va);
+  for (const v of vcpus) invlpgLocal(v, vpn);
+  x.obs.flush?.({ cause: 'guest', dom: d.id, vcpus: vcpus.map((v) => v.id), va, clock: x.clock.now });
+}
+
+function setLdt(x: XenState, v: Vcpu, base: bigint, ents: number): number {
+  if ((base & 0xfffn) !== 0n || !addrOk(base) || ents > 8192) {
+    x.diag.fail(`Bad args to SET_LDT: ptr=${base.toString(16)}, ents=${ents.toString(16)}`);
+    return EINVAL;
+  }
+  v.ldtBase = base;
+  v.ldtEnts = ents;
+  return 0;
+}
+
+/** MMUEXT_CLEAR_PAGE: needs a writable type, so a live page table cannot be cleared. */
+function clearPage(x: XenState, d: Domain, mfn: number): number {
+  if (!getPage(x, mfn, d.id)) {
+    x.diag.fail(`Error clearing mfn ${mfn.toString(16)}`, undefined, mfn);
+    return EINVAL;
+  }
+  if (getPageType(x, mfn, PGT_writable_page) !== 0) {
+    putPage(x, mfn);
+    x.diag.fail(`Error clearing mfn ${mfn.toString(16)}`, undefined, mfn);
+    return EINVAL;
+  }
+  x.frames.dropContents(mfn);
+  putPageAndType(x, mfn);
+  return 0;
+}
+
+/** MMUEXT_COPY_PAGE: any source the caller owns, a destination that can be writable. */
+function copyPage(x: XenState, d: Domain, dst: number, src: number): number {
+  if (!getPage(x, src, d.id)) {
+    x.diag.fail(`Error copying from mfn ${src.toString(16)}`, undefined, src);
+    return EINVAL;
+  }
+  if (!getPage(x, dst, d.id)) {
+    putPage(x, src);
+    x.diag.fail(`Error copying to mfn ${dst.toString(16)}`, undefined, dst);
+    return EINVAL;
+  }
+  if (getPageType(x, dst, PGT_writable_page) !== 0) {
+    putPage(x, dst);
+    putPage(x, src);
+    x.diag.fail(`Error copying to mfn ${dst.toString(16)}`, undefined, dst);
+    return EINVAL;
+  }
+  const from = x.frames.page(src);
+  if (from) x.frames.pageForWrite(dst).set(from);
+  else x.frames.dropContents(dst);
+  putPageType(x, dst);
+  putPage(x, dst);
+  putPage(x, src);
+  return 0;
+}
+

@@ -1,0 +1,267 @@
+// The page-type lifecycle: general references (get_page / put_page), type references
+// (_get_page_type / _put_page_type), and promotion / demotion of L1–L4 tables. Models
+// xen/arch/x86/mm.c: get_page, put_page, _get_page_type, _put_page_type, _put_final_page_type,
+// validate_page / devalidate_page, promote_lN_table / demote_lN_table, init_xen_l4_slots.
+//
+// Invariants kept here:
+// - a frame's type changes only while its type count is 0, and the change clears PGT_validated;
+// - before a frame takes a new type, every vCPU of its owner that has not flushed since the
+//   frame's stamp is flushed (§1.7) — so no stale TLB entry survives into the new use;
+// - promotion is all-or-nothing: a failed validation gives back every reference it took and
+//   leaves the frame with type count 0, not validated;
+// - the last type reference of a validated table demotes it, releasing its entries' references.
+
+import {
+  F_VALIDATED,
+  hex16,
+  NO_OWNER,
+  PGT_l1_page_table,
+  PGT_l4_page_table,
+  PGT_none,
+  TYPE_NAMES,
+  typeBits,
+} from './frames.ts';
+import { getPageFromL1e, getPageFromLNe, putPageFromL1e, putPageFromLNe } from './entries.ts';
+import { EINVAL } from './abi.ts';
+import {
+  _PAGE_ACCESSED,
+  _PAGE_DIRTY,
+  _PAGE_PRESENT,
+  _PAGE_RW,
+  addFlagsHi,
+  addFlagsLo,
+  ENTRIES_PER_TABLE,
+  guestAdjustFlags,
+  hex,
+  isGuestL4Slot,
+  pteFlags,
+  pteHi,
+  pteLo,
+  toBig,
+} from './pte.ts';
+import { filterNeedFlush, flushVcpus } from './tlb.ts';
+import type { XenState } from './state.ts';
+
+const TYPE_COUNT_MAX = 0xffffffff;
+
+/** The pfn Xen prints beside an mfn: its index in the owner's memory, as the domain builder set M2P. */
+export function pfnOf(x: XenState, mfn: number): bigint | number {
+  const set = x.m2p.get(mfn);
+  if (set !== undefined) return set;
+  const d = x.domains.get(x.frames.owner[mfn] ?? NO_OWNER);
+  if (!d) return mfn;
+  let pfn = 0;
+  for (const r of d.ranges) {
+    if (mfn >= r.base && mfn < r.base + r.count) return pfn + (mfn - r.base);
+    pfn += r.count;
+  }
+  return mfn;
+}
+
+/** get_page(pg, d): one general reference, if the frame is allocated to d. */
+export function getPage(x: XenState, mfn: number, dom: number): boolean {
+  const f = x.frames;
+  if (!f.valid(mfn) || f.count[mfn] === 0 || f.owner[mfn] !== dom) return false;
+  f.count[mfn]!++;
+  return true;
+}
+
+/** put_page: drops a general reference; the last one frees the frame to the heap. */
+export function putPage(x: XenState, mfn: number): void {
+  const f = x.frames;
+  const c = f.count[mfn]!;
+  if (c === 0) throw new Error(`put_page underflow on mfn ${hex(mfn)}`);
+  f.count[mfn] = c - 1;
+  if (c === 1) freeDomheapPage(x, mfn);
+}
+
+/** free_domheap_pages → free_heap_pages: the frame leaves its owner, stamped for the realloc flush. */
+function freeDomheapPage(x: XenState, mfn: number): void {
+  const f = x.frames;
+  if (f.typeCount[mfn] !== 0) {
+    throw new Error(`mfn ${hex(mfn)} freed with type count ${f.typeCount[mfn]} (taf=${hex16(f.taf(mfn))})`);
+  }
+  f.owner[mfn] = NO_OWNER;
+  f.type[mfn] = PGT_none;
+  f.flags[mfn] = 0;
+  f.linear[mfn] = 0;
+  f.tlbflushTimestamp[mfn] = x.clock.now;
+  f.dropContents(mfn);
+}
+
+/**
+ * _get_page_type(pg, type): one type reference, changing the type at count 0 (after the filtered
+ * TLB flush) and validating on the 0→1 transition. Returns 0 or -errno.
+ */
+export function getPageType(x: XenState, mfn: number, type: number): number {
+  const f = x.frames;
+  const count = f.typeCount[mfn]!;
+  const cur = f.type[mfn]!;
+  if (count === TYPE_COUNT_MAX) {
+    x.diag.fail(`Type count overflow on mfn ${mfn.toString(16)}`, undefined, mfn);
+    return EINVAL;
+  }
+  if (count === 0) {
+    if (cur !== type) {
+      typeChangeFlush(x, mfn);
+      f.type[mfn] = type;
+      f.flags[mfn]! &= ~F_VALIDATED;
+    }
+    f.typeCount[mfn] = 1;
+    if (f.flags[mfn]! & F_VALIDATED) return 0;
+    if (type >= PGT_l1_page_table && type <= PGT_l4_page_table) {
+      const rc = promote(x, mfn, type);
+      if (rc !== 0) {
+        x.diag.fail(
+          `Error while validating mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) for type ` +
+            `${hex16(typeBits(type))}: caf=${hex16(f.caf(mfn))} taf=${hex16(f.taf(mfn))}`,
+        );
+        // validate_page's failure path: type_info = 0 (not validated, count 0).
+        f.type[mfn] = PGT_none;
+        f.typeCount[mfn] = 0;
+        return rc;
+      }
+    }
+    f.flags[mfn]! |= F_VALIDATED;
+    return 0;
+  }
+  if (cur !== type) {
+    // The linear-pagetable path probes (have L2, want L1), (L3, L2), (L4, L3) without a message.
+    const silentProbe = cur === type + 1 && type <= 3;
+    if (!silentProbe) {
+      x.diag.fail(
+        `Bad type (saw ${hex16(f.taf(mfn))} != exp ${hex16(typeBits(type))}) for mfn ${mfn.toString(16)} ` +
+          `(pfn ${pfnOf(x, mfn).toString(16)})`,
+        `Bad type (saw ${TYPE_NAMES[cur]} != exp ${TYPE_NAMES[type]}) for mfn ${hex(mfn)}`,
+        mfn,
+      );
+    }
+    return EINVAL;
+  }
+  if (!(f.flags[mfn]! & F_VALIDATED)) {
+    // Another CPU would be validating it; with atomic validation this cannot happen.
+    throw new Error(`mfn ${hex(mfn)} in use but not validated (taf=${hex16(f.taf(mfn))})`);
+  }
+  f.typeCount[mfn] = count + 1;
+  return 0;
+}
+
+/** _put_page_type: drops a type reference; the last one demotes a table and stamps the frame. */
+export function putPageType(x: XenState, mfn: number): void {
+  const f = x.frames;
+  const count = f.typeCount[mfn]!;
+  if (count === 0) throw new Error(`put_page_type underflow on mfn ${hex(mfn)}`);
+  if (count === 1) {
+    const type = f.type[mfn]!;
+    if (type >= PGT_l1_page_table && type <= PGT_l4_page_table && f.flags[mfn]! & F_VALIDATED) {
+      f.flags[mfn]! &= ~F_VALIDATED;
+      demote(x, mfn, type);
+    }
+    // _put_final_page_type: stamp, so the next type change knows which TLBs may be stale.
+    f.tlbflushTimestamp[mfn] = x.clock.now;
+  }
+  f.typeCount[mfn] = count - 1;
+}
+
+/** get_page_and_type(): a general then a type reference, or neither. */
+export function getPageAndType(x: XenState, mfn: number, dom: number, type: number): number {
+  if (!getPage(x, mfn, dom)) {
+    x.diag.fail(`Could not get page ref for mfn ${mfn.toString(16)}`, undefined, mfn);
+    return EINVAL;
+  }
+  const rc = getPageType(x, mfn, type);
+  if (rc !== 0) putPage(x, mfn);
+  return rc;
+}
+
+export function putPageAndType(x: XenState, mfn: number): void {
+  putPageType(x, mfn);
+  putPage(x, mfn);
+}
+
+/** The flush in _get_page_type on a type change: the owner's dirty vCPUs not flushed since the stamp. */
+function typeChangeFlush(x: XenState, mfn: number): void {
+  const d = x.domains.get(x.frames.owner[mfn]!);
+  if (!d) return;
+  const stale = filterNeedFlush(x.clock, d.vcpus, x.frames.tlbflushTimestamp[mfn]!);
+  flushVcpus(x.clock, x.obs, d.id, stale, 'type_change', mfn);
+}
+
+/**
+ * promote_lN_table: takes the references of every present entry (L4: guest slots only), depth
+ * first. On the first failure, releases the entries already taken and returns the error.
+ */
+function promote(x: XenState, mfn: number, level: number): number {
+  const f = x.frames;
+  const page = f.page(mfn);
+  const owner = f.owner[mfn]!;
+  if (page) {
+    const d = x.domains.get(owner)!;
+    const adjust = (i: number, lo: number, hi: number) => {
+      const add = guestAdjustFlags(level, pteFlags(lo, hi));
+      page[2 * i] = addFlagsLo(lo, add);
+      page[2 * i + 1] = addFlagsHi(hi, add);
+    };
+    for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
+      const lo = page[2 * i]!;
+      if (!(lo & _PAGE_PRESENT)) continue;
+      if (level === 4 && !isGuestL4Slot(i)) continue;
+      const hi = page[2 * i + 1]!;
+      const rc =
+        level === 1 ? getPageFromL1e(x, lo, hi, d, owner) : getPageFromLNe(x, lo, hi, mfn, level, d);
+      if (rc !== 0) {
+        x.diag.fail(`Failure ${rc} in promote_l${level}_table: slot ${hex(i)}`);
+        x.diag.chain.push({ mfn, level, slot: i, val: toBig(lo, hi) });
+        releaseEntries(x, mfn, level, page, i);
+        return rc;
+      }
+      adjust(i, lo, hi);
+    }
+  }
+  if (level === 4) initXenL4Slots(x, mfn);
+  return 0;
+}
+
+/** demote_lN_table: puts the references of every present entry (the table's own self-map aside). */
+function demote(x: XenState, mfn: number, level: number): void {
+  const page = x.frames.page(mfn);
+  if (page) releaseEntries(x, mfn, level, page, ENTRIES_PER_TABLE);
+}
+
+function releaseEntries(x: XenState, mfn: number, level: number, page: Uint32Array, end: number): void {
+  for (let i = 0; i < end; i++) {
+    const lo = page[2 * i]!;
+    if (!(lo & _PAGE_PRESENT)) continue;
+    if (level === 4 && !isGuestL4Slot(i)) continue;
+    if (level === 1) putPageFromL1e(x, lo, page[2 * i + 1]!);
+    else putPageFromLNe(x, lo, page[2 * i + 1]!, mfn, level);
+  }
+}
+
+/** Xen's linear self-map slot (LINEAR_PT_VIRT_START = 0xffff810000000000). */
+export const LINEAR_PT_SLOT = 258;
+
+/**
+ * init_xen_l4_slots: after an L4 is promoted, Xen owns slots 256–271, whatever the guest wrote.
+ * The simulator writes the linear self-map (slot 258, RW for Xen) and clears the rest: the other
+ * Xen mappings (M2P, per-domain area, directmap) point at frames it does not model.
+ */
+function initXenL4Slots(x: XenState, mfn: number): void {
+  const page = x.frames.pageForWrite(mfn);
+  page.fill(0, 2 * 256, 2 * 272);
+  const flags = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
+  page[2 * LINEAR_PT_SLOT] = pteLo(mfn, flags);
+  page[2 * LINEAR_PT_SLOT + 1] = pteHi(mfn, flags);
+}
+
+
+/**
+ * relinquish_memory's forced devalidation: the table stops being validated and gives back its
+ * entries' references although others still hold type references to it (they put them later,
+ * without a second demotion). This is what breaks reference cycles at domain death.
+ */
+export function forceDevalidate(x: XenState, mfn: number): void {
+  const f = x.frames;
+  f.flags[mfn]! &= ~F_VALIDATED;
+  demote(x, mfn, f.type[mfn]!);
+}

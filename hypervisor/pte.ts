@@ -1,0 +1,145 @@
+// 64-bit x86 PTEs and Xen's per-level flag rules. Models xen/arch/x86/include/asm/x86_64/page.h
+// (get_pte_flags / put_pte_flags, *_DISALLOW_MASK) and the adjust_guest_lNe macros of pv/mm.h.
+//
+// An entry is kept as two uint32 halves (lo = bits 31:0, hi = bits 63:32) so that the hot paths
+// (validation of 512 entries a table) never touch BigInt. "Flags" are Xen's 24-bit flag word:
+// bits 11:0 of the PTE plus bits 63:52 moved down to flag bits 23:12.
+
+export const _PAGE_PRESENT = 0x001;
+export const _PAGE_RW = 0x002;
+export const _PAGE_USER = 0x004;
+export const _PAGE_PWT = 0x008;
+export const _PAGE_PCD = 0x010;
+export const _PAGE_ACCESSED = 0x020;
+export const _PAGE_DIRTY = 0x040;
+/** Bit 7: PSE in L2/L3, PAT in L1. */
+export const _PAGE_PSE = 0x080;
+export const _PAGE_PAT = 0x080;
+export const _PAGE_GLOBAL = 0x100;
+export const _PAGE_AVAIL = 0xe00;
+/** PTE bits 62:52. */
+export const _PAGE_AVAIL_HIGH = 0x7ff000;
+/** PTE bit 52: Xen marks guest-kernel L1 entries with it (x86_64/page.h _PAGE_GUEST_KERNEL). */
+export const _PAGE_GUEST_KERNEL = 0x001000;
+/** PTE bit 63. */
+export const _PAGE_NX = 0x800000;
+
+const ALL_FLAGS = 0xffffff;
+/** Flags every level allows; the rest is base_disallow_mask. NX is allowed: the CPU has it. */
+const BASE_ALLOWED =
+  _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_AVAIL | _PAGE_AVAIL_HIGH | _PAGE_NX;
+export const BASE_DISALLOW_MASK = ALL_FLAGS & ~BASE_ALLOWED;
+/** L1 also allows GLOBAL; PWT/PCD/PAT only for a domain with cache-attribute rights. */
+export const L1_DISALLOW_MASK = BASE_DISALLOW_MASK & ~_PAGE_GLOBAL;
+export const L1_DISALLOW_MASK_CACHE_OK = L1_DISALLOW_MASK & ~(_PAGE_PWT | _PAGE_PCD | _PAGE_PAT);
+/** L2–L4: PWT, PCD, PSE (no PV superpages) and GLOBAL are refused. */
+export const LN_DISALLOW_MASK = BASE_DISALLOW_MASK;
+
+/** mod_lN_entry's fast path: changes confined to these bits need no reference work (§2.7). */
+export const FASTPATH_FLAG_WHITELIST =
+  _PAGE_NX | _PAGE_AVAIL_HIGH | _PAGE_AVAIL | _PAGE_GLOBAL | _PAGE_DIRTY | _PAGE_ACCESSED | _PAGE_USER;
+
+export const ENTRIES_PER_TABLE = 512;
+/** PADDR_BITS = 52: an MFN has 40 bits; the all-ones MFN is Xen's INVALID pattern. */
+export const MFN_LIMIT = 2 ** 40;
+export const INVALID_MFN_PATTERN = MFN_LIMIT - 1;
+
+/** Xen's flag word of an entry. */
+export function pteFlags(lo: number, hi: number): number {
+  return (lo & 0xfff) | ((hi >>> 20) << 12);
+}
+
+/** The MFN in bits 51:12. */
+export function pteMfn(lo: number, hi: number): number {
+  return (lo >>> 12) + (hi & 0xfffff) * 0x100000;
+}
+
+export function ptePresent(lo: number): boolean {
+  return (lo & _PAGE_PRESENT) !== 0;
+}
+
+/** Low half of an entry for (mfn, flags). */
+export function pteLo(mfn: number, flags: number): number {
+  return (((mfn % 0x100000) << 12) | (flags & 0xfff)) >>> 0;
+}
+
+/** High half of an entry for (mfn, flags). */
+export function pteHi(mfn: number, flags: number): number {
+  return ((Math.floor(mfn / 0x100000) & 0xfffff) | ((flags >>> 12) << 20)) >>> 0;
+}
+
+export function toBig(lo: number, hi: number): bigint {
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+export function loOf(v: bigint): number {
+  return Number(v & 0xffffffffn);
+}
+
+export function hiOf(v: bigint): number {
+  return Number((v >> 32n) & 0xffffffffn);
+}
+
+export function hex(v: number | bigint): string {
+  return '0x' + v.toString(16);
+}
+
+/**
+ * l1e_has_changed(o, n, ~whitelist): true when the MFN or any flag outside the fast-path whitelist
+ * differs (PRESENT and RW are never whitelisted).
+ */
+export function changedBeyondFastPath(oLo: number, oHi: number, nLo: number, nHi: number): boolean {
+  if (pteMfn(oLo, oHi) !== pteMfn(nLo, nHi)) return true;
+  return ((pteFlags(oLo, oHi) ^ pteFlags(nLo, nHi)) & ~FASTPATH_FLAG_WHITELIST & ALL_FLAGS) !== 0;
+}
+
+/** Adds flag bits (Xen's l1e_add_flags) to an entry's halves. */
+export function addFlagsLo(lo: number, flags: number): number {
+  return (lo | (flags & 0xfff)) >>> 0;
+}
+export function addFlagsHi(hi: number, flags: number): number {
+  return (hi | ((flags >>> 12) << 20)) >>> 0;
+}
+
+/**
+ * The flags adjust_guest_lNe adds to a present 64-bit PV entry (§2.6): the guest kernel runs in
+ * ring 3, so kernel L1 entries get USER|GUEST_KERNEL and user ones USER|GLOBAL; L2/L3 get USER;
+ * L4 gets USER|ACCESSED.
+ */
+export function guestAdjustFlags(level: number, flags: number): number {
+  if (level === 1) {
+    return flags & _PAGE_USER ? _PAGE_USER | _PAGE_GLOBAL : _PAGE_USER | _PAGE_GUEST_KERNEL;
+  }
+  return level === 4 ? _PAGE_USER | _PAGE_ACCESSED : _PAGE_USER;
+}
+
+/** Virtual addresses: 48-bit canonical; the Xen hole is L4 slots 256–271. */
+export const VA_MASK_48 = (1n << 48n) - 1n;
+const HOLE_START = 0xffff800000000000n;
+const HOLE_END = 0xffff880000000000n;
+const U64 = (1n << 64n) - 1n;
+
+/** __addr_ok(va): below 2^47, or at or above the end of the hypervisor hole. */
+export function addrOk(va: bigint): boolean {
+  return va < 1n << 47n || (va >= HOLE_END && va <= U64);
+}
+
+/** True for an address in Xen's own range (slots 256–271), which no guest may touch. */
+export function inXenHole(va: bigint): boolean {
+  return va >= HOLE_START && va < HOLE_END;
+}
+
+/** Slot of va in the table of the given level (4 = L4 … 1 = L1). */
+export function vaSlot(va: bigint, level: number): number {
+  return Number((va >> BigInt(12 + 9 * (level - 1))) & 0x1ffn);
+}
+
+/** The virtual page number (36 bits) that keys a TLB entry. */
+export function vpnOf(va: bigint): number {
+  return Number((va & VA_MASK_48) >> 12n);
+}
+
+/** is_guest_l4_slot() for 64-bit PV: every slot except Xen's 256–271. */
+export function isGuestL4Slot(slot: number): boolean {
+  return slot < 256 || slot > 271;
+}

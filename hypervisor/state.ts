@@ -1,0 +1,47 @@
+// The hypervisor's state as one object the rule files share, and the per-operation diagnostics
+// (Xen's debug messages, the validation chain, the innermost type conflict) that turn a refusal
+// into an explanation. Diagnostics are only written on failure paths, so success stays cheap.
+
+import type { Domain } from './domain.ts';
+import type { FrameTable } from './frames.ts';
+import type { TlbClock } from './tlb.ts';
+import type { ChainLink, XenObserver } from './types.ts';
+
+export interface XenState {
+  readonly frames: FrameTable;
+  readonly domains: Map<number, Domain>;
+  readonly clock: TlbClock;
+  readonly obs: XenObserver;
+  /** opt_pv_linear_pt. */
+  readonly linearPt: boolean;
+  readonly diag: Diag;
+  /** M2P entries the guest set with MMU_MACHPHYS_UPDATE (the rest read as the builder's layout). */
+  readonly m2p: Map<number, bigint>;
+}
+
+export class Diag {
+  /** gdprintk texts, in the order Xen would print them. */
+  readonly xen: string[] = [];
+  /** Filled while unwinding: innermost table first. */
+  readonly chain: ChainLink[] = [];
+  /** One line for people: the first (innermost) failure. */
+  reason: string | undefined;
+  /** The frame whose type or reference could not be had. */
+  mfn: number | undefined;
+
+  reset(): void {
+    this.xen.length = 0;
+    this.chain.length = 0;
+    this.reason = undefined;
+    this.mfn = undefined;
+  }
+
+  /** Records a Xen message; the first one (or its plainer twin) becomes the reason. */
+  fail(msg: string, reason?: string, mfn?: number): void {
+    this.xen.push(msg);
+    if (this.reason === undefined) {
+      this.reason = reason ?? msg;
+      this.mfn = mfn;
+    }
+  }
+}

@@ -1,0 +1,56 @@
+// HYPERVISOR_update_va_mapping (hypercall 14). Models do_update_va_mapping in
+// xen/arch/x86/pv/mm.c + mm.c: find the L1 through the vCPU's current base, mod_l1_entry, and only
+// after success the UVMF flush (NONE / TLB_FLUSH / INVLPG × LOCAL / ALL / MULTI bitmap).
+
+import { EFAULT, EINVAL, UVMF } from './abi.ts';
+import type { Domain, Vcpu } from './domain.ts';
+import { modL1Entry } from './entries.ts';
+import { F_VALIDATED, PGT_l1_page_table } from './frames.ts';
+import { invlpg, vcpusOf } from './mmuext-op.ts';
+import { addrOk, hex, hiOf, loOf, vaSlot } from './pte.ts';
+import type { XenState } from './state.ts';
+import { flushVcpus } from './tlb.ts';
+import { findL1 } from './walk.ts';
+
+export function doUpdateVaMapping(
+  x: XenState,
+  d: Domain,
+  v: Vcpu,
+  va: bigint,
+  val: bigint,
+  flags: number,
+  vcpumask: readonly number[] | null | undefined,
+): number {
+  if (!addrOk(va)) {
+    x.diag.fail(`va ${hex(va)} is not a guest address`);
+    return EINVAL;
+  }
+  const f = x.frames;
+  const l1 = findL1(f, v.guestTable, va);
+  if (l1 === undefined) {
+    x.diag.fail(`no L1 maps va ${hex(va)} under the current base`);
+    return EINVAL;
+  }
+  if (f.owner[l1] !== d.id || f.type[l1] !== PGT_l1_page_table || f.typeCount[l1] === 0 || !(f.flags[l1]! & F_VALIDATED)) {
+    x.diag.fail(`mfn ${hex(l1)} mapping va ${hex(va)} is not a validated L1 of d${d.id}`, undefined, l1);
+    return EINVAL;
+  }
+  const rc = modL1Entry(x, l1, vaSlot(va, 1), loOf(val), hiOf(val), d, d.id, false);
+  if (rc !== 0) return rc;
+
+  const kind = flags & UVMF.FLUSHTYPE_MASK;
+  if (kind === UVMF.NONE) return 0;
+  const where = flags & ~UVMF.FLUSHTYPE_MASK;
+  let targets: readonly Vcpu[] | undefined;
+  if (where === UVMF.LOCAL) targets = [v];
+  else if (where === UVMF.ALL) targets = d.vcpus;
+  else targets = vcpusOf(d, vcpumask);
+  // A bad bitmap pointer fails the call although the entry has already changed.
+  if (!targets) {
+    x.diag.fail('vcpumask could not be read (the entry was already updated)');
+    return EFAULT;
+  }
+  if (kind === UVMF.TLB_FLUSH) flushVcpus(x.clock, x.obs, d.id, targets, 'guest');
+  else if (kind === UVMF.INVLPG) invlpg(x, d, targets, va);
+  return 0;
+}

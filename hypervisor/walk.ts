@@ -1,0 +1,47 @@
+// Page walks through a vCPU's current page tables: guest_map_l1e (the L1 that maps a VA, as
+// update_va_mapping finds it) and a hardware-style translation for guest loads and stores.
+// Models xen/arch/x86/pv/mm.c guest_map_l1e and the x86 walk (RW is the AND of every level).
+
+import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, addrOk, pteMfn, vaSlot } from './pte.ts';
+import type { FrameTable } from './frames.ts';
+
+function entryLo(f: FrameTable, mfn: number, slot: number): number {
+  if (!f.valid(mfn)) return 0;
+  const p = f.page(mfn);
+  return p ? p[2 * slot]! : 0;
+}
+
+function entryMfn(f: FrameTable, mfn: number, slot: number): number {
+  const p = f.page(mfn)!;
+  return pteMfn(p[2 * slot]!, p[2 * slot + 1]!);
+}
+
+/** The L1 frame that maps va under the L4 `base`, or undefined (a level not present, or PSE). */
+export function findL1(f: FrameTable, base: number, va: bigint): number | undefined {
+  if (base === 0 || !addrOk(va)) return undefined;
+  let table = base;
+  for (let level = 4; level >= 2; level--) {
+    const slot = vaSlot(va, level);
+    const lo = entryLo(f, table, slot);
+    if (!(lo & _PAGE_PRESENT)) return undefined;
+    if (level === 2 && lo & _PAGE_PSE) return undefined;
+    table = entryMfn(f, table, slot);
+  }
+  return table;
+}
+
+/** The frame va maps to and whether every level allows writes, or undefined (not mapped). */
+export function translate(f: FrameTable, base: number, va: bigint): { mfn: number; rw: boolean } | undefined {
+  const l1 = findL1(f, base, va);
+  if (l1 === undefined) return undefined;
+  let rw = true;
+  let table = base;
+  for (let level = 4; level >= 1; level--) {
+    const slot = vaSlot(va, level);
+    const lo = entryLo(f, table, slot);
+    if (!(lo & _PAGE_PRESENT)) return undefined;
+    rw &&= (lo & _PAGE_RW) !== 0;
+    table = entryMfn(f, table, slot);
+  }
+  return { mfn: table, rw };
+}
