@@ -9,6 +9,7 @@ import {
   F_ALLOCATED,
   F_PINNED,
   F_VALIDATED,
+  hex08,
   hex16,
   NO_OWNER,
   PGT_l1_page_table,
@@ -111,7 +112,7 @@ function checkFrame(
 ): void {
   const f = x.frames;
   const flags = f.flags[mfn]!;
-  const what = `mfn ${hex(mfn)} (caf=${hex16(f.caf(mfn))} taf=${hex16(f.taf(mfn))})`;
+  const what = `mfn ${hex(mfn)} (caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))})`;
   if (f.owner[mfn] === NO_OWNER) {
     if (f.count[mfn] || f.typeCount[mfn] || general.has(mfn)) out.push(`${what}: free but referenced`);
     return;

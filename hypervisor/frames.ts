@@ -120,6 +120,11 @@ export function typeBits(type: number): bigint {
   return BigInt(type) << 61n;
 }
 
+/** count_info as Xen's "caf=%08lx" prints it. */
+export function hex08(v: bigint): string {
+  return v.toString(16).padStart(8, '0');
+}
+
 export function hex16(v: bigint): string {
   return v.toString(16).padStart(16, '0');
 }

@@ -4,7 +4,8 @@
 import { DOMID_SELF, EFAULT, EINVAL, EPERM, mmuextName } from './abi.ts';
 import { audit } from './audit.ts';
 import type { Domain, Vcpu } from './domain.ts';
-import { F_ALLOCATED, F_PINNED, F_VALIDATED, FrameTable, hex16, NO_OWNER, PGT_seg_desc_page, TYPE_NAMES } from './frames.ts';
+import { F_ALLOCATED, F_PINNED, F_VALIDATED, FrameTable, hex08,
+  hex16, NO_OWNER, PGT_seg_desc_page, TYPE_NAMES } from './frames.ts';
 import { createDomain, decreaseReservation, destroyDomain, type DomainSpec } from './lifecycle.ts';
 import { doMmuUpdate } from './mmu-update.ts';
 import { doMmuextOp } from './mmuext-op.ts';
@@ -166,7 +167,7 @@ export class Hypervisor {
         pinned: false,
         count: 0,
         allocated: false,
-        caf: hex16(0n),
+        caf: hex08(0n),
         taf: hex16(0n),
         tlbflush_timestamp: 0,
       };
@@ -180,7 +181,7 @@ export class Hypervisor {
       pinned: (flags & F_PINNED) !== 0,
       count: f.count[mfn]!,
       allocated: (flags & F_ALLOCATED) !== 0,
-      caf: hex16(f.caf(mfn)),
+      caf: hex08(f.caf(mfn)),
       taf: hex16(f.taf(mfn)),
       tlbflush_timestamp: f.tlbflushTimestamp[mfn]!,
     };

@@ -9,6 +9,7 @@ import {
   F_ALLOCATED,
   F_PINNED,
   F_VALIDATED,
+  hex08,
   hex16,
   IO_MFN_LIMIT,
   NO_OWNER,
@@ -128,7 +129,7 @@ export function destroyDomain(x: XenState, d: Domain): void {
     if (f.owner[mfn] !== d.id) continue;
     const foreign = holdersOf(x, mfn).filter((h) => h.dom !== d.id);
     if (foreign.length !== f.count[mfn]) {
-      throw new Error(`domain ${d.id} destroyed but mfn ${hex(mfn)} leaked (caf=${hex16(f.caf(mfn))} taf=${hex16(f.taf(mfn))})`);
+      throw new Error(`domain ${d.id} destroyed but mfn ${hex(mfn)} leaked (caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))})`);
     }
   }
 }

@@ -13,6 +13,7 @@
 
 import {
   F_VALIDATED,
+  hex08,
   hex16,
   NO_OWNER,
   PGT_l1_page_table,
@@ -114,7 +115,7 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
       if (rc !== 0) {
         x.diag.fail(
           `Error while validating mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) for type ` +
-            `${hex16(typeBits(type))}: caf=${hex16(f.caf(mfn))} taf=${hex16(f.taf(mfn))}`,
+            `${hex16(typeBits(type))}: caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))}`,
         );
         // validate_page's failure path: type_info = 0 (not validated, count 0).
         f.type[mfn] = PGT_none;
