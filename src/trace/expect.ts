@@ -117,9 +117,10 @@ function kindToJson(kind: Kind | undefined, v: unknown): unknown {
     case 'mfn':
     case 'u64':
       return typeof v === 'number' || typeof v === 'bigint' ? hex(v) : v;
-    case 'hex':
-      if (typeof v === 'bigint' || typeof v === 'number') return hex(v);
-      return v;
+    case 'hex': {
+      const b = typeof v === 'string' ? hexValue(v) : v;
+      return typeof b === 'bigint' || typeof b === 'number' ? hex(b) : v;
+    }
     default:
       return typeof v === 'bigint' ? hex(v) : v;
   }
