@@ -208,7 +208,8 @@ function resultText(rec: TraceRecord, r: RecordResult): string {
   if (rec.op === 'create_domain' || rec.op === 'destroy_domain') return '';
   let s = rcText(r.rc);
   if (r.results !== undefined) s += `  results [${r.results.map(rcText).join(', ')}]`;
-  if (r.done !== undefined && r.rc !== 0) s += `  done ${r.done}`;
+  const n = rec.op === 'mmu_update' ? rec.reqs.length : rec.op === 'mmuext_op' ? rec.ops.length : 0;
+  if (r.done !== undefined && r.rc !== 0 && n > 1) s += `  done ${r.done}/${n}`;
   return s;
 }
 
