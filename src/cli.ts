@@ -19,7 +19,13 @@ interface ReplayFlags {
 async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
+  // `xensim replay … | head`: a closed stdout stops the replay quietly.
+  const onStdoutError = (e: NodeJS.ErrnoException): void => {
+    if (e.code === 'EPIPE') ac.abort();
+    else throw e;
+  };
   process.once('SIGINT', onSigint);
+  process.stdout.on('error', onStdoutError);
   try {
     const opts: Parameters<typeof replay>[1] = { logLevel: flags.logLevel, signal: ac.signal };
     if (flags.json) opts.json = true;
@@ -29,6 +35,7 @@ async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
     process.exitCode = summary.exit;
   } finally {
     process.off('SIGINT', onSigint);
+    // The stdout error listener stays: an EPIPE may be reported after the last write.
   }
 }
 
