@@ -101,7 +101,8 @@ function readFlags(o: Obj, hasMask: boolean): number {
     return type | (scope < 0 ? UVMF.LOCAL : scope);
   }
   const n = toUint(v, 'flags', 2 ** 53, FLAGS_WANT, -1, true);
-  const scope = n & ~UVMF.FLUSHTYPE_MASK;
+  // flags is an unsigned long: no 32-bit bitwise operators on it.
+  const scope = n - (n % 4);
   const multi = scope !== UVMF.LOCAL && scope !== UVMF.ALL;
   if (multi && !hasMask) {
     throw new FieldError('vcpumask', `flags ${show(v)} are UVMF_MULTI: expected a vcpumask (array of vCPU ids, or null), got nothing (missing)`);
