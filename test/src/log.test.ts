@@ -1,0 +1,126 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Refusal } from '../../hypervisor/types.ts';
+import { createLog, type LogLevel } from '../../src/log.ts';
+import { parseLine } from '../../src/trace/index.ts';
+
+function capture(level: LogLevel = 'info') {
+  const raw: string[] = [];
+  const log = createLog({ dest: { write: (s: string) => raw.push(s) }, level });
+  return { log, raw, lines: () => raw.map((s) => JSON.parse(s) as Record<string, unknown>) };
+}
+
+const refusal: Refusal = {
+  at: 'ops[0]',
+  what: 'pin_l1_table mfn 0x1011',
+  rc: -22,
+  reason: 'Bad type (saw writable != exp l1) for mfn 0x1011',
+  mfn: 0x1011,
+  xen: ['Bad type (saw e400000000000001 != exp 2000000000000000) for mfn 1011 (pfn 11)'],
+  chain: [{ mfn: 0x1003, level: 1, slot: 17, val: 0x10000001011067n }],
+  blockers: [{ kind: 'l1e', mfn: 0x1003, slot: 17, val: 0x10000001011067n, dom: 1, rw: true }],
+};
+
+describe('createLog', () => {
+  it('record line: simulated time, no pid/hostname, the normalised record, result with errno', () => {
+    const { log, raw } = capture();
+    log.clock.time = 7;
+    log.clock.line = 31;
+    const rec = parseLine('{"op":"mmuext_op","ops":[{"cmd":"pin_l1_table","mfn":4113}],"expect":-22}', 't', 1)!;
+    log.record(rec, { dom: 1, vcpu: 0 }, { rc: -22, done: 0, refusals: [refusal] });
+    expect(raw).toEqual([
+      '{"level":30,"time":7,"line":31,"op":"mmuext_op","dom":1,"vcpu":0,"ops":[{"cmd":"pin_l1_table","mfn":"0x1011"}],"expect":-22,"result":{"rc":-22,"errno":"EINVAL","done":0},"msg":"mmuext_op"}\n',
+    ]);
+    // …and it reads back as the same record, with the caller filled in.
+    expect(parseLine(raw[0]!, 'log', 1)).toEqual({ ...rec, dom: 1, vcpu: 0 });
+  });
+
+  it('queries have no dom/vcpu; their results are in JSON form', () => {
+    const { log, lines } = capture();
+    log.record({ op: 'read', mfn: 0x1003, slot: 17 }, { dom: 1, vcpu: 0 }, { rc: 0, val: 0x1011067n, mfn: 0x1011, present: true });
+    const [l] = lines();
+    expect(l).toEqual({
+      level: 30,
+      time: 0,
+      line: 0,
+      op: 'read',
+      mfn: '0x1003',
+      slot: 17,
+      result: { rc: 0, errno: 'OK', val: '0x1011067', mfn: '0x1011', present: true },
+      msg: 'read',
+    });
+  });
+
+  it('refusal line: warn, hex strings, no op (a replay skips it)', () => {
+    const { log, raw, lines } = capture();
+    log.clock.time = 3;
+    log.clock.line = 9;
+    log.refusals({ dom: 1, vcpu: 1 }, [refusal]);
+    expect(lines()).toEqual([
+      {
+        level: 40,
+        time: 3,
+        line: 9,
+        dom: 1,
+        vcpu: 1,
+        refusal: {
+          at: 'ops[0]',
+          what: 'pin_l1_table mfn 0x1011',
+          rc: -22,
+          errno: 'EINVAL',
+          reason: 'Bad type (saw writable != exp l1) for mfn 0x1011',
+          mfn: '0x1011',
+          xen: refusal.xen,
+          chain: [{ mfn: '0x1003', level: 1, slot: 17, val: '0x10000001011067' }],
+          blockers: [{ kind: 'l1e', mfn: '0x1003', slot: 17, val: '0x10000001011067', dom: 1, rw: true }],
+        },
+        msg: 'refused pin_l1_table mfn 0x1011: Bad type (saw writable != exp l1) for mfn 0x1011',
+      },
+    ]);
+    expect(parseLine(raw[0]!, 'log', 1)).toBeNull();
+  });
+
+  it('flush line', () => {
+    const { log, raw } = capture();
+    log.clock.time = 4;
+    log.clock.line = 12;
+    log.flush({ cause: 'guest', dom: 1, vcpus: [0, 1], va: 0x11000n, clock: 5 });
+    log.flush({ cause: 'type_change', dom: 1, vcpus: [1], mfn: 0x1011, clock: 6 });
+    expect(raw.join('')).toBe(
+      '{"level":30,"time":4,"line":12,"event":"tlb_flush","cause":"guest","dom":1,"vcpus":[0,1],"va":"0x11000","clock":5,"msg":"tlb_flush"}\n' +
+        '{"level":30,"time":4,"line":12,"event":"tlb_flush","cause":"type_change","dom":1,"vcpus":[1],"mfn":"0x1011","clock":6,"msg":"tlb_flush"}\n',
+    );
+  });
+
+  it('the end line is written whatever the level; the others obey it', () => {
+    for (const level of ['warn', 'error', 'fatal', 'silent'] as const) {
+      const { log, lines } = capture(level);
+      log.record({ op: 'audit' }, undefined, { rc: 0, mismatches: [] });
+      log.flush({ cause: 'cr3', dom: 1, vcpus: [0], clock: 1 });
+      log.end('finished', 1, 0);
+      expect(lines()).toEqual([{ level: 30, time: 0, event: 'end', reason: 'finished', records: 1, exit: 0, msg: 'replay stopped' }]);
+    }
+    const { log, lines } = capture('warn');
+    log.refusals({ dom: 1, vcpu: 0 }, [refusal]);
+    log.end('bad_input', 0, 2);
+    expect(lines().map((l) => [l.level, l.msg])).toEqual([
+      [40, 'refused pin_l1_table mfn 0x1011: Bad type (saw writable != exp l1) for mfn 0x1011'],
+      [50, 'replay stopped'],
+    ]);
+  });
+
+  it('a file destination is truncated and written synchronously', () => {
+    const p = join(mkdtempSync(join(tmpdir(), 'xensim-log-')), 'sub', 'x.log');
+    for (const records of [5, 1]) {
+      const log = createLog({ dest: p });
+      log.end('finished', records, 0);
+      // Synchronous: the line is in the file before close().
+      expect(readFileSync(p, 'utf8')).toBe(
+        `{"level":30,"time":0,"event":"end","reason":"finished","records":${records},"exit":0,"msg":"replay stopped"}\n`,
+      );
+      log.close();
+    }
+  });
+});
