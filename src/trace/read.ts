@@ -76,21 +76,39 @@ function readMmuextOp(o: Obj): MmuextOp {
 const FLUSH_TYPES: Readonly<Record<string, number>> = { none: UVMF.NONE, tlb_flush: UVMF.TLB_FLUSH, invlpg: UVMF.INVLPG };
 const FLAGS_WANT = 'a number, or none/tlb_flush/invlpg optionally joined with local/all by "|"';
 
+/**
+ * The string form of UVMF flags: the flush type (0–2) plus 16 × (scope + 1), scope being
+ * -1 (not given), LOCAL or ALL; -1 when the string is not a flags string. Cached: a trace uses a
+ * handful of spellings, so the split runs once per spelling, not once per record.
+ */
+const flagStrings = new Map<string, number>();
+function flagString(v: string): number {
+  const hit = flagStrings.get(v);
+  if (hit !== undefined) return hit;
+  let type = -1;
+  let scope = -1;
+  let bad = false;
+  for (const raw of v.split('|')) {
+    const part = raw.trim().toLowerCase();
+    const t = Object.hasOwn(FLUSH_TYPES, part) ? FLUSH_TYPES[part] : undefined;
+    if (t !== undefined && type < 0) type = t;
+    else if (part === 'local' && scope < 0) scope = UVMF.LOCAL;
+    else if (part === 'all' && scope < 0) scope = UVMF.ALL;
+    else bad = true;
+  }
+  const code = bad || type < 0 ? -1 : type + 16 * (scope + 1);
+  if (flagStrings.size < 256) flagStrings.set(v, code);
+  return code;
+}
+
 /** The UVMF flags of update_va_mapping (string form, or the raw number). */
 function readFlags(o: Obj, hasMask: boolean): number {
   const v = o.flags;
   if (typeof v === 'string' && !v.startsWith('0x') && !v.startsWith('0X')) {
-    let type = -1;
-    let scope = -1;
-    for (const raw of v.split('|')) {
-      const part = raw.trim().toLowerCase();
-      const t = FLUSH_TYPES[part];
-      if (t !== undefined && Object.hasOwn(FLUSH_TYPES, part) && type < 0) type = t;
-      else if (part === 'local' && scope < 0) scope = UVMF.LOCAL;
-      else if (part === 'all' && scope < 0) scope = UVMF.ALL;
-      else fail('flags', -1, FLAGS_WANT, v);
-    }
-    if (type < 0) fail('flags', -1, FLAGS_WANT, v);
+    const code = flagString(v);
+    if (code < 0) fail('flags', -1, FLAGS_WANT, v);
+    const type = code % 16;
+    const scope = (code - type) / 16 - 1;
     if (hasMask) {
       // A string flag with a vcpumask is UVMF_MULTI: the mask names the vCPUs.
       if (scope >= 0) {
@@ -254,7 +272,7 @@ function isSkippable(text: string): boolean {
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c === 32 || c === 9 || c === 13 || c === 0xfeff) continue;
+    if (c === 32 || c === 9 || c === 13) continue;
     return c === 35; // '#'
   }
   return true;
@@ -295,15 +313,16 @@ export async function* readTrace(path: string): AsyncGenerator<TraceEntry, void,
   const rl = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
   try {
-    for await (const text of rl) {
+    for await (let text of rl) {
       line++;
+      if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM
       const record = parseLine(text, path, line);
       if (record !== null) yield { line, record };
     }
   } catch (e) {
     if (e instanceof TraceError) throw e;
     const err = e as NodeJS.ErrnoException;
-    if (err.code !== undefined) throw new TraceError(path, line, `cannot read the trace (${err.code}: ${err.message})`);
+    if (err.code !== undefined) throw new TraceError(path, line, `cannot read the trace (${err.message})`);
     throw e;
   } finally {
     rl.close();

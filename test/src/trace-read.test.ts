@@ -61,6 +61,12 @@ describe('readTrace: lines', () => {
     expect(entries[1]).toEqual({ line: 2, record: { op: 'read', mfn: 4100, slot: 3 } });
   });
 
+  it('ignores a UTF-8 byte order mark', async () => {
+    const p = join(dir, 'bom.ndjson');
+    writeFileSync(p, `\ufeff${CD}\n`);
+    expect((await readAll(p)).map((e) => e.record.op)).toEqual(['create_domain']);
+  });
+
   it('yields the records before a bad line, then throws with its line number', async () => {
     const p = file([CD, '{"op":"frame","mfn":"0x1004"}', '{"op":"frame","mfn":"0x1004"', '{"op":"audit"}']);
     const seen: number[] = [];
