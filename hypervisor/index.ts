@@ -135,17 +135,33 @@ export class Hypervisor {
     }
   }
 
-  /** A plain guest store of one 8-byte entry; rc -EPERM when the frame is not writable memory. */
-  store(caller: Caller, mfn: number, slot: number, val: bigint): number {
+  /**
+   * A plain guest store of one 8-byte entry — or of `count` consecutive entries from `slot`, the
+   * value growing by `stride` each (the domain builder's bulk form). rc -EPERM, nothing written,
+   * when the frame is not the domain's ordinary memory (a live l1–l4/seg_desc type).
+   */
+  store(caller: Caller, mfn: number, slot: number, val: bigint, count = 1, stride = 0n): number {
     const { d } = this.resolve(caller);
+    if (slot < 0 || count < 1 || slot + count > ENTRIES_PER_TABLE) {
+      throw new SetupError(`slots ${slot} … ${slot + count - 1} are not within 0 … 511`, 'slot');
+    }
     const f = this.x.frames;
     if (!f.valid(mfn) || f.owner[mfn] !== d.id || f.count[mfn] === 0) return EPERM;
     const t = f.type[mfn]!;
     if (t >= 1 && t <= PGT_seg_desc_page && f.typeCount[mfn]! > 0) return EPERM;
     const page = f.pageForWrite(mfn);
-    page[2 * slot] = loOf(val);
-    page[2 * slot + 1] = hiOf(val);
+    for (let i = 0; i < count; i++, val += stride) {
+      page[2 * (slot + i)] = loOf(val);
+      page[2 * (slot + i) + 1] = hiOf(val);
+    }
     return 0;
+  }
+
+  /** The simulator's look into a vCPU's TLB (not a hypercall): what it caches for va, if anything. */
+  tlbProbe(caller: Caller, va: bigint): { mfn: number; writable: boolean } | undefined {
+    const { v } = this.resolve(caller);
+    const p = v.tlb.get(vpnOf(va));
+    return p === undefined ? undefined : { mfn: Math.floor(p / 2), writable: (p & 1) === 1 };
   }
 
   /** XENMEM_decrease_reservation: drops the allocation reference; rc = extents done. */

@@ -1,0 +1,213 @@
+// The guest kernel: boots on the simulated Xen, holds the kernel-wide state (memory, vmalloc,
+// pgd_list, per-cpu data), and runs the vCPUs' programs — one xstate actor per vCPU — under a
+// seeded scheduler (or a forced schedule) until every program is done, a BUG stops the machine,
+// or no vCPU can move, in which case the wait-for cycle is the verdict.
+
+import { createActor, type Actor } from 'xstate';
+import type { Caller, CallResult, Hypercall } from '../hypervisor/index.ts';
+import type { KernelBug } from './bug.ts';
+import type { GuestEvent, GuestEventSink, WaitEdge } from './events.ts';
+import { bootKernel, type KernelTables } from './mm/boot.ts';
+import { Mem } from './mm/mem.ts';
+import type { Mm } from './mm/mm-struct.ts';
+import { Objects, type Op } from './ops.ts';
+import type { Policy } from './policy.ts';
+import type { HypercallPort } from './port.ts';
+import { mulberry32 } from './rng.ts';
+import { Cpu } from './smp/cpu.ts';
+import { findCycle, waitEdges } from './smp/deadlock.ts';
+import type { Smp } from './smp/smp.ts';
+import { Spinlock } from './smp/spinlock.ts';
+import type { StopMachine } from './smp/stop-machine.ts';
+import { vcpuMachine } from './vcpu.machine.ts';
+import { VcpuRuntime } from './vcpu-runtime.ts';
+import { VmapState } from './vmalloc/vmap-area.ts';
+import { VmapBlockQueue } from './vmalloc/vmap-block.ts';
+import { McBuffer } from './xen-mmu/multicall.ts';
+
+export interface GuestConfig {
+  vcpus: number;
+  /** The domain's memory in pages. */
+  memoryPages: number;
+  /** Size of the simulated vmalloc area in pages. */
+  vmallocPages: number;
+  policy: Policy;
+  domid?: number;
+  /** MFN of guest pfn 0. */
+  base?: number;
+  /** Whether vmalloc_init() has run (false for the early-boot scenario). */
+  vmallocInitialized?: boolean;
+}
+
+export interface PerCpu {
+  readonly mc: McBuffer;
+  /** cpu_tlbstate.active_mm (null: init_mm). */
+  activeMm: Mm | null;
+  /** xen_current_cr3: the pgd pfn this vCPU has loaded. */
+  cr3: number;
+}
+
+export interface RunOptions {
+  seed: number;
+  /** vCPU ids, one per step; the seeded choice takes over when it runs out. */
+  schedule?: readonly number[];
+  maxSteps?: number;
+}
+
+export interface RunResult {
+  outcome: 'completed' | 'deadlock' | 'bug';
+  steps: number;
+  /** The vCPU that took each step: `schedule` reproduces the run exactly. */
+  schedule: number[];
+  deadlock: { cycle: WaitEdge[]; waits: WaitEdge[] } | null;
+  bug: { vcpu: number; where: string; msg: string } | null;
+}
+
+export class ScheduleError extends Error {
+  override name = 'ScheduleError';
+}
+
+export class Kernel implements Smp {
+  readonly cpus: Cpu[];
+  readonly policy: Policy;
+  readonly port: HypercallPort;
+  readonly dom: number;
+  readonly mem: Mem;
+  readonly vmap: VmapState;
+  readonly tables: KernelTables;
+  /** pgd_list, guarded by pgd_lock. */
+  readonly pgdList: Mm[] = [];
+  readonly pgdLock = new Spinlock('pgd_lock');
+  readonly objects = new Objects();
+  stop: StopMachine | null = null;
+  private readonly perCpu: PerCpu[];
+  private readonly sink: GuestEventSink;
+  private readonly warnedOnce = new Set<string>();
+
+  constructor(cfg: GuestConfig, port: HypercallPort, sink: GuestEventSink) {
+    this.policy = cfg.policy;
+    this.port = port;
+    this.sink = sink;
+    this.dom = cfg.domid ?? 1;
+    this.cpus = Array.from({ length: cfg.vcpus }, (_, i) => new Cpu(i));
+    this.mem = new Mem(cfg.base ?? 0x1000, cfg.memoryPages);
+    this.vmap = new VmapState(cfg.vmallocPages, cfg.vcpus, cfg.policy.purgeLock === 'mutex', (i) => new VmapBlockQueue(i));
+    this.tables = bootKernel(this, cfg.memoryPages, cfg.vmallocPages, this.mem.base);
+    this.perCpu = this.cpus.map(() => ({ mc: new McBuffer(), activeMm: null, cr3: this.tables.initL4 }));
+    this.vmap.initialized = cfg.vmallocInitialized ?? true;
+  }
+
+  emit(e: GuestEvent): void {
+    this.sink(e);
+  }
+
+  /** WARN_ON: every time, except smp_call_function's under warn_on_once (2.6.32+). */
+  warnOn(c: Cpu, where: string, msg: string): void {
+    if (where === 'smp_call_function_mask' && this.policy.smpCallWarn === 'warn_on_once') {
+      if (this.warnedOnce.has(where)) return;
+      this.warnedOnce.add(where);
+    }
+    this.emit({ event: 'warn', vcpu: c.id, where, msg });
+  }
+
+  caller(c: Cpu): Caller {
+    return { dom: this.dom, vcpu: c.id };
+  }
+
+  hypercall(c: Cpu, call: Hypercall): CallResult {
+    return this.port.hypercall(this.caller(c), call);
+  }
+
+  mc(c: Cpu): McBuffer {
+    return this.perCpu[c.id]!.mc;
+  }
+
+  percpu(c: Cpu): PerCpu {
+    return this.perCpu[c.id]!;
+  }
+
+  /**
+   * Runs `setup` on vCPU 0 to completion (it may not block), then the programs interleaved: each
+   * step the scheduler picks one vCPU that can move.
+   */
+  run(programs: readonly (readonly Op[])[], opts: RunOptions, setup: readonly Op[] = []): RunResult {
+    if (setup.length > 0) this.runAlone(setup);
+    const runtimes = this.cpus.map((c, i) => new VcpuRuntime(this, c, programs[i] ?? []));
+    const actors = runtimes.map((rt) => createActor(vcpuMachine, { input: { rt } }));
+    // An exception inside the model (not a BUG) stops the actor; surface it here, synchronously.
+    let fatal: unknown = null;
+    for (const a of actors) {
+      a.subscribe({ error: (err) => (fatal ??= err) });
+      a.start();
+    }
+    const rng = mulberry32(opts.seed);
+    const schedule: number[] = [];
+    const maxSteps = opts.maxSteps ?? 1_000_000;
+    try {
+      for (;;) {
+        const crashed = runtimes.find((rt) => rt.crashed);
+        if (crashed) return this.result('bug', schedule, null, crashed.cpu.id, crashed.crashed!);
+        const runnable = actors.filter((a) => a.getSnapshot().can({ type: 'STEP' }));
+        if (runnable.length === 0) {
+          if (runtimes.every((rt) => rt.finished()) && this.stop === null) return this.result('completed', schedule, null);
+          const waits = waitEdges(this.cpus, runtimes.map((rt) => rt.wait));
+          return this.result('deadlock', schedule, { cycle: findCycle(waits) ?? waits, waits });
+        }
+        if (schedule.length >= maxSteps) throw new ScheduleError(`no end after ${maxSteps} steps`);
+        const pick = this.pick(runnable, runtimes, opts.schedule, schedule.length, rng);
+        schedule.push(runtimes.indexOf(pick.getSnapshot().context.rt));
+        pick.send({ type: 'STEP' });
+        if (fatal) throw fatal;
+      }
+    } finally {
+      for (const a of actors) a.stop();
+    }
+  }
+
+  private pick(
+    runnable: Actor<typeof vcpuMachine>[],
+    runtimes: VcpuRuntime[],
+    forced: readonly number[] | undefined,
+    step: number,
+    rng: () => number,
+  ): Actor<typeof vcpuMachine> {
+    if (forced && step < forced.length) {
+      const want = forced[step]!;
+      const a = runnable.find((x) => x.getSnapshot().context.rt === runtimes[want]);
+      if (!a) {
+        const ids = runnable.map((x) => runtimes.indexOf(x.getSnapshot().context.rt));
+        throw new ScheduleError(`schedule step ${step}: vCPU ${want} cannot run now (runnable: ${ids.join(', ')})`);
+      }
+      return a;
+    }
+    return runnable[Math.floor(rng() * runnable.length)]!;
+  }
+
+  /** Boot-time work on vCPU 0, before the other vCPUs run. */
+  private runAlone(ops: readonly Op[]): void {
+    const rt = new VcpuRuntime(this, this.cpus[0]!, ops);
+    while (rt.hasNextOp() || rt.busy()) {
+      if (!rt.busy()) rt.startOp();
+      rt.advance();
+      if (rt.crashed) throw rt.crashed;
+      if (rt.blocked()) throw new ScheduleError(`setup operation "${rt.current}" blocked on vCPU 0`);
+    }
+  }
+
+  private result(
+    outcome: RunResult['outcome'],
+    schedule: number[],
+    deadlock: RunResult['deadlock'],
+    vcpu?: number,
+    bug?: KernelBug,
+  ): RunResult {
+    if (deadlock) this.emit({ event: 'deadlock', cycle: deadlock.cycle, waits: deadlock.waits });
+    return {
+      outcome,
+      steps: schedule.length,
+      schedule,
+      deadlock,
+      bug: bug ? { vcpu: vcpu!, where: bug.where, msg: bug.message } : null,
+    };
+  }
+}

@@ -1,0 +1,235 @@
+// The kernel operations a scenario's vCPU programs are made of, each mapped to the 2.6.28 code
+// path it stands for (vmalloc/vfree, vm_map_ram, fork → dup_mmap → xen_dup_mmap, exec →
+// activate_mm, a page fault that allocates a PTE page, exit_mmap, suspend, …).
+
+import { KernelBug } from './bug.ts';
+import type { Kernel } from './kernel.ts';
+import { PTE, pte } from './mm/mem.ts';
+import { buildUserTables, Mm, pgdAlloc, plainStore, USER_L2_SLOT, withPgdLock, zeroedPage } from './mm/mm-struct.ts';
+import { localIrqDisable, localIrqEnable, type Cpu } from './smp/cpu.ts';
+import { PREEMPT, type Co } from './smp/co.ts';
+import { spinLock, spinUnlock } from './smp/spinlock.ts';
+import { stopMachine } from './smp/stop-machine.ts';
+import { vunmapPageRange, } from './vmalloc/pte-range.ts';
+import { vaOf, type VmapArea } from './vmalloc/vmap-area.ts';
+import { vfree, vmalloc, vmMapRam, vmUnmapRam } from './vmalloc/vmalloc.ts';
+import { vmUnmapAliases } from './vmalloc/unmap-aliases.ts';
+import { xenExitMmap } from './xen-mmu/exit-mmap.ts';
+import { activateMm, xenMmPinAll, xenMmUnpinAll, xenPgdPin } from './xen-mmu/pin.ts';
+import { xenAllocPtpage } from './xen-mmu/ptpage.ts';
+import { flushTlbKernelRange, flushTlbMm } from './xen-mmu/tlb-flush.ts';
+import { xenMcBatch, xenMcEntry, xenMcIssue } from './xen-mmu/multicall.ts';
+import { MMU } from '../hypervisor/index.ts';
+
+export type Op =
+  | { op: 'vmalloc'; name: string; pages: number }
+  | { op: 'vfree'; name: string }
+  | { op: 'vm_map_ram'; name: string; pages: number }
+  | { op: 'vm_unmap_ram'; name: string }
+  | { op: 'vm_unmap_aliases' }
+  | { op: '__vm_unmap_aliases'; allow_flush: boolean }
+  | { op: 'unmap_kernel_range'; name: string }
+  | { op: 'touch'; name: string; write?: boolean }
+  | { op: 'local_irq_disable' }
+  | { op: 'local_irq_enable' }
+  | { op: 'spawn'; name: string; pages?: number }
+  | { op: 'fork'; parent: string; child: string }
+  | { op: 'exec'; name: string; pages?: number }
+  | { op: 'exec_fail'; name: string }
+  | { op: 'pgd_alloc'; name: string }
+  | { op: 'use_mm'; mm: string }
+  | { op: 'lazy_leave_mm'; mm: string }
+  | { op: 'fault'; mm: string; count?: number }
+  | { op: 'exit'; mm: string }
+  | { op: 'flush_tlb_mm'; mm: string }
+  | { op: 'suspend' }
+  | { op: 'vmalloc_init' }
+  | { op: 'alloc_pte_init_mm' };
+
+export const OP_NAMES = [
+  'vmalloc', 'vfree', 'vm_map_ram', 'vm_unmap_ram', 'vm_unmap_aliases', '__vm_unmap_aliases',
+  'unmap_kernel_range', 'touch', 'local_irq_disable', 'local_irq_enable', 'spawn', 'fork', 'exec',
+  'exec_fail', 'pgd_alloc', 'use_mm', 'lazy_leave_mm', 'fault', 'exit', 'flush_tlb_mm', 'suspend',
+  'vmalloc_init', 'alloc_pte_init_mm',
+] as const;
+
+/** A scenario that names something it never made (caught when the op runs). */
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+}
+
+/** Named things the programs create and refer to. */
+export class Objects {
+  readonly vmalloc = new Map<string, VmapArea>();
+  readonly vmMapRam = new Map<string, { start: number; pfns: number[] }>();
+  readonly mms = new Map<string, Mm>();
+  /** Data pages an mm owns (a fork's child shares its parent's). */
+  readonly ownsData = new Set<Mm>();
+
+  get<T>(map: Map<string, T>, name: string, what: string): T {
+    const v = map.get(name);
+    if (v === undefined) throw new ScenarioError(`no ${what} named "${name}" exists at this point`);
+    return v;
+  }
+}
+
+export function describeOp(op: Op): string {
+  const args = Object.entries(op)
+    .filter(([k]) => k !== 'op')
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return args ? `${op.op} ${args}` : op.op;
+}
+
+function* newProcess(k: Kernel, c: Cpu, name: string, pages: number): Co<Mm> {
+  const mm = yield* pgdAlloc(k, c, name);
+  const data = Array.from({ length: pages }, () => k.mem.alloc());
+  buildUserTables(k, c, mm, data, PTE.USER_RW);
+  k.objects.mms.set(name, mm);
+  k.objects.ownsData.add(mm);
+  return mm;
+}
+
+/** set_pmd / set_pte on a user table: checked mmu_update when pinned, a plain store otherwise. */
+function setUserEntry(k: Kernel, c: Cpu, mm: Mm, table: number, slot: number, val: bigint): void {
+  if (!k.mem.pinned(mm.pgd)) {
+    plainStore(k, c, table, slot, val);
+    return;
+  }
+  xenMcBatch(c, k.mc(c));
+  const ptr = BigInt(k.mem.mfn(table)) * 4096n + BigInt(slot * 8) + BigInt(MMU.NORMAL_PT_UPDATE);
+  xenMcEntry(k, c, { op: 'mmu_update', reqs: [{ ptr, val }] });
+  xenMcIssue(k, c, 0);
+}
+
+/** A page fault in mm that needs a new PTE page (__pte_alloc → pmd_populate, then set_pte_at). */
+function* faultPteAlloc(k: Kernel, c: Cpu, mm: Mm): Co {
+  yield* spinLock(c, mm.pageTableLock);
+  const pfn = zeroedPage(k, c);
+  yield* xenAllocPtpage(k, c, k.mem.pinned(mm.pgd), pfn, true);
+  const slot = USER_L2_SLOT + mm.l1s.length;
+  if (slot >= 512) throw new ScenarioError(`mm ${mm.name} has no room for another PTE page`);
+  setUserEntry(k, c, mm, mm.l2, slot, pte(k.mem.mfn(pfn), PTE.PAGE_TABLE));
+  mm.l1s.push(pfn);
+  const data = k.mem.alloc();
+  setUserEntry(k, c, mm, pfn, 0, pte(k.mem.mfn(data), PTE.USER_RW));
+  spinUnlock(c, mm.pageTableLock);
+}
+
+/** exit_mmap's teardown after xen_exit_mmap: tables and owned pages back to the allocator. */
+function* freeMm(k: Kernel, c: Cpu, mm: Mm): Co {
+  yield* withPgdLock(k, c, function* () {
+    k.pgdList.splice(k.pgdList.indexOf(mm), 1);
+  });
+  for (const [pfn] of mm.walkPages()) k.mem.free(pfn);
+  k.mem.free(mm.pgd);
+  k.mem.free(mm.userPgd);
+  if (k.objects.ownsData.delete(mm)) for (const p of mm.data) k.mem.free(p);
+  k.objects.mms.delete(mm.name);
+}
+
+export function* runOp(k: Kernel, c: Cpu, op: Op): Co {
+  const o = k.objects;
+  yield PREEMPT;
+  switch (op.op) {
+    case 'vmalloc':
+      o.vmalloc.set(op.name, yield* vmalloc(k, c, op.pages));
+      return;
+    case 'vfree': {
+      const va = o.get(o.vmalloc, op.name, 'vmalloc area');
+      o.vmalloc.delete(op.name);
+      return yield* vfree(k, c, va);
+    }
+    case 'vm_map_ram': {
+      const pfns = Array.from({ length: op.pages }, () => k.mem.alloc());
+      const start = yield* vmMapRam(k, c, pfns);
+      o.vmMapRam.set(op.name, { start, pfns });
+      return;
+    }
+    case 'vm_unmap_ram': {
+      const m = o.get(o.vmMapRam, op.name, 'vm_map_ram mapping');
+      o.vmMapRam.delete(op.name);
+      yield* vmUnmapRam(k, c, m.start, m.pfns.length);
+      for (const p of m.pfns) k.mem.free(p);
+      return;
+    }
+    case 'vm_unmap_aliases':
+      return yield* vmUnmapAliases(k, c, true, 'vm_unmap_aliases');
+    case '__vm_unmap_aliases':
+      return yield* vmUnmapAliases(k, c, op.allow_flush, '__vm_unmap_aliases');
+    case 'unmap_kernel_range': {
+      const va = o.get(o.vmalloc, op.name, 'vmalloc area');
+      vunmapPageRange(k, c, va.start, va.pages);
+      return yield* flushTlbKernelRange(k, c, va.start, va.end);
+    }
+    case 'touch': {
+      const va = o.get(o.vmalloc, op.name, 'vmalloc area');
+      k.port.access(k.caller(c), vaOf(va.start), op.write ?? true);
+      return;
+    }
+    case 'local_irq_disable':
+      localIrqDisable(c);
+      k.emit({ event: 'irq', vcpu: c.id, enabled: false, why: 'local_irq_disable' });
+      return;
+    case 'local_irq_enable':
+      localIrqEnable(c);
+      k.emit({ event: 'irq', vcpu: c.id, enabled: true, why: 'local_irq_enable' });
+      return;
+    case 'spawn': {
+      const mm = yield* newProcess(k, c, op.name, op.pages ?? 4);
+      return yield* xenPgdPin(k, c, mm);
+    }
+    case 'fork': {
+      const parent = o.get(o.mms, op.parent, 'mm');
+      const child = yield* pgdAlloc(k, c, op.child);
+      buildUserTables(k, c, child, parent.data, PTE.USER_RO);
+      o.mms.set(op.child, child);
+      return yield* xenPgdPin(k, c, child); // xen_dup_mmap
+    }
+    case 'exec': {
+      const mm = yield* newProcess(k, c, op.name, op.pages ?? 4);
+      yield* xenPgdPin(k, c, mm); // xen_activate_mm
+      activateMm(k, c, mm);
+      return;
+    }
+    case 'exec_fail':
+    case 'pgd_alloc':
+      yield* newProcess(k, c, op.name, 1);
+      return;
+    case 'use_mm':
+      activateMm(k, c, o.get(o.mms, op.mm, 'mm'));
+      return;
+    case 'lazy_leave_mm': {
+      const mm = o.get(o.mms, op.mm, 'mm');
+      mm.cpuVmMask.delete(c.id);
+      k.percpu(c).activeMm = null;
+      return;
+    }
+    case 'fault': {
+      const mm = o.get(o.mms, op.mm, 'mm');
+      for (let i = 0; i < (op.count ?? 1); i++) yield* faultPteAlloc(k, c, mm);
+      return;
+    }
+    case 'exit': {
+      const mm = o.get(o.mms, op.mm, 'mm');
+      yield* xenExitMmap(k, c, mm);
+      return yield* freeMm(k, c, mm);
+    }
+    case 'flush_tlb_mm':
+      flushTlbMm(k, c, o.get(o.mms, op.mm, 'mm'));
+      return;
+    case 'suspend':
+      return yield* stopMachine(k, c, function* () {
+        if (c.irqsEnabled) throw new KernelBug('xen_suspend', 'BUG_ON(!irqs_disabled())');
+        yield* xenMmPinAll(k, c);
+        yield* xenMmUnpinAll(k, c);
+      });
+    case 'vmalloc_init':
+      k.vmap.initialized = true;
+      return;
+    case 'alloc_pte_init_mm': {
+      const pfn = zeroedPage(k, c);
+      return yield* xenAllocPtpage(k, c, true, pfn, true);
+    }
+  }
+}

@@ -1,0 +1,24 @@
+// Kernel code as coroutines. A kernel function is a generator that runs without interruption
+// between its yields; each yield is a point where another vCPU may run, or where this one cannot
+// go on (a spinning lock, an IPI it waits for, stop_machine). The scheduler resumes a coroutine
+// only when what it waits for has happened.
+
+import type { CallData } from './ipi.ts';
+import type { Spinlock } from './spinlock.ts';
+import type { StopMachine } from './stop-machine.ts';
+
+export type Wait =
+  /** A scheduling point: nothing is awaited, another vCPU may run first. */
+  | { kind: 'preempt' }
+  /** Spinning on a lock another vCPU holds (a mutex: sleeping, so interrupts can be taken). */
+  | { kind: 'spin'; lock: Spinlock }
+  /** csd_flag_wait: waiting until every target of an IPI has run the function. */
+  | { kind: 'ack'; csd: CallData }
+  /** stop_machine's master, waiting for the other vCPUs to park. */
+  | { kind: 'stop_wait'; stop: StopMachine }
+  /** Parked in stop_cpu with interrupts off until the master releases the machine. */
+  | { kind: 'parked'; stop: StopMachine };
+
+export type Co<T = void> = Generator<Wait, T, void>;
+
+export const PREEMPT: Wait = { kind: 'preempt' };

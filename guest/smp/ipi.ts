@@ -1,0 +1,78 @@
+// Cross-vCPU function calls as 2.6.28 has them (kernel/smp.c smp_call_function_mask,
+// include/linux/smp.h on_each_cpu) over Xen event channels (arch/x86/xen/smp.c
+// xen_smp_send_call_function_ipi): the target runs the function only when its interrupts are
+// enabled; a sender with wait=1 spins until every target has run it.
+
+import { localIrqDisable, localIrqEnable, localIrqRestore, type Cpu } from './cpu.ts';
+import type { Co } from './co.ts';
+import type { Smp } from './smp.ts';
+
+export class CallData {
+  readonly func: string;
+  readonly run: (t: Cpu) => void;
+  readonly from: number;
+  /** Targets that have not run the function yet. */
+  readonly pending: Set<number>;
+
+  constructor(func: string, run: (t: Cpu) => void, from: number, targets: readonly number[]) {
+    this.func = func;
+    this.run = run;
+    this.from = from;
+    this.pending = new Set(targets);
+  }
+}
+
+/**
+ * smp_call_function_mask: WARN_ON(irqs_disabled()) first (even with no other vCPU), then the IPI
+ * to every target, then with wait the csd_flag_wait spin.
+ */
+export function* smpCallFunctionMask(
+  k: Smp,
+  c: Cpu,
+  targets: readonly number[],
+  func: string,
+  run: (t: Cpu) => void,
+  wait: boolean,
+): Co {
+  if (!c.irqsEnabled) k.warnOn(c, 'smp_call_function_mask', 'WARN_ON(irqs_disabled()): IPI sent with interrupts off');
+  const others = targets.filter((t) => t !== c.id);
+  if (others.length === 0) return;
+  const csd = new CallData(func, run, c.id, others);
+  for (const t of others) k.cpus[t]!.pendingIpis.push(csd);
+  k.emit({ event: 'ipi_send', vcpu: c.id, targets: others, func, wait });
+  if (wait) while (csd.pending.size > 0) yield { kind: 'ack', csd };
+}
+
+/** smp_call_function: every other online vCPU. */
+export function smpCallFunction(k: Smp, c: Cpu, func: string, run: (t: Cpu) => void, wait: boolean): Co {
+  return smpCallFunctionMask(k, c, k.cpus.map((t) => t.id), func, run, wait);
+}
+
+/**
+ * on_each_cpu: the others by IPI, then locally with interrupts off — and 2.6.28 then enables
+ * interrupts unconditionally, even for a caller that had them off (the onEachCpuIrq knob).
+ */
+export function* onEachCpu(k: Smp, c: Cpu, func: string, run: (t: Cpu) => void, wait: boolean): Co {
+  yield* smpCallFunction(k, c, func, run, wait);
+  const was = c.irqsEnabled;
+  localIrqDisable(c);
+  run(c);
+  if (k.policy.onEachCpuIrq === 'force_enable') {
+    localIrqEnable(c);
+    if (!was) k.emit({ event: 'irq', vcpu: c.id, enabled: true, why: 'on_each_cpu re-enabled interrupts the caller had disabled' });
+  } else {
+    localIrqRestore(c, was);
+  }
+}
+
+/** The target side: take one pending IPI (interrupts are on), run it, acknowledge. */
+export function handleIpi(k: Smp, t: Cpu): void {
+  const csd = t.pendingIpis.shift();
+  if (!csd) return;
+  const was = t.irqsEnabled;
+  t.irqsEnabled = false;
+  csd.run(t);
+  t.irqsEnabled = was;
+  csd.pending.delete(t.id);
+  k.emit({ event: 'ipi_ack', vcpu: t.id, from: csd.from, func: csd.func });
+}

@@ -1,0 +1,48 @@
+// stop_machine (kernel/stop_machine.c, 2.6.28): the other vCPUs park in stop_cpu with interrupts
+// disabled while the master runs fn, also with interrupts off. A parked vCPU takes no IPI.
+
+import { localIrqRestore, localIrqSave, type Cpu } from './cpu.ts';
+import type { Co } from './co.ts';
+import type { Smp } from './smp.ts';
+
+export class StopMachine {
+  readonly master: number;
+  readonly parked = new Set<number>();
+  released = false;
+
+  constructor(master: number) {
+    this.master = master;
+  }
+}
+
+export function* stopMachine(k: Smp, c: Cpu, fn: () => Co): Co {
+  const stop = new StopMachine(c.id);
+  k.stop = stop;
+  k.emit({ event: 'stop_machine', vcpu: c.id, phase: 'start' });
+  while (stop.parked.size < k.cpus.length - 1) yield { kind: 'stop_wait', stop };
+  const flags = localIrqSave(c);
+  k.emit({ event: 'stop_machine', vcpu: c.id, phase: 'run' });
+  try {
+    yield* fn();
+  } finally {
+    localIrqRestore(c, flags);
+    stop.released = true;
+    k.stop = null;
+  }
+  k.emit({ event: 'stop_machine', vcpu: c.id, phase: 'end' });
+}
+
+/** Whether this vCPU owes stop_machine a park (checked between operations and when idle). */
+export function mustPark(k: Smp, c: Cpu): boolean {
+  return k.stop !== null && k.stop.master !== c.id && !k.stop.released && !k.stop.parked.has(c.id);
+}
+
+/** stop_cpu: interrupts off, spin until released. */
+export function* park(k: Smp, c: Cpu): Co {
+  const stop = k.stop!;
+  const flags = localIrqSave(c);
+  stop.parked.add(c.id);
+  while (!stop.released) yield { kind: 'parked', stop };
+  stop.parked.delete(c.id);
+  localIrqRestore(c, flags);
+}
