@@ -62,7 +62,7 @@ function execute(hv: Hypervisor, rec: TraceRecord, caller: Caller): RecordResult
       hv.destroyDomain(rec.domid);
       return { rc: 0 };
     case 'store':
-      return { rc: hv.store(caller, rec.mfn, rec.slot, rec.val) };
+      return { rc: hv.store(caller, rec.mfn, rec.slot, rec.val, rec.count, rec.stride) };
     case 'decrease_reservation':
       return { rc: hv.decreaseReservation(caller, rec.mfns) };
     case 'frame':

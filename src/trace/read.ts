@@ -229,8 +229,15 @@ function readBody(op: TraceOp, o: Obj): TraceRecord {
     }
     case 'destroy_domain':
       return { op, domid: domid(o, 'domid') };
-    case 'store':
-      return { op, mfn: mfn(o, 'mfn'), slot: slot(o, 'slot'), val: u64(o, 'val') };
+    case 'store': {
+      const r: TraceRecord = { op, mfn: mfn(o, 'mfn'), slot: slot(o, 'slot'), val: u64(o, 'val') };
+      if (o.count !== undefined) {
+        r.count = toUint(o.count, 'count', 513 - r.slot, `an entry count 1–${512 - r.slot} (slot + count ≤ 512)`);
+        if (r.count === 0) fail('count', -1, `an entry count 1–${512 - r.slot}`, o.count);
+      }
+      if (o.stride !== undefined) r.stride = u64(o, 'stride');
+      return r;
+    }
     case 'decrease_reservation': {
       const a = array(o, 'mfns');
       const mfns = new Array<number>(a.length);

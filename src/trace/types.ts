@@ -47,6 +47,9 @@ export interface StoreRecord extends RecordCommon {
   mfn: number;
   slot: number;
   val: bigint;
+  /** Extension: `count` consecutive entries from `slot` (default 1), the value growing by `stride`. */
+  count?: number;
+  stride?: bigint;
 }
 /** Extension: XENMEM_decrease_reservation; rc = extents done. */
 export interface DecreaseReservationRecord extends RecordCommon {

@@ -100,6 +100,8 @@ export function recordToJson(r: TraceRecord, caller?: { dom: number; vcpu: numbe
       out.mfn = hex(r.mfn);
       out.slot = r.slot;
       out.val = hex(r.val);
+      if (r.count !== undefined) out.count = r.count;
+      if (r.stride !== undefined) out.stride = hex(r.stride);
       break;
     case 'decrease_reservation':
       out.mfns = r.mfns.map(hex);
