@@ -50,7 +50,7 @@ export type GuestEvent =
       /** vCPUs whose TLB still holds a translation in the range. */
       stale_vcpus: number[];
     }
-  | { event: 'pin'; vcpu: number; what: string; mfn: string; ok: boolean }
+  | { event: 'exchange'; vcpu: number; pages: number; ok: boolean; refusal?: Refusal }
   | { event: 'stop_machine'; vcpu: number; phase: 'start' | 'run' | 'end' }
   | { event: 'deadlock'; cycle: WaitEdge[]; waits: WaitEdge[] };
 

@@ -78,6 +78,8 @@ export class Kernel implements Smp {
   /** pgd_list, guarded by pgd_lock. */
   readonly pgdList: Mm[] = [];
   readonly pgdLock = new Spinlock('pgd_lock');
+  /** xen_reservation_lock: guards memory exchanges with Xen. */
+  readonly reservationLock = new Spinlock('xen_reservation_lock');
   readonly objects = new Objects();
   stop: StopMachine | null = null;
   private readonly perCpu: PerCpu[];

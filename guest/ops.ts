@@ -17,6 +17,9 @@ import { vmUnmapAliases } from './vmalloc/unmap-aliases.ts';
 import { xenExitMmap } from './xen-mmu/exit-mmap.ts';
 import { activateMm, xenMmPinAll, xenMmUnpinAll, xenPgdPin } from './xen-mmu/pin.ts';
 import { xenAllocPtpage } from './xen-mmu/ptpage.ts';
+import { xenKillAliases } from './xen-mmu/alias-kill.ts';
+import { xenCreateContiguousRegion } from './xen-mmu/contiguous.ts';
+import type { PinSite } from './policy.ts';
 import { flushTlbKernelRange, flushTlbMm } from './xen-mmu/tlb-flush.ts';
 import { xenMcBatch, xenMcEntry, xenMcIssue } from './xen-mmu/multicall.ts';
 import { MMU } from '../hypervisor/index.ts';
@@ -44,13 +47,15 @@ export type Op =
   | { op: 'flush_tlb_mm'; mm: string }
   | { op: 'suspend' }
   | { op: 'vmalloc_init' }
-  | { op: 'alloc_pte_init_mm' };
+  | { op: 'alloc_pte_init_mm' }
+  | { op: 'kill_aliases'; site?: PinSite }
+  | { op: 'create_contiguous'; pages: number };
 
 export const OP_NAMES = [
   'vmalloc', 'vfree', 'vm_map_ram', 'vm_unmap_ram', 'vm_unmap_aliases', '__vm_unmap_aliases',
   'unmap_kernel_range', 'touch', 'local_irq_disable', 'local_irq_enable', 'spawn', 'fork', 'exec',
   'exec_fail', 'pgd_alloc', 'use_mm', 'lazy_leave_mm', 'fault', 'exit', 'flush_tlb_mm', 'suspend',
-  'vmalloc_init', 'alloc_pte_init_mm',
+  'vmalloc_init', 'alloc_pte_init_mm', 'kill_aliases', 'create_contiguous',
 ] as const;
 
 /** A scenario that names something it never made (caught when the op runs). */
@@ -230,6 +235,12 @@ export function* runOp(k: Kernel, c: Cpu, op: Op): Co {
     case 'alloc_pte_init_mm': {
       const pfn = zeroedPage(k, c);
       return yield* xenAllocPtpage(k, c, true, pfn, true);
+    }
+    case 'kill_aliases':
+      return yield* xenKillAliases(k, c, op.site ?? 'pgd_pin');
+    case 'create_contiguous': {
+      const pfns = Array.from({ length: op.pages }, () => k.mem.alloc());
+      return yield* xenCreateContiguousRegion(k, c, pfns);
     }
   }
 }

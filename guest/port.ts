@@ -20,6 +20,8 @@ export interface HypercallPort {
    */
   store(caller: Caller, mfn: number, slot: number, val: bigint, count?: number, stride?: bigint): number;
   hypercall(caller: Caller, call: Hypercall): CallResult;
+  /** XENMEM_exchange of the given frames (a `memory_exchange` record). */
+  memoryExchange(caller: Caller, mfns: number[]): CallResult;
   /** A guest load/store through the vCPU's TLB (an `access` record). */
   access(caller: Caller, va: bigint, write: boolean): AccessResult;
   /**

@@ -6,7 +6,7 @@ import { audit } from './audit.ts';
 import type { Domain, Vcpu } from './domain.ts';
 import { F_ALLOCATED, F_PINNED, F_VALIDATED, FrameTable, hex08,
   hex16, NO_OWNER, PGT_seg_desc_page, TYPE_NAMES } from './frames.ts';
-import { createDomain, decreaseReservation, destroyDomain, type DomainSpec } from './lifecycle.ts';
+import { createDomain, decreaseReservation, destroyDomain, memoryExchange, type DomainSpec } from './lifecycle.ts';
 import { doMmuUpdate } from './mmu-update.ts';
 import { doMmuextOp } from './mmuext-op.ts';
 import { doMulticall } from './multicall.ts';
@@ -169,6 +169,19 @@ export class Hypervisor {
     const { d } = this.resolve(caller);
     this.x.diag.reset();
     return decreaseReservation(this.x, d, mfns);
+  }
+
+  /**
+   * XENMEM_exchange, as far as the guest can tell: refused (-EINVAL) while any frame is still
+   * referenced by more than its allocation — a PTE alias, a pin, a CR3.
+   */
+  memoryExchange(caller: Caller, mfns: number[]): CallResult {
+    const { d } = this.resolve(caller);
+    this.x.diag.reset();
+    const o = memoryExchange(this.x, d, mfns);
+    const refusals =
+      o.failed === undefined ? [] : [buildRefusal(this.x, `mfns[${o.failed}]`, `memory_exchange mfn ${hex(mfns[o.failed]!)}`, o.rc, true)];
+    return { rc: o.rc, refusals };
   }
 
   /** A frame's page_info, as the `frame` query reports it. */

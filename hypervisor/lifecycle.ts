@@ -3,7 +3,7 @@
 // and death (domain_relinquish_resources: vcpu_destroy_pagetables, then relinquish_memory passes
 // over L4, L3, L2 that unpin, drop allocation refs and force-devalidate to break reference cycles).
 
-import { DOMID_SELF } from './abi.ts';
+import { DOMID_SELF, EINVAL } from './abi.ts';
 import { Domain } from './domain.ts';
 import {
   F_ALLOCATED,
@@ -95,6 +95,29 @@ export function decreaseReservation(x: XenState, d: Domain, mfns: readonly numbe
     done++;
   }
   return done;
+}
+
+/**
+ * XENMEM_exchange's steal_page check: each frame must be the caller's and held by nothing but its
+ * allocation reference (no PTE, pin or CR3). Returns 0, or -EINVAL with the index of the frame
+ * that is still referenced. The exchange's replacement frames are not modelled: the guest keeps
+ * its frames, which is all the guest-side question ("did an alias survive?") needs.
+ */
+export function memoryExchange(x: XenState, d: Domain, mfns: readonly number[]): { rc: number; failed?: number } {
+  const f = x.frames;
+  for (let i = 0; i < mfns.length; i++) {
+    const m = mfns[i]!;
+    const ok = f.valid(m) && f.owner[m] === d.id && f.count[m] === 1 && (f.flags[m]! & F_ALLOCATED) !== 0;
+    if (!ok) {
+      x.diag.fail(
+        `steal_page: mfn ${m.toString(16)} caf=${f.valid(m) ? hex08(f.caf(m)) : '-'}`,
+        `mfn ${hex(m)} is still referenced (count ${f.valid(m) ? f.count[m] : 0}): it cannot be exchanged`,
+        m,
+      );
+      return { rc: EINVAL, failed: i };
+    }
+  }
+  return { rc: 0 };
 }
 
 export function destroyDomain(x: XenState, d: Domain): void {

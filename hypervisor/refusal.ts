@@ -2,11 +2,12 @@
 // (outermost table first) and the references that stand in the way.
 
 import { errnoName } from './abi.ts';
-import { typeHolders } from './holders.ts';
+import { holdersOf, typeHolders } from './holders.ts';
 import type { XenState } from './state.ts';
 import type { Refusal } from './types.ts';
 
-export function buildRefusal(x: XenState, at: string, what: string, rc: number): Refusal {
+/** `allHolders`: every reference counts as a blocker (not only those of the frame's current type). */
+export function buildRefusal(x: XenState, at: string, what: string, rc: number, allHolders = false): Refusal {
   const diag = x.diag;
   const mfn = diag.mfn;
   const refusal: Refusal = {
@@ -16,7 +17,7 @@ export function buildRefusal(x: XenState, at: string, what: string, rc: number):
     reason: diag.reason ?? `-${errnoName(rc)}`,
     xen: diag.xen.slice(),
     chain: diag.chain.slice().reverse(),
-    blockers: mfn === undefined ? [] : typeHolders(x, mfn),
+    blockers: mfn === undefined ? [] : allHolders ? holdersOf(x, mfn) : typeHolders(x, mfn),
   };
   if (mfn !== undefined) refusal.mfn = mfn;
   return refusal;

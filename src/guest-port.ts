@@ -8,6 +8,7 @@ export type PortRecord =
   | { op: 'create_domain'; spec: DomainSpec }
   | { op: 'store'; caller: Caller; mfn: number; slot: number; val: bigint; count: number; stride: bigint; rc: number }
   | { op: 'hypercall'; caller: Caller; call: Hypercall; result: CallResult }
+  | { op: 'memory_exchange'; caller: Caller; mfns: number[]; result: CallResult }
   | { op: 'access'; caller: Caller; va: bigint; write: boolean; result: AccessResult };
 
 export function hypervisorPort(hv: Hypervisor, onRecord?: (r: PortRecord) => void): HypercallPort {
@@ -24,6 +25,11 @@ export function hypervisorPort(hv: Hypervisor, onRecord?: (r: PortRecord) => voi
     hypercall(caller, call) {
       const result = hv.hypercall(caller, call);
       onRecord?.({ op: 'hypercall', caller, call, result });
+      return result;
+    },
+    memoryExchange(caller, mfns) {
+      const result = hv.memoryExchange(caller, mfns);
+      onRecord?.({ op: 'memory_exchange', caller, mfns, result });
       return result;
     },
     access(caller, va, write) {

@@ -65,6 +65,10 @@ function execute(hv: Hypervisor, rec: TraceRecord, caller: Caller): RecordResult
       return { rc: hv.store(caller, rec.mfn, rec.slot, rec.val, rec.count, rec.stride) };
     case 'decrease_reservation':
       return { rc: hv.decreaseReservation(caller, rec.mfns) };
+    case 'memory_exchange': {
+      const r = hv.memoryExchange(caller, rec.mfns);
+      return { rc: r.rc, refusals: r.refusals };
+    }
     case 'frame':
       return { rc: 0, frame: hv.frame(rec.mfn) };
     case 'read': {
@@ -147,7 +151,8 @@ function describe(rec: TraceRecord): string {
     case 'store':
       return `store ${hex(rec.mfn)}[${rec.slot}] = ${hex(rec.val)}`;
     case 'decrease_reservation':
-      return `decrease_reservation ${rec.mfns.map(hex).join(', ')}`;
+    case 'memory_exchange':
+      return `${rec.op} ${rec.mfns.map(hex).join(', ')}`;
     case 'frame':
       return `frame ${hex(rec.mfn)}`;
     case 'read':

@@ -36,6 +36,7 @@ export const EXPECT_KEYS: Record<TraceOp, Readonly<Record<string, Kind>>> = {
   destroy_domain: RC,
   store: RC,
   decrease_reservation: RC,
+  memory_exchange: RC,
   mmu_update: HCALL,
   mmuext_op: HCALL,
   update_va_mapping: RC,

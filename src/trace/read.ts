@@ -238,7 +238,8 @@ function readBody(op: TraceOp, o: Obj): TraceRecord {
       if (o.stride !== undefined) r.stride = u64(o, 'stride');
       return r;
     }
-    case 'decrease_reservation': {
+    case 'decrease_reservation':
+    case 'memory_exchange': {
       const a = array(o, 'mfns');
       const mfns = new Array<number>(a.length);
       for (let i = 0; i < a.length; i++) mfns[i] = toMfn(a[i], 'mfns', i);

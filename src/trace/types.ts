@@ -56,6 +56,11 @@ export interface DecreaseReservationRecord extends RecordCommon {
   op: 'decrease_reservation';
   mfns: number[];
 }
+/** Extension: XENMEM_exchange's steal_page check; rc 0, or -EINVAL while a frame is referenced. */
+export interface MemoryExchangeRecord extends RecordCommon {
+  op: 'memory_exchange';
+  mfns: number[];
+}
 export interface FrameRecord extends RecordCommon {
   op: 'frame';
   mfn: number;
@@ -81,6 +86,7 @@ export type TraceRecord =
   | DestroyDomainRecord
   | StoreRecord
   | DecreaseReservationRecord
+  | MemoryExchangeRecord
   | FrameRecord
   | ReadRecord
   | AccessRecord
@@ -106,6 +112,7 @@ export const TRACE_OPS: readonly TraceOp[] = [
   'update_va_mapping',
   'multicall',
   'decrease_reservation',
+  'memory_exchange',
   'frame',
   'read',
   'access',
@@ -118,7 +125,7 @@ export function isHypercallRecord(r: TraceRecord): r is HypercallRecord {
 }
 
 /** Records that act as a vCPU of a domain (they have a caller: dom and vcpu). */
-const CALLER_OPS = new Set<string>([...HYPERCALL_OPS, 'store', 'decrease_reservation', 'access']);
+const CALLER_OPS = new Set<string>([...HYPERCALL_OPS, 'store', 'decrease_reservation', 'memory_exchange', 'access']);
 export function hasCaller(r: TraceRecord): boolean {
   return CALLER_OPS.has(r.op);
 }

@@ -104,6 +104,7 @@ export function recordToJson(r: TraceRecord, caller?: { dom: number; vcpu: numbe
       if (r.stride !== undefined) out.stride = hex(r.stride);
       break;
     case 'decrease_reservation':
+    case 'memory_exchange':
       out.mfns = r.mfns.map(hex);
       break;
     case 'frame':
