@@ -77,6 +77,13 @@ describe('§6 L1 rules: RW to a PT → -EBUSY; foreign/free → -EBUSY; MMIO →
     expect(w.pin(1, l1)).toBe(0);
   });
 
+  test('§2.2.2: an L1e with the all-ones INVALID mfn pattern → -EINVAL (not -EPERM)', () => {
+    const w = new World();
+    const l1 = w.alloc();
+    w.put(l1, 0, pte(2 ** 40 - 1, PAGE_RO));
+    expect(w.pin(1, l1)).toBe(EINVAL);
+  });
+
   test('§2.2.4: an L1 mapping itself RW → -EBUSY', () => {
     const w = new World();
     const l1 = w.alloc();
@@ -398,6 +405,18 @@ describe('§7/§2.7 fast path: whitelisted-bit changes take no refs; RW is never
     expect(w.frame(l2!)).toMatchObject({ count: 3, type_count: 1 });
     // A/D on the same entry is fine
     expect(w.update(1, l1!, 0, pte(l2!, PAGE_RO | A | D))).toBe(0);
+  });
+
+  test('§2.7: the full path takes the new refs before putting the old: RW→RO on the only L2e keeps the L1 alive', () => {
+    const w = new World();
+    const t = buildTree(w, { maps: [{ slot: 1 }] });
+    expect(w.pin(2, t.l2)).toBe(0);
+    const stamp = w.frame(t.l1).tlbflush_timestamp;
+    expect(w.ext(1, [{ cmd: 6 }]).rc).toBe(0); // tick the clock so that a demotion would show
+    expect(w.update(1, t.l2, 0, pte(t.l1, PAGE_RO))).toBe(0);
+    expect(w.frame(t.l1)).toMatchObject({ type_count: 1, validated: true, count: 2 });
+    expect(w.frame(t.l1).tlbflush_timestamp).toBe(stamp);
+    expect(w.frame(t.data[0]!)).toMatchObject({ type_count: 1, count: 2 });
   });
 
   test('§2.7: toggling A on an L2e keeps the L1\'s refs', () => {

@@ -185,6 +185,15 @@ describe('§6 mmu_update: cmd = ptr & 7; in order; stop at first error; done; di
     expect(w.flushesSince(mark).filter((f) => f.cause === 'l2plus_update')).toEqual([]);
   });
 
+  test('§3.2 step 2: an L2–L4 update with FD ≠ PT owner → -EINVAL', () => {
+    const w = new World({ domains: [DOM1, DOM2, DOM0] });
+    const [l2, l1] = [w.alloc(0), w.alloc(0)];
+    expect(w.pin(2, l2, 0)).toBe(0);
+    expect(w.mmu(0, [{ ptr: ma(l2, 0), val: pte(l1, TABLE) }], DOM1.domid)).toMatchObject({ rc: EINVAL, done: 0 });
+    expect(w.read(l2, 0)).toBe(0n);
+    expect(w.mmu(0, [{ ptr: ma(l2, 0), val: pte(l1, TABLE) }])).toMatchObject({ rc: 0, done: 1 });
+  });
+
   test('§3.2: MMU_PT_UPDATE_PRESERVE_AD (cmd 2) keeps the old A/D bits; cmd 0 does not', () => {
     const w = new World();
     const [l1, e] = w.allocN(2);

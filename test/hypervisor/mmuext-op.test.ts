@@ -133,6 +133,35 @@ describe('§6 mmuext_op: all commands with the numeric values and errnos of §3.
   });
 });
 
+describe('§3.3 foreigndom in mmuext_op: privileged pins of another domain\'s frames; local-only ops → -EPERM', () => {
+  test('§3.3/§4.1.1: a privileged domain pins and unpins another domain\'s frame with FD = its owner', () => {
+    const w = new World({ domains: [DOM1, DOM2, DOM0] });
+    const x = w.alloc(1);
+    expect(w.ext(0, [{ cmd: MMUEXT.pin_l1_table, mfn: x }], 1)).toMatchObject({ rc: 0, done: 1 });
+    expect(w.frame(x)).toMatchObject({ owner: 1, type: 'l1', pinned: true, count: 2 });
+    // with FD = self, the frame is not the caller's: -EINVAL
+    expect(w.ext(0, [{ cmd: MMUEXT.unpin_table, mfn: x }])).toMatchObject({ rc: EINVAL });
+    expect(w.ext(0, [{ cmd: MMUEXT.unpin_table, mfn: x }], 1)).toMatchObject({ rc: 0 });
+  });
+
+  test.each([
+    ['new_baseptr', { cmd: MMUEXT.new_baseptr, mfn: 0x1000 }],
+    ['tlb_flush_local', { cmd: MMUEXT.tlb_flush_local }],
+    ['invlpg_local', { cmd: MMUEXT.invlpg_local, linear_addr: 0x1000n }],
+    ['tlb_flush_all', { cmd: MMUEXT.tlb_flush_all }],
+  ] as const)('§3.3: %s with a foreign FD → -EPERM', (_n, o) => {
+    const w = new World({ domains: [DOM1, DOM2, DOM0] });
+    expect(w.ext(0, [{ ...o }], 1)).toMatchObject({ rc: -1, done: 0 });
+  });
+
+  test('§3.3: a domU naming another domain in mmuext_op is refused', () => {
+    const w = new World();
+    const r = w.ext(1, [{ cmd: MMUEXT.pin_l1_table, mfn: DOM2.base }], 2);
+    expect(r.rc).toBeLessThan(0);
+    expect(w.frame(DOM2.base)).toMatchObject({ pinned: false, count: 1 });
+  });
+});
+
 describe('§6 pin: general+type ref, validation, pinned bit; double pin -EINVAL with refs back; unpin (§4.1, §4.2)', () => {
   test('§4.1.3: a double pin → -EINVAL ("already pinned") and the extra refs are given back', () => {
     const w = new World();

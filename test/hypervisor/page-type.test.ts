@@ -70,6 +70,27 @@ describe('§6 get_page_type: type change only at count 0; mismatch -EINVAL + "Ba
     expect(w.frame(b!)).toMatchObject({ type: 'l2', type_count: 1, count: 2 });
   });
 
+  test.each([3, 4] as const)('§1.4.3: the (have L%i, want one lower) probe of a linear RW entry is silent too', (level) => {
+    const w = new World();
+    const [a, b] = w.allocN(2);
+    expect(w.pin(level, b!)).toBe(0);
+    w.put(a!, 7, pte(b!, TABLE));
+    const r = w.pinR(level, a!);
+    expect(r.rc).toBe(EINVAL);
+    const xen = r.refusals.flatMap((f) => f.xen).join('\n');
+    expect(xen).not.toContain('Bad type');
+    expect(xen).toContain('Attempt to create linear p.t. with write perms');
+  });
+
+  test('§1.4.3: an L4 RW self-map probes (have L4, want L3) silently', () => {
+    const w = new World();
+    const l4 = w.alloc();
+    w.put(l4, 400, pte(l4, PAGE_RW));
+    const r = w.pinR(4, l4);
+    expect(r.rc).toBe(EINVAL);
+    expect(r.refusals.flatMap((f) => f.xen).join('\n')).not.toContain('Bad type');
+  });
+
   test('§1.4.3: (have L3, want L1) is not one of the silent probes: "Bad type" is logged', () => {
     const w = new World();
     const [a, l3] = w.allocN(2);
@@ -129,6 +150,19 @@ describe('§6 validation on 0→1: recursive, depth-first, all-or-nothing; inner
     expect(w.pin(2, l2!)).toBe(EBUSY);
     expectIdle(w, l2!);
     expectIdle(w, l1!);
+  });
+
+  test('§2.3.3/§1.6: a non-EINVAL error of the on-demand validation is returned as is; the linear rule is not tried', () => {
+    const w = new World();
+    const [a, b, l1] = w.allocN(3);
+    expect(w.pin(1, l1!)).toBe(0);
+    // b, validated as an L1 on demand, maps a pinned L1 writable: -EBUSY
+    w.put(b!, 0, pte(l1!, PAGE_RW));
+    w.put(a!, 0, pte(b!, PAGE_RO));
+    expect(w.pin(2, a!)).toBe(EBUSY);
+    expectIdle(w, a!);
+    expectIdle(w, b!);
+    expect(w.frame(l1!)).toMatchObject({ count: 2, type_count: 1 });
   });
 
   test('§2.3.2: lower levels need no pin: linking validates them on demand and the link holds the type ref', () => {

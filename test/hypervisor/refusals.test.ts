@@ -66,6 +66,15 @@ describe('§6 refusals name the blocker (§1.8.1, §2.2, §3.6)', () => {
     expect(f.xen.join('\n')).toContain('non-privileged attempt to map MMIO space');
   });
 
+  test('§2.2.3: a foreign L1e logs "pg_owner d1 l1e_owner d1, but real_pg_owner d2"', () => {
+    const w = new World();
+    const l1 = w.alloc();
+    w.put(l1, 4, pte(0x2000, PAGE_RO));
+    const r = w.pinR(1, l1);
+    expect(r.rc).toBe(EBUSY);
+    expect(r.refusals[0]!.xen.join('\n')).toContain('pg_owner d1 l1e_owner d1, but real_pg_owner d2');
+  });
+
   test('§3.6: a refused mmu_update names the request ("reqs[i]") and its target', () => {
     const w = new World();
     const [l1, l2] = w.allocN(2);

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { EBUSY, EFAULT, MMUEXT, UVMF } from '../../hypervisor/index.ts';
 import type { FlushEvent, FrameInfo } from '../../hypervisor/index.ts';
-import { PAGE_RO, PAGE_RW, World, buildTree, pte } from './helpers.ts';
+import { PAGE_RO, PAGE_RW, TABLE, World, buildTree, pte } from './helpers.ts';
 import type { Tree } from './helpers.ts';
 
 const V0 = { dom: 1, vcpu: 0 };
@@ -126,6 +126,38 @@ describe('§6 stale TLB: the guest keeps a stale writable entry; Xen\'s type-cha
     expect(w.pin(1, e)).toBe(0);
     const vcpus = typeChangeFlushes(w.flushesSince(mark), e).flatMap((f) => f.vcpus);
     expect(vcpus).toEqual([]);
+  });
+
+  test('§1.7/§1.8: an INVLPG of another VA is no full flush: the type change still flushes that vCPU', () => {
+    const { w, t } = live();
+    const e = w.alloc();
+    const v = t.va(10);
+    expect(w.uvm(V0, v, pte(e, PAGE_RW), UVMF.INVLPG).rc).toBe(0);
+    expect(w.access(V0, v, true).rc).toBe(0);
+    expect(w.uvm(V0, v, 0n, UVMF.NONE).rc).toBe(0);
+    // after the stamp, vCPU 0 only invalidates other VAs
+    expect(w.ext(V0, [{ cmd: MMUEXT.invlpg_local, linear_addr: t.va(11) }]).rc).toBe(0);
+    expect(w.uvm(V0, t.va(12), 0n, UVMF.INVLPG | UVMF.LOCAL).rc).toBe(0);
+    expect(w.access(V0, v, true)).toMatchObject({ rc: 0, mfn: e, stale: true });
+    const mark = w.flushes.length;
+    expect(w.pin(1, e)).toBe(0);
+    expect(typeChangeFlushes(w.flushesSince(mark), e).flatMap((f) => f.vcpus)).toContain(0);
+    expect(w.access(V0, v, true).rc).toBe(EFAULT);
+  });
+
+  test('§1.8: a stale writable entry never outlives the frame becoming an L2 through a link', () => {
+    const { w, t } = live();
+    const e = w.alloc();
+    const v = t.va(13);
+    expect(w.uvm(V0, v, pte(e, PAGE_RW), UVMF.INVLPG).rc).toBe(0);
+    expect(w.access(V0, v, true).rc).toBe(0);
+    expect(w.access(V1, v, true).rc).toBe(0);
+    expect(w.uvm(V0, v, 0n, UVMF.NONE).rc).toBe(0);
+    // E becomes an L1 on demand, by an L2 entry (mmu_update), not a pin
+    expect(w.update(V1, t.l2, 40, pte(e, TABLE))).toBe(0);
+    expect(w.frame(e)).toMatchObject({ type: 'l1', validated: true, type_count: 1 });
+    expect(w.access(V0, v, true).rc).toBe(EFAULT);
+    expect(w.access(V1, v, true).rc).toBe(EFAULT);
   });
 
   test('§1.8.5: the reverse direction: a demoted page table made writable flushes CPUs that may cache it', () => {

@@ -2,7 +2,7 @@
 // and only on success the UVMF flush (NONE / TLB_FLUSH / INVLPG × LOCAL / ALL / MULTI).
 import { describe, expect, test } from 'vitest';
 import { EBUSY, EFAULT, EINVAL, UVMF } from '../../hypervisor/index.ts';
-import { P, PAGE_RO, PAGE_RW, PSE, TABLE, US, World, buildTree, pte, pteMfn } from './helpers.ts';
+import { P, PAGE_RO, PAGE_RW, PSE, TABLE, US, World, buildTree, pte, pteMfn, va } from './helpers.ts';
 import type { Tree } from './helpers.ts';
 
 const V0 = { dom: 1, vcpu: 0 };
@@ -139,6 +139,25 @@ describe('§6 update_va_mapping: L1 through the current tables (-EINVAL if none)
     expect(w.uvm(1, t.va(1), pte(t.l4, PAGE_RO)).rc).toBe(0);
     expect(w.uvm(1, t.va(2), pte(w.alloc(), PAGE_RW | 0x10n)).rc).toBe(EINVAL);
     expect(w.read(t.l1, 2)).toBe(0n);
+  });
+
+  test('§3.4.1: a VA whose "L1" is really a linear-mapped L2 or the L4 itself (self-map) → -EINVAL', () => {
+    const w = new World();
+    const t = buildTree(w, { maps: [] });
+    const l2b = w.alloc();
+    expect(w.pin(2, l2b)).toBe(0);
+    w.put(t.l2, 5, pte(l2b, PAGE_RO)); // linear L2 → L2
+    w.put(t.l4, 510, pte(t.l4, PAGE_RO)); // recursive slot
+    expect(w.newBase(t.l4)).toBe(0);
+    const e = w.alloc();
+    expect(w.uvm(1, t.va(0) + (5n << 21n), pte(e, PAGE_RO)).rc).toBe(EINVAL);
+    expect(w.read(l2b, 0)).toBe(0n);
+    expect(w.uvm(1, va(510, 510, 510, 3), pte(e, PAGE_RO)).rc).toBe(EINVAL);
+    expect(pteMfn(w.read(t.l4, 3))).not.toBe(e);
+    expect(w.frame(e)).toMatchObject({ count: 1 });
+    // through the recursive slot the guest reads its own tables (read-only)
+    expect(w.access(1, va(510, 0, 0, 0), false)).toMatchObject({ rc: 0, mfn: t.l1, writable: false });
+    expect(w.access(1, va(510, 0, 0, 0), true).rc).toBe(EFAULT);
   });
 
   test('§2.1/§3.4.1: an L2e with PSE cannot exist, so it cannot be walked either', () => {
