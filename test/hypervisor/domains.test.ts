@@ -1,8 +1,8 @@
 // §6 must-haves: domain destruction (§4.5) and decrease_reservation without unpinning (§4.4);
 // several domains side by side, and the reallocation flush (§1.7 (b)).
 import { describe, expect, test } from 'vitest';
-import { EBUSY, MMUEXT, UVMF } from '../../hypervisor/index.ts';
-import { DOM1, DOM2, PAGE_RO, PAGE_RW, TABLE, World, buildTree, pte } from './helpers.ts';
+import { EBUSY, EFAULT, MMUEXT, UVMF } from '../../hypervisor/index.ts';
+import { DOM0, DOM1, DOM2, PAGE_RO, PAGE_RW, TABLE, World, buildTree, ma, pte } from './helpers.ts';
 
 const V0 = { dom: 1, vcpu: 0 };
 const V1 = { dom: 1, vcpu: 1 };
@@ -116,6 +116,43 @@ describe('§6 domain destruction: CR3s put, everything unpinned, allocation refs
     w.createDomain({ ...DOM1, domid: 3 });
     const ev = w.flushesSince(mark).filter((f) => f.cause === 'realloc' && f.dom === 2);
     expect(ev.flatMap((f) => f.vcpus)).toEqual([]);
+  });
+});
+
+describe('§1.8.6: a stale TLB entry never reaches another domain\'s reuse of the frame', () => {
+  test('§1.7(b)/§1.8.6: freed with a stale writable TLB entry, reallocated to a new domain: the entry is flushed first', () => {
+    const w = new World();
+    const t = buildTree(w, { maps: [] });
+    expect(w.pin(4, t.l4)).toBe(0);
+    expect(w.newBase(t.l4, V0)).toBe(0);
+    const e = DOM1.base + DOM1.count - 1; // the last frame of domain 1, never used so far
+    const v = t.va(3);
+    expect(w.uvm(V0, v, pte(e, PAGE_RW), UVMF.INVLPG).rc).toBe(0);
+    expect(w.access(V0, v, true)).toMatchObject({ rc: 0, mfn: e });
+    expect(w.uvm(V0, v, 0n, UVMF.NONE).rc).toBe(0);
+    expect(w.decrease(1, [e])).toBe(1);
+    expect(w.frame(e)).toMatchObject({ owner: null, count: 0 });
+    // the guest still reaches the freed frame through its stale entry (it only harms itself, §1.8)
+    expect(w.access(V0, v, true)).toMatchObject({ rc: 0, mfn: e, stale: true });
+    const mark = w.flushes.length;
+    w.createDomain({ domid: 3, vcpus: 1, base: e, count: 1 });
+    const ev = w.flushesSince(mark).filter((f) => f.cause === 'realloc' && f.dom === 1);
+    expect(ev.flatMap((f) => f.vcpus)).toContain(0);
+    expect(w.access(V0, v, true).rc).toBe(EFAULT);
+    expect(w.frame(e)).toMatchObject({ owner: 3, count: 1 });
+  });
+
+  test('§4.5: a frame of a dead domain still mapped by a privileged domain is freed when that mapping goes', () => {
+    const w = new World({ domains: [DOM1, DOM2, DOM0] });
+    const l1 = w.alloc(0);
+    expect(w.pin(1, l1, 0)).toBe(0);
+    const x = DOM1.base + 100;
+    expect(w.mmu(0, [{ ptr: ma(l1, 0), val: pte(x, PAGE_RO) }], DOM1.domid).rc).toBe(0);
+    w.destroy(1);
+    expect(w.frame(x)).toMatchObject({ count: 1, allocated: false });
+    expect(w.update(0, l1, 0, 0n)).toBe(0);
+    expect(w.frame(x)).toMatchObject({ owner: null, count: 0 });
+    expectAllFree(w, w.framesOf(1));
   });
 });
 
