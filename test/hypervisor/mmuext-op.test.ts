@@ -162,6 +162,26 @@ describe('§3.3 foreigndom in mmuext_op: privileged pins of another domain\'s fr
   });
 });
 
+describe('facade contract (hypervisor/index.ts: "a refusal is a result, never an exception")', () => {
+  // MmuextOp's arguments are optional in types.ts; Xen reads whatever the union holds (0 when unset).
+  test.each([
+    ['pin_l1_table without mfn', { cmd: MMUEXT.pin_l1_table }],
+    ['unpin_table without mfn', { cmd: MMUEXT.unpin_table }],
+    ['new_baseptr without mfn', { cmd: MMUEXT.new_baseptr }],
+    ['clear_page without mfn', { cmd: MMUEXT.clear_page }],
+    ['copy_page without src_mfn', { cmd: MMUEXT.copy_page, mfn: 0x1000 }],
+    ['set_ldt without linear_addr / nr_ents', { cmd: MMUEXT.set_ldt }],
+    ['invlpg_local without linear_addr', { cmd: MMUEXT.invlpg_local }],
+  ] as const)('§3.3: %s is answered with an rc, not a thrown exception', (_n, o) => {
+    const w = new World();
+    let rc: number | undefined;
+    expect(() => {
+      rc = w.ext(1, [{ ...o }]).rc;
+    }).not.toThrow();
+    expect(rc! <= 0).toBe(true);
+  });
+});
+
 describe('§6 pin: general+type ref, validation, pinned bit; double pin -EINVAL with refs back; unpin (§4.1, §4.2)', () => {
   test('§4.1.3: a double pin → -EINVAL ("already pinned") and the extra refs are given back', () => {
     const w = new World();
