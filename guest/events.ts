@@ -11,8 +11,8 @@ export interface WaitEdge {
 }
 
 export type GuestEvent =
-  | { event: 'op_start'; vcpu: number; op: string }
-  | { event: 'op_end'; vcpu: number; op: string }
+  | { event: 'op_start'; vcpu: number; operation: string }
+  | { event: 'op_end'; vcpu: number; operation: string }
   | {
       event: 'vm_unmap_aliases';
       vcpu: number;

@@ -3,7 +3,7 @@
 // seeded scheduler (or a forced schedule) until every program is done, a BUG stops the machine,
 // or no vCPU can move, in which case the wait-for cycle is the verdict.
 
-import { createActor, type Actor } from 'xstate';
+import { createActor } from 'xstate';
 import type { Caller, CallResult, Hypercall } from '../hypervisor/index.ts';
 import type { KernelBug } from './bug.ts';
 import type { GuestEvent, GuestEventSink, WaitEdge } from './events.ts';
@@ -14,6 +14,7 @@ import { Objects, type Op } from './ops.ts';
 import type { Policy } from './policy.ts';
 import type { HypercallPort } from './port.ts';
 import { mulberry32 } from './rng.ts';
+import { Barrier } from './smp/barrier.ts';
 import { Cpu } from './smp/cpu.ts';
 import { findCycle, waitEdges } from './smp/deadlock.ts';
 import type { Smp } from './smp/smp.ts';
@@ -78,6 +79,7 @@ export class Kernel implements Smp {
   /** pgd_list, guarded by pgd_lock. */
   readonly pgdList: Mm[] = [];
   readonly pgdLock = new Spinlock('pgd_lock');
+  private readonly barriers = new Map<string, Barrier>();
   /** xen_reservation_lock: guards memory exchanges with Xen. */
   readonly reservationLock = new Spinlock('xen_reservation_lock');
   readonly objects = new Objects();
@@ -112,6 +114,13 @@ export class Kernel implements Smp {
     this.emit({ event: 'warn', vcpu: c.id, where, msg });
   }
 
+  /** The scenario rendezvous of that name (made on first use). */
+  barrier(name: string, count: number): Barrier {
+    let b = this.barriers.get(name);
+    if (!b) this.barriers.set(name, (b = new Barrier(name, count)));
+    return b;
+  }
+
   caller(c: Cpu): Caller {
     return { dom: this.dom, vcpu: c.id };
   }
@@ -129,11 +138,34 @@ export class Kernel implements Smp {
   }
 
   /**
-   * Runs `setup` on vCPU 0 to completion (it may not block), then the programs interleaved: each
+   * Runs `setup` on vCPU 0 (the others idle, taking interrupts; the lowest runnable vCPU goes
+   * first, and these steps are not part of the schedule), then the programs interleaved: each
    * step the scheduler picks one vCPU that can move.
    */
   run(programs: readonly (readonly Op[])[], opts: RunOptions, setup: readonly Op[] = []): RunResult {
-    if (setup.length > 0) this.runAlone(setup);
+    if (setup.length > 0) {
+      const boot = this.loop([setup], () => 0, opts.maxSteps);
+      if (boot.outcome !== 'completed') return boot;
+    }
+    const rng = mulberry32(opts.seed);
+    const forced = opts.schedule;
+    return this.loop(programs, (runnable, step) => {
+      if (forced && step < forced.length) {
+        const want = forced[step]!;
+        const i = runnable.indexOf(want);
+        if (i < 0) throw new ScheduleError(`schedule step ${step}: vCPU ${want} cannot run now (runnable: ${runnable.join(', ')})`);
+        return i;
+      }
+      return Math.floor(rng() * runnable.length);
+    }, opts.maxSteps);
+  }
+
+  /** Steps the vCPU actors until done, BUG or deadlock; `choose` picks an index into the runnable ids. */
+  private loop(
+    programs: readonly (readonly Op[])[],
+    choose: (runnable: number[], step: number) => number,
+    maxSteps = 1_000_000,
+  ): RunResult {
     const runtimes = this.cpus.map((c, i) => new VcpuRuntime(this, c, programs[i] ?? []));
     const actors = runtimes.map((rt) => createActor(vcpuMachine, { input: { rt } }));
     // An exception inside the model (not a BUG) stops the actor; surface it here, synchronously.
@@ -142,57 +174,28 @@ export class Kernel implements Smp {
       a.subscribe({ error: (err) => (fatal ??= err) });
       a.start();
     }
-    const rng = mulberry32(opts.seed);
     const schedule: number[] = [];
-    const maxSteps = opts.maxSteps ?? 1_000_000;
     try {
       for (;;) {
         const crashed = runtimes.find((rt) => rt.crashed);
         if (crashed) return this.result('bug', schedule, null, crashed.cpu.id, crashed.crashed!);
-        const runnable = actors.filter((a) => a.getSnapshot().can({ type: 'STEP' }));
+        const runnable: number[] = [];
+        actors.forEach((a, i) => {
+          if (a.getSnapshot().can({ type: 'STEP' })) runnable.push(i);
+        });
         if (runnable.length === 0) {
           if (runtimes.every((rt) => rt.finished()) && this.stop === null) return this.result('completed', schedule, null);
           const waits = waitEdges(this.cpus, runtimes.map((rt) => rt.wait));
           return this.result('deadlock', schedule, { cycle: findCycle(waits) ?? waits, waits });
         }
         if (schedule.length >= maxSteps) throw new ScheduleError(`no end after ${maxSteps} steps`);
-        const pick = this.pick(runnable, runtimes, opts.schedule, schedule.length, rng);
-        schedule.push(runtimes.indexOf(pick.getSnapshot().context.rt));
-        pick.send({ type: 'STEP' });
+        const pick = runnable[choose(runnable, schedule.length)]!;
+        schedule.push(pick);
+        actors[pick]!.send({ type: 'STEP' });
         if (fatal) throw fatal;
       }
     } finally {
       for (const a of actors) a.stop();
-    }
-  }
-
-  private pick(
-    runnable: Actor<typeof vcpuMachine>[],
-    runtimes: VcpuRuntime[],
-    forced: readonly number[] | undefined,
-    step: number,
-    rng: () => number,
-  ): Actor<typeof vcpuMachine> {
-    if (forced && step < forced.length) {
-      const want = forced[step]!;
-      const a = runnable.find((x) => x.getSnapshot().context.rt === runtimes[want]);
-      if (!a) {
-        const ids = runnable.map((x) => runtimes.indexOf(x.getSnapshot().context.rt));
-        throw new ScheduleError(`schedule step ${step}: vCPU ${want} cannot run now (runnable: ${ids.join(', ')})`);
-      }
-      return a;
-    }
-    return runnable[Math.floor(rng() * runnable.length)]!;
-  }
-
-  /** Boot-time work on vCPU 0, before the other vCPUs run. */
-  private runAlone(ops: readonly Op[]): void {
-    const rt = new VcpuRuntime(this, this.cpus[0]!, ops);
-    while (rt.hasNextOp() || rt.busy()) {
-      if (!rt.busy()) rt.startOp();
-      rt.advance();
-      if (rt.crashed) throw rt.crashed;
-      if (rt.blocked()) throw new ScheduleError(`setup operation "${rt.current}" blocked on vCPU 0`);
     }
   }
 

@@ -10,6 +10,7 @@ import { localIrqDisable, localIrqEnable, type Cpu } from './smp/cpu.ts';
 import { PREEMPT, type Co } from './smp/co.ts';
 import { spinLock, spinUnlock } from './smp/spinlock.ts';
 import { stopMachine } from './smp/stop-machine.ts';
+import { barrierWait } from './smp/barrier.ts';
 import { vunmapPageRange, } from './vmalloc/pte-range.ts';
 import { vaOf, type VmapArea } from './vmalloc/vmap-area.ts';
 import { vfree, vmalloc, vmMapRam, vmUnmapRam } from './vmalloc/vmalloc.ts';
@@ -49,13 +50,14 @@ export type Op =
   | { op: 'vmalloc_init' }
   | { op: 'alloc_pte_init_mm' }
   | { op: 'kill_aliases'; site?: PinSite }
-  | { op: 'create_contiguous'; pages: number };
+  | { op: 'create_contiguous'; pages: number }
+  | { op: 'barrier'; name: string; count: number };
 
 export const OP_NAMES = [
   'vmalloc', 'vfree', 'vm_map_ram', 'vm_unmap_ram', 'vm_unmap_aliases', '__vm_unmap_aliases',
   'unmap_kernel_range', 'touch', 'local_irq_disable', 'local_irq_enable', 'spawn', 'fork', 'exec',
   'exec_fail', 'pgd_alloc', 'use_mm', 'lazy_leave_mm', 'fault', 'exit', 'flush_tlb_mm', 'suspend',
-  'vmalloc_init', 'alloc_pte_init_mm', 'kill_aliases', 'create_contiguous',
+  'vmalloc_init', 'alloc_pte_init_mm', 'kill_aliases', 'create_contiguous', 'barrier',
 ] as const;
 
 /** A scenario that names something it never made (caught when the op runs). */
@@ -221,8 +223,7 @@ export function* runOp(k: Kernel, c: Cpu, op: Op): Co {
       return yield* freeMm(k, c, mm);
     }
     case 'flush_tlb_mm':
-      flushTlbMm(k, c, o.get(o.mms, op.mm, 'mm'));
-      return;
+      return yield* flushTlbMm(k, c, o.get(o.mms, op.mm, 'mm'));
     case 'suspend':
       return yield* stopMachine(k, c, function* () {
         if (c.irqsEnabled) throw new KernelBug('xen_suspend', 'BUG_ON(!irqs_disabled())');
@@ -238,6 +239,8 @@ export function* runOp(k: Kernel, c: Cpu, op: Op): Co {
     }
     case 'kill_aliases':
       return yield* xenKillAliases(k, c, op.site ?? 'pgd_pin');
+    case 'barrier':
+      return yield* barrierWait(c, k.barrier(op.name, op.count));
     case 'create_contiguous': {
       const pfns = Array.from({ length: op.pages }, () => k.mem.alloc());
       return yield* xenCreateContiguousRegion(k, c, pfns);

@@ -34,6 +34,8 @@ export interface Policy {
   vbDirtyClearAfterFlush: boolean;
   /** Kernel-range flushes: on_each_cpu IPIs, or Xen's MMUEXT_TLB_FLUSH_ALL (JF's loose-end patch). */
   kernelFlushVia: 'ipi' | 'hypercall_flush_all';
+  /** User-mm shootdowns: Xen's MMUEXT_TLB_FLUSH_MULTI (PV) or IPIs as on native hardware. */
+  userFlushVia: 'xen_multi' | 'ipi';
   /** purge_lock: a spinlock (2008) or a mutex (modern; sleeping with interrupts off is a bug). */
   purgeLock: 'spin' | 'mutex';
   /** on_each_cpu's local part: 2.6.28 unconditionally re-enables interrupts. */
@@ -63,6 +65,7 @@ const BASE: Policy = {
   vbWalk: 'free_list_only',
   vbDirtyClearAfterFlush: false,
   kernelFlushVia: 'ipi',
+  userFlushVia: 'xen_multi',
   purgeLock: 'spin',
   onEachCpuIrq: 'force_enable',
   smpCallWarn: 'warn_on',
@@ -97,6 +100,7 @@ const KNOBS: Record<string, KnobSpec> = {
   vbWalk: ['free_list_only', 'all_blocks'],
   vbDirtyClearAfterFlush: 'boolean',
   kernelFlushVia: ['ipi', 'hypercall_flush_all'],
+  userFlushVia: ['xen_multi', 'ipi'],
   purgeLock: ['spin', 'mutex'],
   onEachCpuIrq: ['force_enable', 'save_restore'],
   smpCallWarn: ['warn_on', 'warn_on_once'],

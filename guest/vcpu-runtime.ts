@@ -60,6 +60,8 @@ export class VcpuRuntime {
         return w.stop.parked.size < this.k.cpus.length - 1;
       case 'parked':
         return !w.stop.released;
+      case 'barrier':
+        return !w.barrier.open;
     }
   }
 
@@ -80,7 +82,7 @@ export class VcpuRuntime {
   startOp(): void {
     const op = this.program[this.pc++]!;
     this.current = describeOp(op);
-    this.k.emit({ event: 'op_start', vcpu: this.cpu.id, op: this.current });
+    this.k.emit({ event: 'op_start', vcpu: this.cpu.id, operation: this.current });
     this.co = runOp(this.k, this.cpu, op);
   }
 
@@ -91,7 +93,7 @@ export class VcpuRuntime {
       const r = co.next();
       if (r.done) {
         if (this.current && this.current !== 'stop_machine park') {
-          this.k.emit({ event: 'op_end', vcpu: this.cpu.id, op: this.current });
+          this.k.emit({ event: 'op_end', vcpu: this.cpu.id, operation: this.current });
         }
         this.co = null;
         this.wait = null;

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
 import { replay } from './replay.ts';
+import { registerRun } from './run-command.ts';
 
 export const DEMO_TRACE = fileURLToPath(new URL('../examples/seed-alias-blocks-pin.ndjson', import.meta.url));
 
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--audit', 'audit every reference after every record; stop at the first mismatch')
     .action(runReplay);
+  registerRun(program);
   return program;
 }
 

@@ -6,6 +6,7 @@
 import type { CallData } from './ipi.ts';
 import type { Spinlock } from './spinlock.ts';
 import type { StopMachine } from './stop-machine.ts';
+import type { Barrier } from './barrier.ts';
 
 export type Wait =
   /** A scheduling point: nothing is awaited, another vCPU may run first. */
@@ -17,7 +18,9 @@ export type Wait =
   /** stop_machine's master, waiting for the other vCPUs to park. */
   | { kind: 'stop_wait'; stop: StopMachine }
   /** Parked in stop_cpu with interrupts off until the master releases the machine. */
-  | { kind: 'parked'; stop: StopMachine };
+  | { kind: 'parked'; stop: StopMachine }
+  /** A scenario's rendezvous: spinning until every vCPU it names has arrived. */
+  | { kind: 'barrier'; barrier: Barrier };
 
 export type Co<T = void> = Generator<Wait, T, void>;
 

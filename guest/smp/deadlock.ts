@@ -41,6 +41,13 @@ export function waitEdges(cpus: readonly Cpu[], waits: readonly (Wait | null)[])
           why: `parked with interrupts off by stop_machine on vCPU${w.stop.master}`,
         });
         break;
+      case 'barrier':
+        for (const t of cpus) {
+          if (!w.barrier.arrived.has(t.id) && w.barrier.arrived.size < w.barrier.count) {
+            edges.push({ vcpu: c.id, waitsFor: t.id, why: `waits at barrier ${w.barrier.name} for vCPU${t.id}` });
+          }
+        }
+        break;
       case 'preempt':
         break;
     }

@@ -11,7 +11,7 @@ import type { Kernel } from '../kernel.ts';
 import type { Mm } from '../mm/mm-struct.ts';
 import type { Cpu } from '../smp/cpu.ts';
 import type { Co } from '../smp/co.ts';
-import { onEachCpu } from '../smp/ipi.ts';
+import { onEachCpu, smpCallFunctionMask } from '../smp/ipi.ts';
 import { vaOf } from '../vmalloc/vmap-area.ts';
 import { PARAVIRT_LAZY_MMU, xenMcBatch, xenMcEntry, xenMcIssue } from './multicall.ts';
 
@@ -41,11 +41,19 @@ export function* flushTlbKernelRange(k: Kernel, c: Cpu, start: number, end: numb
   k.vmap.unflushed.clear();
 }
 
-/** flush_tlb_mm: the local TLB, then xen_flush_tlb_others over the mm's other vCPUs. */
-export function flushTlbMm(k: Kernel, c: Cpu, mm: Mm): void {
+/**
+ * flush_tlb_mm: the local TLB, then flush_tlb_others over the mm's other vCPUs — Xen's
+ * MMUEXT_TLB_FLUSH_MULTI under PV, or (userFlushVia=ipi, the native model) IPIs that need the
+ * targets' interrupts.
+ */
+export function* flushTlbMm(k: Kernel, c: Cpu, mm: Mm): Co {
   xenFlushTlb(k, c);
   const others = [...mm.cpuVmMask].filter((id) => id !== c.id).sort((a, b) => a - b);
   if (others.length === 0) return;
+  if (k.policy.userFlushVia === 'ipi') {
+    yield* smpCallFunctionMask(k, c, others, 'flush_tlb_others_ipi', (t) => xenFlushTlb(k, t), true);
+    return;
+  }
   const r = k.hypercall(c, { op: 'mmuext_op', ops: [{ cmd: MMUEXT.tlb_flush_multi, vcpumask: others }] });
   if (r.rc !== 0) throw new KernelBug('xen_flush_tlb_others', `MMUEXT_TLB_FLUSH_MULTI failed: ${r.rc}`, r.refusals[0]);
 }

@@ -1,0 +1,26 @@
+// A rendezvous for scenarios: the vCPUs that reach it spin (with the interrupt state they have)
+// until `count` of them are there. It stands for "these sections overlap in time", which is what
+// the irqs-off races of linux-guest.md §3.2 need, without relying on a lucky schedule.
+
+import type { Cpu } from './cpu.ts';
+import type { Co } from './co.ts';
+
+export class Barrier {
+  readonly name: string;
+  readonly count: number;
+  readonly arrived = new Set<number>();
+
+  constructor(name: string, count: number) {
+    this.name = name;
+    this.count = count;
+  }
+
+  get open(): boolean {
+    return this.arrived.size >= this.count;
+  }
+}
+
+export function* barrierWait(c: Cpu, b: Barrier): Co {
+  b.arrived.add(c.id);
+  while (!b.open) yield { kind: 'barrier', barrier: b };
+}

@@ -1,0 +1,171 @@
+// `xensim run SCENARIO`: boot the guest on a fresh simulated Xen, run the scenario's programs under
+// a policy and a seed (or a forced schedule), and give the verdict. With a log, every port call is
+// written as a trace record (so the log replays with `xensim replay`), with Xen's flushes and the
+// guest's events beside it, in simulated time.
+
+import type { GuestEvent } from '../guest/events.ts';
+import { Kernel } from '../guest/kernel.ts';
+import { Hypervisor, type FlushEvent } from '../hypervisor/index.ts';
+import { hypervisorPort, type PortRecord } from './guest-port.ts';
+import { createLog, refusalJson, type HypercallLog, type LogLevel } from './log.ts';
+import { resolvePolicy } from './scenarios/policies.ts';
+import { opsOf, type Scenario } from './scenarios/schema.ts';
+import type { RecordResult } from './trace/result.ts';
+import type { TraceRecord } from './trace/types.ts';
+import { hex } from './trace/write.ts';
+import { VerdictCounter, type Verdict } from './verdict.ts';
+
+export interface RunScenarioOptions {
+  /** Policy spec (see scenarios/policies.ts); default: the scenario's. */
+  policy?: string;
+  /** knob=value settings on top. */
+  set?: readonly string[];
+  seed?: number;
+  /** Override the scenario's vCPU count (programs beyond it are dropped; missing ones are empty). */
+  vcpus?: number;
+  schedule?: readonly number[];
+  log?: string;
+  logLevel?: LogLevel;
+}
+
+/** A port record as the trace record it is, with its result. */
+function toTrace(r: PortRecord): { rec: TraceRecord; result: RecordResult } {
+  switch (r.op) {
+    case 'create_domain':
+      return {
+        rec: { op: 'create_domain', domid: r.spec.domid, vcpus: r.spec.vcpus, frames: { base: r.spec.base, count: r.spec.count } },
+        result: { rc: 0 },
+      };
+    case 'store': {
+      const rec: TraceRecord = { op: 'store', mfn: r.mfn, slot: r.slot, val: r.val, ...r.caller };
+      if (r.count !== 1) rec.count = r.count;
+      if (r.stride !== 0n) rec.stride = r.stride;
+      return { rec, result: { rc: r.rc } };
+    }
+    case 'hypercall': {
+      const res: RecordResult = { rc: r.result.rc, refusals: r.result.refusals };
+      if (r.result.done !== undefined) res.done = r.result.done;
+      if (r.result.results !== undefined) res.results = r.result.results;
+      return { rec: { ...r.call, ...r.caller } as TraceRecord, result: res };
+    }
+    case 'memory_exchange':
+      return { rec: { op: 'memory_exchange', mfns: r.mfns, ...r.caller }, result: { rc: r.result.rc, refusals: r.result.refusals } };
+    case 'access': {
+      const res: RecordResult = { rc: r.result.rc, tlb_hit: r.result.tlb_hit, stale: r.result.stale };
+      if (r.result.mfn !== undefined) res.mfn = r.result.mfn;
+      if (r.result.writable !== undefined) res.writable = r.result.writable;
+      return { rec: { op: 'access', va: r.va, write: r.write, ...r.caller }, result: res };
+    }
+  }
+}
+
+/** A guest event as log fields: bigints as hex, refusals in their JSON form. */
+function eventFields(e: GuestEvent): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (k === 'refusal' && v) o.refusal = refusalJson(v as Parameters<typeof refusalJson>[0]);
+    else o[k] = typeof v === 'bigint' ? hex(v) : v;
+  }
+  return o;
+}
+
+function eventLevel(e: GuestEvent): 'info' | 'warn' | 'error' {
+  if (e.event === 'bug' || e.event === 'deadlock') return 'error';
+  if (e.event === 'warn' || e.event === 'va_hazard' || (e.event === 'exchange' && !e.ok)) return 'warn';
+  return 'info';
+}
+
+/** Writes a guest run into the hypercall log, one simulated tick per line. */
+class RunLog {
+  private records = 0;
+  private readonly log: HypercallLog;
+
+  constructor(log: HypercallLog) {
+    this.log = log;
+  }
+
+  private tick(): void {
+    this.log.clock.time++;
+  }
+
+  port(r: PortRecord): void {
+    this.tick();
+    this.log.clock.line = ++this.records;
+    const { rec, result } = toTrace(r);
+    const caller = r.op === 'create_domain' ? undefined : r.caller;
+    this.log.record(rec, caller, result);
+    if (caller && result.refusals) this.log.refusals(caller, result.refusals);
+  }
+
+  flush(e: FlushEvent): void {
+    this.log.flush(e);
+  }
+
+  event(e: GuestEvent): void {
+    this.tick();
+    const level = eventLevel(e);
+    if (this.log.logger.isLevelEnabled(level)) this.log.logger[level](eventFields(e), e.event);
+  }
+
+  end(): void {
+    this.log.end('finished', this.records, 0);
+    this.log.close();
+  }
+}
+
+export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): Verdict {
+  const { label, policy } = resolvePolicy(opts.policy ?? '', s.policy, s.set, opts.set ?? []);
+  const vcpus = opts.vcpus ?? s.vcpus;
+  const seed = opts.seed ?? 1;
+  const counter = new VerdictCounter();
+  const log = opts.log ? new RunLog(createLog({ dest: opts.log, level: opts.logLevel ?? 'info' })) : null;
+  const hv = new Hypervisor({
+    observer: {
+      flush: (e) => {
+        counter.xenFlush(e);
+        log?.flush(e);
+      },
+    },
+  });
+  const port = hypervisorPort(hv, (r) => {
+    counter.port(r);
+    log?.port(r);
+  });
+  const k = new Kernel(
+    { vcpus, memoryPages: s.memory_pages, vmallocPages: s.vmalloc_pages, policy, vmallocInitialized: s.vmalloc_initialized },
+    port,
+    (e) => {
+      counter.event(e);
+      log?.event(e);
+    },
+  );
+  const { setup, programs } = opsOf(s);
+  const runOpts = opts.schedule ? { seed, schedule: opts.schedule } : { seed };
+  const result = k.run(programs.slice(0, vcpus), runOpts, setup);
+  log?.end();
+  return counter.verdict(s.name, label, seed, vcpus, result);
+}
+
+/** The verdict for people: read in seconds. */
+export function verdictText(v: Verdict, title?: string): string {
+  const lines: string[] = [];
+  lines.push(`scenario  ${v.scenario}${title ? ` — ${title}` : ''}`);
+  lines.push(`policy    ${v.policy}   seed ${v.seed}   vCPUs ${v.vcpus}   steps ${v.steps}`);
+  lines.push(`outcome   ${v.outcome.toUpperCase()}`);
+  if (v.deadlock) for (const e of v.deadlock) lines.push(`  vCPU${e.vcpu} ${e.why}`);
+  if (v.bug) {
+    lines.push(`  BUG on vCPU${v.bug.vcpu} in ${v.bug.where}: ${v.bug.msg}`);
+    for (const d of v.bug.detail.slice(1)) lines.push(`  ${d}`);
+  }
+  lines.push(`pins      ${v.pins.ok} ok, ${v.pins.refused} refused`);
+  for (const r of v.refusals.slice(0, 5)) {
+    lines.push(`  refused ${r.what}: ${r.reason}${r.blockers.length ? ` — blocker: ${r.blockers.join(', ')}` : ''}`);
+  }
+  if (v.refusals.length > 5) lines.push(`  … ${v.refusals.length - 5} more refusals`);
+  lines.push(`IPIs      ${v.ipis} sent    flush hypercalls ${v.flush_hypercalls}    Xen's own flushes ${v.xen_flushes}`);
+  lines.push(`WARNs     ${v.warnings}${v.warning_sites.length ? ` (${v.warning_sites.join(', ')})` : ''}`);
+  lines.push(`VA hazards ${v.va_hazards}`);
+  if (v.exchanges.ok + v.exchanges.refused > 0) lines.push(`exchanges ${v.exchanges.ok} ok, ${v.exchanges.refused} refused`);
+  lines.push(`schedule  ${v.schedule.join(',')}`);
+  return lines.join('\n');
+}

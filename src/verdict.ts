@@ -1,0 +1,161 @@
+// The verdict of one guest run, counted from what crossed the port (hypercalls and their results),
+// what Xen reported (its own flushes) and the guest's events. Stable field names: `run --json`,
+// `compare --json` and the tests read them.
+
+import type { GuestEvent, WaitEdge } from '../guest/events.ts';
+import type { RunResult } from '../guest/kernel.ts';
+import { MMUEXT, type CallResult, type FlushEvent, type Hypercall, type Refusal } from '../hypervisor/index.ts';
+import type { PortRecord } from './guest-port.ts';
+
+export interface RefusalBrief {
+  what: string;
+  reason: string;
+  /** "L1 0x1009 slot 59 (rw)", "pin", "cr3 d1v1", … */
+  blockers: string[];
+}
+
+export interface Verdict {
+  scenario: string;
+  policy: string;
+  seed: number;
+  vcpus: number;
+  outcome: RunResult['outcome'];
+  steps: number;
+  pins: { ok: number; refused: number };
+  refusals: RefusalBrief[];
+  ipis: number;
+  flush_hypercalls: number;
+  xen_flushes: number;
+  warnings: number;
+  warning_sites: string[];
+  va_hazards: number;
+  exchanges: { ok: number; refused: number };
+  bug: { vcpu: number; where: string; msg: string; detail: string[] } | null;
+  deadlock: WaitEdge[] | null;
+  schedule: number[];
+}
+
+const PIN_CMDS = new Set<number>([MMUEXT.pin_l1_table, MMUEXT.pin_l2_table, MMUEXT.pin_l3_table, MMUEXT.pin_l4_table]);
+const FLUSH_CMDS = new Set<number>([
+  MMUEXT.tlb_flush_local,
+  MMUEXT.invlpg_local,
+  MMUEXT.tlb_flush_multi,
+  MMUEXT.invlpg_multi,
+  MMUEXT.tlb_flush_all,
+  MMUEXT.invlpg_all,
+]);
+
+export function blockerText(b: Refusal['blockers'][number]): string {
+  const hex = (n: number) => '0x' + n.toString(16);
+  switch (b.kind) {
+    case 'pin':
+      return `pinned ${hex(b.mfn)}`;
+    case 'cr3':
+    case 'cr3_user':
+      return `${b.kind} of d${b.dom}v${b.vcpu}`;
+    default:
+      return `${b.kind.slice(0, 2).toUpperCase()} ${hex(b.mfn)} slot ${b.slot}${b.rw ? ' (writable)' : ''}`;
+  }
+}
+
+export class VerdictCounter {
+  pinsOk = 0;
+  pinsRefused = 0;
+  flushHypercalls = 0;
+  xenFlushes = 0;
+  ipis = 0;
+  warnings = 0;
+  readonly warningSites = new Set<string>();
+  vaHazards = 0;
+  exchangesOk = 0;
+  exchangesRefused = 0;
+  readonly refusals: RefusalBrief[] = [];
+  private bugDetail: string[] = [];
+
+  port(r: PortRecord): void {
+    if (r.op === 'hypercall') {
+      this.call(r.call, r.result.rc, r.result);
+      for (const f of r.result.refusals) {
+        this.refusals.push({ what: f.what, reason: f.reason, blockers: f.blockers.map(blockerText) });
+      }
+    }
+  }
+
+  /** Counts pins and guest flush requests inside one call, by which of its entries succeeded. */
+  private call(call: Hypercall, rc: number, result?: CallResult): void {
+    switch (call.op) {
+      case 'mmuext_op': {
+        const done = result?.done ?? (rc === 0 ? call.ops.length : 0);
+        call.ops.forEach((op, i) => {
+          const ok = i < done;
+          const failed = i === done && rc < 0;
+          if (PIN_CMDS.has(op.cmd)) {
+            if (ok) this.pinsOk++;
+            else if (failed) this.pinsRefused++;
+          }
+          if (FLUSH_CMDS.has(op.cmd) && ok) this.flushHypercalls++;
+        });
+        return;
+      }
+      case 'update_va_mapping':
+        if (rc === 0 && (call.flags & 3) !== 0) this.flushHypercalls++;
+        return;
+      case 'multicall':
+        call.calls.forEach((c, i) => this.call(c, result?.results?.[i] ?? 0));
+        return;
+      case 'mmu_update':
+        return;
+    }
+  }
+
+  xenFlush(e: FlushEvent): void {
+    if (e.cause === 'type_change' || e.cause === 'l2plus_update' || e.cause === 'realloc') this.xenFlushes++;
+  }
+
+  event(e: GuestEvent): void {
+    switch (e.event) {
+      case 'ipi_send':
+        this.ipis += e.targets.length;
+        return;
+      case 'warn':
+        this.warnings++;
+        this.warningSites.add(e.where);
+        return;
+      case 'va_hazard':
+        this.vaHazards++;
+        return;
+      case 'exchange':
+        if (e.ok) this.exchangesOk++;
+        else this.exchangesRefused++;
+        return;
+      case 'bug':
+        this.bugDetail = e.detail ?? [];
+        return;
+      default:
+        return;
+    }
+  }
+
+  verdict(scenario: string, policy: string, seed: number, vcpus: number, r: RunResult): Verdict {
+    return {
+      scenario,
+      policy,
+      seed,
+      vcpus,
+      outcome: r.outcome,
+      steps: r.steps,
+      pins: { ok: this.pinsOk, refused: this.pinsRefused },
+      refusals: this.refusals,
+      ipis: this.ipis,
+      flush_hypercalls: this.flushHypercalls,
+      xen_flushes: this.xenFlushes,
+      warnings: this.warnings,
+      warning_sites: [...this.warningSites].sort(),
+      va_hazards: this.vaHazards,
+      exchanges: { ok: this.exchangesOk, refused: this.exchangesRefused },
+      bug: r.bug ? { ...r.bug, detail: this.bugDetail } : null,
+      deadlock: r.deadlock?.cycle ?? null,
+      schedule: r.schedule,
+    };
+  }
+}
