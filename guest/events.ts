@@ -11,6 +11,8 @@ export interface WaitEdge {
 }
 
 export type GuestEvent =
+  /** The run's phases: the scenario's setup on vCPU 0, then the interleaved programs. */
+  | { event: 'phase'; phase: 'setup' | 'programs' }
   | { event: 'op_start'; vcpu: number; operation: string }
   | { event: 'op_end'; vcpu: number; operation: string }
   | {

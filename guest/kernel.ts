@@ -144,9 +144,11 @@ export class Kernel implements Smp {
    */
   run(programs: readonly (readonly Op[])[], opts: RunOptions, setup: readonly Op[] = []): RunResult {
     if (setup.length > 0) {
+      this.emit({ event: 'phase', phase: 'setup' });
       const boot = this.loop([setup], () => 0, opts.maxSteps);
       if (boot.outcome !== 'completed') return boot;
     }
+    this.emit({ event: 'phase', phase: 'programs' });
     const rng = mulberry32(opts.seed);
     const forced = opts.schedule;
     return this.loop(programs, (runnable, step) => {

@@ -51,6 +51,7 @@ export function doMmuextOp(
   return { rc: 0, done };
 }
 
+// A missing argument reads as 0, as an uninitialised field of the guest's struct would.
 function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextOp): number {
   const foreign = pgOwner !== d;
   switch (op.cmd) {
@@ -58,20 +59,20 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
     case MMUEXT.pin_l2_table:
     case MMUEXT.pin_l3_table:
     case MMUEXT.pin_l4_table:
-      return pin(x, pgOwner, op.mfn!, op.cmd - MMUEXT.pin_l1_table + 1);
+      return pin(x, pgOwner, op.mfn ?? 0, op.cmd - MMUEXT.pin_l1_table + 1);
     case MMUEXT.unpin_table:
-      return unpin(x, pgOwner, op.mfn!);
+      return unpin(x, pgOwner, op.mfn ?? 0);
     case MMUEXT.new_baseptr:
-      return foreign ? EPERM : newGuestCr3(x, d, v, op.mfn!);
+      return foreign ? EPERM : newGuestCr3(x, d, v, op.mfn ?? 0);
     case MMUEXT.new_user_baseptr:
-      return foreign ? EPERM : newUserBaseptr(x, d, v, op.mfn!);
+      return foreign ? EPERM : newUserBaseptr(x, d, v, op.mfn ?? 0);
     case MMUEXT.tlb_flush_local:
       if (foreign) return EPERM;
       flushVcpus(x.clock, x.obs, d.id, [v], 'guest');
       return 0;
     case MMUEXT.invlpg_local:
       if (foreign) return EPERM;
-      invlpg(x, d, [v], op.linear_addr!);
+      invlpg(x, d, [v], op.linear_addr ?? 0n);
       return 0;
     case MMUEXT.tlb_flush_multi:
     case MMUEXT.invlpg_multi: {
@@ -82,7 +83,7 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
         return EINVAL;
       }
       if (op.cmd === MMUEXT.tlb_flush_multi) flushVcpus(x.clock, x.obs, d.id, targets, 'guest');
-      else invlpg(x, d, targets, op.linear_addr!);
+      else invlpg(x, d, targets, op.linear_addr ?? 0n);
       return 0;
     }
     case MMUEXT.tlb_flush_all:
@@ -91,7 +92,7 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
       return 0;
     case MMUEXT.invlpg_all:
       if (foreign) return EPERM;
-      invlpg(x, d, d.vcpus, op.linear_addr!);
+      invlpg(x, d, d.vcpus, op.linear_addr ?? 0n);
       return 0;
     case MMUEXT.flush_cache:
     case MMUEXT.flush_cache_global:
@@ -102,11 +103,11 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
       }
       return 0;
     case MMUEXT.set_ldt:
-      return foreign ? EPERM : setLdt(x, v, op.linear_addr!, op.nr_ents!);
+      return foreign ? EPERM : setLdt(x, v, op.linear_addr ?? 0n, op.nr_ents ?? 0);
     case MMUEXT.clear_page:
-      return clearPage(x, d, op.mfn!);
+      return clearPage(x, d, op.mfn ?? 0);
     case MMUEXT.copy_page:
-      return copyPage(x, d, op.mfn!, op.src_mfn!);
+      return copyPage(x, d, op.mfn ?? 0, op.src_mfn ?? 0);
     case MMUEXT.mark_super:
     case MMUEXT.unmark_super:
       return EOPNOTSUPP;

@@ -72,6 +72,13 @@ export class VerdictCounter {
   readonly refusals: RefusalBrief[] = [];
   private bugDetail: string[] = [];
 
+  private reset(): void {
+    this.pinsOk = this.pinsRefused = this.flushHypercalls = this.xenFlushes = this.ipis = 0;
+    this.warnings = this.vaHazards = this.exchangesOk = this.exchangesRefused = 0;
+    this.warningSites.clear();
+    this.refusals.length = 0;
+  }
+
   port(r: PortRecord): void {
     if (r.op === 'hypercall') {
       this.call(r.call, r.result.rc, r.result);
@@ -114,6 +121,10 @@ export class VerdictCounter {
 
   event(e: GuestEvent): void {
     switch (e.event) {
+      case 'phase':
+        // The verdict is about the programs; the setup only builds the starting state.
+        if (e.phase === 'programs') this.reset();
+        return;
       case 'ipi_send':
         this.ipis += e.targets.length;
         return;
