@@ -48,15 +48,24 @@ export interface PerCpu {
   cr3: number;
 }
 
+/**
+ * Picks the next vCPU among the runnable ones (an index into `runnable`), or null to abandon the
+ * run (explore prunes a state it has seen). `fingerprint` describes the state reached so far.
+ */
+export type Chooser = (runnable: number[], step: number, fingerprint: () => string) => number | null;
+
 export interface RunOptions {
   seed: number;
+  /** Replaces the seeded choice (used by explore). */
+  chooser?: Chooser;
   /** vCPU ids, one per step; the seeded choice takes over when it runs out. */
   schedule?: readonly number[];
   maxSteps?: number;
 }
 
 export interface RunResult {
-  outcome: 'completed' | 'deadlock' | 'bug';
+  /** 'pruned': the chooser abandoned the run. */
+  outcome: 'completed' | 'deadlock' | 'bug' | 'pruned';
   steps: number;
   /** The vCPU that took each step: `schedule` reproduces the run exactly. */
   schedule: number[];
@@ -151,6 +160,7 @@ export class Kernel implements Smp {
     this.emit({ event: 'phase', phase: 'programs' });
     const rng = mulberry32(opts.seed);
     const forced = opts.schedule;
+    if (opts.chooser) return this.loop(programs, opts.chooser, opts.maxSteps);
     return this.loop(programs, (runnable, step) => {
       if (forced && step < forced.length) {
         const want = forced[step]!;
@@ -165,7 +175,7 @@ export class Kernel implements Smp {
   /** Steps the vCPU actors until done, BUG or deadlock; `choose` picks an index into the runnable ids. */
   private loop(
     programs: readonly (readonly Op[])[],
-    choose: (runnable: number[], step: number) => number,
+    choose: Chooser,
     maxSteps = 1_000_000,
   ): RunResult {
     const runtimes = this.cpus.map((c, i) => new VcpuRuntime(this, c, programs[i] ?? []));
@@ -191,7 +201,9 @@ export class Kernel implements Smp {
           return this.result('deadlock', schedule, { cycle: findCycle(waits) ?? waits, waits });
         }
         if (schedule.length >= maxSteps) throw new ScheduleError(`no end after ${maxSteps} steps`);
-        const pick = runnable[choose(runnable, schedule.length)]!;
+        const choice = choose(runnable, schedule.length, () => this.fingerprint(runtimes));
+        if (choice === null) return this.result('pruned', schedule, null);
+        const pick = runnable[choice]!;
         schedule.push(pick);
         actors[pick]!.send({ type: 'STEP' });
         if (fatal) throw fatal;
@@ -199,6 +211,27 @@ export class Kernel implements Smp {
     } finally {
       for (const a of actors) a.stop();
     }
+  }
+
+  /**
+   * What the future of the run depends on, as far as the model can see it: each vCPU's place in
+   * its program and what it waits for, interrupt state and pending IPIs, and the kernel's shared
+   * state (locks, vmalloc areas and blocks, lazy pages, stop_machine, barriers, cr3s, free pages).
+   * Coroutine locals are not visible; a vCPU's progress inside its operation (yields taken) stands
+   * in for them.
+   */
+  fingerprint(runtimes: readonly VcpuRuntime[]): string {
+    const v = runtimes.map((rt) => {
+      const w = rt.wait;
+      const wait = !w ? '-' : w.kind === 'spin' ? `s:${w.lock.name}` : w.kind === 'ack' ? `a:${[...w.csd.pending].join('.')}` : w.kind;
+      return [rt.pc, rt.opYields, wait, rt.cpu.irqsEnabled ? 1 : 0, rt.cpu.pendingIpis.length, rt.cpu.locksHeld.map((l) => l.name).join('+'), this.percpu(rt.cpu).cr3].join(',');
+    });
+    const vs = this.vmap;
+    const areas = vs.areas.map((a) => `${a.start}:${a.pages}:${a.flags}`).join(' ');
+    const blocks = [...vs.blocks.values()].map((b) => `${b.va.start}:${b.free}:${b.dirty}`).join(' ');
+    const stop = this.stop ? `${this.stop.master}:${[...this.stop.parked].join('.')}` : '-';
+    const barriers = [...this.barriers.values()].map((b) => `${b.name}:${[...b.arrived].sort().join('.')}`).join(' ');
+    return [v.join('|'), vs.lazyNr, areas, blocks, stop, barriers, this.mem.freePages, this.pgdList.length, vs.unflushed.size].join('#');
   }
 
   private result(

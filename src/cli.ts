@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
 import { replay } from './replay.ts';
-import { registerRun } from './run-command.ts';
+import { registerInspect } from './inspect.ts';
+import { registerExport } from './export/index.ts';
+import { headline, registerCompare, registerExplore, registerRun } from './run-command.ts';
 
 export const DEMO_TRACE = fileURLToPath(new URL('../examples/seed-alias-blocks-pin.ndjson', import.meta.url));
 
@@ -56,13 +58,17 @@ export function buildProgram(): Command {
     .option('--audit', 'audit every reference after every record; stop at the first mismatch')
     .action(runReplay);
   registerRun(program);
+  registerCompare(program);
+  registerExplore(program);
+  registerInspect(program);
+  registerExport(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
   const args = argv.slice(2);
   if (args.length === 0) {
-    await runReplay(DEMO_TRACE, { logLevel: 'info' });
+    await headline();
     return;
   }
   try {

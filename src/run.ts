@@ -4,7 +4,7 @@
 // guest's events beside it, in simulated time.
 
 import type { GuestEvent } from '../guest/events.ts';
-import { Kernel } from '../guest/kernel.ts';
+import { Kernel, type RunOptions } from '../guest/kernel.ts';
 import { Hypervisor, type FlushEvent } from '../hypervisor/index.ts';
 import { hypervisorPort, type PortRecord } from './guest-port.ts';
 import { createLog, refusalJson, type HypercallLog, type LogLevel } from './log.ts';
@@ -114,9 +114,15 @@ class RunLog {
 }
 
 export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): Verdict {
+  const seed = opts.seed ?? 1;
+  const runOpts: RunOptions = opts.schedule ? { seed, schedule: opts.schedule } : { seed };
+  return runScenarioWith(s, opts, runOpts);
+}
+
+/** runScenario with the scheduler's options given (a chooser, for explore). */
+export function runScenarioWith(s: Scenario, opts: RunScenarioOptions, runOpts: RunOptions): Verdict {
   const { label, policy } = resolvePolicy(opts.policy ?? '', s.policy, s.set, opts.set ?? []);
   const vcpus = opts.vcpus ?? s.vcpus;
-  const seed = opts.seed ?? 1;
   const counter = new VerdictCounter();
   const log = opts.log ? new RunLog(createLog({ dest: opts.log, level: opts.logLevel ?? 'info' })) : null;
   const hv = new Hypervisor({
@@ -140,10 +146,9 @@ export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): Verdict
     },
   );
   const { setup, programs } = opsOf(s);
-  const runOpts = opts.schedule ? { seed, schedule: opts.schedule } : { seed };
   const result = k.run(programs.slice(0, vcpus), runOpts, setup);
   log?.end();
-  return counter.verdict(s.name, label, seed, vcpus, result);
+  return counter.verdict(s.name, label, runOpts.seed, vcpus, result);
 }
 
 /** The verdict for people: read in seconds. */
