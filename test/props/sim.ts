@@ -1,0 +1,825 @@
+// The property harness: runs abstract operations (gen.ts) against a fresh Hypervisor, records every
+// record it issues as a trace (trace-format.md), and after EVERY record checks
+//   1. the call returned a result, never an exception; rc is a Xen errno; done/results make sense;
+//   2. hv.audit() is empty (the from-scratch recount and Xen's invariants, xen-pv-mm.md §6);
+//   3. independently of the audit, from hv.frame()/hv.read(): no vCPU can reach a live page table
+//      (type l1–l4, type_count > 0, validated) writable — neither by walking its base pointers nor
+//      through any present RW entry of any live L1 — and every writable leaf is a writable-typed
+//      frame; an access that succeeds writable never lands on a live page table;
+//   4. a small model agrees: PGT_pinned exactly where the pins that succeeded put it (a pin of a
+//      pinned frame and an unpin of an unpinned one are refused, §4.1/§4.2), the base pointers
+//      where NEW_BASEPTR / NEW_USER_BASEPTR put them (§4.3), frames of a live domain never owned
+//      by anyone else, a free frame holding nothing.
+// A failed check throws a Violation that says what broke; the trace up to that record is kept so
+// that the shrunk counterexample can be written out and replayed (shrunk.ts).
+import {
+  DOMID_IO,
+  DOMID_SELF,
+  DOMID_XEN,
+  EFAULT,
+  EINVAL,
+  EPERM,
+  Hypervisor,
+  type AccessResult,
+  type CallResult,
+  type Caller,
+  type Hypercall,
+  type MmuextOp,
+} from '../../hypervisor/index.ts';
+import type { Json } from '../../src/trace/write.ts';
+import type { TraceRecord } from '../../src/trace/types.ts';
+import type { CallSpec, DomCfg, FdSel, FrameSel, MachineCfg, Op, PteSel, VaSel, Who } from './gen.ts';
+import { DOM_STRIDE, FIRST_BASE, GROUP } from './gen.ts';
+
+/** The errnos a hypercall may return (public/errno.h, negated); ERESTART must never leak. */
+const XEN_RCS = new Set([0, -1, -3, -13, -14, -16, -22, -38, -95]);
+const PT_TYPES = new Set(['l1', 'l2', 'l3', 'l4']);
+const MMIO_MFN = 0x42;
+/** Past every domain's frames: not RAM (the frame table ends at the last domain's last frame). */
+const BEYOND_MFN = 0x8000;
+const INVALID_MFN = 2 ** 40 - 1;
+const UNKNOWN_DOMID = 0x7777;
+const ADDR_MASK = 0x000f_ffff_ffff_f000n;
+const HOLE_START = 0xffff800000000000n;
+
+/** What a violated check adds to the saved trace so that a replay shows it. */
+export interface Annotation {
+  /** Records appended after the failing one (queries with expectations, an audit). */
+  after: TraceRecord[];
+  /** An expectation to put on the failing record itself. */
+  expect?: TraceRecord['expect'];
+}
+
+/** What a check saw, for known-issue matching (known.ts). */
+export interface Evidence {
+  /** hv.audit()'s mismatch lines. */
+  audit?: string[];
+  /** A writable access onto a live page table: who, and the frame. */
+  access?: { dom: number; vcpu: number; mfn: number };
+}
+
+export class Violation extends Error {
+  readonly annotation: Annotation;
+  readonly evidence: Evidence;
+  constructor(message: string, annotation: Partial<Annotation> = {}, evidence: Evidence = {}) {
+    super(message);
+    this.name = 'Violation';
+    this.evidence = evidence;
+    this.annotation = { after: annotation.after ?? [], ...(annotation.expect === undefined ? {} : { expect: annotation.expect }) };
+  }
+}
+
+/** Sequences and records run, for the budget line each test file prints. */
+export const stats = { sequences: 0, ops: 0, records: 0, hypercalls: 0, refused: 0, destroys: 0 };
+/** Coverage counters: how often the streams reached the states that matter (printed per file). */
+export const cov = new Map<string, number>();
+export function hit(key: string, n = 1): void {
+  cov.set(key, (cov.get(key) ?? 0) + n);
+}
+export function coverageLine(): string {
+  return [...cov.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
+export interface SimOptions {
+  /** Record the trace (needed only to write a counterexample). */
+  record?: boolean;
+}
+
+export class Sim {
+  readonly hv = new Hypervisor();
+  readonly cfg: MachineCfg;
+  /** The domains: the machine's, then any created later by `adopt` (index = domain index). */
+  readonly doms: DomCfg[];
+  /** The trace so far, one record per line; comments are strings. */
+  readonly trace: (TraceRecord | string)[] = [];
+  private readonly recording: boolean;
+  /** Domain indices still alive. */
+  readonly alive = new Set<number>();
+  /** Model: the frames whose pin succeeded and was not undone (§4.1, §4.2). */
+  readonly pinned = new Set<number>();
+  /** Model: base pointers per "domid:vcpu" (§4.3). */
+  readonly bases = new Map<string, { k: number; u: number }>();
+  /** mfn → index of the domain that was given it last (adopt re-gives freed frames). */
+  private readonly rangeOwner = new Map<number, number>();
+  /** Every slot any record may have written: the independent walk reads only these. */
+  private readonly slots = new Set<number>([0]);
+  /** VAs touched by accesses and update_va_mapping, most recent last (the probe targets). */
+  private readonly vas: bigint[] = [];
+  /** Recent successful writable accesses, newest first (the stale-TLB attack's targets). */
+  private readonly writes: { c: Caller; va: bigint; mfn: number }[] = [];
+
+  constructor(cfg: MachineCfg, opts: SimOptions = {}) {
+    this.cfg = cfg;
+    this.doms = cfg.doms.map((d) => ({ ...d }));
+    this.recording = opts.record ?? false;
+    stats.sequences++;
+    this.doms.forEach((d, i) => {
+      const rec: TraceRecord = { op: 'create_domain', domid: d.domid, vcpus: d.vcpus, frames: { base: d.base, count: d.count } };
+      if (d.privileged) rec.privileged = true;
+      this.push(rec);
+      this.hv.createDomain({ domid: d.domid, vcpus: d.vcpus, base: d.base, count: d.count, privileged: d.privileged });
+      this.rc(0);
+      this.alive.add(i);
+      for (let m = d.base; m < d.base + d.count; m++) this.rangeOwner.set(m, i);
+      for (let v = 0; v < d.vcpus; v++) this.bases.set(`${d.domid}:${v}`, { k: 0, u: 0 });
+    });
+    this.check('create_domain');
+  }
+
+  // ---- resolution of abstract arguments ---------------------------------------------------------
+  /** The live domain index that `d` names (modulo the live ones), or undefined if none is left. */
+  domIndex(d: number): number | undefined {
+    const live = [...this.alive].sort((a, b) => a - b);
+    return live.length === 0 ? undefined : live[d % live.length];
+  }
+  private caller(who: Who): { ci: number; c: Caller } | undefined {
+    const ci = this.domIndex(who.d);
+    if (ci === undefined) return undefined;
+    const d = this.doms[ci]!;
+    return { ci, c: { dom: d.domid, vcpu: who.v % d.vcpus } };
+  }
+  /** Domain index `o` places after the caller's (any domain, dead or alive). */
+  private other(ci: number, o: number): number {
+    return (ci + o) % this.doms.length;
+  }
+  mfn(ci: number, f: FrameSel): number {
+    if ('s' in f) {
+      switch (f.s) {
+        case 'free':
+          return FIRST_BASE + (ci % 3) * DOM_STRIDE + 0x80;
+        case 'mmio':
+          return MMIO_MFN;
+        case 'beyond':
+          return BEYOND_MFN;
+        case 'invalid':
+          return INVALID_MFN;
+        case 'zero':
+          return 0;
+      }
+    }
+    const d = this.doms[this.other(ci, f.o)]!;
+    return d.base + (f.i % d.count);
+  }
+  private pte(ci: number, p: PteSel): bigint {
+    return 'raw' in p ? p.raw : (BigInt(this.mfn(ci, p.f)) << 12n) | p.fl;
+  }
+  private va(v: VaSel): bigint {
+    if ('raw' in v) return v.raw;
+    const [a, b, c, d] = v.s;
+    let x = (BigInt(a) << 39n) | (BigInt(b) << 30n) | (BigInt(c) << 21n) | (BigInt(d) << 12n);
+    if (a >= 256) x |= 0xffff000000000000n;
+    return x;
+  }
+  private fd(ci: number, f: FdSel): number | undefined {
+    const me = this.doms[ci]!.domid;
+    switch (f.k) {
+      case 'none':
+        return undefined;
+      case 'self':
+        return DOMID_SELF;
+      case 'ownid':
+        return me;
+      case 'unknown':
+        return UNKNOWN_DOMID;
+      case 'io':
+        return DOMID_IO;
+      case 'xen':
+        return DOMID_XEN;
+      case 'other':
+        return this.doms[this.other(ci, f.o)]!.domid;
+      case 'pfd': {
+        const pt = this.doms[this.other(ci, f.pt)]!.domid;
+        const fd = f.fd < 0 ? DOMID_SELF : this.doms[this.other(ci, f.fd)]!.domid;
+        return ((pt + 1) << 16) | fd;
+      }
+    }
+  }
+  private noteVa(va: bigint): void {
+    for (let l = 1; l <= 4; l++) this.slots.add(Number((va >> BigInt(12 + 9 * (l - 1))) & 0x1ffn));
+  }
+  /** A VA that translated once (an access or update_va_mapping succeeded): a probe target. */
+  private probeVa(va: bigint): void {
+    if (!this.vas.includes(va)) {
+      this.vas.push(va);
+      if (this.vas.length > 16) this.vas.shift();
+    }
+  }
+
+  /** The concrete hypercall of a CallSpec for caller domain index ci. */
+  hypercall(ci: number, c: CallSpec): Hypercall {
+    switch (c.op) {
+      case 'mmu_update': {
+        const reqs = c.reqs.map((r) => {
+          const mfn = r.huge ? 2n ** 41n + 5n : BigInt(this.mfn(ci, r.f));
+          this.slots.add(r.slot);
+          const val = r.cmd === 1 ? BigInt(r.slot) : this.pte(ci, r.val);
+          return { ptr: (mfn << 12n) | (BigInt(r.slot) << 3n) | BigInt(r.cmd), val };
+        });
+        const fd = this.fd(ci, c.fd);
+        return fd === undefined ? { op: 'mmu_update', reqs } : { op: 'mmu_update', reqs, foreigndom: fd };
+      }
+      case 'mmuext_op': {
+        const ops = c.ops.map((o) => {
+          const op: MmuextOp = { cmd: o.cmd };
+          if (o.f !== undefined) op.mfn = this.mfn(ci, o.f);
+          if (o.src !== undefined) op.src_mfn = this.mfn(ci, o.src);
+          if (o.va !== undefined) {
+            op.linear_addr = this.va(o.va);
+            this.noteVa(op.linear_addr);
+          }
+          if (o.mask !== undefined) op.vcpumask = o.mask;
+          if (o.nr !== undefined) op.nr_ents = o.nr;
+          return op;
+        });
+        const fd = this.fd(ci, c.fd);
+        return fd === undefined ? { op: 'mmuext_op', ops } : { op: 'mmuext_op', ops, foreigndom: fd };
+      }
+      case 'update_va_mapping': {
+        const va = this.va(c.va);
+        this.noteVa(va);
+        const scope = c.scope === 'local' ? 0 : c.scope === 'all' ? 4 : c.scope === 'multi' ? 8 : 0x30;
+        const call: Hypercall = { op: 'update_va_mapping', va, val: this.pte(ci, c.val), flags: c.kind | scope };
+        if (scope >= 8) call.vcpumask = c.mask;
+        return call;
+      }
+      case 'multicall':
+        return { op: 'multicall', calls: c.calls.map((s) => this.hypercall(ci, s)) };
+    }
+  }
+
+  // ---- running ----------------------------------------------------------------------------------
+  private push(r: TraceRecord | string): void {
+    if (this.recording) this.trace.push(r);
+  }
+  /** The rc of every record run, in order (recording only): what a replay of the trace must give. */
+  readonly rcs: number[] = [];
+  private rc(rc: number): void {
+    if (this.recording) this.rcs.push(rc);
+  }
+  private guard<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof Violation) throw e;
+      const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      throw new Violation(`${what} threw instead of returning a result: ${msg}`);
+    }
+  }
+  /** Marks the most recent record with an expectation (kept for the trace writer). */
+  private fail(message: string, a: Partial<Annotation> = {}, evidence: Evidence = {}): never {
+    throw new Violation(message, a, evidence);
+  }
+
+  run(op: Op): void {
+    stats.ops++;
+    switch (op.k) {
+      case 'store': {
+        const w = this.caller(op.who);
+        if (!w) return;
+        this.store(w.c, this.mfn(w.ci, op.f), op.slot, this.pte(w.ci, op.val));
+        return;
+      }
+      case 'tree': {
+        const w = this.caller(op.who);
+        if (!w) return;
+        const [i4, i3, i2, i1, id] = op.t.map((i) => this.mfn(w.ci, { o: 0, i })) as [number, number, number, number, number];
+        const [s4, s3, s2, s1] = op.s;
+        this.store(w.c, i4, s4, (BigInt(i3) << 12n) | TABLE_FLAGS);
+        this.store(w.c, i3, s3, (BigInt(i2) << 12n) | TABLE_FLAGS);
+        this.store(w.c, i2, s2, (BigInt(i1) << 12n) | TABLE_FLAGS);
+        this.store(w.c, i1, s1, (BigInt(id) << 12n) | op.leaf);
+        this.noteVa(this.va({ s: [s4, s3, s2, s1] }));
+        this.probeVa(this.va({ s: [s4, s3, s2, s1] }));
+        const ops: MmuextOp[] = [];
+        if (op.mode === 1 || op.mode === 2 || op.mode === 4) ops.push({ cmd: 3, mfn: i4 });
+        if (op.mode >= 2) ops.push({ cmd: 5, mfn: i4 });
+        if (op.mode === 4) ops.push({ cmd: 15, mfn: i4 });
+        if (ops.length > 0) this.call(w.c, { op: 'mmuext_op', ops });
+        return;
+      }
+      case 'linear': {
+        const w = this.caller(op.who);
+        if (!w) return;
+        const a = this.mfn(w.ci, { o: 0, i: GROUP[op.n]![op.a]! });
+        const b = this.mfn(w.ci, { o: 0, i: GROUP[op.m < 0 ? op.n : op.m]![op.b]! });
+        const val = (BigInt(b) << 12n) | (op.rw ? TABLE_FLAGS : TABLE_FLAGS & ~2n);
+        if (op.store) this.store(w.c, a, op.slot, val);
+        else {
+          this.slots.add(op.slot);
+          this.call(w.c, { op: 'mmu_update', reqs: [{ ptr: (BigInt(a) << 12n) | (BigInt(op.slot) << 3n), val }] });
+        }
+        return;
+      }
+      case 'fmap': {
+        const w = this.caller(op.who);
+        if (!w) return;
+        const l1 = this.mfn(w.ci, { o: 0, i: GROUP[1]![0]! });
+        const oi = this.other(w.ci, op.o);
+        const target = this.mfn(w.ci, { o: op.o, i: op.i });
+        const val = op.unmap ? 0n : (BigInt(target) << 12n) | (op.rw ? TABLE_FLAGS : TABLE_FLAGS & ~2n);
+        this.slots.add(op.slot);
+        const r = this.call(w.c, {
+          op: 'mmu_update',
+          reqs: [{ ptr: (BigInt(l1) << 12n) | (BigInt(op.slot) << 3n), val }],
+          foreigndom: this.doms[oi]!.domid,
+        });
+        // Use it at once (the VA of slot `slot` in a tree built at slots 0/0/0): fills the TLB.
+        if (r.rc === 0 && !op.unmap) this.access(w.c, this.va({ s: [0, 0, 0, op.slot] }), op.rw);
+        return;
+      }
+      case 'pmap': {
+        const w = this.caller(op.who);
+        if (!w) return;
+        const oi = this.other(w.ci, op.o);
+        const od = this.doms[oi]!;
+        const l1 = od.base + GROUP[1]![0]!;
+        const di = op.src === 0 ? w.ci : op.src === 1 ? oi : this.other(w.ci, op.o + 1);
+        const dd = this.doms[di]!;
+        const target = dd.base + (op.i % dd.count);
+        this.slots.add(op.slot);
+        this.call(w.c, {
+          op: 'mmu_update',
+          reqs: [{ ptr: (BigInt(l1) << 12n) | (BigInt(op.slot) << 3n), val: (BigInt(target) << 12n) | (op.rw ? TABLE_FLAGS : TABLE_FLAGS & ~2n) }],
+          foreigndom: ((od.domid + 1) << 16) | (di === w.ci ? DOMID_SELF : dd.domid),
+        });
+        return;
+      }
+      case 'call': {
+        const w = this.caller(op.who);
+        if (!w) return;
+        this.call(w.c, this.hypercall(w.ci, op.c));
+        return;
+      }
+      case 'access': {
+        const w = this.caller(op.who);
+        if (!w) return;
+        const va = this.va(op.va);
+        this.noteVa(va);
+        this.access(w.c, va, op.write);
+        return;
+      }
+      case 'probe': {
+        for (const ci of [...this.alive]) {
+          const d = this.doms[ci]!;
+          for (let v = 0; v < d.vcpus; v++) for (const va of this.vas) this.access({ dom: d.domid, vcpu: v }, va, true);
+        }
+        return;
+      }
+      case 'stale': {
+        const t = this.writes[op.j % Math.max(1, this.writes.length)];
+        if (!t || !this.hv.hasDomain(t.c.dom)) return;
+        const val = op.ro ? (BigInt(t.mfn) << 12n) | (TABLE_FLAGS & ~2n) : 0n;
+        this.call(t.c, { op: 'update_va_mapping', va: t.va, val, flags: 0 });
+        const owner = this.hv.frame(t.mfn).owner;
+        hit(owner === t.c.dom ? 'stale: own frame' : 'stale: foreign frame');
+        if (owner !== null && this.hv.hasDomain(owner)) {
+          const r = this.call({ dom: owner, vcpu: 0 }, { op: 'mmuext_op', ops: [{ cmd: op.level - 1, mfn: t.mfn }] });
+          if (r.rc === 0) hit(`stale: retyped to l${op.level}`);
+        }
+        this.access(t.c, t.va, true);
+        return;
+      }
+      case 'adopt': {
+        // XEN_DOMCTL_createdomain over frames freed earlier (alloc_heap_pages' filtered flush, §1.7b).
+        const di = this.domIndex(op.d);
+        if (di === undefined || this.doms.length >= 6) return;
+        const from = this.doms[di]!;
+        const base = from.base + (op.i % from.count);
+        const count = Math.min(op.n, from.base + from.count - base);
+        for (let m = base; m < base + count; m++) {
+          const f = this.hv.frame(m);
+          if (f.owner !== null || f.count !== 0) return;
+        }
+        const d: DomCfg = { domid: 40 + this.doms.length, vcpus: op.vcpus, base, count, privileged: false };
+        this.push({ op: 'create_domain', domid: d.domid, vcpus: d.vcpus, frames: { base, count } });
+        stats.records++;
+        hit('adopt: domain created over freed frames');
+        this.guard('create_domain', () => this.hv.createDomain({ domid: d.domid, vcpus: d.vcpus, base, count }));
+        this.rc(0);
+        this.doms.push(d);
+        this.alive.add(this.doms.length - 1);
+        for (let m = base; m < base + count; m++) this.rangeOwner.set(m, this.doms.length - 1);
+        for (let v = 0; v < d.vcpus; v++) this.bases.set(`${d.domid}:${v}`, { k: 0, u: 0 });
+        this.check('create_domain');
+        return;
+      }
+      case 'decrease': {
+        const w = this.caller(op.who);
+        if (!w) return;
+        const mfns = op.fs.map((f) => this.mfn(w.ci, f));
+        this.push({ op: 'decrease_reservation', dom: w.c.dom, vcpu: w.c.vcpu, mfns });
+        stats.records++;
+        const rc = this.guard('decrease_reservation', () => this.hv.decreaseReservation(w.c, mfns));
+        this.rc(rc);
+        if (!Number.isInteger(rc) || rc < 0 || rc > mfns.length) this.fail(`decrease_reservation returned ${rc} for ${mfns.length} extents`);
+        this.check('decrease_reservation');
+        return;
+      }
+      case 'destroy': {
+        const di = this.domIndex(op.d);
+        if (di === undefined || this.alive.size < 2) return;
+        this.destroy(di);
+        return;
+      }
+    }
+  }
+
+  store(c: Caller, mfn: number, slot: number, val: bigint): number {
+    this.slots.add(slot);
+    this.push({ op: 'store', dom: c.dom, vcpu: c.vcpu, mfn, slot, val });
+    stats.records++;
+    const rc = this.guard('store', () => this.hv.store(c, mfn, slot, val));
+    this.rc(rc);
+    if (rc !== 0 && rc !== EPERM) this.fail(`store returned ${rc}; a store is 0 or -EPERM`);
+    // Independently: a refused store is exactly a frame that is not the caller's ordinary memory.
+    const f = this.hv.frame(mfn);
+    const mine = f.owner === c.dom && f.count > 0;
+    const liveTable = (PT_TYPES.has(f.type) || f.type === 'seg_desc') && f.type_count > 0;
+    if ((rc === 0) !== (mine && !liveTable)) {
+      this.fail(`store to mfn 0x${mfn.toString(16)} (owner ${f.owner}, ${f.type} count ${f.type_count}) returned ${rc}`, {
+        expect: mine && !liveTable ? 0 : EPERM,
+      });
+    }
+    this.check('store');
+    return rc;
+  }
+
+  access(c: Caller, va: bigint, write: boolean): AccessResult {
+    this.push({ op: 'access', dom: c.dom, vcpu: c.vcpu, va, write });
+    stats.records++;
+    const a = this.guard('access', () => this.hv.access(c, va, write));
+    this.rc(a.rc);
+    if (a.rc !== 0 && a.rc !== EFAULT) this.fail(`access returned rc ${a.rc}; expected 0 or -EFAULT`);
+    hit(`access ${write ? 'write' : 'read'} ${a.rc === 0 ? (a.tlb_hit ? (a.stale ? 'stale-tlb' : 'tlb') : 'walk') : 'fault'}`);
+    if (a.rc === 0) {
+      this.probeVa(va);
+      if (write && a.writable && a.mfn !== undefined) {
+        const i = this.writes.findIndex((x) => x.va === va && x.c.dom === c.dom && x.c.vcpu === c.vcpu);
+        if (i >= 0) this.writes.splice(i, 1);
+        this.writes.unshift({ c, va, mfn: a.mfn });
+        if (this.writes.length > 8) this.writes.pop();
+      }
+      if (a.mfn === undefined) this.fail('access succeeded without a frame');
+      if (write && !a.writable) this.fail(`a write access at 0x${va.toString(16)} succeeded through a read-only translation`);
+      if (va >= HOLE_START && va < 0xffff880000000000n) {
+        this.fail(`access at 0x${va.toString(16)} (Xen's hole, slots 256–271) succeeded; the guest cannot reach it`, { expect: { rc: EFAULT } });
+      }
+      if (a.writable) {
+        const f = this.hv.frame(a.mfn);
+        if (PT_TYPES.has(f.type) && f.type_count > 0 && f.validated) {
+          this.fail(
+            `d${c.dom}v${c.vcpu} ${write ? 'wrote' : 'reached writable'} 0x${va.toString(16)} → mfn 0x${a.mfn.toString(16)}, ` +
+              `a live ${f.type} (type_count ${f.type_count}, taf=${f.taf})${a.tlb_hit ? ' through its TLB' : ''}${a.stale ? ' (stale entry)' : ''}`,
+            { expect: write ? { rc: EFAULT } : { writable: false } },
+            { access: { dom: c.dom, vcpu: c.vcpu, mfn: a.mfn } },
+          );
+        }
+      }
+    }
+    this.check('access');
+    return a;
+  }
+
+  call(c: Caller, h: Hypercall): CallResult {
+    this.push({ ...h, dom: c.dom, vcpu: c.vcpu } as TraceRecord);
+    stats.records++;
+    stats.hypercalls++;
+    const before = h.op === 'mmu_update' && h.reqs.length === 1 ? this.hv.frame(Number(h.reqs[0]!.ptr >> 12n)) : undefined;
+    const single = (h.op === 'mmu_update' && h.reqs.length === 1) || (h.op === 'mmuext_op' && h.ops.length === 1) || h.op === 'update_va_mapping';
+    const snap = single ? this.snapshot() : undefined;
+    const r = this.guard(h.op, () => this.hv.hypercall(c, h));
+    this.rc(r.rc);
+    if (r.rc < 0) stats.refused++;
+    if (h.op === 'update_va_mapping' && r.rc === 0) this.probeVa(h.va);
+    hit(`${h.op} ${r.rc === 0 ? 'ok' : 'refused'}`);
+    if (process.env.XENSIM_FUZZ_COVERAGE === '2') for (const f of r.refusals) hit(`why ${f.what.split(' ')[0]}: ${f.reason.replace(/0x[0-9a-f]+/g, 'X').replace(/\bd\d+/g, 'dN')}`);
+    if (h.op === 'multicall') r.results?.forEach((rc, i) => hit(`multicall.${h.calls[i]!.op} ${rc === 0 ? 'ok' : 'refused'}`));
+    if (before && r.rc === 0 && h.op === 'mmu_update') {
+      const cmd = Number(h.reqs[0]!.ptr & 7n);
+      if (cmd !== 1) hit(`mmu_update cmd ${cmd} on ${before.type_count > 0 && before.validated ? `live ${before.type}` : 'plain memory'} ok`);
+    }
+    this.checkResult(h, r, '');
+    // All-or-nothing (§1.4 step 6, §1.6, §3.2, §3.3): a refused single operation gives back every
+    // reference it took. (update_va_mapping's -EFAULT for a bad vcpumask comes after the update.)
+    if (snap && r.rc < 0 && !(h.op === 'update_va_mapping' && r.rc === EFAULT)) this.sameAs(snap, `refused ${h.op} (rc ${r.rc})`);
+    this.model(c, h, r);
+    this.check(h.op);
+    return r;
+  }
+
+  /** Every frame's references and every base pointer, to compare across a refused call. */
+  private snapshot(): Map<number, string> {
+    const m = new Map<number, string>();
+    for (const d of this.doms) {
+      for (let x = d.base; x < d.base + d.count; x++) {
+        const f = this.hv.frame(x);
+        // A type with count 0 may legitimately read as none or as the attempted type (§1.4).
+        const t = f.type_count > 0 ? ` ${f.type}${f.validated ? ' validated' : ''}` : '';
+        m.set(x, `owner ${f.owner} count ${f.count} type_count ${f.type_count}${f.pinned ? ' pinned' : ''}${t}`);
+      }
+    }
+    for (const [k, b] of this.bases) m.set(-1 - m.size, `d${k} base 0x${b.k.toString(16)} user 0x${b.u.toString(16)}`);
+    return m;
+  }
+  private sameAs(before: Map<number, string>, what: string): void {
+    const now = this.snapshot();
+    for (const [k, v] of before) {
+      const w = now.get(k);
+      if (w !== v) {
+        const where = k >= 0 ? `mfn 0x${k.toString(16)}` : 'base pointers';
+        this.fail(`${what} changed ${where}: before "${v}", after "${w}" — a refusal must give back everything it took`, {
+          ...(k >= 0 ? { after: [{ op: 'frame', mfn: k }, { op: 'audit' }] } : {}),
+        });
+      }
+    }
+  }
+
+  destroy(di: number): void {
+    const d = this.doms[di]!;
+    let pinned = 0;
+    for (let m = d.base; m < d.base + d.count; m++) if (this.pinned.has(m)) pinned++;
+    if (pinned > 0) hit('destroy: with pinned tables');
+    if ([...this.bases.entries()].some(([k, b]) => k.startsWith(`${d.domid}:`) && b.k !== 0)) hit('destroy: with a CR3 loaded');
+    this.push({ op: 'destroy_domain', domid: d.domid });
+    stats.records++;
+    stats.destroys++;
+    this.guard('destroy_domain', () => this.hv.destroyDomain(d.domid));
+    this.rc(0);
+    this.alive.delete(di);
+    for (let m = d.base; m < d.base + d.count; m++) if (this.rangeOwner.get(m) === di) this.pinned.delete(m);
+    for (let v = 0; v < d.vcpus; v++) this.bases.delete(`${d.domid}:${v}`);
+    if (this.hv.hasDomain(d.domid)) this.fail(`domain ${d.domid} still exists after destroyDomain`);
+    this.checkDead(di);
+    this.check('destroy_domain');
+  }
+
+  // ---- checks -----------------------------------------------------------------------------------
+  private checkResult(h: Hypercall, r: CallResult, at: string): void {
+    const where = `${h.op}${at}`;
+    if (!Number.isInteger(r.rc) || !XEN_RCS.has(r.rc)) this.fail(`${where} returned rc ${r.rc}, not a Xen errno`);
+    if (!Array.isArray(r.refusals)) this.fail(`${where} returned no refusals list`);
+    if (h.op === 'multicall') {
+      if (r.rc !== 0) this.fail(`multicall returned ${r.rc}; a multicall returns 0 (§3.5)`);
+      if (!r.results || r.results.length !== h.calls.length) {
+        this.fail(`multicall of ${h.calls.length} entries returned ${r.results?.length} results (§3.5)`);
+      }
+      h.calls.forEach((s, i) => {
+        const rc = r.results![i]!;
+        if (!Number.isInteger(rc) || !XEN_RCS.has(rc)) this.fail(`multicall entry ${i} (${s.op}) got result ${rc}`);
+        if (s.op === 'multicall' && rc !== EINVAL) this.fail(`nested multicall entry ${i} got ${rc}, expected -EINVAL (§3.5)`);
+      });
+      return;
+    }
+    if (r.rc < 0 && r.refusals.length === 0) this.fail(`${where} refused (rc ${r.rc}) without saying why`);
+    if (h.op === 'mmu_update' || h.op === 'mmuext_op') {
+      const n = h.op === 'mmu_update' ? h.reqs.length : h.ops.length;
+      const done = r.done;
+      if (done === undefined || !Number.isInteger(done) || done < 0 || done > n) this.fail(`${where}: done ${done} of ${n}`);
+      if (r.rc === 0 && done !== n) this.fail(`${where}: rc 0 but done ${done} of ${n} (§3.2/§3.3)`);
+      if (r.rc < 0 && done === n && n > 0) this.fail(`${where}: rc ${r.rc} but all ${n} done`);
+    }
+  }
+
+  /**
+   * The number of ops of an mmuext_op that completed. Top level: `done`. Inside a multicall only the
+   * entry's rc is returned, so the failing op is read from the refusal's `at` ("calls[2].ops[1]";
+   * "calls[2]" alone = refused before the loop).
+   */
+  private doneOf(h: { ops: MmuextOp[] }, rc: number, r: CallResult, prefix: string): { done: number; opFailed: boolean } {
+    if (rc === 0) return { done: h.ops.length, opFailed: false };
+    const opsAt = prefix === '' ? 'ops[' : `${prefix}.ops[`;
+    for (const f of r.refusals) {
+      if (f.at === prefix) return { done: 0, opFailed: false };
+      if (f.at.startsWith(opsAt)) return { done: Number(/ops\[(\d+)\]$/.exec(f.at)?.[1] ?? 0), opFailed: true };
+    }
+    return { done: prefix === '' ? r.done ?? 0 : 0, opFailed: false };
+  }
+
+  /** The model: pins, unpins and base pointers that succeeded, and the refusals it predicts. */
+  private model(c: Caller, h: Hypercall, r: CallResult): void {
+    if (h.op === 'mmuext_op') this.modelExt(c, h, r.rc, r, '');
+    if (h.op !== 'multicall') return;
+    h.calls.forEach((s, i) => {
+      if (s.op === 'mmuext_op') this.modelExt(c, s, r.results?.[i] ?? 0, r, `calls[${i}]`);
+    });
+  }
+
+  private modelExt(c: Caller, h: { ops: MmuextOp[] }, rc: number, r: CallResult, prefix: string): void {
+    const { done, opFailed } = this.doneOf(h, rc, r, prefix);
+    if (prefix === '' && done !== r.done) this.fail(`mmuext_op: done ${r.done}, but the refusal names ops[${done}]`);
+    const where = prefix === '' ? 'mmuext_op' : `multicall ${prefix}`;
+    const base = this.bases.get(`${c.dom}:${c.vcpu}`)!;
+    for (let i = 0; i < h.ops.length && i <= done; i++) {
+      const o = h.ops[i]!;
+      const isPin = o.cmd >= 0 && o.cmd <= 3;
+      const m = o.mfn ?? 0; // Xen reads whatever the union holds: 0 when unset
+      if (i === done) {
+        // The op that failed (if any): its errno is predictable for double pins and bad unpins.
+        if (opFailed && ((isPin && this.pinned.has(m)) || (o.cmd === 4 && !this.pinned.has(m))) && rc !== EINVAL) {
+          this.fail(`${where} ops[${i}] (cmd ${o.cmd} mfn 0x${m.toString(16)}) failed with ${rc}, expected -EINVAL (§4.1 step 3 / §4.2 step 2)`);
+        }
+        break;
+      }
+      if (isPin && this.pinned.has(m)) {
+        this.fail(`${where} ops[${i}]: pin_l${o.cmd + 1}_table of mfn 0x${m.toString(16)}, already pinned, succeeded (§4.1: pinning is once only)`, {
+          expect: EINVAL,
+        });
+      }
+      if (o.cmd === 4 && !this.pinned.has(m)) {
+        this.fail(`${where} ops[${i}]: unpin of mfn 0x${m.toString(16)}, not pinned, succeeded (§4.2)`, { expect: EINVAL });
+      }
+      if (isPin) hit(`pin l${o.cmd + 1} ok`);
+      else if (o.cmd === 5) hit('new_baseptr ok');
+      else if (o.cmd === 15) hit('new_user_baseptr ok');
+      else if (o.cmd === 4) hit('unpin ok');
+      if (isPin) this.pinned.add(m);
+      else if (o.cmd === 4) this.pinned.delete(m);
+      else if (o.cmd === 5) base.k = m;
+      else if (o.cmd === 15) base.u = m;
+    }
+  }
+
+  /** Everything that must hold after every record. */
+  check(after: string): void {
+    const mismatches = this.guard('audit', () => this.hv.audit());
+    if (mismatches.length > 0) {
+      // A writable TLB entry to a live table: show that the vCPU can indeed write through it.
+      const extra: TraceRecord[] = [{ op: 'audit' }];
+      for (const line of mismatches.slice(0, 2)) {
+        const m = /^d(\d+)v(\d+) TLB holds a writable translation of va page 0x([0-9a-f]+)/.exec(line);
+        if (!m) continue;
+        let va = BigInt(`0x${m[3]}`) << 12n;
+        if (va & (1n << 47n)) va |= 0xffff000000000000n;
+        extra.push({ op: 'access', dom: Number(m[1]), vcpu: Number(m[2]), va, write: true, expect: { rc: EFAULT } });
+      }
+      this.fail(`after ${after}, hv.audit() found ${mismatches.length} mismatch(es): ${mismatches.slice(0, 4).join(' | ')}`, { after: extra }, { audit: mismatches });
+    }
+    this.checkModel(after);
+    this.checkReachability(after);
+  }
+
+  private checkModel(after: string): void {
+    for (const ci of this.alive) {
+      const d = this.doms[ci]!;
+      for (let m = d.base; m < d.base + d.count; m++) {
+        if (this.rangeOwner.get(m) !== ci) continue;
+        const f = this.hv.frame(m);
+        const where = `after ${after}, mfn 0x${m.toString(16)} of d${d.domid} (caf=${f.caf} taf=${f.taf})`;
+        if (f.pinned !== this.pinned.has(m)) {
+          this.fail(`${where}: pinned ${f.pinned}, but the pins and unpins that succeeded say ${this.pinned.has(m)}`, {
+            after: [{ op: 'frame', mfn: m, expect: { pinned: this.pinned.has(m) } }],
+          });
+        }
+        if (f.owner === null) {
+          if (f.count !== 0 || f.type_count !== 0 || f.pinned || f.allocated) this.fail(`${where}: free but holds references`);
+        } else if (f.owner !== d.domid) {
+          this.fail(`${where}: owned by d${f.owner}`);
+        } else {
+          if (f.count < (f.allocated ? 1 : 0) + (f.pinned ? 1 : 0)) this.fail(`${where}: count below its allocation and pin refs`);
+          if (f.pinned && (!PT_TYPES.has(f.type) || !f.validated || f.type_count < 1)) this.fail(`${where}: pinned but not a validated table`);
+        }
+      }
+      for (let v = 0; v < d.vcpus; v++) {
+        const b = this.hv.baseptrs({ dom: d.domid, vcpu: v });
+        const want = this.bases.get(`${d.domid}:${v}`)!;
+        if (b.kernel !== want.k || b.user !== want.u) {
+          this.fail(
+            `after ${after}, d${d.domid}v${v} base pointers are 0x${b.kernel.toString(16)}/0x${b.user.toString(16)}, ` +
+              `but NEW_BASEPTR/NEW_USER_BASEPTR that succeeded say 0x${want.k.toString(16)}/0x${want.u.toString(16)}`,
+          );
+        }
+      }
+    }
+  }
+
+  private isLivePt(m: number): boolean {
+    const f = this.hv.frame(m);
+    return PT_TYPES.has(f.type) && f.type_count > 0 && f.validated;
+  }
+
+  /**
+   * Independently of hv.audit(): walk every vCPU's base pointers (kernel and user) through the
+   * slots anything may have written, RW being the AND of all levels, and look at every present
+   * RW entry of every live L1. No writable path may end on a live page table, and every writable
+   * leaf must be a frame of type `writable` with a non-zero count (§1.8 step 1).
+   */
+  private checkReachability(after: string): void {
+    let linear = false;
+    const slots = [...this.slots];
+    const l4slots = slots.filter((s) => s < 256 || s > 271);
+    const memo = new Map<number, boolean>();
+    const livePt = (m: number) => {
+      let v = memo.get(m);
+      if (v === undefined) memo.set(m, (v = this.isLivePt(m)));
+      return v;
+    };
+    const bad = (what: string, leaf: number) => {
+      const f = this.hv.frame(leaf);
+      this.fail(`after ${after}, ${what} reaches mfn 0x${leaf.toString(16)} writable, but it is ${f.type} count ${f.type_count}${f.validated ? ' validated' : ''} (taf=${f.taf})`, {
+        after: [{ op: 'audit' }],
+      });
+    };
+    const checkLeaf = (what: string, leaf: number) => {
+      if (livePt(leaf)) bad(what, leaf);
+      const f = this.hv.frame(leaf);
+      if (f.owner !== null && (f.type !== 'writable' || f.type_count === 0)) bad(what, leaf);
+    };
+    // Every live L1's RW entries.
+    const liveL1 = new Set<number>();
+    for (const d of this.doms) {
+      for (let m = d.base; m < d.base + d.count; m++) {
+        const f = this.hv.frame(m);
+        if (f.type !== 'l1' || !f.validated || f.type_count === 0) continue;
+        liveL1.add(m);
+        for (const s of slots) {
+          const e = this.hv.read(m, s);
+          if ((e & 3n) === 3n) {
+            const t = Number((e & ADDR_MASK) >> 12n);
+            if (t < 0x100 && this.hv.frame(t).owner === null) continue; // I/O memory of a privileged domain
+            checkLeaf(`L1 0x${m.toString(16)} slot ${s}`, t);
+          }
+        }
+      }
+    }
+    // Walks from every base pointer.
+    for (const ci of this.alive) {
+      const d = this.doms[ci]!;
+      for (let v = 0; v < d.vcpus; v++) {
+        const b = this.hv.baseptrs({ dom: d.domid, vcpu: v });
+        for (const [name, top] of [['kernel', b.kernel], ['user', b.user]] as const) {
+          if (top === 0) continue;
+          const walk = (table: number, level: number, rw: boolean, path: string) => {
+            for (const s of level === 4 ? l4slots : slots) {
+              const e = this.hv.read(table, s);
+              if (!(e & 1n)) continue;
+              const t = Number((e & ADDR_MASK) >> 12n);
+              const w = rw && (e & 2n) !== 0n;
+              const p = `${path}[${s}]`;
+              if (level > 1 && this.hv.frame(t).type === `l${level}`) linear = true;
+              if (level > 1) walk(t, level - 1, w, p);
+              else if (w && !(t < 0x100 && this.hv.frame(t).owner === null)) checkLeaf(`d${d.domid}v${v} ${name} walk ${p}`, t);
+            }
+          };
+          walk(top, 4, true, `L4 0x${top.toString(16)}`);
+          hit(`state: ${name} base set`);
+        }
+      }
+    }
+    if (linear) hit('state: linear entry on a walk');
+    if (liveL1.size > 0) hit('state: live L1 exists');
+  }
+
+  /** §4.5: a destroyed domain's frames are free, unless another live domain still maps them. */
+  private checkDead(di: number): void {
+    const d = this.doms[di]!;
+    // Independently count the references live domains' live L1s still hold on each frame.
+    const held = new Map<number, { n: number; rw: number }>();
+    const slots = [...this.slots];
+    for (const ci of this.alive) {
+      const o = this.doms[ci]!;
+      for (let m = o.base; m < o.base + o.count; m++) {
+        const f = this.hv.frame(m);
+        if (f.type !== 'l1' || !f.validated || f.type_count === 0) continue;
+        for (const s of slots) {
+          const e = this.hv.read(m, s);
+          if (!(e & 1n)) continue;
+          const t = Number((e & ADDR_MASK) >> 12n);
+          if (t < d.base || t >= d.base + d.count) continue;
+          const h = held.get(t) ?? { n: 0, rw: 0 };
+          h.n++;
+          if (e & 2n) h.rw++;
+          held.set(t, h);
+        }
+      }
+    }
+    for (let m = d.base; m < d.base + d.count; m++) {
+      if (this.rangeOwner.get(m) !== di) continue;
+      const f = this.hv.frame(m);
+      const h = held.get(m);
+      if (h) hit('destroy: frame kept alive by a live foreign mapping');
+      const where = `after destroy_domain ${d.domid}, mfn 0x${m.toString(16)} (caf=${f.caf} taf=${f.taf})`;
+      if (!h) {
+        if (f.owner !== null || f.count !== 0 || f.type_count !== 0 || f.pinned) {
+          this.fail(`${where}: not freed (owner ${f.owner}, count ${f.count}, type_count ${f.type_count}) although no live domain maps it (§4.5)`, {
+            after: [{ op: 'frame', mfn: m, expect: { owner: null, count: 0, type_count: 0 } }],
+          });
+        }
+      } else if (f.owner !== d.domid || f.count !== h.n || f.type_count !== h.rw || f.pinned) {
+        hit('destroy: frame kept by a foreign mapping (bad)');
+        this.fail(`${where}: ${h.n} mapping(s) (${h.rw} writable) by live domains, but owner ${f.owner} count ${f.count} type_count ${f.type_count}`);
+      }
+    }
+  }
+
+  /** The recorded trace as trace-format records (comments stay strings). */
+  records(): (TraceRecord | string)[] {
+    return this.trace;
+  }
+}
+
+const TABLE_FLAGS = 0x67n;
+
+export type { Json };
