@@ -68,7 +68,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   const args = argv.slice(2);
   if (args.length === 0) {
-    await headline();
+    await headline(DEMO_TRACE);
     return;
   }
   try {

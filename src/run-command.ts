@@ -180,8 +180,21 @@ export function registerExplore(program: Command): void {
     });
 }
 
-/** `npm start` with no arguments: the seed's headline, side by side. */
-export async function headline(): Promise<void> {
+/**
+ * `npm start` with no arguments: the seed's story in Xen's terms (the hypercalls of the bundled
+ * trace, a lazy writable alias blocking a pin), then its headline under each purge-flush policy.
+ */
+export async function headline(demoTrace: string): Promise<void> {
+  const { replay } = await import('./replay.ts');
+  const report: string[] = [];
+  await replay(demoTrace, { out: { write: (s: string) => void report.push(s) } });
+  const calls = report
+    .join('')
+    .split('\n')
+    .filter((l) => /^line \d+\s+(mmuext_op|mmu_update|update_va_mapping|multicall)\b/.test(l));
+  process.stdout.write(
+    ['A lazy writable alias blocks a pin (examples/seed-alias-blocks-pin.ndjson, replayed on the simulated Xen):', '', ...calls, '', ''].join('\n'),
+  );
   const { compare, compareTable } = await import('./compare.ts');
   const { SEED_QUESTION } = await import('./scenarios/policies.ts');
   const scenarios = ['suspend-pin-all-irqs-off', 'cross-vcpu-irqsoff-purge'];

@@ -112,11 +112,13 @@ describe('xensim replay: the log file', async () => {
 });
 
 describe.concurrent('xensim: the demo and usage errors', async () => {
-  it('with no arguments, replays the bundled demo (found from any cwd) in human form', async () => {
+  it('with no arguments, shows the bundled demo\'s refused pin and the headline policy table (from any cwd)', async () => {
     const r = await xensim([], tmpdir());
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('mmuext_op pin_l1_table 0x1011  -EINVAL  Bad type (saw writable != exp l1) for mfn 0x1011 — blocker: L1 0x1003 slot 17 maps it writable');
-    expect(r.stdout).toMatch(/expectations: \d+ held, 0 failed/);
+    expect(r.stdout).toMatch(/suspend-pin-all-irqs-off\s+DEADLOCK.*\s+ok \(VA hazard\)\s+DEADLOCK/);
+    expect(r.stdout).toMatch(/cross-vcpu-irqsoff-purge\s+DEADLOCK/);
+    expect(r.stdout).toContain('vCPU1 parked with interrupts off by stop_machine on vCPU0');
   });
 
   it('an unknown subcommand or flag exits 2 with a suggestion', async () => {
