@@ -17,12 +17,12 @@ import { vfree, vmalloc, vmMapRam, vmUnmapRam } from './vmalloc/vmalloc.ts';
 import { vmUnmapAliases } from './vmalloc/unmap-aliases.ts';
 import { xenExitMmap } from './xen-mmu/exit-mmap.ts';
 import { activateMm, xenMmPinAll, xenMmUnpinAll, xenPgdPin } from './xen-mmu/pin.ts';
-import { xenAllocPtpage } from './xen-mmu/ptpage.ts';
+import { xenAllocPtpage, xenReleasePtpage } from './xen-mmu/ptpage.ts';
 import { xenKillAliases } from './xen-mmu/alias-kill.ts';
 import { xenCreateContiguousRegion } from './xen-mmu/contiguous.ts';
 import type { PinSite } from './policy.ts';
 import { flushTlbKernelRange, flushTlbMm } from './xen-mmu/tlb-flush.ts';
-import { xenMcBatch, xenMcEntry, xenMcIssue } from './xen-mmu/multicall.ts';
+import { enterLazyMmu, leaveLazyMmu, PARAVIRT_LAZY_MMU, xenMcBatch, xenMcEntry, xenMcIssue } from './xen-mmu/multicall.ts';
 import { MMU } from '../hypervisor/index.ts';
 
 export type Op =
@@ -51,13 +51,14 @@ export type Op =
   | { op: 'alloc_pte_init_mm' }
   | { op: 'kill_aliases'; site?: PinSite }
   | { op: 'create_contiguous'; pages: number }
-  | { op: 'barrier'; name: string; count: number };
+  | { op: 'barrier'; name: string; count: number }
+  | { op: 'free_pte'; mm: string };
 
 export const OP_NAMES = [
   'vmalloc', 'vfree', 'vm_map_ram', 'vm_unmap_ram', 'vm_unmap_aliases', '__vm_unmap_aliases',
   'unmap_kernel_range', 'touch', 'local_irq_disable', 'local_irq_enable', 'spawn', 'fork', 'exec',
   'exec_fail', 'pgd_alloc', 'use_mm', 'lazy_leave_mm', 'fault', 'exit', 'flush_tlb_mm', 'suspend',
-  'vmalloc_init', 'alloc_pte_init_mm', 'kill_aliases', 'create_contiguous', 'barrier',
+  'vmalloc_init', 'alloc_pte_init_mm', 'kill_aliases', 'create_contiguous', 'barrier', 'free_pte',
 ] as const;
 
 /** A scenario that names something it never made (caught when the op runs). */
@@ -97,8 +98,11 @@ function* newProcess(k: Kernel, c: Cpu, name: string, pages: number): Co<Mm> {
   return mm;
 }
 
-/** set_pmd / set_pte on a user table: checked mmu_update when pinned, a plain store otherwise. */
-function setUserEntry(k: Kernel, c: Cpu, mm: Mm, table: number, slot: number, val: bigint): void {
+/**
+ * set_pmd / set_pte on a user table: a plain store while the mm is not pinned; otherwise a queued
+ * mmu_update, issued at once unless lazy MMU mode covers `mode` (then at arch_leave_lazy_mmu_mode).
+ */
+function setUserEntry(k: Kernel, c: Cpu, mm: Mm, table: number, slot: number, val: bigint, mode = 0): void {
   if (!k.mem.pinned(mm.pgd)) {
     plainStore(k, c, table, slot, val);
     return;
@@ -106,7 +110,35 @@ function setUserEntry(k: Kernel, c: Cpu, mm: Mm, table: number, slot: number, va
   xenMcBatch(c, k.mc(c));
   const ptr = BigInt(k.mem.mfn(table)) * 4096n + BigInt(slot * 8) + BigInt(MMU.NORMAL_PT_UPDATE);
   xenMcEntry(k, c, { op: 'mmu_update', reqs: [{ ptr, val }] });
-  xenMcIssue(k, c, 0);
+  xenMcIssue(k, c, mode);
+}
+
+/**
+ * dup_mmap's copy_page_range for the data pages: the child maps them read-only (plain stores, it
+ * is not pinned yet) and the parent's PTEs are write-protected for copy-on-write in lazy MMU mode
+ * (one multicall at the end); then flush_tlb_mm(oldmm).
+ */
+function* copyPageRange(k: Kernel, c: Cpu, parent: Mm, child: Mm): Co {
+  buildUserTables(k, c, child, parent.data, PTE.USER_RO);
+  enterLazyMmu(k, c);
+  parent.data.forEach((p, i) => setUserEntry(k, c, parent, parent.l1s[0]!, i, pte(k.mem.mfn(p), PTE.USER_RO), PARAVIRT_LAZY_MMU));
+  leaveLazyMmu(k, c);
+  yield* flushTlbMm(k, c, parent);
+}
+
+/** munmap of the last PTE page's range: zap its PTE, clear the pmd, free_pte_range → xen_release_ptpage. */
+function* freePte(k: Kernel, c: Cpu, mm: Mm): Co {
+  if (mm.l1s.length < 2) throw new ScenarioError(`mm ${mm.name} has no faulted-in PTE page to free`);
+  yield* spinLock(c, mm.pageTableLock);
+  const pfn = mm.l1s.pop()!;
+  setUserEntry(k, c, mm, pfn, 0, 0n);
+  setUserEntry(k, c, mm, mm.l2, USER_L2_SLOT + mm.l1s.length, 0n);
+  xenReleasePtpage(k, c, pfn, true);
+  k.mem.free(pfn);
+  const data = mm.faultData.get(pfn);
+  mm.faultData.delete(pfn);
+  if (data !== undefined) k.mem.free(data);
+  spinUnlock(c, mm.pageTableLock);
 }
 
 /** A page fault in mm that needs a new PTE page (__pte_alloc → pmd_populate, then set_pte_at). */
@@ -119,6 +151,7 @@ function* faultPteAlloc(k: Kernel, c: Cpu, mm: Mm): Co {
   setUserEntry(k, c, mm, mm.l2, slot, pte(k.mem.mfn(pfn), PTE.PAGE_TABLE));
   mm.l1s.push(pfn);
   const data = k.mem.alloc();
+  mm.faultData.set(pfn, data);
   setUserEntry(k, c, mm, pfn, 0, pte(k.mem.mfn(data), PTE.USER_RW));
   spinUnlock(c, mm.pageTableLock);
 }
@@ -189,7 +222,7 @@ export function* runOp(k: Kernel, c: Cpu, op: Op): Co {
     case 'fork': {
       const parent = o.get(o.mms, op.parent, 'mm');
       const child = yield* pgdAlloc(k, c, op.child);
-      buildUserTables(k, c, child, parent.data, PTE.USER_RO);
+      yield* copyPageRange(k, c, parent, child);
       o.mms.set(op.child, child);
       return yield* xenPgdPin(k, c, child); // xen_dup_mmap
     }
@@ -222,6 +255,8 @@ export function* runOp(k: Kernel, c: Cpu, op: Op): Co {
       yield* xenExitMmap(k, c, mm);
       return yield* freeMm(k, c, mm);
     }
+    case 'free_pte':
+      return yield* freePte(k, c, o.get(o.mms, op.mm, 'mm'));
     case 'flush_tlb_mm':
       return yield* flushTlbMm(k, c, o.get(o.mms, op.mm, 'mm'));
     case 'suspend':

@@ -23,6 +23,8 @@ export class Mm {
   readonly l1s: number[] = [];
   /** Data pages mapped by l1s[0], slot by slot. */
   readonly data: number[] = [];
+  /** The data page a fault mapped at slot 0 of each PTE page it added. */
+  readonly faultData = new Map<number, number>();
   /** cpu_vm_mask: the vCPUs that may hold this mm in their TLB or CR3. */
   readonly cpuVmMask = new Set<number>();
   readonly pageTableLock: Spinlock;

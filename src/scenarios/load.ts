@@ -6,7 +6,8 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ScenarioSchema, type Scenario } from './schema.ts';
 
-export const BUILTIN_DIR = dirname(fileURLToPath(import.meta.url));
+/** This file's directory in the sources; dist/scenarios in the build (scripts/build.mjs copies them there). */
+export const BUILTIN_DIR = join(dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith('.ts') ? '' : 'scenarios');
 /** A scenario file larger than this is refused before it is parsed. */
 export const MAX_SCENARIO_BYTES = 1 << 20;
 

@@ -34,6 +34,7 @@ export const OpSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('kill_aliases'), site: z.enum(['pgd_pin', 'alloc_ptpage', 'mm_pin_all', 'create_contiguous']).optional() }).strict(),
   z.object({ op: z.literal('create_contiguous'), pages: z.number().int().min(1).max(512) }).strict(),
   z.object({ op: z.literal('barrier'), name, count: z.number().int().min(1).max(64) }).strict(),
+  z.object({ op: z.literal('free_pte'), mm: name }).strict(),
 ]);
 
 export const OutcomeSchema = z.enum(['completed', 'deadlock', 'bug']);
