@@ -245,7 +245,7 @@ const JS = String.raw`
         const m = D.marks[i];
         const x = X(m[1]), w = Math.max(1, m[2] * pxPerNs), yy = tr.y + MARK_H + depthOf[i] * ROW_H;
         s += '<rect class="slice cat-' + m[4] + (i === selected ? ' sel' : '') + '" data-i="' + i + '" x="' + x + '" y="' + yy + '" width="' + w + '" height="' + (ROW_H - 2) + '" fill="' + colorOf(m) + '"><title>' + esc(m[3]) + '</title></rect>';
-        if (w > 40) s += '<text class="slabel" x="' + (x + 3) + '" y="' + (yy + 11) + '">' + esc(fitText(m[3], w - 6)) + '</text>';
+        if (w > 28) s += '<text class="slabel" x="' + (x + 3) + '" y="' + (yy + 11) + '">' + esc(fitText(m[3], w - 6)) + '</text>';
       }
       for (const i of tr.instants) {
         const m = D.marks[i];

@@ -219,12 +219,15 @@ export class Timeline {
     t.stack.push({ ...f, b: ts });
   }
 
-  /** Closes frame `i` of the track and everything above it at `ts`. */
-  private popTo(t: Track, i: number, ts: number, extra?: Obj): void {
+  /**
+   * Closes frame `i` of the track and everything above it at `ts` (those get `closed_early`, or
+   * all of them `unfinished` at the end of the log).
+   */
+  private popTo(t: Track, i: number, ts: number, atEnd = false): void {
     this.closeLeaf(t, ts);
     while (t.stack.length > i) {
       const f = t.stack.pop()!;
-      const args = t.stack.length > i ? { ...f.args, closed_early: true } : extra ? { ...f.args, ...extra } : f.args;
+      const args = atEnd ? { ...f.args, unfinished: true } : t.stack.length > i ? { ...f.args, closed_early: true } : f.args;
       this.emit({ ph: 'X', pid: t.pid, tid: t.tid, ts: f.b, dur: ts - f.b, name: f.name, cat: f.cat, args });
       this.stats.slices++;
     }
@@ -501,7 +504,7 @@ export class Timeline {
     const end = this.last + STEP_NS;
     for (const t of this.tracks.values()) {
       this.closeLeaf(t, end);
-      if (t.stack.length > 0) this.popTo(t, 0, end, { unfinished: true });
+      if (t.stack.length > 0) this.popTo(t, 0, end, true);
     }
     for (const open of this.irqOff.values()) {
       this.emit({ ph: 'X', pid: open.pid, tid: open.tid, ts: open.b, dur: end - open.b, name: 'irqs off', cat: 'irq', args: { off: open.why, unfinished: true } });
