@@ -89,8 +89,9 @@ describe('xen_alloc_ptpage / xen_release_ptpage', () => {
     const unpins = calls.filter((c) => c.op === 'mmuext_op' && c.ops[0]!.cmd === MMUEXT.unpin_table);
     expect(pins.length).toBeGreaterThanOrEqual(2); // spawn's PTE page + the fault's
     expect(unpins).toHaveLength(1);
-    const pfn = (unpins[0]!.op === 'mmuext_op' && unpins[0]!.ops[0]!.mfn)! ;
-    expect(b.hv.frame(pfn)).toMatchObject({ type: 'writable', pinned: false });
+    const unpin = unpins[0]!;
+    const mfn = unpin.op === 'mmuext_op' ? unpin.ops[0]!.mfn! : -1;
+    expect(b.hv.frame(mfn)).toMatchObject({ type: 'writable', pinned: false });
     expect(b.hv.audit()).toEqual([]);
   });
 
