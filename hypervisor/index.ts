@@ -37,6 +37,8 @@ export interface HypervisorOptions {
   observer?: XenObserver;
   /** pv-linear-pt= (default on). */
   linearPt?: boolean;
+  /** Debug build (default): refusals carry Xen's gdprintk texts; a release build prints none. */
+  debugBuild?: boolean;
 }
 
 interface Outcome {
@@ -56,6 +58,7 @@ export class Hypervisor {
       clock: new TlbClock(),
       obs: opts.observer ?? {},
       linearPt: opts.linearPt ?? true,
+      debugBuild: opts.debugBuild ?? true,
       diag: new Diag(),
       m2p: new Map(),
     };

@@ -15,7 +15,7 @@ export function buildRefusal(x: XenState, at: string, what: string, rc: number, 
     what,
     rc,
     reason: diag.reason ?? `-${errnoName(rc)}`,
-    xen: diag.xen.slice(),
+    xen: x.debugBuild ? diag.xen.slice() : [],
     chain: diag.chain.slice().reverse(),
     blockers: mfn === undefined ? [] : allHolders ? holdersOf(x, mfn) : typeHolders(x, mfn),
   };

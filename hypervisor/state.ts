@@ -14,6 +14,8 @@ export interface XenState {
   readonly obs: XenObserver;
   /** opt_pv_linear_pt. */
   readonly linearPt: boolean;
+  /** A debug build prints gdprintk messages (refusals carry them); a release build prints none. */
+  readonly debugBuild: boolean;
   readonly diag: Diag;
   /** M2P entries the guest set with MMU_MACHPHYS_UPDATE (the rest read as the builder's layout). */
   readonly m2p: Map<number, bigint>;

@@ -17,6 +17,7 @@ interface ReplayFlags {
   log?: string;
   logLevel: LogLevel;
   audit?: boolean;
+  xenBuild?: 'debug' | 'release';
 }
 
 async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
@@ -34,6 +35,7 @@ async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
     if (flags.json) opts.json = true;
     if (flags.log !== undefined) opts.log = flags.log;
     if (flags.audit) opts.audit = true;
+    if (flags.xenBuild === 'release') opts.xenBuild = 'release';
     const summary = await replay(file, opts);
     process.exitCode = summary.exit;
   } finally {
@@ -56,6 +58,7 @@ export function buildProgram(): Command {
     .option('--log <path>', 'write the hypercall log (pino NDJSON) to this file')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--audit', 'audit every reference after every record; stop at the first mismatch')
+    .addOption(new Option('--xen-build <build>', "Xen's build: debug logs gdprintk texts with refusals, release none").choices(['debug', 'release']).default('debug'))
     .action(runReplay);
   registerRun(program);
   registerCompare(program);

@@ -32,6 +32,8 @@ export interface ReplayOptions {
   audit?: boolean;
   /** Abort = stop before the next record (reason "interrupted", exit 130). */
   signal?: AbortSignal;
+  /** Xen's build: 'debug' (default) logs gdprintk texts with each refusal; 'release' none. */
+  xenBuild?: 'debug' | 'release';
 }
 
 export interface ReplaySummary {
@@ -260,7 +262,7 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
     if (log !== undefined && log.enabled('info')) observer.flush = (e) => log.flush(e);
     let hv: Hypervisor;
     try {
-      hv = new Hypervisor({ observer });
+      hv = new Hypervisor({ observer, debugBuild: opts.xenBuild !== 'release' });
     } catch (e) {
       const msg = errorText(e);
       log?.internalError(msg);
