@@ -1200,6 +1200,8 @@ export async function inspect(path: string, opts: InspectOptions = {}): Promise<
       : undefined;
   let matched = 0;
   let unparsed = 0;
+  let xenRefusals = 0;
+  let xenPrinted = 0;
   try {
     for await (const line of readLog(path)) {
       if (opts.signal?.aborted) break;
@@ -1220,9 +1222,13 @@ export async function inspect(path: string, opts: InspectOptions = {}): Promise<
         case 'pretty':
           await out.write(pretty!(line.o));
           break;
-        case 'xen':
-          for (const l of xenDmesg(line.o)) await out.write(l + '\n');
+        case 'xen': {
+          const ls = xenDmesg(line.o);
+          if (isObj(line.o.refusal) && lineKind(line.o) === 'refusal') xenRefusals++;
+          xenPrinted += ls.length;
+          for (const l of ls) await out.write(l + '\n');
           break;
+        }
       }
     }
   } catch (e) {
@@ -1240,6 +1246,9 @@ export async function inspect(path: string, opts: InspectOptions = {}): Promise<
   }
   await out.flush();
   if (unparsed > 0) err.write(`${path}: ${unparsed} line(s) are not JSON objects and were skipped\n`);
+  if (format === 'xen' && xenRefusals > 0 && xenPrinted === 0) {
+    err.write(`${path}: ${xenRefusals} refusal(s), but Xen printed nothing for them (a release build's log: --xen-build release)\n`);
+  }
   return { exit: 0, matched };
 }
 
