@@ -41,8 +41,8 @@ export type GuestEvent =
   | { event: 'ipi_send'; vcpu: number; targets: number[]; func: string; wait: boolean }
   | { event: 'ipi_ack'; vcpu: number; from: number; func: string }
   | { event: 'irq'; vcpu: number; enabled: boolean; why: string }
-  | { event: 'warn'; vcpu: number; where: string; msg: string }
-  | { event: 'bug'; vcpu: number; where: string; msg: string; refusal?: Refusal; detail?: string[] }
+  | { event: 'warn'; vcpu: number; where: string; message: string }
+  | { event: 'bug'; vcpu: number; where: string; message: string; refusal?: Refusal; detail?: string[] }
   | {
       event: 'va_hazard';
       vcpu: number;

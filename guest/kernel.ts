@@ -70,7 +70,7 @@ export interface RunResult {
   /** The vCPU that took each step: `schedule` reproduces the run exactly. */
   schedule: number[];
   deadlock: { cycle: WaitEdge[]; waits: WaitEdge[] } | null;
-  bug: { vcpu: number; where: string; msg: string } | null;
+  bug: { vcpu: number; where: string; message: string } | null;
 }
 
 export class ScheduleError extends Error {
@@ -120,7 +120,7 @@ export class Kernel implements Smp {
       if (this.warnedOnce.has(where)) return;
       this.warnedOnce.add(where);
     }
-    this.emit({ event: 'warn', vcpu: c.id, where, msg });
+    this.emit({ event: 'warn', vcpu: c.id, where, message: msg });
   }
 
   /** The scenario rendezvous of that name (made on first use). */
@@ -247,7 +247,7 @@ export class Kernel implements Smp {
       steps: schedule.length,
       schedule,
       deadlock,
-      bug: bug ? { vcpu: vcpu!, where: bug.where, msg: bug.message } : null,
+      bug: bug ? { vcpu: vcpu!, where: bug.where, message: bug.message } : null,
     };
   }
 }

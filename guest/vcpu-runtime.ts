@@ -121,7 +121,7 @@ export class VcpuRuntime {
         event: 'bug',
         vcpu: this.cpu.id,
         where: e.where,
-        msg: e.message,
+        message: e.message,
         detail: e.detail,
       };
       if (e.refusal) ev.refusal = e.refusal;

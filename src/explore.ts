@@ -111,7 +111,7 @@ export function exploreText(r: ExploreReport): string {
   for (const [kind, cx] of Object.entries(r.counterexamples)) {
     lines.push(`shortest ${kind}: ${cx.schedule.length} steps   xensim run ${r.scenario} --policy '${r.policy}' --schedule ${cx.schedule.join(',')}`);
     if (cx.verdict.deadlock) for (const e of cx.verdict.deadlock) lines.push(`  vCPU${e.vcpu} ${e.why}`);
-    if (cx.verdict.bug) lines.push(`  BUG in ${cx.verdict.bug.where}: ${cx.verdict.bug.msg}`);
+    if (cx.verdict.bug) lines.push(`  BUG in ${cx.verdict.bug.where}: ${cx.verdict.bug.message}`);
   }
   if (Object.keys(r.counterexamples).length === 0) lines.push('no deadlock, BUG or VA hazard in any schedule');
   return lines.join('\n');

@@ -509,7 +509,7 @@ export class Summary {
       case 'warn': {
         const where = isStr(o.where) ? o.where : '?';
         this.warns.add(where);
-        if (this.warnList.length < LIST_CAP) this.warnList.push({ time, vcpu, where, msg: isStr(o.msg) ? o.msg : '' });
+        if (this.warnList.length < LIST_CAP) this.warnList.push({ time, vcpu, where, msg: isStr(o.message) ? o.message : isStr(o.msg) ? o.msg : '' });
         return;
       }
       case 'bug': {
@@ -520,7 +520,7 @@ export class Summary {
             time,
             vcpu,
             where: isStr(o.where) ? o.where : '?',
-            msg: isStr(o.msg) ? o.msg : '',
+            msg: isStr(o.message) ? o.message : isStr(o.msg) ? o.msg : '',
             reason: r !== undefined && isStr(r.reason) ? r.reason : null,
           });
         }

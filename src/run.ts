@@ -159,7 +159,7 @@ export function verdictText(v: Verdict, title?: string): string {
   lines.push(`outcome   ${v.outcome.toUpperCase()}`);
   if (v.deadlock) for (const e of v.deadlock) lines.push(`  vCPU${e.vcpu} ${e.why}`);
   if (v.bug) {
-    lines.push(`  BUG on vCPU${v.bug.vcpu} in ${v.bug.where}: ${v.bug.msg}`);
+    lines.push(`  BUG on vCPU${v.bug.vcpu} in ${v.bug.where}: ${v.bug.message}`);
     for (const d of v.bug.detail.slice(1)) lines.push(`  ${d}`);
   }
   lines.push(`pins      ${v.pins.ok} ok, ${v.pins.refused} refused`);

@@ -30,7 +30,7 @@ export interface Verdict {
   warning_sites: string[];
   va_hazards: number;
   exchanges: { ok: number; refused: number };
-  bug: { vcpu: number; where: string; msg: string; detail: string[] } | null;
+  bug: { vcpu: number; where: string; message: string; detail: string[] } | null;
   deadlock: WaitEdge[] | null;
   schedule: number[];
 }

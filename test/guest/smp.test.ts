@@ -78,7 +78,7 @@ describe('one vCPU', () => {
     const r = b.run([[{ op: 'local_irq_disable' }, { op: 'vm_unmap_aliases' }]], {}, lazyOnly);
     expect(r.outcome).toBe('completed');
     expect(b.of('warn')).toEqual([
-      expect.objectContaining({ where: 'smp_call_function_mask', msg: expect.stringContaining('irqs_disabled') }),
+      expect.objectContaining({ where: 'smp_call_function_mask', message: expect.stringContaining('irqs_disabled') }),
     ]);
     expect(b.of('irq').some((e) => e.enabled && /on_each_cpu re-enabled/.test(e.why))).toBe(true);
     expect(b.k.cpus[0]!.irqsEnabled).toBe(true); // the caller's irqs-off section is broken
