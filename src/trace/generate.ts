@@ -11,6 +11,7 @@
 // (which VA to map, which frame to pin) are plausible often enough for a good share of calls to
 // succeed while many others are refused.
 
+import { mulberry32 } from '../../guest/rng.ts';
 import { DOMID_SELF } from '../../hypervisor/abi.ts';
 
 /** One trace record as plain JSON (numbers as hex strings where trace-format.md allows). */
@@ -30,17 +31,7 @@ export interface GenerateOptions {
   extensions?: boolean;
 }
 
-/** mulberry32: a small, fast 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 // PTE flag values as Linux writes them.
 const P = 0x1n;
