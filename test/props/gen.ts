@@ -111,13 +111,16 @@ export type Op =
   /**
    * A write into another domain's page table (PFD, foreigndom bits 31:16, §3.2): entry `slot` of
    * that domain's first tree L1 (frame 6) maps frame i of the caller (src 0, FD = DOMID_SELF), of
-   * that domain (src 1) or of a third one (src 2). Only a privileged caller gets through.
+   * that domain (src 1), of a third one (src 2), or I/O memory (src 3, FD = DOMID_SELF). Only a
+   * privileged caller gets through.
    */
   | { k: 'pmap'; who: Who; o: number; slot: number; src: number; i: number; rw: boolean }
   | { k: 'access'; who: Who; va: VaSel; write: boolean }
   /** Every vCPU of every domain tries to write every VA touched so far (stale TLB hunt). */
   | { k: 'probe' }
   | { k: 'decrease'; who: Who; fs: FrameSel[] }
+  /** XENMEM_exchange's check (refused while a frame has any reference beyond its allocation). */
+  | { k: 'exchange'; who: Who; fs: FrameSel[] }
   /**
    * The stale-TLB attack (§1.8, §6 "a stale-TLB model …"): take the j-th most recent successful
    * write access (a vCPU, a VA, a frame; chosen from the history), drop that vCPU's mapping
@@ -337,6 +340,7 @@ const DEFAULT_WEIGHTS: Record<Op['k'], number> = {
   fmap: 1,
   pmap: 1,
   decrease: 1,
+  exchange: 1,
   stale: 2,
   destroy: 0,
   adopt: 1,
@@ -392,7 +396,7 @@ export function opArb(weights: OpWeights = {}, opts: { pfd?: boolean } = {}): fc
         who: whoArb,
         o: fc.integer({ min: 1, max: 2 }),
         slot: fc.integer({ min: 0, max: 1 }),
-        src: fc.integer({ min: 0, max: 2 }),
+        src: fc.integer({ min: 0, max: 3 }),
         i: frameIdx,
         rw: fc.boolean(),
       }),
@@ -401,6 +405,7 @@ export function opArb(weights: OpWeights = {}, opts: { pfd?: boolean } = {}): fc
       weight: w.stale,
       arbitrary: fc.record({ k: fc.constant('stale' as const), j: fc.integer({ min: 0, max: 7 }), level: fc.integer({ min: 1, max: 4 }), ro: fc.boolean() }),
     },
+    { weight: w.exchange, arbitrary: fc.record({ k: fc.constant('exchange' as const), who: whoArb, fs: fc.array(frameArb, { minLength: 1, maxLength: 3 }) }) },
     { weight: w.decrease, arbitrary: fc.record({ k: fc.constant('decrease' as const), who: whoArb, fs: fc.array(frameArb, { minLength: 1, maxLength: 3 }) }) },
     {
       weight: w.adopt,

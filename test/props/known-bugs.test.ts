@@ -18,8 +18,8 @@ const KNOWN_SEED = 20260806;
 const FOCUS: Record<string, OpWeights> = {
   // A privileged domain maps a frame of another domain RW and writes it; then the stale-TLB attack.
   'stale-foreign-tlb': { fmap: 8, stale: 8, tree: 4, pmap: 0, probe: 1, call: 4, store: 2, linear: 0, access: 2, adopt: 0 },
-  // A privileged domain writes into another domain's L1 through PFD, mapping one of its own frames.
-  'audit-pfd-foreign-l1e': { pmap: 8, tree: 4, fmap: 0, stale: 0, call: 4, store: 2, linear: 0, access: 1, adopt: 0 },
+  // A privileged domain writes into another domain's L1 through PFD (its own, a third domain's frame).
+  'audit-pfd-l1e': { pmap: 8, tree: 4, fmap: 0, stale: 0, call: 4, store: 2, linear: 0, access: 1, adopt: 0 },
 };
 
 type Case = [MachineCfg, Iterable<fc.Command<Model, Sim>>];
@@ -57,12 +57,13 @@ describe('issue 6: known bugs found by the properties (it.fails while they are t
     async () => stillReproduced(KNOWN_ISSUES.find((k) => k.id === 'stale-foreign-tlb')!),
     timeout(60_000),
   );
-  // KNOWN BUG audit-pfd-foreign-l1e: mmu_update with foreigndom = (PFD+1)<<16 | FD lets a
-  // privileged domain put a frame of its own (FD = DOMID_SELF) or of a third domain into a domU's
-  // L1 (legal per §3.2 and §2.2 step 3, as in Xen), and hv.audit() then reports "maps foreign mfn".
+  // KNOWN BUG audit-pfd-l1e: mmu_update with foreigndom = (PFD+1)<<16 | FD lets a privileged
+  // domain put a frame of its own (FD = DOMID_SELF), of a third domain, or I/O memory into a domU's
+  // L1 — legal per §3.2 and §2.2 (the FD's rights decide), as in Xen — and hv.audit() then reports
+  // "maps foreign mfn" / "maps I/O mfn … without iomem rights", judging by the L1's owner.
   it.fails(
-    "hv.audit() accepts every state a legal hypercall leads to — incl. a privileged domain's PFD write of another domain's frame into a domU's L1",
-    async () => stillReproduced(KNOWN_ISSUES.find((k) => k.id === 'audit-pfd-foreign-l1e')!),
+    "hv.audit() accepts every state a legal hypercall leads to — incl. a privileged domain's PFD write of a foreign frame into a domU's L1",
+    async () => stillReproduced(KNOWN_ISSUES.find((k) => k.id === 'audit-pfd-l1e')!),
     timeout(60_000),
   );
 });

@@ -16,6 +16,7 @@ export interface KnownIssue {
 
 const TLB_LINE = /^d(\d+)v\d+ TLB holds a writable translation of va page 0x[0-9a-f]+ to live table 0x([0-9a-f]+)$/;
 const FOREIGN_L1_LINE = /^L1 0x([0-9a-f]+) slot \d+: maps foreign mfn 0x([0-9a-f]+)$/;
+const IO_L1_LINE = /^L1 0x([0-9a-f]+) slot \d+: maps I\/O mfn 0x[0-9a-f]+ without iomem rights$/;
 
 function privileged(sim: Sim, domid: number | null): boolean {
   return domid !== null && sim.doms.some((d) => d.domid === domid && d.privileged);
@@ -42,16 +43,20 @@ export const KNOWN_ISSUES: KnownIssue[] = [
     },
   },
   {
-    id: 'audit-pfd-foreign-l1e',
+    id: 'audit-pfd-l1e',
     title:
-      "hv.audit() flags an L1 entry that a privileged domain legally wrote into an unprivileged domain's page table (PFD) to map a frame of another domain",
-    spec: '§3.2 (foreigndom: FD = owner of the data frames, PFD = owner of the tables) and §2.2 step 3 allow it; audit.ts reports "maps foreign mfn"',
+      "hv.audit() rejects L1 entries a privileged domain legally wrote into an unprivileged domain's page table through PFD: a frame of another domain, or I/O memory",
+    spec:
+      '§3.2 (foreigndom: FD = owner of the data frames, PFD = owner of the tables) and §2.2 steps 2–3 (the FD\'s rights decide) allow it; ' +
+      'audit.ts judges by the L1\'s owner ("maps foreign mfn", "maps I/O mfn … without iomem rights")',
     matches(v, sim) {
       const a = v.evidence.audit;
       if (!a || a.length === 0 || !sim.doms.some((d) => d.privileged)) return false;
-      // An unprivileged domain cannot name a foreign FD itself (-EPERM), so a foreign frame in its
-      // L1 can only have been put there by a privileged domain's PFD write.
+      // An unprivileged domain can neither name a foreign FD nor map I/O memory itself (-EPERM), so
+      // such an entry in its L1 can only have been put there by a privileged domain's PFD write.
       return a.every((line) => {
+        const io = IO_L1_LINE.exec(line);
+        if (io) return !privileged(sim, sim.hv.frame(parseInt(io[1]!, 16)).owner);
         const m = FOREIGN_L1_LINE.exec(line);
         if (!m) return false;
         const l1Owner = sim.hv.frame(parseInt(m[1]!, 16)).owner;

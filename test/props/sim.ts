@@ -1,15 +1,17 @@
 // The property harness: runs abstract operations (gen.ts) against a fresh Hypervisor, records every
 // record it issues as a trace (trace-format.md), and after EVERY record checks
 //   1. the call returned a result, never an exception; rc is a Xen errno; done/results make sense;
+//      a refused single operation gave back every reference it took (all-or-nothing);
 //   2. hv.audit() is empty (the from-scratch recount and Xen's invariants, xen-pv-mm.md §6);
-//   3. independently of the audit, from hv.frame()/hv.read(): no vCPU can reach a live page table
-//      (type l1–l4, type_count > 0, validated) writable — neither by walking its base pointers nor
-//      through any present RW entry of any live L1 — and every writable leaf is a writable-typed
-//      frame; an access that succeeds writable never lands on a live page table;
+//   3. independently of the audit, from hv.frame()/hv.read()/hv.tlbProbe() and hv.access results:
+//      no vCPU can reach a live page table (type l1–l4, type_count > 0, validated) writable —
+//      not by walking its base pointers, not through any present RW entry of any live L1, not
+//      through its TLB — every writable leaf is a writable-typed frame, and an access that
+//      succeeds writable never lands on a live page table;
 //   4. a small model agrees: PGT_pinned exactly where the pins that succeeded put it (a pin of a
 //      pinned frame and an unpin of an unpinned one are refused, §4.1/§4.2), the base pointers
 //      where NEW_BASEPTR / NEW_USER_BASEPTR put them (§4.3), frames of a live domain never owned
-//      by anyone else, a free frame holding nothing.
+//      by anyone else, a free frame holding nothing; after a destruction, §4.5 (checkDead).
 // A failed check throws a Violation that says what broke; the trace up to that record is kept so
 // that the shrunk counterexample can be written out and replayed (shrunk.ts).
 import {
@@ -26,7 +28,6 @@ import {
   type Hypercall,
   type MmuextOp,
 } from '../../hypervisor/index.ts';
-import type { Json } from '../../src/trace/write.ts';
 import type { TraceRecord } from '../../src/trace/types.ts';
 import type { CallSpec, DomCfg, FdSel, FrameSel, MachineCfg, Op, PteSel, VaSel, Who } from './gen.ts';
 import { DOM_STRIDE, FIRST_BASE, GROUP } from './gen.ts';
@@ -108,6 +109,8 @@ export class Sim {
   private readonly slots = new Set<number>([0]);
   /** VAs touched by accesses and update_va_mapping, most recent last (the probe targets). */
   private readonly vas: bigint[] = [];
+  /** Every VA that ever translated for an access (TLB entries can exist only for these). */
+  private readonly everVa = new Set<bigint>();
   /** Recent successful writable accesses, newest first (the stale-TLB attack's targets). */
   private readonly writes: { c: Caller; va: bigint; mfn: number }[] = [];
 
@@ -268,7 +271,7 @@ export class Sim {
       throw new Violation(`${what} threw instead of returning a result: ${msg}`);
     }
   }
-  /** Marks the most recent record with an expectation (kept for the trace writer). */
+  /** Throws the Violation (with what the trace writer should add, and what known.ts matches on). */
   private fail(message: string, a: Partial<Annotation> = {}, evidence: Evidence = {}): never {
     throw new Violation(message, a, evidence);
   }
@@ -336,9 +339,9 @@ export class Sim {
         const oi = this.other(w.ci, op.o);
         const od = this.doms[oi]!;
         const l1 = od.base + GROUP[1]![0]!;
-        const di = op.src === 0 ? w.ci : op.src === 1 ? oi : this.other(w.ci, op.o + 1);
+        const di = op.src === 0 || op.src === 3 ? w.ci : op.src === 1 ? oi : this.other(w.ci, op.o + 1);
         const dd = this.doms[di]!;
-        const target = dd.base + (op.i % dd.count);
+        const target = op.src === 3 ? MMIO_MFN : dd.base + (op.i % dd.count);
         this.slots.add(op.slot);
         this.call(w.c, {
           op: 'mmu_update',
@@ -406,6 +409,29 @@ export class Sim {
         this.check('create_domain');
         return;
       }
+      case 'exchange': {
+        const w = this.caller(op.who);
+        if (!w) return;
+        const mfns = op.fs.map((f) => this.mfn(w.ci, f));
+        this.push({ op: 'memory_exchange', dom: w.c.dom, vcpu: w.c.vcpu, mfns } as TraceRecord);
+        stats.records++;
+        const snap = this.snapshot();
+        const r = this.guard('memory_exchange', () => this.hv.memoryExchange(w.c, mfns));
+        this.rc(r.rc);
+        hit(`memory_exchange ${r.rc === 0 ? 'ok' : 'refused'}`);
+        if (r.rc !== 0 && r.rc !== EINVAL) this.fail(`memory_exchange returned ${r.rc}; expected 0 or -EINVAL`);
+        if (r.rc < 0 && r.refusals.length === 0) this.fail('memory_exchange refused without saying why');
+        // Independently: it may go through only for frames the caller owns and nothing else holds.
+        if (r.rc === 0) {
+          for (const m of mfns) {
+            const f = this.hv.frame(m);
+            if (f.owner !== w.c.dom || f.count !== 1 || !f.allocated) this.fail(`memory_exchange accepted mfn 0x${m.toString(16)} (owner ${f.owner}, count ${f.count})`);
+          }
+        }
+        this.sameAs(snap, 'memory_exchange');
+        this.check('memory_exchange');
+        return;
+      }
       case 'decrease': {
         const w = this.caller(op.who);
         if (!w) return;
@@ -456,6 +482,7 @@ export class Sim {
     hit(`access ${write ? 'write' : 'read'} ${a.rc === 0 ? (a.tlb_hit ? (a.stale ? 'stale-tlb' : 'tlb') : 'walk') : 'fault'}`);
     if (a.rc === 0) {
       this.probeVa(va);
+      this.everVa.add(va);
       if (write && a.writable && a.mfn !== undefined) {
         const i = this.writes.findIndex((x) => x.va === va && x.c.dom === c.dom && x.c.vcpu === c.vcpu);
         if (i >= 0) this.writes.splice(i, 1);
@@ -659,6 +686,7 @@ export class Sim {
     }
     this.checkModel(after);
     this.checkReachability(after);
+    this.checkTlbs(after);
   }
 
   private checkModel(after: string): void {
@@ -772,6 +800,29 @@ export class Sim {
     if (liveL1.size > 0) hit('state: live L1 exists');
   }
 
+  /**
+   * Independently of the audit, through hv.tlbProbe (which changes nothing): no vCPU caches a
+   * writable translation to a live page table (§1.8) for any VA it ever accessed.
+   */
+  private checkTlbs(after: string): void {
+    for (const ci of this.alive) {
+      const d = this.doms[ci]!;
+      for (let v = 0; v < d.vcpus; v++) {
+        for (const va of this.everVa) {
+          const t = this.hv.tlbProbe({ dom: d.domid, vcpu: v }, va);
+          if (t && t.writable && this.isLivePt(t.mfn)) {
+            const f = this.hv.frame(t.mfn);
+            this.fail(
+              `after ${after}, d${d.domid}v${v}'s TLB maps 0x${va.toString(16)} writable to mfn 0x${t.mfn.toString(16)}, a live ${f.type} of d${f.owner} (taf=${f.taf})`,
+              { after: [{ op: 'audit' }, { op: 'access', dom: d.domid, vcpu: v, va, write: true, expect: { rc: EFAULT } }] },
+              { access: { dom: d.domid, vcpu: v, mfn: t.mfn } },
+            );
+          }
+        }
+      }
+    }
+  }
+
   /** §4.5: a destroyed domain's frames are free, unless another live domain still maps them. */
   private checkDead(di: number): void {
     const d = this.doms[di]!;
@@ -822,4 +873,3 @@ export class Sim {
 
 const TABLE_FLAGS = 0x67n;
 
-export type { Json };
