@@ -63,6 +63,19 @@ describe('compare', () => {
     expect(JSON.stringify(two)).toBe(JSON.stringify(one));
   }, 120_000);
 
+  it('all scenarios × the four purge-flush policies × 10 seeds: the threaded matrix equals run, cell by cell', async () => {
+    const names = builtinScenarios();
+    const four = ['force', 'if_needed', 'never', 'default'];
+    const tenSeeds = Array.from({ length: 10 }, (_, i) => i + 1);
+    const vs = await compare({ scenarios: names, policies: four, seeds: tenSeeds });
+    expect(vs).toHaveLength(names.length * 4 * 10);
+    let i = 0;
+    for (const sc of names) {
+      const s = loadScenario(sc);
+      for (const p of four) for (const seed of tenSeeds) expect(JSON.stringify(vs[i++])).toBe(JSON.stringify(runScenario(s, { policy: p, seed })));
+    }
+  }, 300_000);
+
   it('a bad scenario name is an input error before anything runs', async () => {
     await expect(compare({ scenarios: ['no-such'], policies, seeds })).rejects.toBeInstanceOf(ScenarioFileError);
   });
