@@ -59,6 +59,17 @@ function runDirect(name: string, policy: string, seed = 1) {
   return { r, k, hv, events, of: <T extends GuestEvent['event']>(t: T) => events.filter((e) => e.event === t) as Extract<GuestEvent, { event: T }>[] };
 }
 
+describe('the hypervisor\'s books after every scenario', () => {
+  it('the audit is clean after each built-in scenario under each purge-flush policy, whatever the outcome', () => {
+    for (const name of builtinScenarios()) {
+      for (const policy of ['force', 'if_needed', 'never', 'default']) {
+        const d = runDirect(name, policy);
+        expect(d.hv.audit(), `${name} ${policy}`).toEqual([]);
+      }
+    }
+  });
+});
+
 describe('scenario details', () => {
   it('fault-storm-with-dirty-block: 100 broadcast flushes by default, none under IF_NEEDED, one with the 2023 dirty-map reset', () => {
     const s = loadScenario('fault-storm-with-dirty-block');
