@@ -103,7 +103,7 @@ export async function writeCounterexample(
     }
     const line = recordToLine(r);
     try {
-      parseLine(line, path, i + 1);
+      parseLine(line, relative(REPO, path), i + 1);
     } catch (e) {
       unrepresentable++;
       lines.push(`# NOT REPRESENTABLE IN TRACE v1 (${e instanceof Error ? e.message : String(e)}):`);
