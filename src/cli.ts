@@ -1,16 +1,35 @@
-// The `xensim` command. `npm start -- replay FILE` is the same as `xensim replay FILE`; with no
-// arguments at all it replays the bundled demo (examples/seed-alias-blocks-pin.ndjson) in human form.
-// Exit status: replay's (0/1/2, 130 interrupted); 2 for a usage error. process.exitCode, never
+#!/usr/bin/env node
+// The `xensim` command. `npm start -- replay FILE` (tsx, the sources) is the same as `xensim replay
+// FILE` (`npx xensim`: dist/xensim.js, this file bundled by scripts/build.mjs); with no arguments
+// at all it replays the bundled demo (examples/seed-alias-blocks-pin.ndjson) in human form.
+// Exit statuses, the same for every subcommand (help.ts): 0 done, 1 an expectation, an audit or the
+// model failed, 2 bad input or a usage error, 130 interrupted. process.exitCode, never
 // process.exit, so the log is flushed.
+//
+// Start-up: what only some subcommands need is import()ed by their actions (the simulator, the
+// guest and xstate, zod, cli-progress); inspect and export (pino-pretty) are only registered when
+// the command line does not name another subcommand.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { addHelp, EXIT, programHelp } from './help.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
-import { replay } from './replay.ts';
-import { registerInspect } from './inspect.ts';
-import { registerExport } from './export/index.ts';
+import type { replay } from './replay.ts';
 import { headline, registerCompare, registerExplore, registerRun } from './run-command.ts';
 
 export const DEMO_TRACE = fileURLToPath(new URL('../examples/seed-alias-blocks-pin.ndjson', import.meta.url));
+
+/** package.json's version (the file is one level up from src/cli.ts and from dist/xensim.js). */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/** Subcommands defined in modules that load what only they need: registered on demand. */
+const ON_DEMAND: Record<string, () => Promise<(program: Command) => Command>> = {
+  inspect: async () => (await import('./inspect.ts')).registerInspect,
+  export: async () => (await import('./export/index.ts')).registerExport,
+};
+const EAGER = ['replay', 'run', 'compare', 'explore'];
 
 interface ReplayFlags {
   json?: boolean;
@@ -36,6 +55,7 @@ async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
     if (flags.log !== undefined) opts.log = flags.log;
     if (flags.audit) opts.audit = true;
     if (flags.xenBuild === 'release') opts.xenBuild = 'release';
+    const { replay } = await import('./replay.ts');
     const summary = await replay(file, opts);
     process.exitCode = summary.exit;
   } finally {
@@ -44,11 +64,18 @@ async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
   }
 }
 
-export function buildProgram(): Command {
+/**
+ * The program. `argv` (process.argv's form) only decides what to register: a command line that
+ * names replay/run/compare/explore does not load inspect and export; any other (help, an unknown
+ * subcommand that needs suggestions, inspect, export) gets every subcommand.
+ */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('xensim')
-    .description('Simulates Xen PV (x86-64) page types: replay pin/unpin traces and read the hypercall log.')
+    .description('Simulates Xen PV (x86-64) page types and a Linux 2.6.28 PV guest: replay pin/unpin traces, run guest scenarios under paravirt policies, read the hypercall log.')
+    .version(version(), '-V, --version', 'print the version')
     .exitOverride()
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .addHelpText('after', programHelp);
 
   program
     .command('replay')
@@ -63,8 +90,11 @@ export function buildProgram(): Command {
   registerRun(program);
   registerCompare(program);
   registerExplore(program);
-  registerInspect(program);
-  registerExport(program);
+  const sub = argv[2];
+  if (sub === undefined || !EAGER.includes(sub)) {
+    for (const load of Object.values(ON_DEMAND)) (await load())(program);
+  }
+  for (const cmd of program.commands) addHelp(cmd);
   return program;
 }
 
@@ -75,14 +105,22 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   try {
-    await buildProgram().parseAsync(argv);
+    const program = await buildProgram(argv);
+    // `xensim help repaly`: the unknown-command error with its suggestion, not the whole help.
+    const [first, second] = args;
+    if (first === 'help' && second !== undefined && !second.startsWith('-') && !program.commands.some((c) => c.name() === second)) {
+      argv = [...argv.slice(0, 2), second];
+    }
+    await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version are not errors; everything else commander rejects is a usage error.
-      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
       return;
     }
-    throw e;
+    // Not the input's fault: a bug in xensim (the subcommands turn bad input into exit 2).
+    process.stderr.write(`xensim: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = EXIT.failed;
   }
 }
 

@@ -1,25 +1,17 @@
 // Finding and reading scenario files: a built-in name (src/scenarios/NAME.json) or a path. Every
 // problem is a ScenarioFileError naming the file, the line where JSON says so, and the field.
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUILTIN_DIR, builtinScenarios } from './builtin.ts';
 import { ScenarioSchema, type Scenario } from './schema.ts';
 
-/** This file's directory in the sources; dist/scenarios in the build (scripts/build.mjs copies them there). */
-export const BUILTIN_DIR = join(dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith('.ts') ? '' : 'scenarios');
+export { BUILTIN_DIR, builtinScenarios };
 /** A scenario file larger than this is refused before it is parsed. */
 export const MAX_SCENARIO_BYTES = 1 << 20;
 
 export class ScenarioFileError extends Error {
   override name = 'ScenarioFileError';
-}
-
-export function builtinScenarios(): string[] {
-  return readdirSync(BUILTIN_DIR)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => basename(f, '.json'))
-    .sort();
 }
 
 function lineOf(text: string, pos: number): number {
