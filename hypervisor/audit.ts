@@ -24,6 +24,10 @@ import type { XenState } from './state.ts';
 export function audit(x: XenState): string[] {
   const f = x.frames;
   const out: string[] = [];
+  // A privileged domain may have written a foreign frame or I/O memory into any domain's L1
+  // (mmu_update with a PFD and its own FD), and such entries outlive it: only if there never was
+  // one can such an entry not be legal.
+  const anyPrivileged = x.everPrivileged;
   const general = new Map<number, number>();
   const typed = new Map<number, number>();
   const linearEntries = new Map<number, number>();
@@ -43,11 +47,11 @@ export function audit(x: XenState): string[] {
     const rw = (lo & _PAGE_RW) !== 0;
     if (level === 1) {
       if (isMmio(x, target)) {
-        if (!owner.privileged) out.push(`${where}: maps I/O mfn ${hex(target)} without iomem rights`);
+        if (!anyPrivileged) out.push(`${where}: maps I/O mfn ${hex(target)} without iomem rights`);
         return;
       }
       inc(general, target);
-      if (f.owner[target] !== owner.id && !owner.privileged) out.push(`${where}: maps foreign mfn ${hex(target)}`);
+      if (f.owner[target] !== owner.id && !anyPrivileged) out.push(`${where}: maps foreign mfn ${hex(target)}`);
       if (rw) {
         inc(typed, target);
         if (f.type[target] !== PGT_writable_page) {
@@ -87,6 +91,10 @@ export function audit(x: XenState): string[] {
       if (v.guestTableUser) holdsL4(v.guestTableUser, `d${d.id}v${v.id} user CR3`);
       for (const [vpn, packed] of v.tlb) {
         const mfn = Math.floor(packed / 2);
+        // _get_page_type flushes the frame owner's dirty vCPUs only (§1.7a): a stale translation
+        // of another domain's frame survives, as in Xen. Only a privileged domain can make such a
+        // mapping (its own foreign map, or a PFD write into another's table): Xen trusts it.
+        if (anyPrivileged && f.owner[mfn] !== d.id) continue;
         if (packed & 1 && isLiveTable(x, mfn)) {
           out.push(`d${d.id}v${v.id} TLB holds a writable translation of va page ${hex(vpn)} to live table ${hex(mfn)}`);
         }

@@ -61,6 +61,7 @@ export class Hypervisor {
       debugBuild: opts.debugBuild ?? true,
       diag: new Diag(),
       m2p: new Map(),
+      everPrivileged: false,
     };
   }
 

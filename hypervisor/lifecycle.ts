@@ -73,6 +73,7 @@ export function createDomain(x: XenState, spec: DomainSpec): Domain {
   f.linear.fill(0, base, base + count);
   // A new domain's vCPUs start with clean TLBs: one tick marks them as flushed now.
   const d = new Domain(domid, vcpus, spec.privileged ?? false, ++x.clock.now);
+  if (d.privileged) x.everPrivileged = true;
   d.ranges.push({ base, count });
   x.domains.set(domid, d);
   return d;

@@ -103,11 +103,12 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
       }
       return 0;
     case MMUEXT.set_ldt:
-      return foreign ? EPERM : setLdt(x, v, op.linear_addr ?? 0n, op.nr_ents ?? 0);
+      // With no entries the base is ignored (Xen reads ptr = ents ? linear_addr : 0).
+      return foreign ? EPERM : setLdt(x, v, op.nr_ents ? (op.linear_addr ?? 0n) : 0n, op.nr_ents ?? 0);
     case MMUEXT.clear_page:
-      return clearPage(x, d, op.mfn ?? 0);
+      return clearPage(x, pgOwner, op.mfn ?? 0);
     case MMUEXT.copy_page:
-      return copyPage(x, d, op.mfn ?? 0, op.src_mfn ?? 0);
+      return copyPage(x, pgOwner, op.mfn ?? 0, op.src_mfn ?? 0);
     case MMUEXT.mark_super:
     case MMUEXT.unmark_super:
       return EOPNOTSUPP;

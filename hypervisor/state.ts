@@ -19,6 +19,8 @@ export interface XenState {
   readonly diag: Diag;
   /** M2P entries the guest set with MMU_MACHPHYS_UPDATE (the rest read as the builder's layout). */
   readonly m2p: Map<number, bigint>;
+  /** Some domain was created privileged: foreign and I/O mappings in any L1 may be legal. */
+  everPrivileged: boolean;
 }
 
 export class Diag {

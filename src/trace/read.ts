@@ -160,7 +160,8 @@ function readHypercall(op: string, o: Obj, sub: boolean): Hypercall {
         }
       }
       const call: Hypercall = { op: 'mmu_update', reqs: out };
-      if (o.foreigndom !== undefined) call.foreigndom = domid16(o, 'foreigndom');
+      // mmu_update's foreigndom is 32 bits: FD in 15:0, PFD+1 (the page tables' owner) in 31:16.
+      if (o.foreigndom !== undefined) call.foreigndom = uint32(o, 'foreigndom');
       return call;
     }
     case 'mmuext_op': {
