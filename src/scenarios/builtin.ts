@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** This file's directory in the sources; dist/scenarios in the build (scripts/build.mjs copies them there). */
+/** This file's directory in the sources; dist/scenarios in the build (src/build.mjs copies them there). */
 export const BUILTIN_DIR = join(dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith('.ts') ? '' : 'scenarios');
 
 export function builtinScenarios(): string[] {

@@ -6,7 +6,7 @@
 // after an untimed warm-up round) and each figure is the median of its samples.
 // Goal: replay ≤ 1.3× the import floor.
 //
-// The bundle is rebuilt first (scripts/build.mjs, what `npm run build` and `npm ci` run), so the
+// The bundle is rebuilt first (src/build.mjs, what `npm run build` and `npm ci` run), so the
 // figures are those of the current sources.
 //
 //   tsx test/bench/startup.ts [--runs N] [--json]     (alone)
@@ -83,8 +83,8 @@ export async function startup(opts: StartupOptions = {}): Promise<StartupFigure[
   const runs = opts.runs ?? 15;
   const say = opts.progress ?? (() => {});
   if (!opts.noBuild) {
-    say('startup: building dist/ (scripts/build.mjs)…');
-    execFileSync(process.execPath, [join(REPO, 'scripts/build.mjs')], { cwd: REPO, stdio: 'inherit' });
+    say('startup: building dist/ (src/build.mjs)…');
+    execFileSync(process.execPath, [join(REPO, 'src/build.mjs')], { cwd: REPO, stdio: 'inherit' });
   }
   const dir = mkdtempSync(join(tmpdir(), 'xensim-startup-'));
   try {

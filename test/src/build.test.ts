@@ -1,4 +1,4 @@
-// The BUILT command (issue 8): scripts/build.mjs bundles src/cli.ts into a scratch copy of the
+// The BUILT command (issue 8): src/build.mjs bundles src/cli.ts into a scratch copy of the
 // layout `npm ci` leaves (dist/, package.json, examples/), and these tests run that bundle with
 // plain node — no tsx — as `npx xensim` does: replay, run, compare on worker threads (the second
 // entry point), --log, --version, help, usage errors; and what start-up loads (the metafile).
@@ -40,7 +40,7 @@ function node(args: string[]): Promise<Result> {
 const xensim = (...args: string[]) => node([BIN, ...args]);
 
 beforeAll(() => {
-  execFileSync(process.execPath, [join(repo, 'scripts/build.mjs'), join(root, 'dist'), '--metafile'], { cwd: repo, stdio: 'pipe' });
+  execFileSync(process.execPath, [join(repo, 'src/build.mjs'), join(root, 'dist'), '--metafile'], { cwd: repo, stdio: 'pipe' });
   copyFileSync(join(repo, 'package.json'), join(root, 'package.json'));
   symlinkSync(join(repo, 'examples'), join(root, 'examples'));
 }, 120_000);
@@ -49,8 +49,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('the package', () => {
   it('bin xensim → dist/xensim.js, built by `npm run build` and by `prepare` (npm ci); dist/ stays out of git', () => {
     expect(pkg.bin).toEqual({ xensim: 'dist/xensim.js' });
-    expect(pkg.scripts.build).toBe('node scripts/build.mjs');
-    expect(pkg.scripts.prepare).toBe('node scripts/build.mjs');
+    expect(pkg.scripts.build).toBe('node src/build.mjs');
+    expect(pkg.scripts.prepare).toBe('node src/build.mjs');
     expect(readFileSync(join(repo, '.gitignore'), 'utf8').split('\n')).toContain('dist/');
     expect(readFileSync(BIN, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     expect(existsSync(join(root, 'dist/compare-worker.js'))).toBe(true);

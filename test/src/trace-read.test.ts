@@ -228,7 +228,10 @@ describe('readTrace: errors name FILE:LINE and the field', () => {
     expect(errorOf('{"op":"create_domain","domid":1,"vcpus":1,"frames":{"base":"0xffffffffff","count":2}}').field).toBe('frames.count');
     expect(errorOf('{"op":"create_domain","domid":1,"vcpus":1}').field).toBe('frames');
     expect(errorOf('{"op":"frame","mfn":1,"dom":-1}').field).toBe('dom');
-    expect(errorOf('{"op":"mmu_update","reqs":[],"foreigndom":"0x10000"}').field).toBe('foreigndom');
+    // mmu_update's foreigndom is 32 bits (PFD+1 in 31:16); mmuext_op's is a 16-bit domain id.
+    expect(errorOf('{"op":"mmu_update","reqs":[],"foreigndom":"0x100000000"}').field).toBe('foreigndom');
+    expect(errorOf('{"op":"mmuext_op","ops":[],"foreigndom":"0x10000"}').field).toBe('foreigndom');
+    expect(parse('{"op":"mmu_update","reqs":[],"foreigndom":"0x37ff0"}')).toMatchObject({ foreigndom: 0x37ff0 });
   });
 });
 

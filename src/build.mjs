@@ -10,7 +10,7 @@
 //
 // Dependencies are bundled too (one file read instead of dozens from node_modules). They are
 // CommonJS in part, so each output file gets a `require` made with createRequire: esbuild's
-// require shim calls it for Node built-ins. Usage: node scripts/build.mjs [OUTDIR] [--metafile]
+// require shim calls it for Node built-ins. Usage: node src/build.mjs [OUTDIR] [--metafile]
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
