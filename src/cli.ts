@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `xensim` command. `npm start -- replay FILE` (tsx, the sources) is the same as `xensim replay
 // FILE` (`npx xensim`: dist/xensim.js, this file bundled by src/build.mjs); with no arguments
-// at all it replays the bundled demo (examples/seed-alias-blocks-pin.ndjson) in human form.
+// at all it shows the bundled demo's hypercalls and the seed's headline (run-command.ts headline).
 // Exit statuses, the same for every subcommand (help.ts): 0 done, 1 an expectation, an audit or the
 // model failed, 2 bad input or a usage error, 130 interrupted. process.exitCode, never
 // process.exit, so the log is flushed.
