@@ -11,12 +11,13 @@ import { EBUSY, EINVAL, EPERM } from './abi.ts';
 import type { Domain } from './domain.ts';
 import {
   F_VALIDATED,
+  type FrameTable,
   hex16,
   IO_MFN_LIMIT,
   NO_OWNER,
   PGT_writable_page,
 } from './frames.ts';
-import { getPage, getPageAndType, getPageType, pfnOf, putPage, putPageType } from './page-type.ts';
+import { getPage, getPageAndType, getPageType, pfnOf, putPage, putPageType, TYPE_COUNT_MAX } from './page-type.ts';
 import {
   _PAGE_ACCESSED,
   _PAGE_DIRTY,
@@ -93,6 +94,29 @@ export function getPageFromL1e(x: XenState, lo: number, hi: number, l1eOwner: Do
     return EBUSY;
   }
   return 0;
+}
+
+/**
+ * get_page_from_l1e's common case, for promotion's 512-entry loop: a present entry, no disallowed
+ * flags, mapping an allocated frame of pgOwner's read-only, or writable when the frame already is
+ * a validated writable page. Takes the references and returns true; returns false, having done
+ * nothing, for anything else — the caller then takes the full path, which also explains failures.
+ */
+export function getPageFromL1eFast(f: FrameTable, lo: number, hi: number, disallow: number, pgOwner: number): boolean {
+  if ((pteFlags(lo, hi) & disallow) !== 0) return false;
+  const mfn = pteMfn(lo, hi);
+  // Not RAM, a free frame or not pgOwner's (I/O memory is nobody's): the full path decides.
+  if (mfn >= f.size) return false;
+  const count = f.count[mfn]!;
+  if (count === 0 || f.owner[mfn] !== pgOwner) return false;
+  if (lo & _PAGE_RW) {
+    // _get_page_type(writable) with nothing to change: same type, validated, count not at its max.
+    const tc = f.typeCount[mfn]!;
+    if (f.type[mfn] !== PGT_writable_page || !(f.flags[mfn]! & F_VALIDATED) || tc === TYPE_COUNT_MAX) return false;
+    f.typeCount[mfn] = tc + 1;
+  }
+  f.count[mfn] = count + 1;
+  return true;
 }
 
 /** put_page_from_l1e: RW → put_page_and_type, RO → put_page; I/O memory holds nothing. */

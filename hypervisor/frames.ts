@@ -43,6 +43,12 @@ export class FrameTable {
   linear = new Int16Array(0);
   /** Page contents, 512 entries as lo/hi uint32 pairs, only for frames written. */
   private pages = new Map<number, Uint32Array>();
+  /**
+   * Contents of dropped pages, for reuse (zeroed when handed out): a new 4 KiB typed array costs
+   * a malloc and GC bookkeeping, and a replay frees, clears and rewrites frames all the time.
+   */
+  private spare: Uint32Array[] = [];
+  private static readonly MAX_SPARE = 64;
 
   /** Grows the table to cover [0, size). Existing frames keep their state. */
   grow(size: number): void {
@@ -76,7 +82,7 @@ export class FrameTable {
   pageForWrite(mfn: number): Uint32Array {
     let p = this.pages.get(mfn);
     if (!p) {
-      p = new Uint32Array(ENTRIES_PER_TABLE * 2);
+      p = this.spare.pop()?.fill(0) ?? new Uint32Array(ENTRIES_PER_TABLE * 2);
       this.pages.set(mfn, p);
     }
     return p;
@@ -84,7 +90,10 @@ export class FrameTable {
 
   /** A freed or scrubbed frame reads as zeroes. */
   dropContents(mfn: number): void {
+    const p = this.pages.get(mfn);
+    if (p === undefined) return;
     this.pages.delete(mfn);
+    if (this.spare.length < FrameTable.MAX_SPARE) this.spare.push(p);
   }
 
   /** MFNs that have contents (the only frames that can hold page-table entries). */

@@ -22,7 +22,14 @@ import {
   TYPE_NAMES,
   typeBits,
 } from './frames.ts';
-import { getPageFromL1e, getPageFromLNe, putPageFromL1e, putPageFromLNe } from './entries.ts';
+import {
+  getPageFromL1e,
+  getPageFromL1eFast,
+  getPageFromLNe,
+  l1DisallowMask,
+  putPageFromL1e,
+  putPageFromLNe,
+} from './entries.ts';
 import { EINVAL } from './abi.ts';
 import {
   _PAGE_ACCESSED,
@@ -43,7 +50,7 @@ import {
 import { filterNeedFlush, flushVcpus } from './tlb.ts';
 import type { XenState } from './state.ts';
 
-const TYPE_COUNT_MAX = 0xffffffff;
+export const TYPE_COUNT_MAX = 0xffffffff;
 
 /** The pfn Xen prints beside an mfn: its index in the owner's memory, as the domain builder set M2P. */
 export function pfnOf(x: XenState, mfn: number): bigint | number {
@@ -198,25 +205,29 @@ function promote(x: XenState, mfn: number, level: number): number {
   const owner = f.owner[mfn]!;
   if (page) {
     const d = x.domains.get(owner)!;
-    const adjust = (i: number, lo: number, hi: number) => {
-      const add = guestAdjustFlags(level, pteFlags(lo, hi));
-      page[2 * i] = addFlagsLo(lo, add);
-      page[2 * i + 1] = addFlagsHi(hi, add);
-    };
+    const l1Mask = l1DisallowMask(d);
     for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
       const lo = page[2 * i]!;
       if (!(lo & _PAGE_PRESENT)) continue;
-      if (level === 4 && !isGuestL4Slot(i)) continue;
       const hi = page[2 * i + 1]!;
-      const rc =
-        level === 1 ? getPageFromL1e(x, lo, hi, d, owner) : getPageFromLNe(x, lo, hi, mfn, level, d);
+      let rc = 0;
+      if (level === 1) {
+        // Most L1 entries take the fast path; the full one decides (and explains) the rest.
+        if (!getPageFromL1eFast(f, lo, hi, l1Mask, owner)) rc = getPageFromL1e(x, lo, hi, d, owner);
+      } else {
+        if (level === 4 && !isGuestL4Slot(i)) continue;
+        rc = getPageFromLNe(x, lo, hi, mfn, level, d);
+      }
       if (rc !== 0) {
         x.diag.fail(`Failure ${rc} in promote_l${level}_table: slot ${hex(i)}`);
         x.diag.chain.push({ mfn, level, slot: i, val: toBig(lo, hi) });
         releaseEntries(x, mfn, level, page, i);
         return rc;
       }
-      adjust(i, lo, hi);
+      // adjust_guest_lNe: the flags a PV guest's entries get from Xen.
+      const add = guestAdjustFlags(level, pteFlags(lo, hi));
+      page[2 * i] = addFlagsLo(lo, add);
+      page[2 * i + 1] = addFlagsHi(hi, add);
     }
   }
   if (level === 4) initXenL4Slots(x, mfn);

@@ -38,6 +38,8 @@
 //            {"level":…,"time":T,"event":"end","reason":"finished|bad_input|expect_failed|audit|
 //             interrupted|internal_error","records":R,"exit":S,"msg":"replay stopped"}
 //            (R = records executed; T = the time of the last one)
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pino, type Level, type Logger } from 'pino';
 import { errnoName } from '../hypervisor/abi.ts';
 import type { Caller, FlushEvent, Holder, Refusal } from '../hypervisor/types.ts';
@@ -87,13 +89,78 @@ export function refusalJson(r: Refusal): Record<string, unknown> {
   return o;
 }
 
+/**
+ * A log file written synchronously: truncated on open (its directory created), each line on disk
+ * when the logging call returns — or, between hold() and release(), all the lines of one replayed
+ * record in a single write when the record is done: the replayer holds per record, because on this
+ * machine a write(2) costs about as much as a pino line, and a record writes one line or several
+ * (refusals, flushes). Why not pino.destination({sync: true}): SonicBoom measures and copies every
+ * line on top of the write (5.2 µs a line here, against 3.7 µs for the bare write).
+ */
+export class LogFile {
+  private fd: number;
+  private held: string[] | undefined;
+  /** Files not yet ended: flushed and closed at process exit, should a caller die before it. */
+  private static readonly open = new Set<LogFile>();
+  private static exitHook = false;
+
+  constructor(path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.fd = openSync(path, 'w');
+    LogFile.open.add(this);
+    if (!LogFile.exitHook) {
+      LogFile.exitHook = true;
+      process.on('exit', () => {
+        for (const f of LogFile.open) f.end();
+      });
+    }
+  }
+
+  write(s: string): boolean {
+    if (this.held !== undefined) this.held.push(s);
+    else this.writeNow(s);
+    return true;
+  }
+
+  /** From now until release(), lines are kept and written together. */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Writes the lines kept since hold(), in one write. */
+  release(): void {
+    const lines = this.held;
+    this.held = undefined;
+    if (lines !== undefined && lines.length > 0) this.writeNow(lines.length === 1 ? lines[0]! : lines.join(''));
+  }
+
+  private writeNow(s: string): void {
+    if (this.fd < 0) return;
+    const buf = Buffer.from(s, 'utf8');
+    for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off);
+  }
+
+  flushSync(): void {
+    this.release();
+  }
+
+  /** Writes what is held and closes; later writes are dropped. */
+  end(): void {
+    if (this.fd < 0) return;
+    LogFile.open.delete(this);
+    this.release();
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
 /** The pino logger of a replay, with one method per line kind (see the schema above). */
 export class HypercallLog {
   readonly clock: SimClock = { time: 0, line: 0 };
   readonly logger: Logger;
   /** A child at level trace: the end line is written whatever the level. */
   private readonly always: Logger;
-  private readonly stream: ReturnType<typeof pino.destination> | undefined;
+  private readonly stream: LogFile | undefined;
 
   constructor(opts: LogOptions) {
     const clock = this.clock;
@@ -103,7 +170,7 @@ export class HypercallLog {
       timestamp: () => ',"time":' + clock.time,
     };
     if (typeof opts.dest === 'string') {
-      this.stream = pino.destination({ dest: opts.dest, sync: true, append: false, mkdir: true });
+      this.stream = new LogFile(opts.dest);
       this.logger = pino(options, this.stream);
     } else {
       this.stream = undefined;
@@ -175,15 +242,21 @@ export class HypercallLog {
     this.always[level]({ event: 'end', reason, records, exit }, 'replay stopped');
   }
 
+  /**
+   * Keeps a file log's lines until release() and writes them in one go (one replayed record's
+   * lines); a sink is written to as before.
+   */
+  hold(): void {
+    this.stream?.hold();
+  }
+
+  release(): void {
+    this.stream?.release();
+  }
+
   /** Flushes and closes a file destination. */
   close(): void {
-    if (this.stream === undefined) return;
-    try {
-      this.stream.flushSync();
-    } catch {
-      // nothing buffered (sync mode)
-    }
-    this.stream.end();
+    this.stream?.end();
   }
 }
 

@@ -9,7 +9,7 @@ import type { Caller, Holder, Hypercall, Refusal, XenObserver } from '../hypervi
 import { createLog, type HypercallLog, type LogLevel, type LogSink, type StopReason } from './log.ts';
 import { checkExpect, type ExpectCheck } from './trace/expect.ts';
 import { TraceError } from './trace/fields.ts';
-import { readTrace } from './trace/read.ts';
+import { readTraceBatches } from './trace/read.ts';
 import { flattenResult, resultToJson, type RecordResult } from './trace/result.ts';
 import { hasCaller, isHypercallRecord, type Expect, type TraceRecord } from './trace/types.ts';
 import { flagsToJson, hex } from './trace/write.ts';
@@ -270,10 +270,11 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
       return s;
     }
 
-    for await (const { line, record: rec } of readTrace(path)) {
+    /** Runs one record, logs and reports it; false = stop the replay. */
+    const runOne = (line: number, rec: TraceRecord): boolean => {
       if (opts.signal?.aborted) {
         stop('interrupted', EXIT_INTERRUPTED);
-        break;
+        return false;
       }
       recordLine = line;
       clock.line = line;
@@ -300,7 +301,7 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
         const msg = errorText(e);
         log?.internalError(msg);
         stop('internal_error', 1, `${path}:${line}: internal error in the model running ${rec.op}: ${msg}`);
-        break;
+        return false;
       }
       s.records++;
       const isCall = isHypercallRecord(rec);
@@ -365,7 +366,21 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
 
       if (auditMismatches !== undefined && auditMismatches.length > 0) {
         stop('audit', 1, `${path}:${line}: audit after ${rec.op} found ${auditMismatches.length} mismatch(es): ${auditMismatches[0]}`);
-        break;
+        return false;
+      }
+      return true;
+    };
+
+    // Records come in batches (one read chunk each): no promise per record. A record's log lines
+    // (flushes, the record, its refusals) reach the file in one write, when the record is done.
+    run: for await (const batch of readTraceBatches(path)) {
+      for (const { line, record } of batch) {
+        log?.hold();
+        try {
+          if (!runOne(line, record)) break run;
+        } finally {
+          log?.release();
+        }
       }
     }
     if (s.reason === 'finished' && s.failed > 0) {

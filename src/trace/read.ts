@@ -3,7 +3,6 @@
 // `time`, plus `op`) are read as records, its other lines skipped. See trace-format.md and
 // docs/trace-extensions.md.
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { MMUEXT, UVMF } from '../../hypervisor/abi.ts';
 import type { Hypercall, MmuextOp } from '../../hypervisor/types.ts';
 import { readExpect } from './expect.ts';
@@ -313,28 +312,71 @@ export function parseLine(text: string, file: string, line: number): TraceRecord
   }
 }
 
+/** readline's line breaks: CRLF, LF, or a lone CR. */
+const LINE_BREAK = /\r\n|\n|\r/;
+
 /**
- * Streams a trace (or a hypercall log) and yields its records in order with their line numbers.
- * Throws TraceError for the first bad line; nothing after it is read.
+ * The lines of a text file, in batches of one read chunk each, split as readline splits them
+ * (CRLF, LF or a lone CR; no empty line after a final newline). Batches, not lines: an async
+ * iterator costs a promise per step, which for a 100-byte record line is more than parsing it.
  */
-export async function* readTrace(path: string): AsyncGenerator<TraceEntry, void, undefined> {
-  const input = createReadStream(path, { encoding: 'utf8' });
-  const rl = createInterface({ input, crlfDelay: Infinity });
+export async function* readLineBatches(path: string): AsyncGenerator<string[], void, undefined> {
+  const input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
+  let pending = '';
+  try {
+    for await (const chunk of input as AsyncIterable<string>) {
+      let text = pending + chunk;
+      // A CR at the end of a chunk may be the first half of a CRLF: decide when the next one comes.
+      const heldCr = text.endsWith('\r');
+      if (heldCr) text = text.slice(0, -1);
+      const lines = text.includes('\r') ? text.split(LINE_BREAK) : text.split('\n');
+      pending = lines.pop()! + (heldCr ? '\r' : '');
+      if (lines.length > 0) yield lines;
+    }
+    const last = pending.split(LINE_BREAK);
+    if (last[last.length - 1] === '') last.pop();
+    if (last.length > 0) yield last;
+  } finally {
+    input.destroy();
+  }
+}
+
+/**
+ * Streams a trace (or a hypercall log) and yields its records in order with their line numbers, a
+ * batch (one read chunk) at a time. Throws TraceError for the first bad line — after yielding the
+ * good records before it, so they run first; nothing after it is read.
+ */
+export async function* readTraceBatches(path: string): AsyncGenerator<TraceEntry[], void, undefined> {
   let line = 0;
   try {
-    for await (let text of rl) {
-      line++;
-      if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM
-      const record = parseLine(text, path, line);
-      if (record !== null) yield { line, record };
+    for await (const lines of readLineBatches(path)) {
+      const batch: TraceEntry[] = [];
+      for (let text of lines) {
+        line++;
+        if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM
+        let record: TraceRecord | null;
+        try {
+          record = parseLine(text, path, line);
+        } catch (e) {
+          if (batch.length > 0) yield batch;
+          throw e;
+        }
+        if (record !== null) batch.push({ line, record });
+      }
+      if (batch.length > 0) yield batch;
     }
   } catch (e) {
     if (e instanceof TraceError) throw e;
     const err = e as NodeJS.ErrnoException;
     if (err.code !== undefined) throw new TraceError(path, line, `cannot read the trace (${err.message})`);
     throw e;
-  } finally {
-    rl.close();
-    input.destroy();
   }
+}
+
+/**
+ * Streams a trace (or a hypercall log) and yields its records in order with their line numbers.
+ * Throws TraceError for the first bad line; nothing after it is read.
+ */
+export async function* readTrace(path: string): AsyncGenerator<TraceEntry, void, undefined> {
+  for await (const batch of readTraceBatches(path)) yield* batch;
 }
