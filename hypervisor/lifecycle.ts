@@ -55,7 +55,7 @@ export function createDomain(x: XenState, spec: DomainSpec): Domain {
   // Frames past the table's old end are pristine: free, zero, never stamped. Only the others need
   // checking and resetting, and a 64 GiB guest's frames are not all touched once more for nothing
   // (a first touch of memory is what creation costs).
-  const pristine = Math.max(base, f.size);
+  const pristine = Math.min(Math.max(base, f.size), base + count);
   f.grow(base + count);
   let newest = pristine < base + count ? 0 : -1;
   for (let m = base; m < pristine; m++) {
