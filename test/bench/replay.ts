@@ -1,0 +1,122 @@
+// §1 Replay throughput, and §3's cost growth (time per record at 10k, 100k and 1M records).
+//
+// The I/O floor is what any replayer must do at least: read every line with the trace reader's
+// own line reader, JSON.parse it, and write one pino line per record through the hypercall log's
+// own logger and file destination. Replay does that plus validation, the simulated Xen, the
+// report, and a richer log (refusal and flush lines besides the record lines).
+import { join } from 'node:path';
+import { createLog } from '../../src/log.ts';
+import { replay } from '../../src/replay.ts';
+import { readLineBatches } from '../../src/trace/read.ts';
+import { judge, type Figure } from './report.ts';
+import { discard, human, interleaved, round3, writeTrace } from './util.ts';
+
+const SEED = 7;
+
+/** Read + JSON.parse every line, and (with a log path) one pino line per record. */
+async function floor(trace: string, logPath?: string): Promise<number> {
+  const log = logPath === undefined ? undefined : createLog({ dest: logPath });
+  let n = 0;
+  for await (const lines of readLineBatches(trace)) {
+    for (const text of lines) {
+      const o = JSON.parse(text) as { op: string };
+      n++;
+      if (log) {
+        log.clock.time = n;
+        log.clock.line = n;
+        log.logger.info(o, o.op);
+      }
+    }
+  }
+  log?.close();
+  return n;
+}
+
+async function replayOnce(trace: string, logPath?: string): Promise<void> {
+  const s = await replay(trace, { out: discard, err: discard, ...(logPath === undefined ? {} : { log: logPath }) });
+  if (s.exit !== 0) throw new Error(`bench replay of ${trace} stopped: ${s.reason} ${s.error ?? ''}`);
+}
+
+const perSec = (records: number, ms: number) => (records / ms) * 1000;
+
+export async function replayThroughput(dir: string, records: number, rounds: number): Promise<Figure[]> {
+  const trace = join(dir, `trace-${records}.ndjson`);
+  const byOp = writeTrace(trace, { seed: SEED, records });
+  const mix = Object.entries(byOp)
+    .sort((a, b) => b[1] - a[1])
+    .map(([op, n]) => `${op} ${((100 * n) / records).toFixed(0)}%`)
+    .join(', ');
+  const log = join(dir, 'replay.log');
+  // One untimed pass of each warms the JIT for all of them.
+  await floor(trace, log);
+  await replayOnce(trace, log);
+  await replayOnce(trace);
+  const t = await interleaved(rounds, {
+    floorLog: () => floor(trace, log),
+    replayLog: () => replayOnce(trace, log),
+    floorParse: () => floor(trace),
+    replayNoLog: () => replayOnce(trace),
+  });
+  const section = `1. Replay throughput (${human(records)} generated records, seed ${SEED})`;
+  return [
+    judge({
+      id: 'replay.log',
+      section,
+      what: 'replay, log at info to a file',
+      value: Math.round(perSec(records, t.replayLog.ms)),
+      unit: 'records/s',
+      baseline: { what: 'I/O floor: read, JSON.parse, one pino line each', value: Math.round(perSec(records, t.floorLog.ms)), unit: 'records/s' },
+      ratio: round3(t.replayLog.ms / t.floorLog.ms),
+      goal: { on: 'ratio', op: '<=', limit: 1.5 },
+      note: `ratio = replay time / floor time; the mix: ${mix}`,
+      samples: { replayLog: t.replayLog.samples, floorLog: t.floorLog.samples },
+    }),
+    judge({
+      id: 'replay.nolog',
+      section,
+      what: 'replay, logging off',
+      value: Math.round(perSec(records, t.replayNoLog.ms)),
+      unit: 'records/s',
+      baseline: { what: 'read + JSON.parse only', value: Math.round(perSec(records, t.floorParse.ms)), unit: 'records/s' },
+      ratio: round3(t.replayNoLog.ms / t.floorParse.ms),
+      goal: { on: 'value', op: '>=', limit: 300_000 },
+      samples: { replayNoLog: t.replayNoLog.samples, floorParse: t.floorParse.samples },
+    }),
+  ];
+}
+
+/** Replay time per record (logging off) at each size; flat means the ratio to the smallest stays ≈ 1. */
+export async function replayGrowth(dir: string, sizes: readonly number[]): Promise<Figure[]> {
+  const traces = sizes.map((n) => {
+    const path = join(dir, `growth-${n}.ndjson`);
+    writeTrace(path, { seed: SEED + 1, records: n });
+    return { n, path };
+  });
+  await replayOnce(traces[0]!.path); // warm-up
+  const usPerRecord: number[] = [];
+  for (const { n, path } of traces) {
+    // Small traces get more samples: they are short, and noisier.
+    const rounds = Math.max(1, Math.min(9, Math.round(300_000 / n)));
+    const t = await interleaved(rounds, { replay: () => replayOnce(path) });
+    usPerRecord.push(round3((t.replay.ms * 1000) / n));
+  }
+  const section = '3b. Cost growth: replay time per record, logging off';
+  const base = usPerRecord[0]!;
+  return traces.map(({ n }, i) =>
+    judge({
+      id: `growth.${n}`,
+      section,
+      what: `${human(n)} records`,
+      value: usPerRecord[i]!,
+      unit: 'µs/record',
+      ...(i === 0
+        ? {}
+        : {
+            baseline: { what: `${human(traces[0]!.n)} records`, value: base, unit: 'µs/record' },
+            ratio: round3(usPerRecord[i]! / base),
+            // "Flat": within 25 % of the smallest trace's cost per record.
+            goal: { on: 'ratio', op: '<=', limit: 1.25 },
+          }),
+    }),
+  );
+}
