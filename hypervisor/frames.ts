@@ -49,6 +49,9 @@ export class FrameTable {
    */
   private spare: Uint32Array[] = [];
   private static readonly MAX_SPARE = 64;
+  /** Which slots of a page are present, remembered until the page is next written (presentSlots). */
+  private present = new Map<number, Int16Array>();
+  private static readonly scratch = new Int16Array(ENTRIES_PER_TABLE);
 
   /** Grows the table to cover [0, size). Existing frames keep their state. */
   grow(size: number): void {
@@ -73,13 +76,35 @@ export class FrameTable {
     return mfn < this.size;
   }
 
-  /** Contents for reading; undefined means all zero. */
+  /**
+   * Contents for reading; undefined means all zero. Writing through it is allowed only where no
+   * entry's present bit changes (adjust_guest_lNe's flags): presentSlots() trusts that.
+   */
   page(mfn: number): Uint32Array | undefined {
     return this.pages.get(mfn);
   }
 
+  /**
+   * The present slots of a written page, ascending. Kept until the page is next obtained for
+   * writing: a refusal looks for the entries that map a frame in every live table, and most of a
+   * table's 512 slots are empty or have not changed since the last look.
+   */
+  presentSlots(mfn: number): Int16Array {
+    let slots = this.present.get(mfn);
+    if (slots === undefined) {
+      const p = this.pages.get(mfn);
+      const scratch = FrameTable.scratch;
+      let n = 0;
+      if (p !== undefined) for (let i = 0; i < ENTRIES_PER_TABLE; i++) if (p[2 * i]! & 1) scratch[n++] = i;
+      slots = scratch.slice(0, n);
+      this.present.set(mfn, slots);
+    }
+    return slots;
+  }
+
   /** Contents for writing, created zero-filled on first write. */
   pageForWrite(mfn: number): Uint32Array {
+    this.present.delete(mfn);
     let p = this.pages.get(mfn);
     if (!p) {
       p = this.spare.pop()?.fill(0) ?? new Uint32Array(ENTRIES_PER_TABLE * 2);
@@ -90,6 +115,7 @@ export class FrameTable {
 
   /** A freed or scrubbed frame reads as zeroes. */
   dropContents(mfn: number): void {
+    this.present.delete(mfn);
     const p = this.pages.get(mfn);
     if (p === undefined) return;
     this.pages.delete(mfn);

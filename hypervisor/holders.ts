@@ -38,8 +38,8 @@ export function forEachLiveEntry(
  * Pushes onto `out` the entries of live tables of levels [minLevel, maxLevel] that point at mfn
  * (a table's self-map aside; an L1's I/O mappings hold nothing; with `rwOnly`, writable ones
  * only), in the order forEachLiveEntry visits them, stopping once `limit` are found. A direct
- * loop, not forEachLiveEntry: a refusal runs it over every table, and a callback per entry cost
- * more than the rest of the refusal.
+ * loop over the present slots, not forEachLiveEntry: a refusal runs it over every table, and a
+ * callback per entry of 512 cost more than the rest of the refusal.
  */
 function entryHolders(
   x: XenState,
@@ -62,7 +62,9 @@ function entryHolders(
     const level = f.type[table]!;
     if (level < minLevel || level > maxLevel || (level === 1 && skipL1)) continue;
     const page = f.page(table)!;
-    for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
+    const slots = f.presentSlots(table);
+    for (let k = 0; k < slots.length; k++) {
+      const i = slots[k]!;
       const lo = page[2 * i]!;
       if (!(lo & _PAGE_PRESENT) || lo >>> 12 !== wantLo || (rwOnly && !(lo & _PAGE_RW))) continue;
       const hi = page[2 * i + 1]!;
