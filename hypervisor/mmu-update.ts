@@ -50,14 +50,16 @@ export function doMmuUpdate(
   for (; done < reqs.length; done++) {
     onEntry();
     const req = reqs[done]!;
-    const cmd = Number(req.ptr & 7n);
-    const mfnBig = req.ptr >> 12n;
-    const mfn = mfnBig < BigInt(MFN_LIMIT) ? Number(mfnBig) : -1;
+    // ptr as two 32-bit halves: command in bits 2:0, slot in 11:3, frame in 51:12 (else -1).
+    const pLo = loOf(req.ptr);
+    const pHi = hiOf(req.ptr);
+    const cmd = pLo & 7;
+    const mfn = pHi < MFN_LIMIT / 0x100000 ? (pLo >>> 12) + pHi * 0x100000 : -1;
     switch (cmd) {
       case MMU.NORMAL_PT_UPDATE:
       case MMU.PT_UPDATE_PRESERVE_AD:
       case MMU.PT_UPDATE_NO_TRANSLATE: {
-        const slot = Number((req.ptr & 0xfffn) >> 3n);
+        const slot = (pLo & 0xfff) >>> 3;
         rc = ptUpdate(x, ptOwner, pgOwner, mfn, slot, req.val, cmd === MMU.PT_UPDATE_PRESERVE_AD);
         if (rc > 0) {
           flushLinear = true;

@@ -119,9 +119,11 @@ const HOLE_START = 0xffff800000000000n;
 const HOLE_END = 0xffff880000000000n;
 const U64 = (1n << 64n) - 1n;
 
+const LOW_END = 1n << 47n;
+
 /** __addr_ok(va): below 2^47, or at or above the end of the hypervisor hole. */
 export function addrOk(va: bigint): boolean {
-  return va < 1n << 47n || (va >= HOLE_END && va <= U64);
+  return va < LOW_END || (va >= HOLE_END && va <= U64);
 }
 
 /** True for an address in Xen's own range (slots 256–271), which no guest may touch. */
@@ -129,14 +131,27 @@ export function inXenHole(va: bigint): boolean {
   return va >= HOLE_START && va < HOLE_END;
 }
 
+/**
+ * The low 48 bits of va as a number (exact: below 2^53), from which slots and page numbers come
+ * without more BigInt arithmetic (each BigInt operation allocates).
+ */
+export function va48(va: bigint): number {
+  return Number(va & VA_MASK_48);
+}
+
+/** Slot in the table of the given level (4 = L4 … 1 = L1) of a va48() value. */
+export function slotOf48(v48: number, level: number): number {
+  return Math.floor(v48 / 2 ** (3 + 9 * level)) % 512;
+}
+
 /** Slot of va in the table of the given level (4 = L4 … 1 = L1). */
 export function vaSlot(va: bigint, level: number): number {
-  return Number((va >> BigInt(12 + 9 * (level - 1))) & 0x1ffn);
+  return slotOf48(va48(va), level);
 }
 
 /** The virtual page number (36 bits) that keys a TLB entry. */
 export function vpnOf(va: bigint): number {
-  return Number((va & VA_MASK_48) >> 12n);
+  return Math.floor(va48(va) / 4096);
 }
 
 /** is_guest_l4_slot() for 64-bit PV: every slot except Xen's 256–271. */

@@ -34,8 +34,9 @@ export class Diag {
   mfn: number | undefined;
 
   reset(): void {
-    this.xen.length = 0;
-    this.chain.length = 0;
+    // Only when non-empty: setting an array's length is a runtime call, and this runs per entry.
+    if (this.xen.length > 0) this.xen.length = 0;
+    if (this.chain.length > 0) this.chain.length = 0;
     this.reason = undefined;
     this.mfn = undefined;
   }

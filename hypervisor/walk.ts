@@ -2,7 +2,7 @@
 // update_va_mapping finds it) and a hardware-style translation for guest loads and stores.
 // Models xen/arch/x86/pv/mm.c guest_map_l1e and the x86 walk (RW is the AND of every level).
 
-import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, addrOk, pteMfn, vaSlot } from './pte.ts';
+import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, addrOk, pteMfn, slotOf48, va48 } from './pte.ts';
 import type { FrameTable } from './frames.ts';
 
 function entryLo(f: FrameTable, mfn: number, slot: number): number {
@@ -19,9 +19,10 @@ function entryMfn(f: FrameTable, mfn: number, slot: number): number {
 /** The L1 frame that maps va under the L4 `base`, or undefined (a level not present, or PSE). */
 export function findL1(f: FrameTable, base: number, va: bigint): number | undefined {
   if (base === 0 || !addrOk(va)) return undefined;
+  const v = va48(va);
   let table = base;
   for (let level = 4; level >= 2; level--) {
-    const slot = vaSlot(va, level);
+    const slot = slotOf48(v, level);
     const lo = entryLo(f, table, slot);
     if (!(lo & _PAGE_PRESENT)) return undefined;
     if (level === 2 && lo & _PAGE_PSE) return undefined;
@@ -35,9 +36,10 @@ export function translate(f: FrameTable, base: number, va: bigint): { mfn: numbe
   const l1 = findL1(f, base, va);
   if (l1 === undefined) return undefined;
   let rw = true;
+  const v = va48(va);
   let table = base;
   for (let level = 4; level >= 1; level--) {
-    const slot = vaSlot(va, level);
+    const slot = slotOf48(v, level);
     const lo = entryLo(f, table, slot);
     if (!(lo & _PAGE_PRESENT)) return undefined;
     rw &&= (lo & _PAGE_RW) !== 0;
