@@ -11,6 +11,7 @@
 // the command line does not name another subcommand.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { runCommand } from './command.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { addHelp, EXIT, programHelp } from './help.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
@@ -40,28 +41,15 @@ interface ReplayFlags {
 }
 
 async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
-  const ac = new AbortController();
-  const onSigint = (): void => ac.abort();
-  // `xensim replay … | head`: a closed stdout stops the replay quietly.
-  const onStdoutError = (e: NodeJS.ErrnoException): void => {
-    if (e.code === 'EPIPE') ac.abort();
-    else throw e;
-  };
-  process.once('SIGINT', onSigint);
-  process.stdout.on('error', onStdoutError);
-  try {
-    const opts: Parameters<typeof replay>[1] = { logLevel: flags.logLevel, signal: ac.signal };
+  await runCommand(async (signal) => {
+    const opts: Parameters<typeof replay>[1] = { logLevel: flags.logLevel, signal };
     if (flags.json) opts.json = true;
     if (flags.log !== undefined) opts.log = flags.log;
     if (flags.audit) opts.audit = true;
     if (flags.xenBuild === 'release') opts.xenBuild = 'release';
     const { replay } = await import('./replay.ts');
-    const summary = await replay(file, opts);
-    process.exitCode = summary.exit;
-  } finally {
-    process.off('SIGINT', onSigint);
-    // The stdout error listener stays: an EPIPE may be reported after the last write.
-  }
+    return (await replay(file, opts)).exit;
+  });
 }
 
 /**

@@ -14,6 +14,8 @@
 // failures, audit, bad input, end, and every guest event — `op_start` carries an `op` too, so
 // `event` goes first), `record` (a string `op`), `refusal` (a `refusal` object), `other`. An event
 // kind this file does not know is counted by name, never an error.
+import { collect, runCommand, UsageError } from './command.ts';
+export { collect, runCommand, UsageError };
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
@@ -1255,9 +1257,6 @@ export async function inspect(path: string, opts: InspectOptions = {}): Promise<
 // ---------------------------------------------------------------------------------------------
 // Command-line parsing.
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 /** `0x…` is hex, plain digits decimal, digits with a–f hex (as Xen prints MFNs). */
 export function parseMfnArg(s: string): number {
@@ -1322,34 +1321,6 @@ export function inspectOptions(flags: InspectFlags): InspectOptions {
   return o;
 }
 
-/**
- * Runs a command body with the CLI's conventions: `… | head` (EPIPE on stdout) stops quietly,
- * SIGINT stops between lines, a UsageError prints and exits 2. Sets process.exitCode.
- */
-export async function runCommand(body: (signal: AbortSignal) => Promise<number>): Promise<void> {
-  const ac = new AbortController();
-  const onSigint = (): void => ac.abort();
-  const onStdoutError = (e: NodeJS.ErrnoException): void => {
-    if (e.code === 'EPIPE') ac.abort();
-    else throw e;
-  };
-  process.once('SIGINT', onSigint);
-  process.stdout.on('error', onStdoutError);
-  try {
-    process.exitCode = await body(ac.signal);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`xensim: ${e.message}\n`);
-    process.exitCode = 2;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
-}
-
-/** commander's collector for a repeatable option. */
-export function collect(v: string, prev: string[] | undefined): string[] {
-  return [...(prev ?? []), v];
-}
 
 /** Adds `xensim inspect LOG …` to the program. */
 export function registerInspect(program: Command): Command {

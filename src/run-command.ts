@@ -2,6 +2,7 @@
 // verdict; 2 for bad input (an unknown scenario or knob, a bad file, a schedule that cannot run).
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { collect } from './command.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
 
 export interface RunFlags {
@@ -28,7 +29,6 @@ function scheduleArg(v: string): number[] {
   return v.split(',').map(Number);
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 /** Errors that mean the input was wrong (exit 2), as opposed to a fault of the simulator. */
 export const INPUT_ERRORS = new Set(['ScenarioFileError', 'PolicyError', 'ScheduleError', 'ScenarioError', 'OutOfMemory']);
