@@ -139,9 +139,12 @@ export function va48(va: bigint): number {
   return Number(va & VA_MASK_48);
 }
 
+/** 2^(12 + 9 (level - 1)): what a level's slot is counted in. */
+const LEVEL_SPAN = [0, 2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39];
+
 /** Slot in the table of the given level (4 = L4 … 1 = L1) of a va48() value. */
 export function slotOf48(v48: number, level: number): number {
-  return Math.floor(v48 / 2 ** (3 + 9 * level)) % 512;
+  return Math.floor(v48 / LEVEL_SPAN[level]!) % 512;
 }
 
 /** Slot of va in the table of the given level (4 = L4 … 1 = L1). */
