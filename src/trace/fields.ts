@@ -183,10 +183,19 @@ export function bool(o: Obj, key: string): boolean {
   return v;
 }
 
+/** The most entries of one array in a trace record: reqs, ops, calls, mfns, vcpumask, expected lists. */
+export const MAX_ARRAY = 65_536;
+
+/** Refuses an array longer than MAX_ARRAY (before any of its entries is read). */
+export function bounded(v: unknown[], key: string): unknown[] {
+  if (v.length > MAX_ARRAY) throw new FieldError(key, `${v.length} entries, more than the ${MAX_ARRAY} an array of a record may have`);
+  return v;
+}
+
 export function array(o: Obj, key: string): unknown[] {
   const v = o[key];
   if (!Array.isArray(v)) fail(key, -1, 'an array', v);
-  return v;
+  return bounded(v, key);
 }
 
 export function object(v: unknown, key: string, idx = -1): Obj {
@@ -199,6 +208,7 @@ export function vcpumask(o: Obj, key: string): number[] | null {
   const v = o[key];
   if (v === null) return null;
   if (!Array.isArray(v)) fail(key, -1, 'an array of vCPU ids, or null (an unreadable pointer)', v);
+  bounded(v, key);
   const out = new Array<number>(v.length);
   for (let i = 0; i < v.length; i++) out[i] = vcpuId(v[i], key, i);
   return out;

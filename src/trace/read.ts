@@ -2,8 +2,6 @@
 // the full field path. A hypercall log is a trace too: its record lines (numeric `level` and
 // `time`, plus `op`) are read as records, its other lines skipped. See trace-format.md and
 // docs/trace-extensions.md.
-import { open } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { MMUEXT, UVMF } from '../../hypervisor/abi.ts';
 import type { Hypercall, MmuextOp } from '../../hypervisor/types.ts';
 import { readExpect } from './expect.ts';
@@ -29,7 +27,11 @@ import {
   vcpumask,
   type Obj,
 } from './fields.ts';
+import { MAX_DEPTH, nestingOver, printable, readLineBatches } from './lines.ts';
 import { TRACE_OPS, type RecordCommon, type TraceEntry, type TraceOp, type TraceRecord } from './types.ts';
+
+/** The line reader (with the line-length and binary-data limits) lives in lines.ts. */
+export { readLineBatches };
 
 const MMUEXT_BY_NAME: Readonly<Record<string, number>> = MMUEXT;
 const MMUEXT_NAMES = Object.keys(MMUEXT).join(', ');
@@ -293,11 +295,13 @@ function isSkippable(text: string): boolean {
  */
 export function parseLine(text: string, file: string, line: number): TraceRecord | null {
   if (isSkippable(text)) return null;
+  // Deep nesting is refused before parsing: what walks the parsed value must not overflow.
+  if (nestingOver(text)) throw new TraceError(file, line, `arrays and objects nested deeper than ${MAX_DEPTH} levels (the limit of a trace line)`);
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new TraceError(file, line, `not valid JSON (${(e as Error).message})`);
+    throw new TraceError(file, line, `not valid JSON (${printable((e as Error).message)})`);
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw new TraceError(file, line, `expected a JSON object (one record), got ${show(v)}`);
@@ -313,48 +317,15 @@ export function parseLine(text: string, file: string, line: number): TraceRecord
   }
 }
 
-/** readline's line breaks: CRLF, LF, or a lone CR. */
-const LINE_BREAK = /\r\n|\n|\r/;
-
-/**
- * The lines of a text file, in batches of one read chunk each, split as readline splits them
- * (CRLF, LF or a lone CR; no empty line after a final newline). Batches, not lines: an async
- * iterator costs a promise per step, which for a 100-byte record line is more than parsing it.
- */
-export async function* readLineBatches(path: string): AsyncGenerator<string[], void, undefined> {
-  // A file handle and the stream's own decoder, not a read stream: the stream machinery cost 3×
-  // the reads themselves.
-  const file = await open(path, 'r');
-  const buf = Buffer.allocUnsafe(1 << 16);
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
-  try {
-    for (;;) {
-      const { bytesRead } = await file.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      let text = pending + decoder.write(buf.subarray(0, bytesRead));
-      // A CR at the end of a chunk may be the first half of a CRLF: decide when the next one comes.
-      const heldCr = text.endsWith('\r');
-      if (heldCr) text = text.slice(0, -1);
-      const lines = text.includes('\r') ? text.split(LINE_BREAK) : text.split('\n');
-      pending = lines.pop()! + (heldCr ? '\r' : '');
-      if (lines.length > 0) yield lines;
-    }
-    const last = (pending + decoder.end()).split(LINE_BREAK);
-    if (last[last.length - 1] === '') last.pop();
-    if (last.length > 0) yield last;
-  } finally {
-    await file.close();
-  }
-}
-
 /**
  * Streams a trace (or a hypercall log) and yields its records in order with their line numbers, a
  * batch (one read chunk) at a time. Throws TraceError for the first bad line — after yielding the
- * good records before it, so they run first; nothing after it is read.
+ * good records before it, so they run first; nothing after it is read. An empty file (nothing but
+ * blank lines) is a TraceError too: there is nothing to replay, and it is never what was meant.
  */
 export async function* readTraceBatches(path: string): AsyncGenerator<TraceEntry[], void, undefined> {
   let line = 0;
+  let empty = true;
   try {
     for await (const lines of readLineBatches(path)) {
       const batch: TraceEntry[] = [];
@@ -369,16 +340,27 @@ export async function* readTraceBatches(path: string): AsyncGenerator<TraceEntry
           throw e;
         }
         if (record !== null) batch.push({ line, record });
+        else if (empty && text.trim() !== '') empty = false;
       }
-      if (batch.length > 0) yield batch;
+      if (batch.length > 0) {
+        empty = false;
+        yield batch;
+      }
     }
   } catch (e) {
     if (e instanceof TraceError) throw e;
     const err = e as NodeJS.ErrnoException;
-    if (err.code !== undefined) throw new TraceError(path, line, `cannot read the trace (${err.message})`);
+    if (err.code !== undefined) throw new TraceError(path, line, `cannot read the trace (${ERRNO_TEXT[err.code] !== undefined ? `${err.code}: ${ERRNO_TEXT[err.code]}` : err.message})`);
     throw e;
   }
+  if (empty) throw new TraceError(path, 0, 'empty file: no records (a trace is one JSON record per line)');
 }
+
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EISDIR: 'is a directory, not a file',
+  EACCES: 'permission denied',
+};
 
 /**
  * Streams a trace (or a hypercall log) and yields its records in order with their line numbers.
