@@ -6,9 +6,9 @@
 // reason and blocker, flushes by cause, IPIs, WARNs, BUGs, deadlocks, hazards). Filters print
 // the matching lines, in order (raw NDJSON by default; `--format xen` as a Xen debug build's
 // `xl dmesg`, `--format pretty` as pino-pretty, `--format summary` the summary of just those).
-// It streams (readline with its 1024-line high-water mark): memory stays bounded whatever the
-// log's length — per-line state is a few counters, plus for `--mfn` the entries and VAs known to
-// map that one frame.
+// It streams (the trace reader's line batches, with its limits: docs/limits.md): memory stays
+// bounded whatever the log's length — per-line state is a few counters, plus for `--mfn` the
+// entries and VAs known to map that one frame.
 //
 // Line kinds, in the order they are told apart: `event` (a string `event`: flushes, expectation
 // failures, audit, bad input, end, and every guest event — `op_start` carries an `op` too, so
@@ -16,11 +16,11 @@
 // kind this file does not know is counted by name, never an error.
 import { collect, runCommand, UsageError } from './command.ts';
 export { collect, runCommand, UsageError };
-import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
 import pinoPretty from 'pino-pretty';
 import { errnoName } from '../hypervisor/abi.ts';
+import { TraceError } from './trace/fields.ts';
+import { MAX_DEPTH, nestingOver, printable, readLineBatches } from './trace/lines.ts';
 
 export type Obj = Record<string, unknown>;
 
@@ -31,23 +31,42 @@ export interface LogLine {
   /** null: not a JSON object (or a `#` comment). */
   o: Obj | null;
   comment: boolean;
+  /** Why a line that is not a comment is not a log line: `FILE:LINE: …` (then `o` is null). */
+  bad?: string;
 }
 
-/** Reads LOG (`-` = standard input) line by line. Blank lines are skipped; nothing is kept. */
-export async function* readLog(path: string): AsyncGenerator<LogLine, void, undefined> {
-  let input: NodeJS.ReadableStream;
-  let close = async (): Promise<void> => {};
-  if (path === '-') {
-    input = process.stdin;
-  } else {
-    const fh = await open(path, 'r');
-    input = fh.createReadStream({ encoding: 'utf8' });
-    close = () => fh.close().catch(() => undefined);
-  }
-  const rl = createInterface({ input, crlfDelay: Infinity });
-  let n = 0;
+/** Why a line is not a log line, or undefined: a JSON object whose `level` and `time` are numbers when present. */
+function notLogLine(text: string, path: string, n: number): { o: Obj | null; bad?: string } {
+  const at = `${path}:${n}: `;
+  if (nestingOver(text)) return { o: null, bad: `${at}arrays and objects nested deeper than ${MAX_DEPTH} levels (the limit of a log line)` };
+  let v: unknown;
   try {
-    for await (const raw of rl) {
+    v = JSON.parse(text);
+  } catch (e) {
+    return { o: null, bad: `${at}not valid JSON (${printable((e as Error).message)})` };
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    return { o: null, bad: `${at}expected a JSON object (one log line), got ${Array.isArray(v) ? 'an array' : printable(JSON.stringify(v).slice(0, 48))}` };
+  }
+  const o = v as Obj;
+  for (const k of ['level', 'time'] as const) {
+    if (o[k] !== undefined && (typeof o[k] !== 'number' || !Number.isFinite(o[k]))) {
+      return { o: null, bad: `${at}field "${k}": expected a number (pino's ${k}), got ${printable(JSON.stringify(o[k]).slice(0, 48))}` };
+    }
+  }
+  return { o };
+}
+
+/**
+ * Reads LOG (`-` = standard input) line by line. Blank lines are skipped; nothing is kept. The
+ * limits of docs/limits.md hold (lines of at most 1 MiB, UTF-8 text, nesting of at most 64 levels):
+ * an over-long line or binary data throws TraceError (FILE:LINE: …) and nothing after it is read;
+ * a line that is not a log line is yielded with `bad` saying why.
+ */
+export async function* readLog(path: string): AsyncGenerator<LogLine, void, undefined> {
+  let n = 0;
+  for await (const batch of readLineBatches(path === '-' ? process.stdin : path, path)) {
+    for (const raw of batch) {
       n++;
       const text = n === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
       const t = text.trimStart();
@@ -56,21 +75,54 @@ export async function* readLog(path: string): AsyncGenerator<LogLine, void, unde
         yield { n, text, o: null, comment: true };
         continue;
       }
-      let o: Obj | null = null;
-      if (t[0] === '{') {
-        try {
-          const v: unknown = JSON.parse(text);
-          if (v !== null && typeof v === 'object' && !Array.isArray(v)) o = v as Obj;
-        } catch {
-          // counted as unparsed
-        }
-      }
-      yield { n, text, o, comment: false };
+      const { o, bad } = notLogLine(text, path, n);
+      yield bad === undefined ? { n, text, o, comment: false } : { n, text, o, comment: false, bad };
     }
-  } finally {
-    rl.close();
-    await close();
   }
+}
+
+/**
+ * What keeps a log from being read cleanly, for inspect and export (exit 2): the first line that
+ * is not a log line and how many there were, or no log line at all (an empty file). They read on
+ * past bad lines — the summary or timeline of the rest is still worth having — but say so.
+ */
+export class LogCheck {
+  private first: string | undefined;
+  private bad = 0;
+  private lines = 0;
+  private readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  see(l: LogLine): void {
+    if (l.o !== null) this.lines++;
+    else if (l.bad !== undefined) {
+      this.bad++;
+      this.first ??= l.bad;
+    }
+  }
+
+  /** The message (exit 2), or undefined: every line that is not a comment is a log line, and there is one. */
+  problem(): string | undefined {
+    if (this.bad > 0) return this.first + (this.bad > 1 ? ` (and ${this.bad - 1} more line(s) that are not log lines)` : '');
+    if (this.lines === 0) return `${this.path}: no log lines (an empty file: a hypercall log has at least its end line)`;
+    return undefined;
+  }
+}
+
+/**
+ * The message of an error from reading a log: a limit (TraceError, FILE:LINE: …) or the file
+ * itself (missing, a directory). Anything else is a bug and is thrown on.
+ */
+export function logReadError(path: string, e: unknown): string {
+  if (e instanceof TraceError) return e.message;
+  const ne = e as NodeJS.ErrnoException;
+  if (ne === null || typeof ne !== 'object' || typeof ne.code !== 'string') throw e;
+  if (ne.code === 'ENOENT') return `${path}: no such file`;
+  if (ne.code === 'EISDIR') return `${path}: is a directory, not a log file`;
+  return `${path}: cannot read the log (${ne.message})`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1183,7 +1235,7 @@ export interface InspectResult {
   summary?: SummaryJson;
 }
 
-/** Runs `inspect` on LOG. Exit 0, or 2 when the log cannot be read. Never throws for a bad log. */
+/** Runs `inspect` on LOG. Exit 0, or 2 when the log cannot be read or has lines that are not log lines (what could be read is still shown). Never throws for a bad log. */
 export async function inspect(path: string, opts: InspectOptions = {}): Promise<InspectResult> {
   const out = new Writer(opts.out ?? process.stdout);
   const err = opts.err ?? process.stderr;
@@ -1201,14 +1253,14 @@ export async function inspect(path: string, opts: InspectOptions = {}): Promise<
         })
       : undefined;
   let matched = 0;
-  let unparsed = 0;
   let xenRefusals = 0;
   let xenPrinted = 0;
+  const check = new LogCheck(path);
   try {
     for await (const line of readLog(path)) {
       if (opts.signal?.aborted) break;
+      check.see(line);
       if (line.o === null) {
-        if (!line.comment) unparsed++;
         if (summary !== undefined && !filtering) summary.addUnparsed(line.comment);
         continue;
       }
@@ -1234,24 +1286,27 @@ export async function inspect(path: string, opts: InspectOptions = {}): Promise<
       }
     }
   } catch (e) {
-    const ne = e as NodeJS.ErrnoException;
-    const msg = ne.code === 'ENOENT' ? `${path}: no such file` : ne.code === 'EISDIR' ? `${path}: is a directory` : `${path}: ${ne.message ?? String(e)}`;
+    const msg = logReadError(path, e);
     await out.flush();
     err.write(msg + '\n');
     return { exit: 2, matched };
   }
+  // Lines that are not log lines (or none at all): what could be read is shown, and exit 2 says the rest.
+  const problem = opts.signal?.aborted ? undefined : check.problem();
+  const exit = problem === undefined ? 0 : 2;
   if (summary !== undefined) {
     const s = summary.json();
-    await out.write(opts.json ? JSON.stringify(s) + '\n' : summaryText(s));
+    if (problem === undefined || s.lines > 0) await out.write(opts.json ? JSON.stringify(s) + '\n' : summaryText(s));
     await out.flush();
-    return { exit: 0, matched, summary: s };
+    if (problem !== undefined) err.write(problem + '\n');
+    return { exit, matched, summary: s };
   }
   await out.flush();
-  if (unparsed > 0) err.write(`${path}: ${unparsed} line(s) are not JSON objects and were skipped\n`);
+  if (problem !== undefined) err.write(problem + '\n');
   if (format === 'xen' && xenRefusals > 0 && xenPrinted === 0) {
     err.write(`${path}: ${xenRefusals} refusal(s), but Xen printed nothing for them (a release build's log: --xen-build release)\n`);
   }
-  return { exit: 0, matched };
+  return { exit, matched };
 }
 
 // ---------------------------------------------------------------------------------------------

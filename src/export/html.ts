@@ -6,7 +6,7 @@
 // The log is read in one streaming pass; the page holds at most `maxEvents` slices and instants
 // (the summary always covers the whole log, and the page says when the drawing was cut).
 import { writeFileSync } from 'node:fs';
-import { readLog, Summary, summaryText, type Obj, type SummaryJson } from '../inspect.ts';
+import { LogCheck, logReadError, readLog, Summary, summaryText, type Obj, type SummaryJson } from '../inspect.ts';
 import { Timeline, type TimelineStats, type TlEvent } from './timeline.ts';
 import type { ExportResult } from './perfetto.ts';
 
@@ -26,6 +26,8 @@ export interface PageData {
   end: number;
   dropped: number;
   stats: TimelineStats;
+  /** Lines that are not log lines, or none at all (LogCheck): the page shows the rest, exit 2. */
+  problem?: string;
 }
 
 export interface HtmlOptions {
@@ -87,7 +89,9 @@ export async function pageData(log: string, opts: HtmlOptions = {}): Promise<Pag
     }
   };
   const tl = new Timeline(onEvent);
+  const check = new LogCheck(log);
   for await (const line of readLog(log)) {
+    check.see(line);
     if (line.o === null) {
       summary.addUnparsed(line.comment);
       continue;
@@ -103,7 +107,9 @@ export async function pageData(log: string, opts: HtmlOptions = {}): Promise<Pag
   const sortedTracks = order.map((o) => ({ ...o.t, name: trackInfo.get(`${o.t.pid}:${o.t.tid}`)?.name ?? o.t.name, proc: procNames.get(o.t.pid) ?? o.t.proc }));
   for (const m of marks) m[0] = remap.get(m[0])!;
   const s = summary.json();
+  const problem = check.problem();
   return {
+    ...(problem !== undefined ? { problem } : {}),
     source,
     summary: s,
     summaryText: summaryText(s),
@@ -406,13 +412,13 @@ export async function exportHtml(log: string, out: string, opts: HtmlOptions = {
   try {
     d = await pageData(log, opts);
   } catch (e) {
-    const ne = e as NodeJS.ErrnoException;
-    return { exit: 2, unparsed: 0, error: ne.code === 'ENOENT' ? `${log}: no such file` : `${log}: ${ne.message}` };
+    return { exit: 2, unparsed: 0, error: logReadError(log, e) };
   }
   try {
     writeFileSync(out, renderHtml(d));
   } catch (e) {
     return { exit: 2, unparsed: d.summary.unparsed, error: `${out}: ${(e as Error).message}` };
   }
+  if (d.problem !== undefined) return { exit: 2, stats: d.stats, unparsed: d.summary.unparsed, dropped: d.dropped, error: d.problem };
   return { exit: 0, stats: d.stats, unparsed: d.summary.unparsed, dropped: d.dropped };
 }

@@ -1,6 +1,7 @@
 // `xensim export LOG --perfetto OUT.json | --html OUT.html`: the log's timeline for
 // ui.perfetto.dev / chrome://tracing, or as one self-contained page. Both may be given at once.
-// Exit 0; 2 when the log cannot be read, an output cannot be written, or no output was asked for.
+// Exit 0; 2 when the log cannot be read or has lines that are not log lines (the output is still
+// written from the rest), an output cannot be written, or no output was asked for.
 import type { Command } from 'commander';
 import { runCommand, UsageError } from '../inspect.ts';
 import { DEFAULT_MAX_EVENTS, exportHtml } from './html.ts';

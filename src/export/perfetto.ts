@@ -4,7 +4,7 @@
 // = 1 µs), printed with at most three decimals so they are whole ns; pid = domain, tid = vCPU.
 // Streams: each event is written as the timeline emits it, through a 64 KiB buffer.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { isObj, readLog, type Obj } from '../inspect.ts';
+import { isObj, LogCheck, logReadError, readLog, type Obj } from '../inspect.ts';
 import { Timeline, type TimelineStats, type TlEvent } from './timeline.ts';
 
 /** ns → the µs number Chrome's format wants (exact: ns are integers, three decimals at most). */
@@ -73,8 +73,10 @@ export async function exportPerfetto(log: string, out: string | { write(s: strin
     first = false;
   });
   let unparsed = 0;
+  const check = new LogCheck(log);
   try {
     for await (const line of readLog(log)) {
+      check.see(line);
       if (line.o === null) {
         if (!line.comment) unparsed++;
         continue;
@@ -82,14 +84,16 @@ export async function exportPerfetto(log: string, out: string | { write(s: strin
       if (isObj(line.o)) tl.feed(line.o);
     }
   } catch (e) {
-    const ne = e as NodeJS.ErrnoException;
     o.close();
-    return { exit: 2, unparsed, error: ne.code === 'ENOENT' ? `${log}: no such file` : `${log}: ${ne.message}` };
+    return { exit: 2, unparsed, error: logReadError(log, e) };
   }
   const stats = tl.finish();
   const other: Record<string, string> = { source, generator: 'xensim export --perfetto', time_unit: '1 unit of simulated time = 1 us' };
   for (const [k, v] of Object.entries(stats)) other[k] = String(v);
   o.write(`\n],\n"displayTimeUnit":"ns",\n"otherData":${JSON.stringify(other)}}\n`);
   o.close();
+  // Lines that are not log lines (or none at all): the timeline of the rest is written, exit 2.
+  const problem = check.problem();
+  if (problem !== undefined) return { exit: 2, stats, unparsed, error: problem };
   return { exit: 0, stats, unparsed };
 }

@@ -148,7 +148,7 @@ describe('the summary counts what the raw lines say', () => {
     expect(summary!.deadlocks.list[0]!.cycle).toContain('spins on purge_lock held by vCPU0');
   });
 
-  it('counts unknown event kinds by name, and lines that are not JSON, without failing', async () => {
+  it('counts unknown event kinds by name, and lines that are not JSON: the summary of the rest, then exit 2 naming the first bad line', async () => {
     const p = join(logs.dir, 'odd.log');
     writeFileSync(
       p,
@@ -162,8 +162,10 @@ describe('the summary counts what the raw lines say', () => {
         '',
       ].join('\n'),
     );
-    const { summary, exit } = await run(p, { json: true });
-    expect(exit).toBe(0);
+    const { summary, exit, err } = await run(p, { json: true });
+    expect(exit).toBe(2);
+    expect(err.startsWith(`${p}:2: not valid JSON (`)).toBe(true);
+    expect(err.endsWith(' (and 1 more line(s) that are not log lines)\n')).toBe(true);
     expect(summary!.unknown_events).toEqual({ frobnicate: 2, gremlin: 1 });
     expect(summary!.unparsed).toBe(2);
     expect(summary!.comments).toBe(1);
