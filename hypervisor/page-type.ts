@@ -224,10 +224,12 @@ function promote(x: XenState, mfn: number, level: number): number {
         releaseEntries(x, mfn, level, page, i);
         return rc;
       }
-      // adjust_guest_lNe: the flags a PV guest's entries get from Xen.
+      // adjust_guest_lNe: the flags a PV guest's entries get from Xen. Stored only when they
+      // change (a table validated before has them already): a store per entry costs here.
       const add = guestAdjustFlags(level, pteFlags(lo, hi));
-      page[2 * i] = addFlagsLo(lo, add);
-      page[2 * i + 1] = addFlagsHi(hi, add);
+      const newLo = addFlagsLo(lo, add);
+      if (newLo !== lo) page[2 * i] = newLo;
+      if (add > 0xfff) page[2 * i + 1] = addFlagsHi(hi, add);
     }
   }
   if (level === 4) initXenL4Slots(x, mfn);
