@@ -91,11 +91,11 @@ export function refusalJson(r: Refusal): Record<string, unknown> {
 
 /**
  * A log file written synchronously: truncated on open (its directory created), each line on disk
- * when the logging call returns — or, between hold() and release(), all the lines of one replayed
- * record in a single write when the record is done: the replayer holds per record, because on this
- * machine a write(2) costs about as much as a pino line, and a record writes one line or several
- * (refusals, flushes). Why not pino.destination({sync: true}): SonicBoom measures and copies every
- * line on top of the write (5.2 µs a line here, against 3.7 µs for the bare write).
+ * when the logging call returns — or, between hold() and release(), the lines kept and written in
+ * one go. The replayer holds for each batch of records (one read chunk of the trace) and releases
+ * when the batch is done or the replay stops: a write(2) per line cost more than the simulator
+ * (3–10 µs a call here). Why not pino.destination({sync: true}): SonicBoom measures and copies
+ * every line on top of the write (5.2 µs a line here, against 3.7 µs for the bare write).
  */
 export class LogFile {
   private fd: number;
@@ -243,8 +243,8 @@ export class HypercallLog {
   }
 
   /**
-   * Keeps a file log's lines until release() and writes them in one go (one replayed record's
-   * lines); a sink is written to as before.
+   * Keeps a file log's lines until release() and writes them in one go (the replayer's batch of
+   * records); a sink is written to as before.
    */
   hold(): void {
     this.stream?.hold();

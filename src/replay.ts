@@ -371,16 +371,15 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
       return true;
     };
 
-    // Records come in batches (one read chunk each): no promise per record. A record's log lines
-    // (flushes, the record, its refusals) reach the file in one write, when the record is done.
+    // Records come in batches (one read chunk each): no promise per record. The log lines of a
+    // batch's records reach the file in one write when the batch is done (or the replay stops): a
+    // write per line cost more than the simulator.
     run: for await (const batch of readTraceBatches(path)) {
-      for (const { line, record } of batch) {
-        log?.hold();
-        try {
-          if (!runOne(line, record)) break run;
-        } finally {
-          log?.release();
-        }
+      log?.hold();
+      try {
+        for (const { line, record } of batch) if (!runOne(line, record)) break run;
+      } finally {
+        log?.release();
       }
     }
     if (s.reason === 'finished' && s.failed > 0) {

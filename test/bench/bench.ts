@@ -43,11 +43,11 @@ const started = new Date();
 
 if (want('replay')) {
   progress('replay throughput…');
-  figures.push(...(await replayThroughput(dir, quick ? 20_000 : 200_000, quick ? 1 : 3)));
+  figures.push(...(await replayThroughput(dir, quick ? 20_000 : 200_000, quick ? 1 : 4)));
 }
 if (want('validation')) {
   progress('validation speed…');
-  figures.push(...validationSpeed(quick ? 3 : 7));
+  figures.push(...validationSpeed(quick ? 5 : 15));
 }
 if (want('scale')) {
   progress('scale (child processes)…');
