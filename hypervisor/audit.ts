@@ -14,6 +14,7 @@ import {
   NO_OWNER,
   PGT_l1_page_table,
   PGT_l4_page_table,
+  PGT_seg_desc_page,
   PGT_writable_page,
   TYPE_NAMES,
 } from './frames.ts';
@@ -89,6 +90,11 @@ export function audit(x: XenState): string[] {
     for (const v of d.vcpus) {
       if (v.guestTable) holdsL4(v.guestTable, `d${d.id}v${v.id} CR3`);
       if (v.guestTableUser) holdsL4(v.guestTableUser, `d${d.id}v${v.id} user CR3`);
+      for (const m of v.gdtFrames) {
+        inc(general, m);
+        inc(typed, m);
+        if (f.type[m] !== PGT_seg_desc_page) out.push(`d${d.id}v${v.id} GDT frame ${hex(m)} is not a seg_desc page`);
+      }
       for (const [vpn, packed] of v.tlb) {
         const mfn = Math.floor(packed / 2);
         // _get_page_type flushes the frame owner's dirty vCPUs only (§1.7a): a stale translation

@@ -14,6 +14,9 @@ export class Vcpu {
   readonly tlb = new Map<number, number>();
   ldtBase = 0n;
   ldtEnts = 0;
+  /** set_gdt's frames: each holds a general + PGT_seg_desc_page type ref. */
+  gdtFrames: number[] = [];
+  gdtEnts = 0;
 
   constructor(id: number, clock: number) {
     this.id = id;

@@ -90,6 +90,7 @@ function otherHolders(x: XenState, mfn: number, out: Holder[]): void {
     for (const v of d.vcpus) {
       if (v.guestTable === mfn) out.push({ kind: 'cr3', mfn, dom: d.id, vcpu: v.id });
       if (v.guestTableUser === mfn) out.push({ kind: 'cr3_user', mfn, dom: d.id, vcpu: v.id });
+      if (v.gdtFrames.includes(mfn)) out.push({ kind: 'gdt', mfn, dom: d.id, vcpu: v.id });
     }
   }
 }

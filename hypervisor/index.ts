@@ -26,6 +26,7 @@ import {
   type XenObserver,
 } from './types.ts';
 import { doUpdateVaMapping } from './update-va-mapping.ts';
+import { doSetGdt } from './gdt.ts';
 import { translate } from './walk.ts';
 
 export * from './types.ts';
@@ -174,6 +175,14 @@ export class Hypervisor {
     const { d } = this.resolve(caller);
     this.x.diag.reset();
     return decreaseReservation(this.x, d, mfns);
+  }
+
+  /** HYPERVISOR_set_gdt: the calling vCPU's GDT becomes `frames` (each a seg_desc page). */
+  setGdt(caller: Caller, frames: number[], entries: number): CallResult {
+    const { d, v } = this.resolve(caller);
+    this.x.diag.reset();
+    const rc = doSetGdt(this.x, d, v, frames, entries);
+    return { rc, refusals: rc === 0 ? [] : [buildRefusal(this.x, '', `set_gdt frames [${frames.map((m) => hex(m)).join(',')}] entries ${entries}`, rc)] };
   }
 
   /**

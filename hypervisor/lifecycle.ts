@@ -16,6 +16,7 @@ import {
   PGT_l2_page_table,
   PGT_l4_page_table,
 } from './frames.ts';
+import { destroyGdt } from './gdt.ts';
 import { holdersOf } from './holders.ts';
 import { forceDevalidate, getPage, putPage, putPageAndType } from './page-type.ts';
 import { hex } from './pte.ts';
@@ -134,6 +135,7 @@ export function destroyDomain(x: XenState, d: Domain): void {
     v.guestTableUser = 0;
     if (k) putPageAndType(x, k);
     if (u) putPageAndType(x, u);
+    destroyGdt(x, v);
     v.tlb.clear();
   }
   for (let level = PGT_l4_page_table; level >= PGT_l2_page_table; level--) {

@@ -59,7 +59,7 @@ export interface ChainLink {
 
 /** Something that holds a reference which stands in the way (an entry, a pin, a CR3). */
 export interface Holder {
-  kind: 'l1e' | 'l2e' | 'l3e' | 'l4e' | 'pin' | 'cr3' | 'cr3_user';
+  kind: 'l1e' | 'l2e' | 'l3e' | 'l4e' | 'pin' | 'cr3' | 'cr3_user' | 'gdt';
   /** The table holding the entry, or the pinned frame, or the frame in CR3. */
   mfn: number;
   slot?: number;

@@ -239,6 +239,8 @@ export function blockerText(b: Obj, dom?: unknown): string {
       return `pinned ${mfn}${d}`;
     case 'cr3':
       return `CR3 of d${String(b.dom)}v${isNum(b.vcpu) ? b.vcpu : '?'}`;
+    case 'gdt':
+      return `GDT of d${String(b.dom)}v${isNum(b.vcpu) ? b.vcpu : '?'}`;
     case 'cr3_user':
       return `user CR3 of d${String(b.dom)}v${isNum(b.vcpu) ? b.vcpu : '?'}`;
     default:

@@ -71,6 +71,10 @@ function execute(hv: Hypervisor, rec: TraceRecord, caller: Caller): RecordResult
       const r = hv.memoryExchange(caller, rec.mfns);
       return { rc: r.rc, refusals: r.refusals };
     }
+    case 'set_gdt': {
+      const r = hv.setGdt(caller, rec.frames, rec.entries);
+      return { rc: r.rc, refusals: r.refusals };
+    }
     case 'frame':
       return { rc: 0, frame: hv.frame(rec.mfn) };
     case 'read': {
@@ -155,6 +159,8 @@ function describe(rec: TraceRecord): string {
     case 'decrease_reservation':
     case 'memory_exchange':
       return `${rec.op} ${rec.mfns.map(hex).join(', ')}`;
+    case 'set_gdt':
+      return `set_gdt ${rec.frames.map(hex).join(', ')} entries ${rec.entries}`;
     case 'frame':
       return `frame ${hex(rec.mfn)}`;
     case 'read':
@@ -183,6 +189,8 @@ function holderText(h: Holder, caller: Caller): string {
       return `CR3 of d${h.dom}v${h.vcpu ?? '?'}`;
     case 'cr3_user':
       return `user CR3 of d${h.dom}v${h.vcpu ?? '?'}`;
+    case 'gdt':
+      return `GDT of d${h.dom}v${h.vcpu ?? '?'}`;
   }
 }
 

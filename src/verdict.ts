@@ -52,6 +52,7 @@ export function blockerText(b: Refusal['blockers'][number]): string {
       return `pinned ${hex(b.mfn)}`;
     case 'cr3':
     case 'cr3_user':
+    case 'gdt':
       return `${b.kind} of d${b.dom}v${b.vcpu}`;
     default:
       return `${b.kind.slice(0, 2).toUpperCase()} ${hex(b.mfn)} slot ${b.slot}${b.rw ? ' (writable)' : ''}`;

@@ -37,6 +37,7 @@ export const EXPECT_KEYS: Record<TraceOp, Readonly<Record<string, Kind>>> = {
   store: RC,
   decrease_reservation: RC,
   memory_exchange: RC,
+  set_gdt: RC,
   mmu_update: HCALL,
   mmuext_op: HCALL,
   update_va_mapping: RC,

@@ -248,6 +248,12 @@ function readBody(op: TraceOp, o: Obj): TraceRecord {
       for (let i = 0; i < a.length; i++) mfns[i] = toMfn(a[i], 'mfns', i);
       return { op, mfns };
     }
+    case 'set_gdt': {
+      const a = array(o, 'frames');
+      const frames = new Array<number>(a.length);
+      for (let i = 0; i < a.length; i++) frames[i] = toMfn(a[i], 'frames', i);
+      return { op, frames, entries: uint32(o, 'entries') };
+    }
     case 'frame':
       return { op, mfn: mfn(o, 'mfn') };
     case 'read':

@@ -61,6 +61,12 @@ export interface MemoryExchangeRecord extends RecordCommon {
   op: 'memory_exchange';
   mfns: number[];
 }
+/** Extension: HYPERVISOR_set_gdt (hypercall 2): the vCPU's GDT frames become seg_desc pages. */
+export interface SetGdtRecord extends RecordCommon {
+  op: 'set_gdt';
+  frames: number[];
+  entries: number;
+}
 export interface FrameRecord extends RecordCommon {
   op: 'frame';
   mfn: number;
@@ -87,6 +93,7 @@ export type TraceRecord =
   | StoreRecord
   | DecreaseReservationRecord
   | MemoryExchangeRecord
+  | SetGdtRecord
   | FrameRecord
   | ReadRecord
   | AccessRecord
@@ -113,6 +120,7 @@ export const TRACE_OPS: readonly TraceOp[] = [
   'multicall',
   'decrease_reservation',
   'memory_exchange',
+  'set_gdt',
   'frame',
   'read',
   'access',
@@ -125,7 +133,7 @@ export function isHypercallRecord(r: TraceRecord): r is HypercallRecord {
 }
 
 /** Records that act as a vCPU of a domain (they have a caller: dom and vcpu). */
-const CALLER_OPS = new Set<string>([...HYPERCALL_OPS, 'store', 'decrease_reservation', 'memory_exchange', 'access']);
+const CALLER_OPS = new Set<string>([...HYPERCALL_OPS, 'store', 'decrease_reservation', 'memory_exchange', 'set_gdt', 'access']);
 export function hasCaller(r: TraceRecord): boolean {
   return CALLER_OPS.has(r.op);
 }

@@ -107,6 +107,10 @@ export function recordToJson(r: TraceRecord, caller?: { dom: number; vcpu: numbe
     case 'memory_exchange':
       out.mfns = r.mfns.map(hex);
       break;
+    case 'set_gdt':
+      out.frames = r.frames.map(hex);
+      out.entries = r.entries;
+      break;
     case 'frame':
       out.mfn = hex(r.mfn);
       break;
