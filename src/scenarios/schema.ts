@@ -4,6 +4,11 @@
 import { z } from 'zod';
 import type { Op } from '../../guest/ops.ts';
 
+/** The most operations in one program, or in `setup` (docs/limits.md). */
+export const MAX_PROGRAM_OPS = 4096;
+/** The most vCPUs (and so programs) of a scenario. */
+export const MAX_VCPUS = 64;
+
 const name = z.string().min(1).max(64);
 const pages = z.number().int().min(1).max(1 << 20);
 
@@ -56,17 +61,17 @@ export const ScenarioSchema = z
     title: z.string().max(200),
     /** What the scenario shows, in a few sentences (linux-guest.md §6). */
     description: z.string().max(4000),
-    vcpus: z.number().int().min(1).max(64),
+    vcpus: z.number().int().min(1).max(MAX_VCPUS),
     memory_pages: z.number().int().min(256).max(1 << 22).default(2048),
     vmalloc_pages: z.number().int().min(512).max(1 << 22).default(4096),
     vmalloc_initialized: z.boolean().default(true),
     /** The policy the scenario runs under unless the command line says otherwise. */
-    policy: z.string().default('linux-2.6.28'),
+    policy: z.string().max(200).default('linux-2.6.28'),
     /** knob=value settings applied on top of the policy. */
-    set: z.array(z.string()).default([]),
+    set: z.array(z.string().max(200)).max(256).default([]),
     /** Run on vCPU 0 before the programs start (must not block). */
-    setup: z.array(OpSchema).default([]),
-    programs: z.array(z.array(OpSchema)).min(1),
+    setup: z.array(OpSchema).max(MAX_PROGRAM_OPS).default([]),
+    programs: z.array(z.array(OpSchema).max(MAX_PROGRAM_OPS)).min(1).max(MAX_VCPUS),
     /** Expected verdicts by policy label (see src/scenarios/policies.ts), checked by the tests. */
     expect: z.record(z.string(), ExpectationSchema).default({}),
   })

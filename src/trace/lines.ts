@@ -29,11 +29,16 @@ const LINE_BREAK = /\r\n|\n|\r/;
  * per-character loop); only then is it scanned, strings skipped.
  */
 export function nestingOver(text: string, max = MAX_DEPTH): boolean {
-  if (text.length <= max) return false;
+  return nestingOverAt(text, max) >= 0;
+}
+
+/** The offset of the bracket that goes deeper than `max` levels, or -1 (see nestingOver). */
+export function nestingOverAt(text: string, max = MAX_DEPTH): number {
+  if (text.length <= max) return -1;
   let opens = 0;
   for (let i = text.indexOf('[') + 1; i > 0 && opens <= max; i = text.indexOf('[', i) + 1) opens++;
   for (let i = text.indexOf('{') + 1; i > 0 && opens <= max; i = text.indexOf('{', i) + 1) opens++;
-  if (opens <= max) return false;
+  if (opens <= max) return -1;
   let depth = 0;
   const n = text.length;
   for (let i = 0; i < n; i++) {
@@ -46,12 +51,12 @@ export function nestingOver(text: string, max = MAX_DEPTH): boolean {
         else if (k === 34) break;
       }
     } else if (c === 91 || c === 123) {
-      if (++depth > max) return true;
+      if (++depth > max) return i;
     } else if (c === 93 || c === 125) {
       depth--;
     }
   }
-  return false;
+  return -1;
 }
 
 /** A parser's error text made printable: control characters (a NUL, an escape) as \u escapes. */
@@ -88,6 +93,8 @@ export function firstInvalidUtf8(b: Uint8Array): number {
   return -1;
 }
 
+const hexByte = (v: number): string => `0x${v.toString(16).padStart(2, '0')}`;
+
 /** Where a byte offset is: the line (counted from `firstLine`, CRLF one break) and its column (from 1). */
 function locate(b: Uint8Array, pos: number, firstLine: number): { line: number; col: number; start: number } {
   let line = firstLine;
@@ -103,14 +110,29 @@ function locate(b: Uint8Array, pos: number, firstLine: number): { line: number; 
   return { line, col: pos - start + 1, start };
 }
 
+/**
+ * Whether bytes are not text: the first NUL byte or byte that is not UTF-8, with its line (from
+ * `firstLine`), column and the offset where its line starts; undefined for UTF-8 text.
+ */
+export function binaryProblem(bytes: Buffer, firstLine = 1): { line: number; start: number; detail: string } | undefined {
+  const nul = bytes.indexOf(0);
+  const bad = isUtf8(bytes) ? -1 : firstInvalidUtf8(bytes);
+  if (nul < 0 && bad < 0) return undefined;
+  const pos = nul < 0 ? bad : bad < 0 ? nul : Math.min(nul, bad);
+  const at = locate(bytes, pos, firstLine);
+  const detail =
+    pos === nul
+      ? `binary data: a NUL byte at column ${at.col} (xensim reads UTF-8 text)`
+      : `not UTF-8 text: byte ${hexByte(bytes[pos]!)} at column ${at.col} does not start a valid UTF-8 character`;
+  return { line: at.line, start: at.start, detail };
+}
+
 /** Splits text into its lines; `complete`: it ends with a line break (no line after it). */
 function split(text: string, complete = true): string[] {
   const lines = text.includes('\r') ? text.split(LINE_BREAK) : text.split('\n');
   if (complete) lines.pop(); // the empty string after the final break
   return lines;
 }
-
-const hexByte = (v: number): string => `0x${v.toString(16).padStart(2, '0')}`;
 
 /**
  * A file's bytes, a chunk at a time, through a file handle and one reused buffer (a read stream
@@ -158,23 +180,14 @@ export async function* readLineBatches(
    * split. A NUL or a byte that is not UTF-8: the lines before it are yielded, then the error.
    */
   function* emit(bytes: Buffer, complete = true): Generator<string[], void, undefined> {
-    const nul = bytes.indexOf(0);
-    const bad = isUtf8(bytes) ? -1 : firstInvalidUtf8(bytes);
-    if (nul >= 0 || bad >= 0) {
-      const pos = nul < 0 ? bad : bad < 0 ? nul : Math.min(nul, bad);
-      const at = locate(bytes, pos, line + 1);
-      if (at.start > 0) {
-        const before = split(bytes.subarray(0, at.start).toString('utf8'));
+    const bad = binaryProblem(bytes, line + 1);
+    if (bad !== undefined) {
+      if (bad.start > 0) {
+        const before = split(bytes.subarray(0, bad.start).toString('utf8'));
         line += before.length;
         if (before.length > 0) yield before;
       }
-      throw new TraceError(
-        name,
-        at.line,
-        pos === nul
-          ? `binary data: a NUL byte at column ${at.col} (a trace or log is UTF-8 text)`
-          : `not UTF-8 text: byte ${hexByte(bytes[pos]!)} at column ${at.col} does not start a valid UTF-8 character`,
-      );
+      throw new TraceError(name, bad.line, bad.detail);
     }
     const lines = split(bytes.toString('utf8'), complete);
     line += lines.length;

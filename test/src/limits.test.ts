@@ -64,7 +64,7 @@ describe('the line reader', () => {
     const p = file(Buffer.from('one\ntwo\r\nth\0ree\nfour\n'));
     const r = await lines(p);
     expect(r.got).toEqual(['one', 'two']);
-    expect(r.error?.message).toBe(`${p}:3: binary data: a NUL byte at column 3 (a trace or log is UTF-8 text)`);
+    expect(r.error?.message).toBe(`${p}:3: binary data: a NUL byte at column 3 (xensim reads UTF-8 text)`);
   });
 
   it('bytes that are not UTF-8 (a lone continuation byte, an overlong form, a surrogate, a cut-off character at the end)', async () => {
