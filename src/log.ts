@@ -37,7 +37,9 @@
 //            for expect_failed/interrupted, error (50) otherwise:
 //            {"level":…,"time":T,"event":"end","reason":"finished|bad_input|expect_failed|audit|
 //             interrupted|internal_error","records":R,"exit":S,"msg":"replay stopped"}
-//            (R = records executed; T = the time of the last one)
+//            (R = records executed; T = the time of the last one). A guest run's log (src/run.ts)
+//            ends the same way with "msg":"run stopped" and the verdict's outcome as the reason:
+//            completed (info), deadlock|bug (warn), or bad_input|internal_error (error).
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Level, type Logger } from 'pino';
@@ -68,6 +70,8 @@ export interface SimClock {
 }
 
 export type StopReason = 'finished' | 'bad_input' | 'expect_failed' | 'audit' | 'interrupted' | 'internal_error';
+/** Why a guest run's log ends: the verdict's outcome, or what stopped it (src/run.ts). */
+export type RunEndReason = 'completed' | 'deadlock' | 'bug' | 'pruned' | 'bad_input' | 'internal_error';
 
 function holderJson(h: Holder): Record<string, unknown> {
   const o: Record<string, unknown> = { kind: h.kind, mfn: hex(h.mfn) };
@@ -236,10 +240,15 @@ export class HypercallLog {
     this.logger.error({ line: this.clock.line, event: 'internal_error', error: message }, `internal error: ${message}`);
   }
 
-  /** The last line: why the replay stopped. */
-  end(reason: StopReason, records: number, exit: number): void {
-    const level: Level = reason === 'finished' ? 'info' : reason === 'expect_failed' || reason === 'interrupted' ? 'warn' : 'error';
-    this.always[level]({ event: 'end', reason, records, exit }, 'replay stopped');
+  /** The last line: why the replay (or the guest run) stopped. */
+  end(reason: StopReason | RunEndReason, records: number, exit: number, what: 'replay' | 'run' = 'replay'): void {
+    const level: Level =
+      reason === 'finished' || reason === 'completed' || reason === 'pruned'
+        ? 'info'
+        : reason === 'expect_failed' || reason === 'interrupted' || reason === 'deadlock' || reason === 'bug'
+          ? 'warn'
+          : 'error';
+    this.always[level]({ event: 'end', reason, records, exit }, `${what} stopped`);
   }
 
   /**

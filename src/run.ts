@@ -4,10 +4,10 @@
 // guest's events beside it, in simulated time.
 
 import type { GuestEvent } from '../guest/events.ts';
-import { Kernel, type RunOptions } from '../guest/kernel.ts';
+import { Kernel, type RunOptions, type RunResult } from '../guest/kernel.ts';
 import { Hypervisor, type FlushEvent } from '../hypervisor/index.ts';
 import { hypervisorPort, type PortRecord } from './guest-port.ts';
-import { createLog, refusalJson, type HypercallLog, type LogLevel } from './log.ts';
+import { createLog, refusalJson, type HypercallLog, type LogLevel, type RunEndReason } from './log.ts';
 import { resolvePolicy } from './scenarios/policies.ts';
 import { opsOf, type Scenario } from './scenarios/schema.ts';
 import type { RecordResult } from './trace/result.ts';
@@ -107,10 +107,37 @@ class RunLog {
     if (this.log.logger.isLevelEnabled(level)) this.log.logger[level](eventFields(e), e.event);
   }
 
-  end(): void {
-    this.log.end('finished', this.records, 0);
+  /** The last line: the verdict's outcome (exit 0), or why the run stopped; then the file is closed. */
+  end(reason: RunEndReason, exit: number): void {
+    this.log.end(reason, this.records, exit, 'run');
     this.log.close();
   }
+
+  /** An exception stopped the run: a line saying what, then the end line (bad_input 2 or internal_error 1). */
+  fail(e: unknown): void {
+    if (isRunInputError(e)) {
+      if (this.log.logger.isLevelEnabled('error')) this.log.logger.error({ event: 'bad_input', error: e.message }, e.message);
+      this.end('bad_input', 2);
+    } else {
+      this.log.internalError(errorText(e));
+      this.end('internal_error', 1);
+    }
+  }
+}
+
+/** Exceptions of a run that mean its input was wrong (run-command.ts's INPUT_ERRORS, less the file's). */
+const RUN_INPUT_ERRORS = new Set(['PolicyError', 'ScheduleError', 'ScenarioError', 'OutOfMemory']);
+function isRunInputError(e: unknown): e is Error {
+  return e instanceof Error && RUN_INPUT_ERRORS.has(e.name);
+}
+
+/** An exception from the model in one line: its name, message and first stack frame. */
+function errorText(e: unknown): string {
+  if (e instanceof Error) {
+    const at = e.stack?.split('\n').find((l) => l.trim().startsWith('at '))?.trim();
+    return at ? `${e.name}: ${e.message} (${at})` : `${e.name}: ${e.message}`;
+  }
+  return String(e);
 }
 
 export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): Verdict {
@@ -125,29 +152,37 @@ export function runScenarioWith(s: Scenario, opts: RunScenarioOptions, runOpts: 
   const vcpus = opts.vcpus ?? s.vcpus;
   const counter = new VerdictCounter();
   const log = opts.log ? new RunLog(createLog({ dest: opts.log, level: opts.logLevel ?? 'info' })) : null;
-  const hv = new Hypervisor({
-    observer: {
-      flush: (e) => {
-        counter.xenFlush(e);
-        log?.flush(e);
+  // Whatever stops the run, the log ends with a line saying why: the outcome (a BUG and a deadlock
+  // are verdicts, exit 0), or the exception (then thrown on: bad input exit 2, a model bug exit 1).
+  let result: RunResult;
+  try {
+    const hv = new Hypervisor({
+      observer: {
+        flush: (e) => {
+          counter.xenFlush(e);
+          log?.flush(e);
+        },
       },
-    },
-  });
-  const port = hypervisorPort(hv, (r) => {
-    counter.port(r);
-    log?.port(r);
-  });
-  const k = new Kernel(
-    { vcpus, memoryPages: s.memory_pages, vmallocPages: s.vmalloc_pages, policy, vmallocInitialized: s.vmalloc_initialized },
-    port,
-    (e) => {
-      counter.event(e);
-      log?.event(e);
-    },
-  );
-  const { setup, programs } = opsOf(s);
-  const result = k.run(programs.slice(0, vcpus), runOpts, setup);
-  log?.end();
+    });
+    const port = hypervisorPort(hv, (r) => {
+      counter.port(r);
+      log?.port(r);
+    });
+    const k = new Kernel(
+      { vcpus, memoryPages: s.memory_pages, vmallocPages: s.vmalloc_pages, policy, vmallocInitialized: s.vmalloc_initialized },
+      port,
+      (e) => {
+        counter.event(e);
+        log?.event(e);
+      },
+    );
+    const { setup, programs } = opsOf(s);
+    result = k.run(programs.slice(0, vcpus), runOpts, setup);
+  } catch (e) {
+    log?.fail(e);
+    throw e;
+  }
+  log?.end(result.outcome, 0);
   return counter.verdict(s.name, label, runOpts.seed, vcpus, result);
 }
 
