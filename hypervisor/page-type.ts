@@ -47,7 +47,7 @@ import {
   pteLo,
   toBig,
 } from './pte.ts';
-import { filterNeedFlush, flushVcpus } from './tlb.ts';
+import { filterNeedFlush, flushVcpus, needFlush } from './tlb.ts';
 import type { XenState } from './state.ts';
 
 export const TYPE_COUNT_MAX = 0xffffffff;
@@ -191,7 +191,13 @@ export function putPageAndType(x: XenState, mfn: number): void {
 function typeChangeFlush(x: XenState, mfn: number): void {
   const d = x.domains.get(x.frames.owner[mfn]!);
   if (!d) return;
-  const stale = filterNeedFlush(x.clock, d.vcpus, x.frames.tlbflushTimestamp[mfn]!);
+  const stamp = x.frames.tlbflushTimestamp[mfn]!;
+  // Usually every vCPU has flushed since the frame's stamp: then there is nothing to filter (a
+  // first pin types hundreds of thousands of fresh frames writable, each through here).
+  let any = false;
+  for (const v of d.vcpus) if (needFlush(v.tlbflushTime, stamp, x.clock.now)) any = true;
+  if (!any) return;
+  const stale = filterNeedFlush(x.clock, d.vcpus, stamp);
   flushVcpus(x.clock, x.obs, d.id, stale, 'type_change', mfn);
 }
 

@@ -1,24 +1,12 @@
-// Shared helpers of `npm run bench`: a scratch directory, seeded traces written to files, timing
-// (the best of interleaved samples), and a way to force a garbage collection between samples.
+// Shared helpers of `npm run bench`: a scratch directory, seeded traces written to files, and
+// timing (the best of interleaved samples).
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { iterateTrace, type GenerateOptions } from '../../src/trace/generate.ts';
 
 /** A discarding sink for replay's report (the report is still built: it is part of replay's cost). */
 export const discard = { write: (): boolean => true };
-
-// `--expose-gc` without a command-line flag: the bench runs under plain `tsx`.
-setFlagsFromString('--expose-gc');
-const gcFn = runInNewContext('gc') as () => void;
-
-/** A full collection, so that one sample does not pay for the garbage of the previous one. */
-export function gc(): void {
-  gcFn();
-  gcFn();
-}
 
 /** A scratch directory removed at exit. */
 export function scratchDir(): string {
@@ -51,9 +39,11 @@ export function writeTrace(path: string, opts: GenerateOptions): Record<string, 
   return byOp;
 }
 
-/** Milliseconds taken by fn (after a GC). */
+/**
+ * Milliseconds taken by fn. No forced collection before it: a full GC between samples made the
+ * next replay twice as slow (it ages and flushes compiled code), which no user run pays.
+ */
 export async function timeMs(fn: () => unknown): Promise<number> {
-  gc();
   const t0 = performance.now();
   await fn();
   return performance.now() - t0;
