@@ -1,6 +1,6 @@
 // The frame table: Xen's struct page_info, one per MFN, as a struct of typed arrays, and the page
 // contents. Models xen/arch/x86/include/asm/mm.h (count_info, type_info, tlbflush_timestamp,
-// linear_pt_count). About 17 bytes a frame; contents exist only for frames that were written.
+// linear_pt_count). 18 bytes a frame; contents exist only for frames that were written.
 
 import { ENTRIES_PER_TABLE } from './pte.ts';
 
@@ -102,7 +102,7 @@ export class FrameTable {
     return slots;
   }
 
-  /** Contents for writing, created zero-filled on first write. */
+  /** Contents for writing, created zero-filled on first write; forgets the present slots. */
   pageForWrite(mfn: number): Uint32Array {
     this.present.delete(mfn);
     let p = this.pages.get(mfn);
