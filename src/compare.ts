@@ -100,8 +100,15 @@ export function cellText(vs: readonly Verdict[]): string {
   return parts.join(', ') + (marks.length ? ` (${marks.join(', ')})` : '');
 }
 
+/**
+ * The table of a compare's verdicts, which come in compareJobs' order (scenario, then policy, then
+ * seed): cells are taken by position, so that a scenario given as a file path (whose verdicts carry
+ * the file's `name`) gets its row too.
+ */
 export function compareTable(verdicts: readonly Verdict[], scenarios: readonly string[], policies: readonly string[]): string {
-  const rows = scenarios.map((s) => [s, ...policies.map((p) => cellText(verdicts.filter((v) => v.scenario === s && v.policy === p)))]);
+  const seeds = verdicts.length / Math.max(1, scenarios.length * policies.length);
+  const cell = (i: number, j: number) => verdicts.slice((i * policies.length + j) * seeds, (i * policies.length + j + 1) * seeds);
+  const rows = scenarios.map((s, i) => [s, ...policies.map((_, j) => cellText(cell(i, j)))]);
   const head = ['scenario', ...policies];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
