@@ -10,7 +10,7 @@ import type { GuestEvent, GuestEventSink, WaitEdge } from './events.ts';
 import { bootKernel, type KernelTables } from './mm/boot.ts';
 import { Mem } from './mm/mem.ts';
 import type { Mm } from './mm/mm-struct.ts';
-import { Objects, type Op } from './ops.ts';
+import { Objects, ScenarioError, type Op } from './ops.ts';
 import type { Policy } from './policy.ts';
 import type { HypercallPort } from './port.ts';
 import { mulberry32 } from './rng.ts';
@@ -154,7 +154,13 @@ export class Kernel implements Smp {
   run(programs: readonly (readonly Op[])[], opts: RunOptions, setup: readonly Op[] = []): RunResult {
     if (setup.length > 0) {
       this.emit({ event: 'phase', phase: 'setup' });
-      const boot = this.loop([setup], () => 0, opts.maxSteps);
+      let boot: RunResult;
+      try {
+        boot = this.loop([setup], () => 0, opts.maxSteps);
+      } catch (e) {
+        if (e instanceof ScenarioError && e.op !== undefined) e.op.program = 'setup';
+        throw e;
+      }
       if (boot.outcome !== 'completed') return boot;
     }
     this.emit({ event: 'phase', phase: 'programs' });

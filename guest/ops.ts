@@ -64,6 +64,8 @@ export const OP_NAMES = [
 /** A scenario that names something it never made (caught when the op runs). */
 export class ScenarioError extends Error {
   override name = 'ScenarioError';
+  /** The operation that failed: its program (a vCPU id, or the setup) and its index there. */
+  op?: { program: number | 'setup'; index: number };
 }
 
 /** Named things the programs create and refer to. */

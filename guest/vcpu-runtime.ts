@@ -4,7 +4,7 @@
 
 import { KernelBug } from './bug.ts';
 import type { Kernel } from './kernel.ts';
-import { describeOp, runOp, type Op } from './ops.ts';
+import { describeOp, runOp, ScenarioError, type Op } from './ops.ts';
 import type { Co, Wait } from './smp/co.ts';
 import type { Cpu } from './smp/cpu.ts';
 import { handleIpi } from './smp/ipi.ts';
@@ -113,6 +113,9 @@ export class VcpuRuntime {
     try {
       fn();
     } catch (e) {
+      if (e instanceof ScenarioError && e.op === undefined && this.co !== null && this.current !== 'stop_machine park') {
+        e.op = { program: this.cpu.id, index: this.pc - 1 };
+      }
       if (!(e instanceof KernelBug)) throw e;
       this.crashed = e;
       this.co = null;

@@ -51,10 +51,12 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--json', 'the verdict as one JSON object')
     .action(async (scenario: string, flags: RunFlags) => {
-      const { loadScenario } = await import('./scenarios/load.ts');
+      const { loadScenario, runErrorText } = await import('./scenarios/load.ts');
       const { runScenario, verdictText } = await import('./run.ts');
+      let file: string | undefined;
       try {
         const s = loadScenario(scenario);
+        file = s.file;
         const opts: Parameters<typeof runScenario>[1] = { set: flags.set, seed: flags.seed, logLevel: flags.logLevel };
         if (flags.policy !== undefined) opts.policy = flags.policy;
         if (flags.vcpus !== undefined) opts.vcpus = flags.vcpus;
@@ -65,7 +67,7 @@ export function registerRun(program: Command): void {
         process.exitCode = 0;
       } catch (e) {
         if (!inputError(e)) throw e;
-        process.stderr.write(`xensim run: ${e.message}\n`);
+        process.stderr.write(`xensim run: ${runErrorText(file, e)}\n`);
         process.exitCode = 2;
       }
     });
@@ -162,10 +164,12 @@ export function registerExplore(program: Command): void {
     .option('--max-schedules <n>', 'stop after this many complete schedules', intArg('--max-schedules', 1, 10_000_000), 100_000)
     .option('--json', 'the report as one JSON object')
     .action(async (scenario: string, flags: ExploreFlags) => {
-      const { loadScenario } = await import('./scenarios/load.ts');
+      const { loadScenario, runErrorText } = await import('./scenarios/load.ts');
       const { explore, exploreText } = await import('./explore.ts');
+      let file: string | undefined;
       try {
         const s = loadScenario(scenario);
+        file = s.file;
         const opts: Parameters<typeof explore>[1] = { set: flags.set, maxSchedules: flags.maxSchedules };
         if (flags.policy !== undefined) opts.policy = flags.policy;
         if (flags.vcpus !== undefined) opts.vcpus = flags.vcpus;
@@ -174,7 +178,7 @@ export function registerExplore(program: Command): void {
         process.exitCode = 0;
       } catch (e) {
         if (!inputError(e)) throw e;
-        process.stderr.write(`xensim explore: ${e.message}\n`);
+        process.stderr.write(`xensim explore: ${runErrorText(file, e)}\n`);
         process.exitCode = 2;
       }
     });

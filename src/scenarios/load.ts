@@ -168,3 +168,24 @@ export function loadScenario(nameOrPath: string): Scenario & { file: string } {
   }
   return { ...parsed.data!, file };
 }
+
+/**
+ * The message of an error found while running a scenario (run-command.ts): a ScenarioError names
+ * the operation that failed (guest/ops.ts), so the message gets its file, line and field —
+ * `my.json:27: field "programs[1][0]": no vmalloc area named "b" exists at this point`; an
+ * OutOfMemory gets the file. Anything else (about the command line's flags) is left as it is.
+ */
+export function runErrorText(file: string | undefined, e: Error): string {
+  if (file === undefined || (e.name !== 'ScenarioError' && e.name !== 'OutOfMemory')) return e.message;
+  const op = (e as { op?: { program: number | 'setup'; index: number } }).op;
+  if (op === undefined) return `${file}: ${e.message}`;
+  const path = op.program === 'setup' ? ['setup', op.index] : ['programs', op.program, op.index];
+  let line = '';
+  try {
+    const text = readBounded(file, MAX_SCENARIO_BYTES).toString('utf8');
+    line = `:${lineAt(text, offsetOf(text, path))}`;
+  } catch {
+    // The file changed under us: no line, then.
+  }
+  return `${file}${line}: field "${fieldName(path)}": ${e.message}`;
+}
