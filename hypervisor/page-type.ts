@@ -48,6 +48,7 @@ import {
   toBig,
 } from './pte.ts';
 import { filterNeedFlush, flushVcpus, needFlush } from './tlb.ts';
+import type { Domain } from './domain.ts';
 import type { XenState } from './state.ts';
 
 export const TYPE_COUNT_MAX = 0xffffffff;
@@ -211,34 +212,73 @@ function promote(x: XenState, mfn: number, level: number): number {
   const owner = f.owner[mfn]!;
   if (page) {
     const d = x.domains.get(owner)!;
-    const l1Mask = l1DisallowMask(d);
-    for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
-      const lo = page[2 * i]!;
-      if (!(lo & _PAGE_PRESENT)) continue;
-      const hi = page[2 * i + 1]!;
-      let rc = 0;
-      if (level === 1) {
-        // Most L1 entries take the fast path; the full one decides (and explains) the rest.
-        if (!getPageFromL1eFast(f, lo, hi, l1Mask, owner)) rc = getPageFromL1e(x, lo, hi, d, owner);
-      } else {
-        if (level === 4 && !isGuestL4Slot(i)) continue;
-        rc = getPageFromLNe(x, lo, hi, mfn, level, d);
-      }
-      if (rc !== 0) {
-        x.diag.fail(`Failure ${rc} in promote_l${level}_table: slot ${hex(i)}`);
-        x.diag.chain.push({ mfn, level, slot: i, val: toBig(lo, hi) });
-        releaseEntries(x, mfn, level, page, i);
-        return rc;
-      }
-      // adjust_guest_lNe: the flags a PV guest's entries get from Xen. Stored only when they
-      // change (a table validated before has them already): a store per entry costs here.
-      const add = guestAdjustFlags(level, pteFlags(lo, hi));
-      const newLo = addFlagsLo(lo, add);
-      if (newLo !== lo) page[2 * i] = newLo;
-      if (add > 0xfff) page[2 * i + 1] = addFlagsHi(hi, add);
-    }
+    const rc = level === 1 ? promoteL1(x, mfn, page, d, owner) : promoteLN(x, mfn, level, page, d);
+    if (rc !== 0) return rc;
   }
   if (level === 4) initXenL4Slots(x, mfn);
+  return 0;
+}
+
+/** A failed entry: Xen's message, the chain link, and every reference taken so far given back. */
+function promoteFailed(
+  x: XenState,
+  mfn: number,
+  level: number,
+  page: Uint32Array,
+  i: number,
+  lo: number,
+  hi: number,
+  rc: number,
+): number {
+  x.diag.fail(`Failure ${rc} in promote_l${level}_table: slot ${hex(i)}`);
+  x.diag.chain.push({ mfn, level, slot: i, val: toBig(lo, hi) });
+  releaseEntries(x, mfn, level, page, i);
+  return rc;
+}
+
+/**
+ * adjust_guest_lNe: the flags a PV guest's entries get from Xen. Stored only when they change (a
+ * table validated before has them already): a store per entry costs here.
+ */
+function adjustEntry(page: Uint32Array, i: number, level: number, lo: number, hi: number): void {
+  const add = guestAdjustFlags(level, pteFlags(lo, hi));
+  const newLo = addFlagsLo(lo, add);
+  if (newLo !== lo) page[2 * i] = newLo;
+  if (add > 0xfff) page[2 * i + 1] = addFlagsHi(hi, add);
+}
+
+/**
+ * promote_l1_table's loop: the hot loop of validation (512 entries a table, hundreds of tables a
+ * tree). Most entries take get_page_from_l1e's fast path; the full one decides (and explains) the
+ * rest.
+ */
+function promoteL1(x: XenState, mfn: number, page: Uint32Array, d: Domain, owner: number): number {
+  const f = x.frames;
+  const mask = l1DisallowMask(d);
+  for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
+    const lo = page[2 * i]!;
+    if (!(lo & _PAGE_PRESENT)) continue;
+    const hi = page[2 * i + 1]!;
+    if (!getPageFromL1eFast(f, lo, hi, mask, owner)) {
+      const rc = getPageFromL1e(x, lo, hi, d, owner);
+      if (rc !== 0) return promoteFailed(x, mfn, 1, page, i, lo, hi, rc);
+    }
+    adjustEntry(page, i, 1, lo, hi);
+  }
+  return 0;
+}
+
+/** promote_l{2,3,4}_table's loop (L4: guest slots only). */
+function promoteLN(x: XenState, mfn: number, level: number, page: Uint32Array, d: Domain): number {
+  for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
+    const lo = page[2 * i]!;
+    if (!(lo & _PAGE_PRESENT)) continue;
+    if (level === 4 && !isGuestL4Slot(i)) continue;
+    const hi = page[2 * i + 1]!;
+    const rc = getPageFromLNe(x, lo, hi, mfn, level, d);
+    if (rc !== 0) return promoteFailed(x, mfn, level, page, i, lo, hi, rc);
+    adjustEntry(page, i, level, lo, hi);
+  }
   return 0;
 }
 
