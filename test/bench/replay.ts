@@ -5,10 +5,11 @@
 // own logger and file destination, with the same write pattern (a read chunk's lines in one
 // write). Replay does that plus validation, the simulated Xen, the report, and a richer log
 // (refusal and flush lines besides the record lines).
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLog } from '../../src/log.ts';
 import { replay } from '../../src/replay.ts';
-import { readLineBatches } from '../../src/trace/read.ts';
+import { readLineBatches, readTraceBatches } from '../../src/trace/read.ts';
 import { judge, type Figure } from './report.ts';
 import { discard, human, interleaved, round3, writeTrace } from './util.ts';
 
@@ -36,6 +37,21 @@ async function floor(trace: string, logPath?: string): Promise<number> {
   return n;
 }
 
+/** The trace reader alone: read, JSON.parse and validate every record (nothing runs). */
+async function readRecords(trace: string): Promise<number> {
+  let n = 0;
+  for await (const batch of readTraceBatches(trace)) n += batch.length;
+  return n;
+}
+
+/** Lines and megabytes of a log file. */
+function logSize(path: string): { lines: number; mb: number } {
+  let lines = 0;
+  const text = readFileSync(path, 'utf8');
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines++;
+  return { lines, mb: Math.round(statSync(path).size / 1e5) / 10 };
+}
+
 async function replayOnce(trace: string, logPath?: string): Promise<void> {
   const s = await replay(trace, { out: discard, err: discard, ...(logPath === undefined ? {} : { log: logPath }) });
   if (s.exit !== 0) throw new Error(`bench replay of ${trace} stopped: ${s.reason} ${s.error ?? ''}`);
@@ -51,18 +67,23 @@ export async function replayThroughput(dir: string, records: number, rounds: num
     .map(([op, n]) => `${op} ${((100 * n) / records).toFixed(0)}%`)
     .join(', ');
   const log = join(dir, 'replay.log');
+  const floorLog = join(dir, 'floor.log');
   // Untimed passes warm the JIT for all of them.
   for (let i = 0; i < 2; i++) {
-    await floor(trace, log);
+    await floor(trace, floorLog);
     await replayOnce(trace, log);
     await replayOnce(trace);
+    await readRecords(trace);
   }
   const t = await interleaved(rounds, {
-    floorLog: () => floor(trace, log),
+    floorLog: () => floor(trace, floorLog),
     replayLog: () => replayOnce(trace, log),
     floorParse: () => floor(trace),
+    readRecords: () => readRecords(trace),
     replayNoLog: () => replayOnce(trace),
   });
+  const logs = { replay: logSize(log), floor: logSize(floorLog) };
+  const ms = (x: number) => `${Math.round(x)} ms`;
   const section = `1. Replay throughput (${human(records)} generated records, seed ${SEED})`;
   return [
     judge({
@@ -74,7 +95,11 @@ export async function replayThroughput(dir: string, records: number, rounds: num
       baseline: { what: 'I/O floor: read, JSON.parse, one pino line each', value: Math.round(perSec(records, t.floorLog.ms)), unit: 'records/s' },
       ratio: round3(t.replayLog.ms / t.floorLog.ms),
       goal: { on: 'ratio', op: '<=', limit: 1.5 },
-      note: `ratio = replay time / floor time; the mix: ${mix}`,
+      note:
+        `ratio = replay time / floor time. The replay's log: ${human(logs.replay.lines)} lines, ${logs.replay.mb} MB ` +
+        `(the floor's: ${human(logs.floor.lines)} lines, ${logs.floor.mb} MB); logging adds ` +
+        `${ms(t.replayLog.ms - t.replayNoLog.ms)} to the replay, the floor's ${ms(t.floorLog.ms - t.floorParse.ms)} to reading. ` +
+        `The mix: ${mix}`,
       samples: { replayLog: t.replayLog.samples, floorLog: t.floorLog.samples },
     }),
     judge({
@@ -86,7 +111,10 @@ export async function replayThroughput(dir: string, records: number, rounds: num
       baseline: { what: 'read + JSON.parse only', value: Math.round(perSec(records, t.floorParse.ms)), unit: 'records/s' },
       ratio: round3(t.replayNoLog.ms / t.floorParse.ms),
       goal: { on: 'value', op: '>=', limit: 300_000 },
-      samples: { replayNoLog: t.replayNoLog.samples, floorParse: t.floorParse.samples },
+      note:
+        `of the ${ms(t.replayNoLog.ms)}: read + JSON.parse ${ms(t.floorParse.ms)}, checking the fields into records ` +
+        `${ms(t.readRecords.ms - t.floorParse.ms)}, the simulated Xen and the report ${ms(t.replayNoLog.ms - t.readRecords.ms)}`,
+      samples: { replayNoLog: t.replayNoLog.samples, floorParse: t.floorParse.samples, readRecords: t.readRecords.samples },
     }),
   ];
 }
