@@ -1,4 +1,5 @@
 // `npm run bench [-- --json] [-- --quick] [-- --only replay,validation,scale,growth,lab,startup]`
+// (for machines: `npm run --silent bench -- --json`, so that npm's banner stays off stdout)
 //
 // xensim's performance figures, each measured against a baseline in the same run (see report.ts
 // and the section files). Prints a table (or, with --json, one JSON document on stdout) and, after
