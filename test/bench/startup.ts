@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Figure } from './report.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(REPO, 'dist/xensim.js');
@@ -28,19 +29,8 @@ const SEED = join(REPO, 'examples/seed-alias-blocks-pin.ndjson');
 export const REAL_XEN_MS = 1300;
 export const REPLAY_GOAL = 1.3;
 
-export interface StartupFigure {
-  id: string;
-  section: string;
-  what: string;
-  value: number;
-  unit: string;
-  baseline?: { what: string; value: number; unit: string };
-  ratio?: number;
-  goal?: { on: 'value' | 'ratio'; op: '<=' | '>='; limit: number };
-  met?: boolean;
-  note?: string;
-  samples?: Record<string, number[]>;
-}
+/** A start-up figure has the shape of every bench figure (report.ts). */
+export type StartupFigure = Figure;
 
 export interface StartupOptions {
   /** Timed samples of each command (default 15). */

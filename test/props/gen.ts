@@ -136,18 +136,9 @@ export type Op =
    */
   | { k: 'adopt'; d: number; i: number; n: number; vcpus: number };
 
-// ---- PTE bits ---------------------------------------------------------------------------------
-export const P = 0x1n;
-export const RW = 0x2n;
-export const US = 0x4n;
-export const PWT = 0x8n;
-export const PCD = 0x10n;
-export const A = 0x20n;
-export const D = 0x40n;
-export const PSE = 0x80n; // PAT in an L1e
-export const G = 0x100n;
-export const NX = 1n << 63n;
-export const TABLE = P | RW | US | A | D;
+// ---- PTE bits: the hypervisor tests' (xen-pv-mm.md §2.1) ----------------------------------------
+export { A, D, G, NX, P, PCD, PSE, PWT, RW, TABLE, US } from '../hypervisor/helpers.ts';
+import { A, D, G, NX, P, PCD, PSE, PWT, RW, TABLE, US } from '../hypervisor/helpers.ts';
 
 // ---- Arbitraries ------------------------------------------------------------------------------
 /** Mostly the first domain's vCPU 0, so that consecutive operations build on each other. */
