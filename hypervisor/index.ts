@@ -40,6 +40,8 @@ export interface HypervisorOptions {
   linearPt?: boolean;
   /** Debug build (default): refusals carry Xen's gdprintk texts; a release build prints none. */
   debugBuild?: boolean;
+  /** Refusals list their blockers (default); off leaves `blockers` empty and saves the search. */
+  blockers?: boolean;
 }
 
 interface Outcome {
@@ -60,6 +62,7 @@ export class Hypervisor {
       obs: opts.observer ?? {},
       linearPt: opts.linearPt ?? true,
       debugBuild: opts.debugBuild ?? true,
+      blockers: opts.blockers ?? true,
       diag: new Diag(),
       m2p: new Map(),
       everPrivileged: false,

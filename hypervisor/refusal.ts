@@ -17,7 +17,7 @@ export function buildRefusal(x: XenState, at: string, what: string, rc: number, 
     reason: diag.reason ?? `-${errnoName(rc)}`,
     xen: x.debugBuild ? diag.xen.slice() : [],
     chain: diag.chain.slice().reverse(),
-    blockers: mfn === undefined ? [] : allHolders ? holdersOf(x, mfn) : typeHolders(x, mfn),
+    blockers: mfn === undefined || !x.blockers ? [] : allHolders ? holdersOf(x, mfn) : typeHolders(x, mfn),
   };
   if (mfn !== undefined) refusal.mfn = mfn;
   return refusal;

@@ -34,6 +34,7 @@ const EAGER = ['replay', 'run', 'compare', 'explore'];
 
 interface ReplayFlags {
   json?: boolean;
+  quiet?: boolean;
   log?: string;
   logLevel: LogLevel;
   audit?: boolean;
@@ -44,6 +45,7 @@ async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
   await runCommand(async (signal) => {
     const opts: Parameters<typeof replay>[1] = { logLevel: flags.logLevel, signal };
     if (flags.json) opts.json = true;
+    if (flags.quiet) opts.quiet = true;
     if (flags.log !== undefined) opts.log = flags.log;
     if (flags.audit) opts.audit = true;
     if (flags.xenBuild === 'release') opts.xenBuild = 'release';
@@ -70,6 +72,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .description('replay a trace (or a hypercall log) against the simulated Xen')
     .argument('<file>', 'trace v1 (.ndjson) or a hypercall log')
     .option('--json', 'one JSON object per record on stdout')
+    .addOption(new Option('-q, --quiet', 'no line per record, only the summary (for long traces: the log and `inspect` have the details)').conflicts('json'))
     .option('--log <path>', 'write the hypercall log (pino NDJSON) to this file')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--audit', 'audit every reference after every record; stop at the first mismatch')

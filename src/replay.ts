@@ -21,6 +21,8 @@ export interface Sink {
 export interface ReplayOptions {
   /** One JSON object per record on `out` instead of the human report. */
   json?: boolean;
+  /** No per-record report: only the summary (the log and `inspect` have the details). */
+  quiet?: boolean;
   /** Report destination (default process.stdout). */
   out?: Sink;
   /** Error messages (default process.stderr). */
@@ -250,6 +252,14 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
   const out: Sink = opts.out ?? process.stdout;
   const err: Sink = opts.err ?? process.stderr;
   const json = opts.json === true;
+  const quiet = opts.quiet === true;
+  // The report's lines of a batch go out in one write, like the log's: a write per line to a file
+  // or pipe cost more than the simulator.
+  let report: string[] = [];
+  const flushReport = (): void => {
+    if (report.length > 0) out.write(report.join(''));
+    report = [];
+  };
   const log: HypercallLog | undefined =
     opts.log !== undefined ? createLog({ dest: opts.log, level: opts.logLevel ?? 'info' }) : undefined;
   const s: ReplaySummary = { exit: 0, reason: 'finished', records: 0, hypercalls: 0, refused: 0, held: 0, failed: 0 };
@@ -259,6 +269,7 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
     s.exit = exit;
     if (message !== undefined) {
       s.error = message;
+      flushReport(); // what ran before the stop is reported before why it stopped
       err.write(message + '\n');
     }
   };
@@ -270,7 +281,8 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
     if (log !== undefined && log.enabled('info')) observer.flush = (e) => log.flush(e);
     let hv: Hypervisor;
     try {
-      hv = new Hypervisor({ observer, debugBuild: opts.xenBuild !== 'release' });
+      // Nobody reads a refusal's blockers when there is neither a report nor a log.
+      hv = new Hypervisor({ observer, debugBuild: opts.xenBuild !== 'release', blockers: !quiet || log !== undefined });
     } catch (e) {
       const msg = errorText(e);
       log?.internalError(msg);
@@ -343,7 +355,9 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
       }
 
       // The report.
-      if (json) {
+      if (quiet) {
+        // Nothing per record.
+      } else if (json) {
         const o: Record<string, unknown> = { line, op: rec.op, ...resultToJson(result, false) };
         if (check !== undefined && !check.ok) {
           o.expect = 'failed';
@@ -351,7 +365,7 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
           o.actual = check.actual;
         }
         if (auditMismatches !== undefined && auditMismatches.length > 0) o.audit = auditMismatches;
-        out.write(JSON.stringify(o) + '\n');
+        report.push(JSON.stringify(o) + '\n');
       } else {
         const who = hasCaller(rec) && (caller.vcpu !== 0 || caller.dom !== hv.firstDomain()) ? `d${caller.dom}v${caller.vcpu} ` : '';
         let text = linePrefix(line) + who + describe(rec);
@@ -369,7 +383,8 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
         }
         if (rec.op === 'audit') for (const m of result.mismatches!) text += `\n${INDENT}AUDIT: ${m}`;
         if (auditMismatches !== undefined) for (const m of auditMismatches) text += `\n${INDENT}AUDIT (--audit): ${m}`;
-        out.write(text + '\n');
+        report.push(text + '\n');
+        if (report.length >= 16) flushReport();
       }
 
       if (auditMismatches !== undefined && auditMismatches.length > 0) {
@@ -387,6 +402,7 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
       try {
         for (const { line, record } of batch) if (!runOne(line, record)) break run;
       } finally {
+        flushReport();
         log?.release();
       }
     }
@@ -404,6 +420,7 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
       stop('bad_input', 2, e.message);
     }
   } finally {
+    flushReport();
     log?.end(s.reason, s.records, s.exit);
     log?.close();
   }

@@ -135,19 +135,30 @@ function split(text: string, complete = true): string[] {
 }
 
 /**
- * A file's bytes, a chunk at a time, through a file handle and one reused buffer (a read stream
- * costs about 3× the reads themselves). Each chunk is valid until the next is asked for.
+ * A file's bytes, a chunk at a time, through a file handle and two reused buffers (a read stream
+ * costs about 3× the reads themselves). The next read is started before a chunk is handed out, so
+ * the disk (or page cache) works while the caller parses: a replay used to sit idle ~7 % of its
+ * time waiting for each read. Each chunk is valid until the next is asked for.
  */
 async function* fileChunks(path: string): AsyncGenerator<Buffer, void, undefined> {
   const file = await open(path, 'r');
+  const bufs = [Buffer.allocUnsafe(SLICE), Buffer.allocUnsafe(SLICE)] as const;
+  let which = 0;
+  let next: Promise<{ bytesRead: number }> | undefined = file.read(bufs[0], 0, SLICE, null);
   try {
-    const buf = Buffer.allocUnsafe(SLICE);
     for (;;) {
-      const { bytesRead } = await file.read(buf, 0, SLICE, null);
+      const { bytesRead } = await next;
+      next = undefined;
       if (bytesRead === 0) return;
-      yield buf.subarray(0, bytesRead);
+      const chunk = bufs[which]!.subarray(0, bytesRead);
+      which ^= 1;
+      // Reads are sequential (position null): only one is ever in flight.
+      next = file.read(bufs[which]!, 0, SLICE, null);
+      yield chunk;
     }
   } finally {
+    // A caller that stops early leaves a read in flight: it must end before the file is closed.
+    await next?.catch(() => undefined);
     await file.close();
   }
 }

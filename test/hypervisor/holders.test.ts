@@ -11,7 +11,7 @@ import { isGuestL4Slot, pteMfn, toBig } from '../../hypervisor/pte.ts';
 import type { XenState } from '../../hypervisor/state.ts';
 import type { Holder } from '../../hypervisor/types.ts';
 import { iterateTrace } from '../../src/trace/generate.ts';
-import { newStats, runRecord } from './trace-run.ts';
+import { newStats, runRecord, toHypercall } from './trace-run.ts';
 
 /** Every holder of mfn, by a plain scan of all 512 entries of every live table. */
 function allHoldersByScan(x: XenState, mfn: number): Holder[] {
@@ -73,5 +73,41 @@ describe('typeHolders', () => {
       }
     }
     expect(compared).toBeGreaterThan(100);
+  });
+});
+
+describe('the blockers option', () => {
+  test('off, refusals list no blockers and nothing else changes: results, reasons, state', () => {
+    const full = new Hypervisor();
+    const bare = new Hypervisor({ blockers: false });
+    const sf = newStats();
+    const sb = newStats();
+    let withBlockers = 0;
+    const run = (hv: Hypervisor, r: Record<string, unknown>, s: ReturnType<typeof newStats>): unknown => {
+      try {
+        // Hypercalls directly, for their refusals (runRecord keeps only rc and done).
+        if (['mmu_update', 'mmuext_op', 'update_va_mapping', 'multicall'].includes(r.op as string)) {
+          const caller = { dom: r.dom === undefined ? (hv.firstDomain() ?? 0) : Number(r.dom), vcpu: r.vcpu === undefined ? 0 : Number(r.vcpu) };
+          return hv.hypercall(caller, toHypercall(r));
+        }
+        return runRecord(hv, r, s);
+      } catch (e) {
+        if ((e as Error).name !== 'SetupError') throw e;
+        return (e as Error).message;
+      }
+    };
+    for (const r of iterateTrace({ seed: 5, records: 3000, domains: 2 })) {
+      const a = run(full, r, sf) as { refusals?: { blockers: unknown[] }[] } | undefined;
+      const b = run(bare, r, sb) as { refusals?: { blockers: unknown[] }[] } | undefined;
+      for (const ref of a?.refusals ?? []) {
+        if (ref.blockers.length > 0) withBlockers++;
+        ref.blockers = [];
+      }
+      expect(b?.refusals?.every((ref) => ref.blockers.length === 0) ?? true).toBe(true);
+      expect(b).toEqual(a);
+    }
+    expect(withBlockers).toBeGreaterThan(50);
+    expect(sb).toEqual(sf);
+    expect(bare.audit()).toEqual([]);
   });
 });

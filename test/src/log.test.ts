@@ -123,4 +123,29 @@ describe('createLog', () => {
       log.close();
     }
   });
+
+  it('held lines reach the file in whole lines, 64 KiB at a time, and all of them on release', () => {
+    const p = join(mkdtempSync(join(tmpdir(), 'xensim-log-')), 'held.log');
+    const log = createLog({ dest: p });
+    const flush = (i: number) => log.flush({ cause: 'guest', dom: 1, vcpus: [0, 1], clock: i });
+    log.hold();
+    flush(0);
+    // Held: nothing written yet.
+    expect(readFileSync(p, 'utf8')).toBe('');
+    for (let i = 1; i < 2000; i++) flush(i);
+    // ~200 KB held: some of it written, and only whole lines, in order.
+    const part = readFileSync(p, 'utf8');
+    expect(part.length).toBeGreaterThan(65_536);
+    expect(part.endsWith('\n')).toBe(true);
+    const partLines = part.trimEnd().split('\n').map((l) => JSON.parse(l) as { clock: number });
+    expect(partLines.map((l) => l.clock)).toEqual(partLines.map((_, i) => i));
+    expect(partLines.length).toBeLessThan(2000);
+    log.release();
+    // Released: every line, in order; and lines after release are written at once again.
+    const all = readFileSync(p, 'utf8').trimEnd().split('\n');
+    expect(all.map((l) => (JSON.parse(l) as { clock: number }).clock)).toEqual([...Array(2000).keys()]);
+    flush(2000);
+    expect(readFileSync(p, 'utf8').trimEnd().split('\n')).toHaveLength(2001);
+    log.close();
+  });
 });

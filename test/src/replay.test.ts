@@ -216,6 +216,34 @@ describe('replay: the log', () => {
   });
 });
 
+describe('replay: --quiet', () => {
+  const REFUSED = [...TREE, '{"op":"mmuext_op","ops":[{"cmd":"pin_l1_table","mfn":"0x1010"}],"expect":-22}', '{"op":"frame","mfn":"0x1010","expect":{"type":"l1"}}'];
+
+  it('reports no record, only the summary; counts, exit and log are those of a full report', async () => {
+    const path = trace(REFUSED);
+    const full = await run(path, { json: false });
+    const quiet = await run(path, { json: false, quiet: true });
+    expect(quiet.s).toEqual(full.s);
+    expect(quiet.s).toMatchObject({ exit: 1, records: 8, refused: 1, held: 2, failed: 1 });
+    expect(full.out).toMatch(/^line 7 .*-EINVAL/m);
+    expect(quiet.out).not.toMatch(/^line /m);
+    // The summary is the full report's last lines.
+    expect(quiet.out.trim()).toBe(full.out.trim().split('\n').slice(-3).join('\n'));
+    expect(quiet.out).toContain('8 records: 2 hypercalls (1 refused), 6 setup records and queries');
+    // The log still names the blocker of the refused pin.
+    expect(quiet.logText).toBe(full.logText);
+    const refusal = quiet.log.find((l) => l.refusal !== undefined)?.refusal as { blockers: { kind: string; mfn: string; slot: number }[] };
+    expect(refusal.blockers).toEqual([expect.objectContaining({ kind: 'l1e', mfn: '0x1003', slot: 16 })]);
+  });
+
+  it('without a log, the refusal is still counted and its expectation checked', async () => {
+    let out = '';
+    const s = await replay(trace(REFUSED), { quiet: true, out: { write: (x: string) => (out += x) }, err: { write: () => true } });
+    expect(s).toMatchObject({ exit: 1, refused: 1, held: 2, failed: 1 });
+    expect(out).toContain('expectations: 2 held, 1 failed');
+  });
+});
+
 describe('replay: --audit, audit records, interruption', () => {
   it('an audit record with no mismatches holds like an expectation', async () => {
     const r = await run(trace([...TREE, '{"op":"audit"}']));
