@@ -1,11 +1,25 @@
-// A worker thread of `xensim compare`: runs the jobs it is given and posts each verdict back.
+// A worker thread of `xensim compare` (compare.ts): claims runs from the shared counter until none
+// is left, and posts the verdicts back in batches (a message a run cost more than some runs).
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadScenario } from './scenarios/load.ts';
 import { runScenario } from './run.ts';
-import type { CompareJob } from './compare.ts';
+import type { CompareBatch, CompareWorkerData } from './compare.ts';
 
-const jobs = (workerData as { jobs: CompareJob[] }).jobs;
-for (const job of jobs) {
-  const verdict = runScenario(loadScenario(job.scenario), { policy: job.policy, seed: job.seed, set: job.set });
-  parentPort!.postMessage({ index: job.index, verdict });
+/** A batch goes back at least this often (the progress bar), or when the runs run out. */
+const POST_MS = 50;
+
+const { scenarios, jobs, set, next: shared } = workerData as CompareWorkerData;
+const next = new Int32Array(shared);
+let batch: CompareBatch = [];
+let last = performance.now();
+for (;;) {
+  const i = Atomics.add(next, 0, 1);
+  if (i >= jobs.length) break;
+  const [s, policy, seed] = jobs[i]!;
+  batch.push([i, runScenario(scenarios[s]!, { policy, seed, set })]);
+  if (performance.now() - last >= POST_MS) {
+    parentPort!.postMessage(batch);
+    batch = [];
+    last = performance.now();
+  }
 }
+if (batch.length > 0) parentPort!.postMessage(batch);

@@ -1,9 +1,12 @@
 // `xensim compare`: the matrix of verdicts, scenarios × policies × seeds, as a table (or JSON/CSV).
-// Large matrices run on every core with worker threads; each cell is the same verdict `run` gives.
+// Large matrices run on every core: this thread and worker threads claim the runs one at a time
+// from a shared counter, so a thread that starts late or runs slow takes fewer. Each cell is the
+// same verdict `run` gives, whichever thread ran it.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { loadScenario } from './scenarios/load.ts';
+import type { Scenario } from './scenarios/schema.ts';
 import { runScenario } from './run.ts';
 import type { Verdict } from './verdict.ts';
 
@@ -20,13 +23,33 @@ export interface CompareOptions {
   policies: readonly string[];
   seeds: readonly number[];
   set?: readonly string[];
-  /** Worker threads: 0 = one per core when the matrix is large enough, 1 = in this thread. */
+  /**
+   * Threads running the matrix, this one included: 0 (or absent) = one per core when the matrix is
+   * large enough, 1 = this thread only, N = this thread and N - 1 worker threads.
+   */
   workers?: number;
+  /** false: this thread only hands out runs and gathers verdicts (the tests, so that every run crosses a worker). */
+  mainThreadRuns?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What a worker thread is given (compare-worker.ts): the parsed scenarios, so no thread reads a file. */
+export interface CompareWorkerData {
+  scenarios: (Scenario & { file: string })[];
+  /** [scenario index, policy, seed] by job index. */
+  jobs: [number, string, number][];
+  set: string[];
+  /** Int32 [0]: the next job index to claim (Atomics.add). */
+  next: SharedArrayBuffer;
+}
+
+/** What a worker posts: a batch of [job index, verdict]. */
+export type CompareBatch = [number, Verdict][];
+
 /** Below this many runs, threads cost more than they save. */
 const PARALLEL_THRESHOLD = 24;
+/** This thread lets the event loop in (worker batches, the progress bar) at least this often. */
+const YIELD_MS = 20;
 
 export function compareJobs(o: CompareOptions): CompareJob[] {
   const jobs: CompareJob[] = [];
@@ -40,47 +63,99 @@ export function compareJobs(o: CompareOptions): CompareJob[] {
 
 export async function compare(o: CompareOptions): Promise<Verdict[]> {
   const jobs = compareJobs(o);
-  // Bad scenario names fail here, before any thread starts.
-  for (const name of o.scenarios) loadScenario(name);
-  const threads = o.workers === 0 || o.workers === undefined ? (jobs.length >= PARALLEL_THRESHOLD ? availableParallelism() : 1) : o.workers;
-  const out = new Array<Verdict>(jobs.length);
+  // Each file is read and checked once, here: bad scenario names fail before any thread starts,
+  // and every thread runs the same parsed scenario.
+  const names = [...new Set(o.scenarios)];
+  const scenarios = names.map((n) => loadScenario(n));
+  const which = new Map(names.map((n, i) => [n, i]));
+  const set = [...(o.set ?? [])];
+  const total = jobs.length;
+  const threads = o.workers === 0 || o.workers === undefined ? (total >= PARALLEL_THRESHOLD ? availableParallelism() : 1) : o.workers;
+  const out = new Array<Verdict>(total);
   let done = 0;
+  const runHere = (j: CompareJob) => {
+    out[j.index] = runScenario(scenarios[which.get(j.scenario)!]!, { policy: j.policy, seed: j.seed, set });
+    done++;
+    o.onProgress?.(done, total);
+  };
   if (threads <= 1) {
-    for (const j of jobs) {
-      out[j.index] = runScenario(loadScenario(j.scenario), { policy: j.policy, seed: j.seed, set: j.set });
-      o.onProgress?.(++done, jobs.length);
-    }
+    for (const j of jobs) runHere(j);
     return out;
   }
+
+  const main = o.mainThreadRuns ?? true;
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const data: CompareWorkerData = { scenarios, jobs: jobs.map((j) => [which.get(j.scenario)!, j.policy, j.seed]), set, next: next.buffer as SharedArrayBuffer };
   const url = new URL(import.meta.url.endsWith('.ts') ? './compare-worker.ts' : './compare-worker.js', import.meta.url);
-  const shards = Array.from({ length: threads }, (_, t) => jobs.filter((j) => j.index % threads === t));
-  await Promise.all(
-    shards.map(
-      (shard) =>
-        new Promise<void>((resolve, reject) => {
-          const w = startWorker(url, shard);
-          w.on('message', (m: { index: number; verdict: Verdict }) => {
-            out[m.index] = m.verdict;
-            o.onProgress?.(++done, jobs.length);
-          });
-          w.on('error', reject);
-          w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`compare worker exited with ${code}`))));
-        }),
-    ),
-  );
-  return out;
+  const workers: Worker[] = [];
+  let live = 0;
+  let mainRunning = main;
+  let closing = false;
+  let failure: Error | undefined;
+  let settle: (() => void) | undefined;
+  const fail = (e: Error) => {
+    if (closing) return;
+    failure ??= e;
+    Atomics.store(next, 0, total); // no thread claims another run
+    settle?.();
+  };
+  // Every run claimed is posted before its worker exits: runs left then are runs lost.
+  const check = () => {
+    if (live === 0 && !mainRunning && done < total) fail(new Error(`compare: the worker threads exited with ${total - done} runs not done`));
+  };
+  for (let t = main ? 1 : 0; t < threads; t++) {
+    const w = startWorker(url, data);
+    live++;
+    w.on('message', (batch: CompareBatch) => {
+      for (const [i, v] of batch) out[i] = v;
+      done += batch.length;
+      o.onProgress?.(done, total);
+      if (done === total) settle?.();
+    });
+    w.on('error', fail);
+    w.on('exit', (code) => {
+      live--;
+      if (code !== 0) fail(new Error(`compare worker exited with ${code}`));
+      else check();
+    });
+    workers.push(w);
+  }
+  try {
+    let last = performance.now();
+    while (mainRunning && failure === undefined) {
+      const i = Atomics.add(next, 0, 1);
+      if (i >= total) break;
+      runHere(jobs[i]!);
+      if (performance.now() - last >= YIELD_MS) {
+        await new Promise<void>((r) => setImmediate(r));
+        last = performance.now();
+      }
+    }
+    mainRunning = false;
+    check();
+    // The rest come in the workers' batches.
+    if (done < total && failure === undefined) await new Promise<void>((r) => (settle = r));
+    if (failure !== undefined) throw failure;
+    return out;
+  } catch (e) {
+    fail(e as Error);
+    throw e;
+  } finally {
+    // A worker still starting when the last run was done is stopped, not waited for.
+    closing = true;
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }
 
 /**
  * A worker on the compiled build runs its .js file directly; from the sources (tsx, vitest) it
  * first registers tsx's loader in the new thread, then imports the TypeScript file.
  */
-function startWorker(url: URL, jobs: CompareJob[]): Worker {
-  if (url.pathname.endsWith('.js')) return new Worker(url, { workerData: { jobs } });
+function startWorker(url: URL, data: CompareWorkerData): Worker {
+  if (url.pathname.endsWith('.js')) return new Worker(url, { workerData: data });
   const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(boot, { eval: true, workerData: { jobs } });
+  return new Worker(boot, { eval: true, workerData: data });
 }
-
 /** One cell: the verdicts of one scenario under one policy across the seeds. */
 export function cellText(vs: readonly Verdict[]): string {
   const n = vs.length;

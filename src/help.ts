@@ -72,7 +72,7 @@ export const EXAMPLES: Record<string, [string, string][]> = {
     ['xensim compare', 'every scenario under force, if_needed, never and the default'],
     ['xensim compare --scenarios suspend-pin-all-irqs-off,cross-vcpu-irqsoff-purge --seeds 1..20', 'the seed patch\'s question, 20 seeds'],
     ['xensim compare --policy linux-2.6.28 --policy rfc-2008-12 --csv', 'two presets side by side, one CSV row per run'],
-    ['xensim compare --scenarios fork-pin-clean --seeds 1..30 --workers 2 --json', 'on two worker threads'],
+    ['xensim compare --scenarios fork-pin-clean --seeds 1..30 --workers 2 --json', 'on two threads: this one and a worker'],
   ],
   explore: [
     ['xensim explore cross-vcpu-irqsoff-purge --policy force', 'every interleaving; the shortest deadlock schedule'],

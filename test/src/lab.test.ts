@@ -61,6 +61,11 @@ describe('compare', () => {
     const one = await compare({ scenarios, policies, seeds, workers: 1 });
     const two = await compare({ scenarios, policies, seeds, workers: 2 });
     expect(JSON.stringify(two)).toBe(JSON.stringify(one));
+    // Every run on a worker (this thread only gathers): the verdicts cross the thread boundary.
+    let calls = 0;
+    const workersOnly = await compare({ scenarios, policies, seeds, workers: 2, mainThreadRuns: false, onProgress: () => void calls++ });
+    expect(JSON.stringify(workersOnly)).toBe(JSON.stringify(one));
+    expect(calls).toBeGreaterThan(0);
   }, 120_000);
 
   it('all scenarios × the four purge-flush policies × 10 seeds: the threaded matrix equals run, cell by cell', async () => {
