@@ -89,6 +89,8 @@ export async function replayThroughput(dir: string, records: number, rounds: num
   });
   const logs = { replay: logSize(log), floor: logSize(floorLog) };
   const ms = (x: number) => `${Math.round(x)} ms`;
+  // What a megabyte of log costs: the log's own price, apart from how much it says.
+  const perMb = (x: number, mb: number) => `${(x / mb).toFixed(1)} ms per MB`;
   const section = `1. Replay throughput (${human(records)} generated records, seed ${SEED})`;
   return [
     judge({
@@ -103,7 +105,8 @@ export async function replayThroughput(dir: string, records: number, rounds: num
       note:
         `ratio = replay time / floor time. The replay's log: ${human(logs.replay.lines)} lines, ${logs.replay.mb} MB ` +
         `(the floor's: ${human(logs.floor.lines)} lines, ${logs.floor.mb} MB); logging adds ` +
-        `${ms(t.replayLog.ms - t.replayNoLog.ms)} to the replay, the floor's ${ms(t.floorLog.ms - t.floorParse.ms)} to reading. ` +
+        `${ms(t.replayLog.ms - t.replayNoLog.ms)} to the replay, the floor's ${ms(t.floorLog.ms - t.floorParse.ms)} to reading: ` +
+        `${perMb(t.replayLog.ms - t.replayNoLog.ms, logs.replay.mb)} against the floor's ${perMb(t.floorLog.ms - t.floorParse.ms, logs.floor.mb)}. ` +
         `The mix: ${mix}`,
       samples: { replayLog: t.replayLog.samples, floorLog: t.floorLog.samples },
     }),
