@@ -106,7 +106,8 @@ export function toU64(v: unknown, key: string, idx = -1): bigint {
     const d = hexDigits(v);
     if (d < 0) fail(key, idx, U64_WANT, v);
     if (d > 16) problem(key, idx, 'value over 64 bits', v);
-    return BigInt(v);
+    // Up to 13 digits (52 bits) parseInt is exact, and with BigInt() of the number half the cost.
+    return d <= 13 ? BigInt(parseInt(v, 16)) : BigInt(v);
   }
   if (typeof v === 'number') {
     if (Number.isSafeInteger(v) && v >= 0) return BigInt(v);

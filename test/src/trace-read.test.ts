@@ -236,6 +236,14 @@ describe('readTrace: errors name FILE:LINE and the field', () => {
 });
 
 describe('readTrace: values', () => {
+  it('reads every hex spelling of a 64-bit value exactly, on both sides of 52 bits', () => {
+    const vals = ['0x0', '0x000000001', '0xFFFFFFFFFFFFF', '0x10000000000000', '0x1fffffffffffff', '0x0000fffffffffffff', '0XABCDEF0123456', '0xffffffffffffffff'];
+    for (const v of vals) {
+      const r = parse(`{"op":"update_va_mapping","va":"0x1000","val":"${v}","flags":"none"}`) as { val: bigint };
+      expect(r.val, v).toBe(BigInt(v));
+    }
+  });
+
   it('reads numbers in either spelling into the hypervisor shapes', () => {
     expect(parse('{"op":"mmu_update","reqs":[{"ptr":"0x1004028","val":"0X8000000001010067"}],"foreigndom":"0x7ff0"}')).toEqual({
       op: 'mmu_update',
