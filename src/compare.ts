@@ -24,8 +24,8 @@ export interface CompareOptions {
   seeds: readonly number[];
   set?: readonly string[];
   /**
-   * Threads running the matrix, this one included: 0 (or absent) = one per core when the matrix is
-   * large enough, 1 = this thread only, N = this thread and N - 1 worker threads.
+   * Threads running the matrix, this one included: 0 (or absent) = one per core when the matrix has
+   * PARALLEL_THRESHOLD runs or more, 1 = this thread only, N = this thread and N - 1 worker threads.
    */
   workers?: number;
   /** false: this thread only hands out runs and gathers verdicts (the tests, so that every run crosses a worker). */
@@ -46,8 +46,13 @@ export interface CompareWorkerData {
 /** What a worker posts: a batch of [job index, verdict]. */
 export type CompareBatch = [number, Verdict][];
 
-/** Below this many runs, threads cost more than they save. */
-const PARALLEL_THRESHOLD = 24;
+/**
+ * Below this many runs, threads cost more than they save. Each thread is a V8 isolate that loads
+ * the code and warms its JIT up on its own (≈ 1–1.5 CPU-s), and one thread already keeps ≈ 1.4
+ * cores busy (V8's compiler and GC threads): on 2 cores, --workers 2 was slower than one thread up
+ * to ≈ 1,400 runs and 3 % faster at 2,240 (docs/bench.md, lab.compare). With more cores, pass --workers.
+ */
+const PARALLEL_THRESHOLD = 2000;
 /** This thread lets the event loop in (worker batches, the progress bar) at least this often. */
 const YIELD_MS = 20;
 

@@ -104,7 +104,7 @@ export function registerCompare(program: Command): void {
     .option('--policy <spec>', 'a policy column (repeatable; default: force, if_needed, never, default)', collect, [])
     .option('--seeds <seeds>', 'a range 1..10 or a list 1,2,3', seedsArg, [1, 2, 3])
     .option('--set <knob=value>', 'set one policy knob in every run (repeatable)', collect, [])
-    .option('--workers <n>', 'threads running the matrix, this one included (0 = one per core when the matrix is large, 1 = this thread only)', intArg('--workers', 0, 256), 0)
+    .option('--workers <n>', 'threads running the matrix, this one included (0 = one per core from 2000 runs, 1 = this thread only)', intArg('--workers', 0, 256), 0)
     .option('--json', 'every verdict as a JSON array (the same objects `run --json` prints)')
     .option('--csv', 'one CSV row per run')
     .action(async (flags: CompareFlags) => {

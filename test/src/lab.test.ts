@@ -72,7 +72,7 @@ describe('compare', () => {
     const names = builtinScenarios();
     const four = ['force', 'if_needed', 'never', 'default'];
     const tenSeeds = Array.from({ length: 10 }, (_, i) => i + 1);
-    const vs = await compare({ scenarios: names, policies: four, seeds: tenSeeds });
+    const vs = await compare({ scenarios: names, policies: four, seeds: tenSeeds, workers: 2 });
     expect(vs).toHaveLength(names.length * 4 * 10);
     let i = 0;
     for (const sc of names) {
