@@ -28,7 +28,7 @@ export interface CompareOptions {
    * PARALLEL_THRESHOLD runs or more, 1 = this thread only, N = this thread and N - 1 worker threads.
    */
   workers?: number;
-  /** false: this thread only hands out runs and gathers verdicts (the tests, so that every run crosses a worker). */
+  /** With 2 threads or more, false: this thread only gathers verdicts (the tests: every run crosses a worker). */
   mainThreadRuns?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
@@ -50,7 +50,8 @@ export type CompareBatch = [number, Verdict][];
  * Below this many runs, threads cost more than they save. Each thread is a V8 isolate that loads
  * the code and warms its JIT up on its own (≈ 1–1.5 CPU-s), and one thread already keeps ≈ 1.4
  * cores busy (V8's compiler and GC threads): on 2 cores, --workers 2 was slower than one thread up
- * to ≈ 1,400 runs and 3 % faster at 2,240 (docs/bench.md, lab.compare). With more cores, pass --workers.
+ * to ≈ 1,400 runs and 3 % faster at 2,240 (the built command; bench lab.compare has 560). With more
+ * cores, pass --workers.
  */
 const PARALLEL_THRESHOLD = 2000;
 /** This thread lets the event loop in (worker batches, the progress bar) at least this often. */
