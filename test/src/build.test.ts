@@ -8,9 +8,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../../src/help.ts';
+import type { CompareBatch, CompareWorkerData } from '../../src/compare.ts';
+import { runScenario } from '../../src/run.ts';
 import { builtinScenarios } from '../../src/scenarios/builtin.ts';
+import { loadScenario } from '../../src/scenarios/load.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
@@ -128,6 +132,25 @@ describe.concurrent('the built command (node dist/xensim.js)', () => {
     expect(verdicts).toHaveLength(4 * 30);
     expect(verdicts.every((v) => v.scenario === 'fork-pin-clean')).toBe(true);
     expect(verdicts).toEqual(JSON.parse(one.stdout));
+  });
+
+  it('the built worker (dist/compare-worker.js) alone claims every run and gives run\'s verdicts', async () => {
+    // compare's own thread may finish a small matrix before a worker starts: here the worker is
+    // the only thread that runs.
+    const scenario = { ...loadScenario('fork-pin-clean'), file: 'fork-pin-clean' };
+    const jobs: [number, string, number][] = [1, 2, 3].map((seed) => [0, 'force', seed]);
+    const next = new SharedArrayBuffer(4);
+    const data: CompareWorkerData = { scenarios: [scenario], jobs, set: [], next };
+    const got: CompareBatch = [];
+    await new Promise<void>((resolve, reject) => {
+      const w = new Worker(join(root, 'dist/compare-worker.js'), { workerData: data });
+      w.on('message', (b: CompareBatch) => got.push(...b));
+      w.on('error', reject);
+      w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`))));
+    });
+    expect(got.map(([i]) => i).sort()).toEqual([0, 1, 2]);
+    for (const [i, v] of got) expect(v).toEqual(runScenario(loadScenario('fork-pin-clean'), { policy: 'force', seed: jobs[i]![2], set: [] }));
+    expect(new Int32Array(next)[0]).toBeGreaterThanOrEqual(3);
   });
 
   it('--version prints package.json\'s version', async () => {
