@@ -44,7 +44,7 @@ const started = new Date();
 
 if (want('replay')) {
   progress('replay throughput…');
-  figures.push(...(await replayThroughput(dir, quick ? 20_000 : 200_000, quick ? 1 : 4)));
+  figures.push(...(await replayThroughput(dir, quick ? 20_000 : 200_000, quick ? 1 : 7)));
 }
 if (want('validation')) {
   progress('validation speed…');

@@ -9,12 +9,14 @@
 //            with a thread per core, against --workers 1 in the same run (goal: ≥ 1.7× on 2 cores)
 //   explore  cross-vcpu-irqsoff-purge with 2 vCPUs: seconds (goal: < 10 s), schedules and runs/s
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { judge, type Figure } from './report.ts';
+import { Hypervisor } from '../../hypervisor/index.ts';
+import { newStats, runRecord } from '../hypervisor/trace-run.ts';
 import { human, interleaved, round3, timeMs } from './util.ts';
 
 const SECTION = '4. Guest and lab (the hook: figures measured once their commands exist)';
@@ -64,6 +66,29 @@ async function measureRun(): Promise<Figure[]> {
   const s = loadScenario('suspend-pin-all-irqs-off');
   let seed = 1;
   const r = rate(() => runScenario(s, { seed: seed++ }), 3000);
+  // The baseline: the same hypercalls without the guest. A run's log is a trace: seed 1's record
+  // lines, parsed once, run straight against a fresh Xen (no reading, no report) do exactly what
+  // its run asked of Xen.
+  const log = join(mkdtempSync(join(tmpdir(), 'xensim-bench-run-')), 'run.log');
+  runScenario(s, { seed: 1, log } as { seed: number });
+  const recs = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"op":'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const records = recs.length;
+  const N = 100;
+  const t = await interleaved(5, {
+    run: () => {
+      for (let i = 0; i < N; i++) runScenario(s, { seed: 1 });
+    },
+    replay: () => {
+      for (let i = 0; i < N; i++) {
+        const hv = new Hypervisor();
+        const stats = newStats();
+        for (const r of recs) runRecord(hv, r, stats);
+      }
+    },
+  });
   return [
     judge({
       id: 'lab.run',
@@ -71,7 +96,11 @@ async function measureRun(): Promise<Figure[]> {
       what: 'run suspend-pin-all-irqs-off',
       value: Math.round(r.perSec),
       unit: 'runs/s',
-      note: `${r.runs} runs, seeds 1…${r.runs}`,
+      baseline: { what: "its own hypercalls against Xen, no guest (seed 1's log)", value: Math.round((N / t.replay.ms) * 1000), unit: 'runs/s' },
+      ratio: round3(t.run.ms / t.replay.ms),
+      note:
+        `${r.runs} runs, seeds 1…${r.runs}; ratio = seed 1's run time / the time of its ${records} logged records run against a fresh Xen, ` +
+        `${N} of each, best of 5 interleaved: what the guest model (xstate vCPUs, the kernel's coroutines, the scheduler) costs on top of Xen`,
     }),
   ];
 }
@@ -199,11 +228,15 @@ async function measureExplore(): Promise<Figure[]> {
   const loadScenario = fn(load, 'loadScenario') as ((name: string) => unknown) | undefined;
   if (!explore || !loadScenario) return [pending('lab.explore', 'explore cross-vcpu-irqsoff-purge, 2 vCPUs', 'src/explore.ts explore() not exported yet')];
   try {
+    const scenario = loadScenario('cross-vcpu-irqsoff-purge');
     const t0 = performance.now();
-    const r = explore(loadScenario('cross-vcpu-irqsoff-purge'), { vcpus: 2 });
+    const r = explore(scenario, { vcpus: 2 });
     const ms = performance.now() - t0;
     const schedules = Number(r.schedules ?? NaN);
     const runs = schedules + Number(r.pruned ?? 0);
+    // The baseline: one run of the same scenario (explore re-runs it from boot for every schedule).
+    const run = fn(await tryImport('../../src/run.ts'), 'runScenario') as ((s: unknown, o?: Record<string, unknown>) => unknown) | undefined;
+    const one = run ? (await interleaved(5, { one: () => run(scenario, { seed: 1, vcpus: 2 }) })).one.ms : NaN;
     return [
       judge({
         id: 'lab.explore',
@@ -211,6 +244,7 @@ async function measureExplore(): Promise<Figure[]> {
         what: 'explore cross-vcpu-irqsoff-purge, 2 vCPUs',
         value: round3(ms / 1000),
         unit: 's',
+        ...(Number.isFinite(one) ? { baseline: { what: 'one run of the scenario', value: round3(one), unit: 'ms' }, ratio: round3(ms / one) } : {}),
         goal: { on: 'value', op: '<', limit: 10 },
         note: Number.isFinite(schedules)
           ? `${schedules} complete schedules, ${runs} runs in all (pruned ones included): ${human((runs / ms) * 1000)} runs/s; exhaustive: ${String(r.exhaustive)}`
