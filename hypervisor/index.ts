@@ -159,9 +159,17 @@ export class Hypervisor {
     const t = f.type[mfn]!;
     if (t >= 1 && t <= PGT_seg_desc_page && f.typeCount[mfn]! > 0) return EPERM;
     const page = f.pageForWrite(mfn);
-    for (let i = 0; i < count; i++, val += stride) {
-      page[2 * (slot + i)] = loOf(val);
-      page[2 * (slot + i) + 1] = hiOf(val);
+    // val + i × stride, mod 2^64, in the entry's two 32-bit halves: no BigInt per entry.
+    let lo = loOf(val);
+    let hi = hiOf(val);
+    const sLo = loOf(stride);
+    const sHi = hiOf(stride);
+    for (let i = 0; i < count; i++) {
+      page[2 * (slot + i)] = lo;
+      page[2 * (slot + i) + 1] = hi;
+      const sum = lo + sLo;
+      hi = (hi + sHi + (sum > 0xffffffff ? 1 : 0)) >>> 0;
+      lo = sum >>> 0;
     }
     return 0;
   }
