@@ -163,6 +163,8 @@ async function check(file: string, c: Case): Promise<void> {
     c.commands.map((cmd) =>
       slot(async () => {
         const out = mkdtempSync(join(gen, 'out-'));
+        // Bounded time: a command still running after 20 s is killed, and then its exit is not 2
+        // (a hang guard, not a timing assertion: npm test asserts no speed, `npm run bench` does).
         const r = await runBuilt(built.bin, argv(cmd, file, out), { timeoutMs: 20_000 });
         const problems: string[] = [];
         if (r.status !== 2) problems.push(`exit ${r.status ?? r.signal}, expected 2`);
@@ -175,7 +177,6 @@ async function check(file: string, c: Case): Promise<void> {
         if (line !== undefined && !r.stderr.includes(`${file}:${line}: `)) problems.push(`line ${line} is not named`);
         if (field !== undefined && !r.stderr.includes(`field "${field}": `)) problems.push(`field "${field}" is not named`);
         if (says !== undefined && !says.test(r.stderr)) problems.push(`it does not say ${says}`);
-        if (r.ms > 10_000) problems.push(`it took ${Math.round(r.ms)} ms`);
         if (r.peakMiB !== undefined && r.peakMiB > 200) problems.push(`it peaked at ${Math.round(r.peakMiB)} MiB resident`);
         if (cmd === 'replay') {
           // The log of a refused input still ends with a line saying why (item 4).
