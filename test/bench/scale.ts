@@ -12,6 +12,8 @@ export const SCALE_FRAMES = 2 ** 24;
 interface ChildResult {
   frames: number;
   bytes: number;
+  /** Bytes of the frame table's typed arrays. */
+  arrays: number;
   ms: number;
 }
 
@@ -37,6 +39,7 @@ export function scale(rounds: number): Figure[] {
   const runs = Array.from({ length: rounds }, () => child(SCALE_FRAMES));
   const bytesPerFrame = round3(median(runs.map((r) => r.bytes)) / SCALE_FRAMES);
   const ms = round3(median(runs.map((r) => r.ms)));
+  const arraysPerFrame = round3(median(runs.map((r) => r.arrays)) / SCALE_FRAMES);
   const floorMs = round3(median(Array.from({ length: rounds }, () => allocFloorMs(Math.round(bytesPerFrame * SCALE_FRAMES)))));
   const section = `3a. Scale: one domain of ${human(SCALE_FRAMES)} frames (64 GiB), in a child process`;
   return [
@@ -46,7 +49,10 @@ export function scale(rounds: number): Figure[] {
       what: 'memory per frame (heap + array buffers)',
       value: bytesPerFrame,
       unit: 'B/frame',
+      baseline: { what: "the frame table's typed arrays alone", value: arraysPerFrame, unit: 'B/frame' },
+      ratio: round3(bytesPerFrame / arraysPerFrame),
       goal: { on: 'value', op: '<=', limit: 24 },
+      note: "ratio = all that creation added (heap + array buffers) / the arrays' own bytes",
       samples: { bytes: runs.map((r) => r.bytes) },
     }),
     judge({
