@@ -2,7 +2,7 @@
 // is left, and posts the verdicts back in batches (a message a run cost more than some runs).
 import { parentPort, workerData } from 'node:worker_threads';
 import { runScenario } from './run.ts';
-import type { CompareBatch, CompareWorkerData } from './compare.ts';
+import type { CompareBatch, CompareFailure, CompareWorkerData } from './compare.ts';
 
 /** A batch goes back at least this often (the progress bar), or when the runs run out. */
 const POST_MS = 50;
@@ -15,7 +15,17 @@ for (;;) {
   const i = Atomics.add(next, 0, 1);
   if (i >= jobs.length) break;
   const [s, policy, seed] = jobs[i]!;
-  batch.push([i, runScenario(scenarios[s]!, { policy, seed, set })]);
+  let verdict;
+  try {
+    verdict = runScenario(scenarios[s]!, { policy, seed, set });
+  } catch (e) {
+    // The run's error goes back whole (name, and the op that a scenario error points at).
+    const { name, message, op } = e as Error & { op?: unknown };
+    const failure: CompareFailure = { failed: { index: i, name, message, op } };
+    parentPort!.postMessage(failure);
+    break;
+  }
+  batch.push([i, verdict]);
   if (performance.now() - last >= POST_MS) {
     parentPort!.postMessage(batch);
     batch = [];

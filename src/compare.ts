@@ -45,6 +45,19 @@ export interface CompareWorkerData {
 
 /** What a worker posts: a batch of [job index, verdict]. */
 export type CompareBatch = [number, Verdict][];
+/** …or, when a run threw, what the error was (then it stops): rebuilt here by runError. */
+export interface CompareFailure {
+  failed: { index: number; name: string; message: string; op?: unknown };
+}
+
+/**
+ * A run's exception with the scenario file it came from, so that the command can name
+ * FILE:LINE and the field (runErrorText), whichever thread ran it.
+ */
+function runError(e: { name: string; message: string; op?: unknown }, file: string): Error {
+  const err = e instanceof Error ? e : Object.assign(new Error(e.message), { name: e.name, op: e.op });
+  return Object.assign(err, { file });
+}
 
 /**
  * Below this many runs, threads cost more than they save. Each thread is a V8 isolate that loads
@@ -79,8 +92,13 @@ export async function compare(o: CompareOptions): Promise<Verdict[]> {
   const threads = o.workers === 0 || o.workers === undefined ? (total >= PARALLEL_THRESHOLD ? availableParallelism() : 1) : o.workers;
   const out = new Array<Verdict>(total);
   let done = 0;
+  const scenarioOf = (j: CompareJob) => scenarios[which.get(j.scenario)!]!;
   const runHere = (j: CompareJob) => {
-    out[j.index] = runScenario(scenarios[which.get(j.scenario)!]!, { policy: j.policy, seed: j.seed, set });
+    try {
+      out[j.index] = runScenario(scenarioOf(j), { policy: j.policy, seed: j.seed, set });
+    } catch (e) {
+      throw e instanceof Error ? runError(e, scenarioOf(j).file) : e;
+    }
     done++;
     o.onProgress?.(done, total);
   };
@@ -112,7 +130,12 @@ export async function compare(o: CompareOptions): Promise<Verdict[]> {
   for (let t = main ? 1 : 0; t < threads; t++) {
     const w = startWorker(url, data);
     live++;
-    w.on('message', (batch: CompareBatch) => {
+    w.on('message', (m: CompareBatch | CompareFailure) => {
+      if (!Array.isArray(m)) {
+        fail(runError(m.failed, scenarioOf(jobs[m.failed.index]!).file));
+        return;
+      }
+      const batch = m;
       for (const [i, v] of batch) out[i] = v;
       done += batch.length;
       o.onProgress?.(done, total);

@@ -132,7 +132,8 @@ export function registerCompare(program: Command): void {
       } catch (e) {
         bar?.stop();
         if (!inputError(e)) throw e;
-        process.stderr.write(`xensim compare: ${e.message}\n`);
+        const { runErrorText } = await import('./scenarios/load.ts');
+        process.stderr.write(`xensim compare: ${runErrorText((e as { file?: string }).file, e)}\n`);
         process.exitCode = 2;
       }
     });

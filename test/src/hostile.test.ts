@@ -78,7 +78,7 @@ const CORPUS: Record<string, Case> = {
   'scenario-unknown-op-key.json': { commands: RUN, line: 18, field: 'programs[0][0].size', says: /unknown key \(known: op, name, pages\)/ },
   'scenario-expect-label.json': { commands: RUN, line: 35, field: 'expect.forse', says: /unknown policy preset "forse"/ },
   'scenario-expect-outcome.json': { commands: RUN, line: 33, field: 'expect.never.outcome', says: /expected one of "completed", "deadlock", "bug", got "hang"/ },
-  'scenario-names-nothing.json': { commands: ['run', 'explore'], line: 30, field: 'programs[1][1]', says: /no vmalloc area named "c" exists at this point/ },
+  'scenario-names-nothing.json': { commands: SCENARIO, line: 30, field: 'programs[1][1]', says: /no vmalloc area named "c" exists at this point/ },
   'scenario-missing-field.json': { commands: RUN, line: 1, field: 'programs', says: /expected an array, got nothing \(missing\)/ },
   'scenario-not-an-object.json': { commands: SCENARIO, line: 1, says: /expected a JSON object \(one scenario\), got an array/ },
   'scenario-nul.json': { commands: SCENARIO, line: 3, says: /binary data: a NUL byte at column 6/ },

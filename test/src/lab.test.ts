@@ -4,12 +4,13 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compare } from '../../src/compare.ts';
 import { explore } from '../../src/explore.ts';
 import { replay } from '../../src/replay.ts';
 import { runScenario } from '../../src/run.ts';
-import { builtinScenarios, loadScenario, ScenarioFileError } from '../../src/scenarios/load.ts';
+import { builtinScenarios, loadScenario, runErrorText, ScenarioFileError } from '../../src/scenarios/load.ts';
 
 describe('explore', () => {
   const s = loadScenario('cross-vcpu-irqsoff-purge');
@@ -84,6 +85,19 @@ describe('compare', () => {
   it('a bad scenario name is an input error before anything runs', async () => {
     await expect(compare({ scenarios: ['no-such'], policies, seeds })).rejects.toBeInstanceOf(ScenarioFileError);
   });
+
+  it('a scenario that fails when it runs names its file, line and field, from this thread or a worker', async () => {
+    const bad = fileURLToPath(new URL('../fixtures/bad/scenario-names-nothing.json', import.meta.url));
+    const want = `${bad}:30: field "programs[1][1]": no vmalloc area named "c" exists at this point`;
+    for (const opts of [{ workers: 1 }, { workers: 2, mainThreadRuns: false }]) {
+      const e = await compare({ scenarios: ['fork-pin-clean', bad], policies, seeds, ...opts }).then(
+        () => undefined,
+        (x: unknown) => x as Error & { file?: string },
+      );
+      expect(e?.name, JSON.stringify(opts)).toBe('ScenarioError');
+      expect(runErrorText(e!.file, e!), JSON.stringify(opts)).toBe(want);
+    }
+  }, 60_000);
 });
 
 describe('run logs', () => {
