@@ -253,8 +253,9 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
   const err: Sink = opts.err ?? process.stderr;
   const json = opts.json === true;
   const quiet = opts.quiet === true;
-  // The report's lines of a batch go out in one write, like the log's: a write per line to a file
-  // or pipe cost more than the simulator.
+  // The report's lines go out 16 at a time: a write per line to a file or pipe cost more than the
+  // simulator, and joining a whole batch's lines, once they have outlived a young-space
+  // collection, cost more than joining them young.
   let report: string[] = [];
   const flushReport = (): void => {
     if (report.length > 0) out.write(report.join(''));
@@ -384,8 +385,8 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
         if (rec.op === 'audit') for (const m of result.mismatches!) text += `\n${INDENT}AUDIT: ${m}`;
         if (auditMismatches !== undefined) for (const m of auditMismatches) text += `\n${INDENT}AUDIT (--audit): ${m}`;
         report.push(text + '\n');
-        if (report.length >= 16) flushReport();
       }
+      if (report.length >= 16) flushReport();
 
       if (auditMismatches !== undefined && auditMismatches.length > 0) {
         stop('audit', 1, `${path}:${line}: audit after ${rec.op} found ${auditMismatches.length} mismatch(es): ${auditMismatches[0]}`);

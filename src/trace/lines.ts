@@ -152,8 +152,10 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer, void, undefined
       if (bytesRead === 0) return;
       const chunk = bufs[which]!.subarray(0, bytesRead);
       which ^= 1;
-      // Reads are sequential (position null): only one is ever in flight.
+      // Reads are sequential (position null): only one is ever in flight. Its failure is thrown
+      // where it is awaited; until then it is marked handled (the caller may be busy for a while).
       next = file.read(bufs[which]!, 0, SLICE, null);
+      next.catch(() => undefined);
       yield chunk;
     }
   } finally {
