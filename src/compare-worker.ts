@@ -3,6 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { runScenario } from './run.ts';
 import type { CompareBatch, CompareFailure, CompareWorkerData } from './compare.ts';
+import type { Verdict } from './verdict.ts';
 
 /** A batch goes back at least this often (the progress bar), or when the runs run out. */
 const POST_MS = 50;
@@ -15,7 +16,7 @@ for (;;) {
   const i = Atomics.add(next, 0, 1);
   if (i >= jobs.length) break;
   const [s, policy, seed] = jobs[i]!;
-  let verdict;
+  let verdict: Verdict;
   try {
     verdict = runScenario(scenarios[s]!, { policy, seed, set });
   } catch (e) {
