@@ -69,6 +69,11 @@ export class Hypervisor {
     };
   }
 
+  /** Whether refusals from now on list their blockers (HypervisorOptions.blockers). */
+  set blockers(on: boolean) {
+    this.x.blockers = on;
+  }
+
   /** XEN_DOMCTL_createdomain + populate_physmap, as one setup step. Throws SetupError. */
   createDomain(spec: DomainSpec): void {
     createDomain(this.x, spec);

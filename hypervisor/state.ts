@@ -20,7 +20,7 @@ export interface XenState {
    * Refusals name the references that stand in the way (blockers). Finding them searches every
    * live table; a caller that reads no refusal (replay --quiet without a log) turns it off.
    */
-  readonly blockers: boolean;
+  blockers: boolean;
   readonly diag: Diag;
   /** M2P entries the guest set with MMU_MACHPHYS_UPDATE (the rest read as the builder's layout). */
   readonly m2p: Map<number, bigint>;

@@ -72,7 +72,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .description('replay a trace (or a hypercall log) against the simulated Xen')
     .argument('<file>', 'trace v1 (.ndjson) or a hypercall log')
     .option('--json', 'one JSON object per record on stdout')
-    .addOption(new Option('-q, --quiet', 'no line per record, only the summary (for long traces: the log and `inspect` have the details)').conflicts('json'))
+    .option('-q, --quiet', 'report only the records that went wrong (a failed expectation, an audit mismatch) and the summary: for long traces, whose details are in the log')
     .option('--log <path>', 'write the hypercall log (pino NDJSON) to this file')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--audit', 'audit every reference after every record; stop at the first mismatch')

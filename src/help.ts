@@ -60,7 +60,7 @@ export const EXAMPLES: Record<string, [string, string][]> = {
     ['xensim replay examples/build-pin-4level.ndjson --audit', 'build and pin a 4-level tree, auditing every reference'],
     ['xensim replay examples/seed-alias-blocks-pin.ndjson --json', 'one JSON object per record'],
     ['xensim replay examples/seed-alias-blocks-pin.ndjson --log /tmp/seed.log', 'and the hypercall log, which replays as a trace'],
-    ['xensim replay examples/build-pin-4level.ndjson --quiet --log /tmp/build.log', 'the summary only (for long traces): the details are in the log'],
+    ['xensim replay examples/build-pin-4level.ndjson --quiet --log /tmp/build.log', 'only what went wrong, and the summary (for long traces): the details are in the log'],
   ],
   run: [
     ['xensim run fork-pin-clean', 'fork pins a fresh mm: nothing in the way'],

@@ -21,7 +21,10 @@ export interface Sink {
 export interface ReplayOptions {
   /** One JSON object per record on `out` instead of the human report. */
   json?: boolean;
-  /** No per-record report: only the summary (the log and `inspect` have the details). */
+  /**
+   * Report only the records that went wrong (a failed expectation, audit mismatches) and the
+   * summary: for long traces, whose details are in the log.
+   */
   quiet?: boolean;
   /** Report destination (default process.stdout). */
   out?: Sink;
@@ -278,12 +281,14 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
   const clock = log?.clock ?? { time: 0, line: 0 };
   let recordLine = 0;
   try {
+    // Who reads a refusal's blockers: the report and the log. With --quiet and no log, only the
+    // line of a record whose expectation failed, so they are searched for records with one.
+    const everyBlocker = !quiet || log !== undefined;
     const observer: XenObserver = {};
     if (log !== undefined && log.enabled('info')) observer.flush = (e) => log.flush(e);
     let hv: Hypervisor;
     try {
-      // Nobody reads a refusal's blockers when there is neither a report nor a log.
-      hv = new Hypervisor({ observer, debugBuild: opts.xenBuild !== 'release', blockers: !quiet || log !== undefined });
+      hv = new Hypervisor({ observer, debugBuild: opts.xenBuild !== 'release', blockers: everyBlocker });
     } catch (e) {
       const msg = errorText(e);
       log?.internalError(msg);
@@ -312,6 +317,7 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
       }
 
       let result: RecordResult;
+      if (!everyBlocker) hv.blockers = rec.expect !== undefined;
       try {
         result = execute(hv, rec, caller);
       } catch (e) {
@@ -355,9 +361,13 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
         if (auditMismatches !== undefined && auditMismatches.length > 0) log.audit(auditMismatches, '--audit');
       }
 
-      // The report.
-      if (quiet) {
-        // Nothing per record.
+      // The report: every record, or with --quiet only those that went wrong.
+      const wrong =
+        (check !== undefined && !check.ok) ||
+        (rec.op === 'audit' && result.mismatches!.length > 0) ||
+        (auditMismatches !== undefined && auditMismatches.length > 0);
+      if (quiet && !wrong) {
+        // Nothing for this record.
       } else if (json) {
         const o: Record<string, unknown> = { line, op: rec.op, ...resultToJson(result, false) };
         if (check !== undefined && !check.ok) {

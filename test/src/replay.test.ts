@@ -219,16 +219,19 @@ describe('replay: the log', () => {
 describe('replay: --quiet', () => {
   const REFUSED = [...TREE, '{"op":"mmuext_op","ops":[{"cmd":"pin_l1_table","mfn":"0x1010"}],"expect":-22}', '{"op":"frame","mfn":"0x1010","expect":{"type":"l1"}}'];
 
-  it('reports no record, only the summary; counts, exit and log are those of a full report', async () => {
+  it('reports only what went wrong, and the summary; counts, exit and log are those of a full report', async () => {
     const path = trace(REFUSED);
     const full = await run(path, { json: false });
     const quiet = await run(path, { json: false, quiet: true });
     expect(quiet.s).toEqual(full.s);
     expect(quiet.s).toMatchObject({ exit: 1, records: 8, refused: 1, held: 2, failed: 1 });
     expect(full.out).toMatch(/^line 7 .*-EINVAL/m);
-    expect(quiet.out).not.toMatch(/^line /m);
+    // The one record that went wrong (line 8's failed expectation), as the full report says it.
+    const quietLines = quiet.out.split('\n').filter((l) => /^line /.test(l));
+    expect(quietLines).toEqual(full.out.split('\n').filter((l) => /^line 8 /.test(l)));
+    expect(quiet.out).toContain('EXPECT FAILED');
     // The summary is the full report's last lines.
-    expect(quiet.out.trim()).toBe(full.out.trim().split('\n').slice(-3).join('\n'));
+    expect(quiet.out.trim().split('\n').slice(-3)).toEqual(full.out.trim().split('\n').slice(-3));
     expect(quiet.out).toContain('8 records: 2 hypercalls (1 refused), 6 setup records and queries');
     // The log still names the blocker of the refused pin.
     expect(quiet.logText).toBe(full.logText);
@@ -236,11 +239,19 @@ describe('replay: --quiet', () => {
     expect(refusal.blockers).toEqual([expect.objectContaining({ kind: 'l1e', mfn: '0x1003', slot: 16 })]);
   });
 
-  it('without a log, the refusal is still counted and its expectation checked', async () => {
+  it('without a log, a refused record whose expectation failed still names its blocker', async () => {
     let out = '';
-    const s = await replay(trace(REFUSED), { quiet: true, out: { write: (x: string) => (out += x) }, err: { write: () => true } });
-    expect(s).toMatchObject({ exit: 1, refused: 1, held: 2, failed: 1 });
-    expect(out).toContain('expectations: 2 held, 1 failed');
+    const wrong = [...TREE, '{"op":"mmuext_op","ops":[{"cmd":"pin_l1_table","mfn":"0x1010"}],"expect":0}', '{"op":"mmuext_op","ops":[{"cmd":"pin_l1_table","mfn":"0x1010"}]}'];
+    const s = await replay(trace(wrong), { quiet: true, out: { write: (x: string) => (out += x) }, err: { write: () => true } });
+    expect(s).toMatchObject({ exit: 1, refused: 2, held: 1, failed: 1 });
+    const lines = out.split('\n').filter((l) => /^line /.test(l));
+    expect(lines).toEqual([expect.stringMatching(/^line 7 .*-EINVAL .*blocker: L1 0x1003 slot 16 maps it writable/)]);
+    expect(out).toContain('expectations: 1 held, 1 failed');
+  });
+
+  it('with --json, one object per record that went wrong', async () => {
+    const r = await run(trace(REFUSED), { quiet: true });
+    expect(r.json).toEqual([expect.objectContaining({ line: 8, op: 'frame', expect: 'failed', expected: { type: 'l1' } })]);
   });
 });
 
