@@ -125,14 +125,15 @@ export class PolicyError extends Error {
 }
 
 export function presetPolicy(name: string): Policy {
-  const p = (PRESETS as Record<string, Policy>)[name];
+  // Own keys only: a user's "__proto__" or "toString" names nothing here.
+  const p = Object.hasOwn(PRESETS, name) ? (PRESETS as Record<string, Policy>)[name] : undefined;
   if (!p) throw new PolicyError(`unknown policy preset "${name}"; presets: ${PRESET_NAMES.join(', ')}`);
   return structuredClone(p);
 }
 
 /** Sets one knob from its text form ("kernelFlushVia=hypercall_flush_all"), checking the value. */
 export function setKnob(policy: Policy, name: string, text: string): Policy {
-  const spec = KNOBS[name];
+  const spec = Object.hasOwn(KNOBS, name) ? KNOBS[name] : undefined;
   if (!spec) {
     throw new PolicyError(`unknown knob "${name}"; knobs: ${Object.keys(KNOBS).join(', ')}`);
   }
