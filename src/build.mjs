@@ -35,6 +35,9 @@ const result = await esbuild.build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
+  // Packages without "exports" (jsonc-parser) are taken in their ESM build: its UMD build requires
+  // its own files at run time, which a bundle does not have.
+  mainFields: ['module', 'main'],
   // "type": "module": .js is ESM; compare.ts starts ./compare-worker.js.
   outExtension: { '.js': '.js' },
   banner: { js: "import { createRequire as __xensimRequire } from 'node:module'; const require = __xensimRequire(import.meta.url);" },

@@ -3,7 +3,8 @@
 //   `my.json:14: field "programs[0][3].pages": expected at most 4096, got 10000`.
 // The limits of docs/limits.md hold before anything is parsed: at most MAX_SCENARIO_BYTES read
 // (a bigger file, a pipe or a device is refused after that many bytes), UTF-8 text with no NUL,
-// nesting of at most MAX_DEPTH levels; then the schema (schema.ts: at most MAX_PROGRAM_OPS
+// nesting of at most MAX_DEPTH levels, no key twice in one object and no "__proto__" (keys.ts);
+// then the schema (schema.ts: at most MAX_PROGRAM_OPS
 // operations a program) and the policy: the preset, every knob=value of `set` and every policy
 // label under `expect` must be ones the guest knows.
 
@@ -13,6 +14,7 @@ import type { z } from 'zod';
 import { show } from '../trace/fields.ts';
 import { binaryProblem, MAX_DEPTH, nestingOverAt, printable } from '../trace/lines.ts';
 import { BUILTIN_DIR, builtinScenarios } from './builtin.ts';
+import { keyProblem } from './keys.ts';
 import { lineAt, offsetOf } from './locate.ts';
 import { resolvePolicy } from './policies.ts';
 import { ExpectationSchema, OpSchema, ScenarioSchema, type Scenario } from './schema.ts';
@@ -152,6 +154,8 @@ export function loadScenario(nameOrPath: string): Scenario & { file: string } {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new ScenarioFileError(`${file}:${lineAt(text, offsetOf(text, []))}: expected a JSON object (one scenario), got ${Array.isArray(json) ? 'an array' : show(json)}`);
   }
+  const key = keyProblem(text);
+  if (key !== undefined) throw new ScenarioFileError(`${file}:${key.line}: field "${fieldName(key.path)}": ${key.text}`);
   const parsed = ScenarioSchema.safeParse(json);
   let problem: { path: PropertyKey[]; text: string } | undefined;
   if (!parsed.success) {

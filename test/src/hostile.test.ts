@@ -84,6 +84,9 @@ const CORPUS: Record<string, Case> = {
   'scenario-nul.json': { commands: SCENARIO, line: 3, says: /binary data: a NUL byte at column 6/ },
   'scenario-invalid-utf8.json': { commands: SCENARIO, line: 2, says: /not UTF-8 text: byte 0xe9 at column 16/ },
   'scenario-deep.json': { commands: SCENARIO, line: 6, says: /nested deeper than 64 levels/ },
+  'scenario-duplicate-key.json': { commands: SCENARIO, line: 6, field: 'vcpus', says: /duplicate key "vcpus" \(first on line 5; JSON keeps only the last/ },
+  'scenario-proto-key.json': { commands: SCENARIO, line: 32, field: 'expect.__proto__', says: /the key "__proto__" is not allowed/ },
+  'scenario-object-knob.json': { commands: SCENARIO, line: 37, field: 'set[0]', says: /unknown knob "toString"; knobs: / },
 };
 
 let built: Built;
