@@ -103,6 +103,12 @@ function issueText(issue: z.core.$ZodIssue, json: unknown): { path: PropertyKey[
   }
 }
 
+/** One program per vCPU at most: a program beyond the last vCPU would never run. */
+function checkPrograms(s: Scenario): { path: PropertyKey[]; text: string } | undefined {
+  if (s.programs.length <= s.vcpus) return undefined;
+  return { path: ['programs', s.vcpus], text: `a program for vCPU ${s.vcpus}, but the scenario has ${s.vcpus} vCPU${s.vcpus === 1 ? '' : 's'} ("vcpus": ${s.vcpus}); it would never run` };
+}
+
 /** The policy a scenario names: its preset, each setting, each policy label it expects a verdict for. */
 function checkPolicy(s: Scenario): { path: PropertyKey[]; text: string } | undefined {
   const attempt = (path: PropertyKey[], f: () => unknown): { path: PropertyKey[]; text: string } | undefined => {
@@ -164,7 +170,7 @@ export function loadScenario(nameOrPath: string): Scenario & { file: string } {
     const issue = issues.find((i) => !(i.code === 'too_big' && i.origin === 'int' && issues.some((j) => j !== i && fieldName(j.path) === fieldName(i.path)))) ?? issues[0]!;
     problem = issueText(issue, json);
   } else {
-    problem = checkPolicy(parsed.data);
+    problem = checkPrograms(parsed.data) ?? checkPolicy(parsed.data);
   }
   if (problem !== undefined) {
     const line = lineAt(text, offsetOf(text, problem.path));

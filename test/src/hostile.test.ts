@@ -86,6 +86,7 @@ const CORPUS: Record<string, Case> = {
   'scenario-deep.json': { commands: SCENARIO, line: 6, says: /nested deeper than 64 levels/ },
   'scenario-duplicate-key.json': { commands: SCENARIO, line: 6, field: 'vcpus', says: /duplicate key "vcpus" \(first on line 5; JSON keeps only the last/ },
   'scenario-proto-key.json': { commands: SCENARIO, line: 32, field: 'expect.__proto__', says: /the key "__proto__" is not allowed/ },
+  'scenario-more-programs.json': { commands: RUN, line: 25, field: 'programs[1]', says: /a program for vCPU 1, but the scenario has 1 vCPU \("vcpus": 1\); it would never run/ },
   'scenario-object-knob.json': { commands: SCENARIO, line: 37, field: 'set[0]', says: /unknown knob "toString"; knobs: / },
 };
 
