@@ -1,8 +1,8 @@
 // `npm run build` (also run by `npm ci`/`npm install` through `prepare`): bundles the `xensim`
 // command into dist/ with esbuild, so `npx xensim …` runs plain JavaScript, without tsx.
 //
-//   dist/xensim.js          src/cli.ts, the bin: commander, the CLI and what every subcommand needs
-//   dist/compare-worker.js  src/compare-worker.ts, the thread `compare --workers N` starts
+//   dist/xensim.js          src/cli/program.ts, the bin: commander, the CLI and what every subcommand needs
+//   dist/compare-worker.js  src/lab/compare-worker.ts, the thread `compare --workers N` starts
 //                           (compare.ts looks for ./compare-worker.js next to its own file)
 //   dist/chunk-*.js         code split out of both: what only some subcommands need (replay, the
 //                           guest and xstate, zod, cli-progress) loads when its action import()s it
@@ -28,7 +28,7 @@ if (existsSync(outdir) && readdirSync(outdir).length > 0 && !existsSync(join(out
 rmSync(outdir, { recursive: true, force: true });
 const result = await esbuild.build({
   absWorkingDir: repo,
-  entryPoints: { xensim: 'src/cli.ts', 'compare-worker': 'src/compare-worker.ts' },
+  entryPoints: { xensim: 'src/cli/program.ts', 'compare-worker': 'src/lab/compare-worker.ts' },
   outdir,
   bundle: true,
   splitting: true,
@@ -46,8 +46,8 @@ const result = await esbuild.build({
   logLevel: 'warning',
 });
 mkdirSync(join(outdir, 'scenarios'), { recursive: true });
-const scenarios = join(repo, 'src/scenarios');
+const scenarios = join(repo, 'src/lab/scenarios');
 for (const f of readdirSync(scenarios)) if (f.endsWith('.json')) cpSync(join(scenarios, f), join(outdir, 'scenarios', f));
-// The bin: src/cli.ts's #! line is kept at the top of dist/xensim.js.
+// The bin: src/cli/program.ts's #! line is kept at the top of dist/xensim.js.
 chmodSync(join(outdir, 'xensim.js'), 0o755);
 if (args.includes('--metafile')) writeFileSync(join(outdir, 'meta.json'), JSON.stringify(result.metafile));

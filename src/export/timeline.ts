@@ -43,7 +43,7 @@ import {
   waitsText,
   xenDmesg,
   type Obj,
-} from '../inspect.ts';
+} from '../inspect/inspect.ts';
 
 export const XEN_PID = 0x7ff2; // DOMID_XEN
 export const TOOLSTACK_TID = 0;

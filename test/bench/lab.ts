@@ -1,8 +1,8 @@
 // §4 Guest and lab — THE HOOK for the figures of `xensim run`, `compare` and `explore`.
 //
 // Those commands were written while this bench was. Each figure is measured only if its module
-// exports what the bench calls (src/run.ts runScenario, src/compare.ts compare, src/explore.ts
-// explore, src/scenarios/load.ts), and is reported as "pending" otherwise, so the bench never
+// exports what the bench calls (src/lab/run.ts runScenario, src/lab/compare.ts compare, src/lab/explore.ts
+// explore, src/lab/scenarios/load.ts), and is reported as "pending" otherwise, so the bench never
 // breaks on a lab being rebuilt; a call that throws is reported as pending with its message.
 //   run      suspend-pin-all-irqs-off, runs/s (seeds 1, 2, …, for about 3 s)
 //   compare  every scenario × 4 policies × 10 seeds with the built command (child processes): seconds
@@ -56,12 +56,12 @@ function rate(fnToRun: () => unknown, budgetMs: number, min = 3): { perSec: numb
 }
 
 async function measureRun(): Promise<Figure[]> {
-  const run = await tryImport('../../src/run.ts');
-  const load = await tryImport('../../src/scenarios/load.ts');
+  const run = await tryImport('../../src/lab/run.ts');
+  const load = await tryImport('../../src/lab/scenarios/load.ts');
   const runScenario = fn(run, 'runScenario') as ((s: unknown, o?: { seed?: number }) => unknown) | undefined;
   const loadScenario = fn(load, 'loadScenario') as ((name: string) => Record<string, unknown>) | undefined;
   if (!runScenario || !loadScenario) {
-    return [pending('lab.run', 'run suspend-pin-all-irqs-off', 'src/run.ts runScenario / src/scenarios/load.ts loadScenario not exported yet')];
+    return [pending('lab.run', 'run suspend-pin-all-irqs-off', 'src/lab/run.ts runScenario / src/lab/scenarios/load.ts loadScenario not exported yet')];
   }
   const s = loadScenario('suspend-pin-all-irqs-off');
   let seed = 1;
@@ -149,11 +149,11 @@ const s1 = (ms: number) => `${round3(ms / 1000)} s`;
  */
 async function measureCompare(rounds = 5): Promise<Figure[]> {
   const what = 'compare: all scenarios × 4 policies × 10 seeds (node dist/xensim.js)';
-  const m = await tryImport('../../src/compare.ts');
+  const m = await tryImport('../../src/lab/compare.ts');
   const compare = fn(m, 'compare') as ((o: Record<string, unknown>) => Promise<unknown[]>) | undefined;
-  const load = await tryImport('../../src/scenarios/load.ts');
+  const load = await tryImport('../../src/lab/scenarios/load.ts');
   const builtin = fn(load, 'builtinScenarios') as (() => string[]) | undefined;
-  if (!compare || !builtin) return [pending('lab.compare', what, 'src/compare.ts compare() not exported yet')];
+  if (!compare || !builtin) return [pending('lab.compare', what, 'src/lab/compare.ts compare() not exported yet')];
   try {
     execFileSync(process.execPath, [join(REPO, 'src/build.mjs')], { cwd: REPO, stdio: 'inherit' });
     const cores = cpus().length;
@@ -222,11 +222,11 @@ async function measureCompare(rounds = 5): Promise<Figure[]> {
 }
 
 async function measureExplore(): Promise<Figure[]> {
-  const m = await tryImport('../../src/explore.ts');
+  const m = await tryImport('../../src/lab/explore.ts');
   const explore = fn(m, 'explore') as ((s: unknown, o?: Record<string, unknown>) => Record<string, unknown>) | undefined;
-  const load = await tryImport('../../src/scenarios/load.ts');
+  const load = await tryImport('../../src/lab/scenarios/load.ts');
   const loadScenario = fn(load, 'loadScenario') as ((name: string) => unknown) | undefined;
-  if (!explore || !loadScenario) return [pending('lab.explore', 'explore cross-vcpu-irqsoff-purge, 2 vCPUs', 'src/explore.ts explore() not exported yet')];
+  if (!explore || !loadScenario) return [pending('lab.explore', 'explore cross-vcpu-irqsoff-purge, 2 vCPUs', 'src/lab/explore.ts explore() not exported yet')];
   try {
     const scenario = loadScenario('cross-vcpu-irqsoff-purge');
     const t0 = performance.now();
@@ -235,7 +235,7 @@ async function measureExplore(): Promise<Figure[]> {
     const schedules = Number(r.schedules ?? NaN);
     const runs = schedules + Number(r.pruned ?? 0);
     // The baseline: one run of the same scenario (explore re-runs it from boot for every schedule).
-    const run = fn(await tryImport('../../src/run.ts'), 'runScenario') as ((s: unknown, o?: Record<string, unknown>) => unknown) | undefined;
+    const run = fn(await tryImport('../../src/lab/run.ts'), 'runScenario') as ((s: unknown, o?: Record<string, unknown>) => unknown) | undefined;
     const one = run ? (await interleaved(5, { one: () => run(scenario, { seed: 1, vcpus: 2 }) })).one.ms : NaN;
     return [
       judge({

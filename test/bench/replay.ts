@@ -10,8 +10,8 @@
 // write calls).
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLog } from '../../src/log.ts';
-import { replay } from '../../src/replay.ts';
+import { createLog } from '../../src/log/write.ts';
+import { replay } from '../../src/replay/replay.ts';
 import { readLineBatches, readTraceBatches } from '../../src/trace/read.ts';
 import { judge, type Figure } from './report.ts';
 import { discard, human, interleaved, round3, writeTrace } from './util.ts';

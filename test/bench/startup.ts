@@ -37,7 +37,7 @@ export interface StartupOptions {
   runs?: number;
   /** Skip the rebuild and measure dist/ as it is. */
   noBuild?: boolean;
-  /** Also time `tsx src/cli.ts replay` (default true). */
+  /** Also time `tsx src/cli/program.ts replay` (default true). */
   tsx?: boolean;
   progress?: (s: string) => void;
 }
@@ -86,7 +86,7 @@ export async function startup(opts: StartupOptions = {}): Promise<StartupFigure[
       replay: [BIN, 'replay', trace],
       run: [BIN, 'run', 'fork-pin-clean'],
     };
-    if (opts.tsx !== false) cmds.tsx = ['--import', tsx, join(REPO, 'src/cli.ts'), 'replay', trace];
+    if (opts.tsx !== false) cmds.tsx = ['--import', tsx, join(REPO, 'src/cli/program.ts'), 'replay', trace];
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cmds).map((k) => [k, []]));
     for (const args of Object.values(cmds)) timeOnce(args); // warm-up: file cache, compile cache
     for (let i = 0; i < runs; i++) {
@@ -150,7 +150,7 @@ export async function startup(opts: StartupOptions = {}): Promise<StartupFigure[
       figures.push({
         id: 'startup.tsx',
         section: 'startup',
-        what: 'the sources: tsx src/cli.ts replay, 20 records',
+        what: 'the sources: tsx src/cli/program.ts replay, 20 records',
         value: round(med.tsx),
         unit: 'ms',
         baseline: { what: 'node dist/xensim.js replay', value: round(med.replay!), unit: 'ms' },

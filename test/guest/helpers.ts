@@ -5,7 +5,7 @@ import { Kernel, type RunOptions, type RunResult } from '../../guest/kernel.ts';
 import type { Op } from '../../guest/ops.ts';
 import { makePolicy } from '../../guest/policy.ts';
 import { Hypervisor } from '../../hypervisor/index.ts';
-import { hypervisorPort, type PortRecord } from '../../src/guest-port.ts';
+import { hypervisorPort, type PortRecord } from '../../src/lab/guest-port.ts';
 
 export interface Booted {
   hv: Hypervisor;

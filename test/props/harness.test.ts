@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { replay } from '../../src/replay.ts';
+import { replay } from '../../src/replay/replay.ts';
 import { parseLine } from '../../src/trace/read.ts';
 import { recordToLine } from '../../src/trace/write.ts';
 import type { Caller } from '../../hypervisor/index.ts';

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { replay } from '../../src/replay.ts';
+import { replay } from '../../src/replay/replay.ts';
 import { parseLine } from '../../src/trace/read.ts';
 import type { TraceRecord } from '../../src/trace/types.ts';
 import { recordToLine } from '../../src/trace/write.ts';
@@ -125,7 +125,7 @@ export async function writeCounterexample(
     replayNote =
       s.exit === 0
         ? 'replaying the file alone does not reproduce it (the check is test-side; see the violation comment)'
-        : `replaying it reproduces the failure: \`npx tsx src/cli.ts replay ${relative(REPO, path)} --audit\` exits ${s.exit} (${s.reason}${s.error ? `: ${s.error}` : ''})`;
+        : `replaying it reproduces the failure: \`npx tsx src/cli/program.ts replay ${relative(REPO, path)} --audit\` exits ${s.exit} (${s.reason}${s.error ? `: ${s.error}` : ''})`;
   }
   return { path, replayNote };
 }

@@ -1,4 +1,4 @@
-// The BUILT command (issue 8): src/build.mjs bundles src/cli.ts into a scratch copy of the
+// The BUILT command (issue 8): src/build.mjs bundles src/cli/program.ts into a scratch copy of the
 // layout `npm ci` leaves (dist/, package.json, examples/), and these tests run that bundle with
 // plain node — no tsx — as `npx xensim` does: replay, run, compare on worker threads (the second
 // entry point), --log, --version, help, usage errors; and what start-up loads (the metafile).
@@ -10,11 +10,11 @@ import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLES } from '../../src/help.ts';
-import type { CompareBatch, CompareWorkerData } from '../../src/compare.ts';
-import { runScenario } from '../../src/run.ts';
-import { builtinScenarios } from '../../src/scenarios/builtin.ts';
-import { loadScenario } from '../../src/scenarios/load.ts';
+import { EXAMPLES } from '../../src/cli/help.ts';
+import type { CompareBatch, CompareWorkerData } from '../../src/lab/compare.ts';
+import { runScenario } from '../../src/lab/run.ts';
+import { builtinScenarios } from '../../src/lab/scenarios/builtin.ts';
+import { loadScenario } from '../../src/lab/scenarios/load.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {
@@ -83,9 +83,9 @@ describe('the package', () => {
     expect(replayChunk).toBeDefined();
     const atReplay = new Set([...staticClosure('xensim.js'), ...staticClosure(replayChunk)]);
     const inputs = [...atReplay].flatMap((k) => Object.keys(outs[k]!.inputs));
-    expect(inputs).toContain('src/replay.ts');
+    expect(inputs).toContain('src/replay/replay.ts');
     expect(inputs.some((i) => i.includes('node_modules/pino/'))).toBe(true);
-    for (const lazy of ['node_modules/zod/', 'node_modules/xstate/', 'node_modules/cli-progress/', 'node_modules/pino-pretty/', 'src/inspect.ts', 'src/run.ts']) {
+    for (const lazy of ['node_modules/zod/', 'node_modules/xstate/', 'node_modules/cli-progress/', 'node_modules/pino-pretty/', 'src/inspect/inspect.ts', 'src/lab/run.ts']) {
       expect(inputs.filter((i) => i.includes(lazy)), lazy).toEqual([]);
     }
     // Of the guest, only its policy table (plain data, which the help lists).
@@ -108,7 +108,7 @@ describe.concurrent('the built command (node dist/xensim.js)', () => {
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
     const [a, b] = await Promise.all([
       xensim('replay', SEED, '--log', built),
-      node(['--import', tsx, join(repo, 'src/cli.ts'), 'replay', SEED, '--log', sources]),
+      node(['--import', tsx, join(repo, 'src/cli/program.ts'), 'replay', SEED, '--log', sources]),
     ]);
     expect([a.status, b.status]).toEqual([0, 0]);
     const log = readFileSync(built, 'utf8');

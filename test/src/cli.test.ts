@@ -8,13 +8,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(repo, 'src/cli.ts');
+const CLI = join(repo, 'src/cli/program.ts');
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const SEED = join(repo, 'examples/seed-alias-blocks-pin.ndjson');
 const BUILD = join(repo, 'examples/build-pin-4level.ndjson');
 const dir = mkdtempSync(join(tmpdir(), 'xensim-cli-'));
 
-/** node --import tsx src/cli.ts ARGS, from `cwd` (default: a directory outside the repo). */
+/** node --import tsx src/cli/program.ts ARGS, from `cwd` (default: a directory outside the repo). */
 function xensim(args: string[], cwd = dir): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', TSX, CLI, ...args], { cwd, encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) => {

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinScenarios } from '../../src/scenarios/builtin.ts';
+import { builtinScenarios } from '../../src/lab/scenarios/builtin.ts';
 import { buildCommand, limiter, repo, runBuilt, type Built } from './built.ts';
 
 const examples = readdirSync(join(repo, 'examples')).sort();

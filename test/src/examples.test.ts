@@ -4,9 +4,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compare, compareTable } from '../../src/compare.ts';
-import { runScenario } from '../../src/run.ts';
-import { loadScenario } from '../../src/scenarios/load.ts';
+import { compare, compareTable } from '../../src/lab/compare.ts';
+import { runScenario } from '../../src/lab/run.ts';
+import { loadScenario } from '../../src/lab/scenarios/load.ts';
 import { repo } from './built.ts';
 
 const files = readdirSync(join(repo, 'examples'))

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ARRAY } from '../../src/trace/fields.ts';
-import { MAX_PROGRAM_OPS } from '../../src/scenarios/schema.ts';
+import { MAX_PROGRAM_OPS } from '../../src/lab/scenarios/schema.ts';
 import { buildCommand, limiter, repo, runBuilt, type Built } from './built.ts';
 
 const BAD = join(repo, 'test/fixtures/bad');

@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { replay } from '../../src/replay.ts';
-import { runScenario } from '../../src/run.ts';
-import { builtinScenarios, loadScenario } from '../../src/scenarios/load.ts';
+import { replay } from '../../src/replay/replay.ts';
+import { runScenario } from '../../src/lab/run.ts';
+import { builtinScenarios, loadScenario } from '../../src/lab/scenarios/load.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 export const EXAMPLES = {

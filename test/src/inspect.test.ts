@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { inspect, parseMfnArg, xenSite, type InspectOptions, type SummaryJson } from '../../src/inspect.ts';
+import { inspect, parseMfnArg, xenSite, type InspectOptions, type SummaryJson } from '../../src/inspect/inspect.ts';
 import { makeLogs, rawLines, type Line, type Logs } from './inspect-logs.ts';
 
 let logs: Logs;
@@ -357,7 +357,7 @@ describe('formats', () => {
 
 describe('xensim inspect (the command)', () => {
   const repo = fileURLToPath(new URL('../../', import.meta.url));
-  const CLI = join(repo, 'src/cli.ts');
+  const CLI = join(repo, 'src/cli/program.ts');
   const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   const xensim = (args: string[]) =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compare } from '../../src/compare.ts';
-import { explore } from '../../src/explore.ts';
-import { replay } from '../../src/replay.ts';
-import { runScenario } from '../../src/run.ts';
-import { builtinScenarios, loadScenario, runErrorText, ScenarioFileError } from '../../src/scenarios/load.ts';
+import { compare } from '../../src/lab/compare.ts';
+import { explore } from '../../src/lab/explore.ts';
+import { replay } from '../../src/replay/replay.ts';
+import { runScenario } from '../../src/lab/run.ts';
+import { builtinScenarios, loadScenario, runErrorText, ScenarioFileError } from '../../src/lab/scenarios/load.ts';
 
 describe('explore', () => {
   const s = loadScenario('cross-vcpu-irqsoff-purge');

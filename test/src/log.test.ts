@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Refusal } from '../../hypervisor/types.ts';
-import { createLog, type LogLevel } from '../../src/log.ts';
+import { createLog, type LogLevel } from '../../src/log/write.ts';
 import { parseLine } from '../../src/trace/index.ts';
 
 function capture(level: LogLevel = 'info') {

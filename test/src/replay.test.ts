@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { replay, type ReplayOptions, type ReplaySummary } from '../../src/replay.ts';
+import { replay, type ReplayOptions, type ReplaySummary } from '../../src/replay/replay.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const SEED = join(repo, 'examples/seed-alias-blocks-pin.ndjson');

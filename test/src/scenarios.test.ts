@@ -1,15 +1,15 @@
-// Every scenario of linux-guest.md §6 (src/scenarios/*.json) under every policy its file names:
+// Every scenario of linux-guest.md §6 (src/lab/scenarios/*.json) under every policy its file names:
 // the outcome and the counts it expects, for several seeds. Plus the details a count cannot show.
 import { describe, expect, it } from 'vitest';
-import { builtinScenarios, loadScenario } from '../../src/scenarios/load.ts';
-import { runScenario } from '../../src/run.ts';
-import type { Verdict } from '../../src/verdict.ts';
+import { builtinScenarios, loadScenario } from '../../src/lab/scenarios/load.ts';
+import { runScenario } from '../../src/lab/run.ts';
+import type { Verdict } from '../../src/lab/verdict.ts';
 import { Hypervisor } from '../../hypervisor/index.ts';
 import { Kernel } from '../../guest/kernel.ts';
 import type { GuestEvent } from '../../guest/events.ts';
-import { resolvePolicy } from '../../src/scenarios/policies.ts';
-import { opsOf } from '../../src/scenarios/schema.ts';
-import { hypervisorPort } from '../../src/guest-port.ts';
+import { resolvePolicy } from '../../src/lab/scenarios/policies.ts';
+import { opsOf } from '../../src/lab/scenarios/schema.ts';
+import { hypervisorPort } from '../../src/lab/guest-port.ts';
 
 const SEEDS = [1, 2, 3];
 

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Hypervisor } from '../../hypervisor/index.ts';
-import { replay } from '../../src/replay.ts';
-import { runScenario } from '../../src/run.ts';
-import { loadScenario } from '../../src/scenarios/load.ts';
+import { replay } from '../../src/replay/replay.ts';
+import { runScenario } from '../../src/lab/run.ts';
+import { loadScenario } from '../../src/lab/scenarios/load.ts';
 import { iterateTrace } from '../../src/trace/generate.ts';
 import { buildCommand, repo, runBuilt, type Built } from './built.ts';
 

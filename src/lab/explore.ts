@@ -5,7 +5,7 @@
 // seconds. It reports how many complete schedules deadlock, BUG or leave a VA hazard, and the
 // shortest counterexample of each, which `run --schedule` reproduces exactly.
 
-import type { Chooser } from '../guest/kernel.ts';
+import type { Chooser } from '../../guest/kernel.ts';
 import { runScenarioWith, type RunScenarioOptions } from './run.ts';
 import type { Scenario } from './scenarios/schema.ts';
 import type { Verdict } from './verdict.ts';

@@ -3,7 +3,7 @@
 // "force,kernelFlushVia=hypercall_flush_all". The four labels of the seed's question (default,
 // force, if_needed, never) set pinAliasFlush on the scenario's own preset.
 
-import { makePolicy, PRESET_NAMES, type Policy } from '../../guest/policy.ts';
+import { makePolicy, PRESET_NAMES, type Policy } from '../../../guest/policy.ts';
 
 export const FLUSH_LABELS = ['default', 'force', 'if_needed', 'never'] as const;
 /** What `compare` runs by default: the seed patch's question. */

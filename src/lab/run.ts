@@ -3,16 +3,16 @@
 // written as a trace record (so the log replays with `xensim replay`), with Xen's flushes and the
 // guest's events beside it, in simulated time.
 
-import type { GuestEvent } from '../guest/events.ts';
-import { Kernel, type RunOptions, type RunResult } from '../guest/kernel.ts';
-import { Hypervisor, type FlushEvent } from '../hypervisor/index.ts';
+import type { GuestEvent } from '../../guest/events.ts';
+import { Kernel, type RunOptions, type RunResult } from '../../guest/kernel.ts';
+import { Hypervisor, type FlushEvent } from '../../hypervisor/index.ts';
 import { hypervisorPort, type PortRecord } from './guest-port.ts';
-import { createLog, refusalJson, type HypercallLog, type LogLevel, type RunEndReason } from './log.ts';
+import { createLog, refusalJson, type HypercallLog, type LogLevel, type RunEndReason } from '../log/write.ts';
 import { resolvePolicy } from './scenarios/policies.ts';
 import { opsOf, type Scenario } from './scenarios/schema.ts';
-import type { RecordResult } from './trace/result.ts';
-import type { TraceRecord } from './trace/types.ts';
-import { hex } from './trace/write.ts';
+import type { RecordResult } from '../trace/result.ts';
+import type { TraceRecord } from '../trace/types.ts';
+import { hex } from '../trace/write.ts';
 import { VerdictCounter, type Verdict } from './verdict.ts';
 
 export interface RunScenarioOptions {

@@ -1,8 +1,8 @@
 // The guest's HypercallPort over the simulated Xen. Every call is handed on unchanged; `onRecord`
 // sees each one as the trace record it is (so a guest run's log replays with `xensim replay`).
 
-import type { HypercallPort } from '../guest/port.ts';
-import type { AccessResult, Caller, CallResult, DomainSpec, Hypercall, Hypervisor } from '../hypervisor/index.ts';
+import type { HypercallPort } from '../../guest/port.ts';
+import type { AccessResult, Caller, CallResult, DomainSpec, Hypercall, Hypervisor } from '../../hypervisor/index.ts';
 
 export type PortRecord =
   | { op: 'create_domain'; spec: DomainSpec }

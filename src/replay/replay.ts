@@ -3,16 +3,16 @@
 // object per record with --json). Exit status as trace-format.md says: 0 all ran and held, 1 an
 // expectation (or an audit) failed, 2 the input is not a valid trace (nothing after the bad line
 // runs). Two more: 1 for an exception inside the model, 130 when interrupted.
-import { DOMID_SELF, errnoName, MMU, mmuextName } from '../hypervisor/abi.ts';
-import { Hypervisor, SetupError } from '../hypervisor/index.ts';
-import type { Caller, Holder, Hypercall, Refusal, XenObserver } from '../hypervisor/types.ts';
-import { createLog, type HypercallLog, type LogLevel, type LogSink, type StopReason } from './log.ts';
-import { checkExpect, type ExpectCheck } from './trace/expect.ts';
-import { TraceError } from './trace/fields.ts';
-import { readTraceBatches } from './trace/read.ts';
-import { flattenResult, resultToJson, type RecordResult } from './trace/result.ts';
-import { hasCaller, isHypercallRecord, type Expect, type TraceRecord } from './trace/types.ts';
-import { flagsToJson, hex } from './trace/write.ts';
+import { DOMID_SELF, errnoName, MMU, mmuextName } from '../../hypervisor/abi.ts';
+import { Hypervisor, SetupError } from '../../hypervisor/index.ts';
+import type { Caller, Holder, Hypercall, Refusal, XenObserver } from '../../hypervisor/types.ts';
+import { createLog, type HypercallLog, type LogLevel, type LogSink, type StopReason } from '../log/write.ts';
+import { checkExpect, type ExpectCheck } from '../trace/expect.ts';
+import { TraceError } from '../trace/fields.ts';
+import { readTraceBatches } from '../trace/read.ts';
+import { flattenResult, resultToJson, type RecordResult } from '../trace/result.ts';
+import { hasCaller, isHypercallRecord, type Expect, type TraceRecord } from '../trace/types.ts';
+import { flagsToJson, hex } from '../trace/write.ts';
 
 export interface Sink {
   write(s: string): unknown;

@@ -37,17 +37,17 @@
 //            for expect_failed/interrupted, error (50) otherwise:
 //            {"level":…,"time":T,"event":"end","reason":"finished|bad_input|expect_failed|audit|
 //             interrupted|internal_error","records":R,"exit":S,"msg":"replay stopped"}
-//            (R = records executed; T = the time of the last one). A guest run's log (src/run.ts)
+//            (R = records executed; T = the time of the last one). A guest run's log (src/lab/run.ts)
 //            ends the same way with "msg":"run stopped" and the verdict's outcome as the reason:
 //            completed (info), deadlock|bug (warn), or bad_input|internal_error (error).
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Level, type Logger } from 'pino';
-import { errnoName } from '../hypervisor/abi.ts';
-import type { Caller, FlushEvent, Holder, Refusal } from '../hypervisor/types.ts';
-import { hasCaller, type TraceRecord } from './trace/types.ts';
-import { recordToJson, hex } from './trace/write.ts';
-import { resultToJson, type RecordResult } from './trace/result.ts';
+import { errnoName } from '../../hypervisor/abi.ts';
+import type { Caller, FlushEvent, Holder, Refusal } from '../../hypervisor/types.ts';
+import { hasCaller, type TraceRecord } from '../trace/types.ts';
+import { recordToJson, hex } from '../trace/write.ts';
+import { resultToJson, type RecordResult } from '../trace/result.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -70,7 +70,7 @@ export interface SimClock {
 }
 
 export type StopReason = 'finished' | 'bad_input' | 'expect_failed' | 'audit' | 'interrupted' | 'internal_error';
-/** Why a guest run's log ends: the verdict's outcome, or what stopped it (src/run.ts). */
+/** Why a guest run's log ends: the verdict's outcome, or what stopped it (src/lab/run.ts). */
 export type RunEndReason = 'completed' | 'deadlock' | 'bug' | 'pruned' | 'bad_input' | 'internal_error';
 
 function holderJson(h: Holder): Record<string, unknown> {

@@ -2,9 +2,9 @@
 // what Xen reported (its own flushes) and the guest's events. Stable field names: `run --json`,
 // `compare --json` and the tests read them.
 
-import type { GuestEvent, WaitEdge } from '../guest/events.ts';
-import type { RunResult } from '../guest/kernel.ts';
-import { MMUEXT, type CallResult, type FlushEvent, type Hypercall, type Refusal } from '../hypervisor/index.ts';
+import type { GuestEvent, WaitEdge } from '../../guest/events.ts';
+import type { RunResult } from '../../guest/kernel.ts';
+import { MMUEXT, type CallResult, type FlushEvent, type Hypercall, type Refusal } from '../../hypervisor/index.ts';
 import type { PortRecord } from './guest-port.ts';
 
 export interface RefusalBrief {

@@ -6,8 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { BUILTIN_DIR, builtinScenarios } from './scenarios/builtin.ts';
-import { policyHelp } from './scenarios/policies.ts';
+import { BUILTIN_DIR, builtinScenarios } from '../lab/scenarios/builtin.ts';
+import { policyHelp } from '../lab/scenarios/policies.ts';
 
 /** The exit statuses of every subcommand (README.md "Exit statuses" says the same). */
 export const EXIT = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;
@@ -19,8 +19,14 @@ export const EXIT_STATUS_HELP = `Exit status (every subcommand):
   2    bad input (the message names the file, the line and the field) or a usage error
   130  interrupted (Ctrl-C)`;
 
+/**
+ * The package's root: two levels up from this file in the sources (src/cli/), one from the build
+ * (dist/xensim.js and its chunks). examples/ and package.json are there.
+ */
+export const PACKAGE_ROOT = new URL(import.meta.url.endsWith('.ts') ? '../../' : '../', import.meta.url);
+
 /** The repository's examples/ directory (next to src/ and dist/). */
-export const EXAMPLES_DIR = fileURLToPath(new URL('../examples/', import.meta.url));
+export const EXAMPLES_DIR = fileURLToPath(new URL('examples/', PACKAGE_ROOT));
 
 function table(rows: [string, string][], indent = '  '): string {
   const w = Math.max(...rows.map(([a]) => a.length));
@@ -105,7 +111,7 @@ export function subcommandHelp(name: string): string {
     if (ex.length) parts.push(`Example traces (the format: docs/trace-extensions.md):\n${table(ex)}`);
   }
   if (name === 'run' || name === 'explore' || name === 'compare') {
-    parts.push(`Built-in scenarios (or the path of a scenario .json file, e.g. a copy of one in src/scenarios/):\n${table(scenarioList())}`);
+    parts.push(`Built-in scenarios (or the path of a scenario .json file, e.g. a copy of one in src/lab/scenarios/):\n${table(scenarioList())}`);
     parts.push(`Policies (--policy): ${policyHelp()}.\n  e.g. --policy 'force,kernelFlushVia=hypercall_flush_all'`);
   }
   parts.push(EXIT_STATUS_HELP);

@@ -14,13 +14,13 @@
 // failures, audit, bad input, end, and every guest event — `op_start` carries an `op` too, so
 // `event` goes first), `record` (a string `op`), `refusal` (a `refusal` object), `other`. An event
 // kind this file does not know is counted by name, never an error.
-import { collect, runCommand, UsageError } from './command.ts';
+import { collect, runCommand, UsageError } from '../cli/command.ts';
 export { collect, runCommand, UsageError };
 import { Option, type Command } from 'commander';
 import pinoPretty from 'pino-pretty';
-import { errnoName } from '../hypervisor/abi.ts';
-import { TraceError } from './trace/fields.ts';
-import { MAX_DEPTH, nestingOver, printable, readLineBatches } from './trace/lines.ts';
+import { errnoName } from '../../hypervisor/abi.ts';
+import { TraceError } from '../trace/fields.ts';
+import { MAX_DEPTH, nestingOver, printable, readLineBatches } from '../trace/lines.ts';
 
 export type Obj = Record<string, unknown>;
 

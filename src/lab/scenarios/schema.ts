@@ -2,7 +2,7 @@
 // and the outcome each policy should give. Validated with zod so a bad file names the field.
 
 import { z } from 'zod';
-import type { Op } from '../../guest/ops.ts';
+import type { Op } from '../../../guest/ops.ts';
 
 /** The most operations in one program, or in `setup` (docs/limits.md). */
 export const MAX_PROGRAM_OPS = 4096;
@@ -72,7 +72,7 @@ export const ScenarioSchema = z
     /** Run on vCPU 0 before the programs start (must not block). */
     setup: z.array(OpSchema).max(MAX_PROGRAM_OPS).default([]),
     programs: z.array(z.array(OpSchema).max(MAX_PROGRAM_OPS)).min(1).max(MAX_VCPUS),
-    /** Expected verdicts by policy label (see src/scenarios/policies.ts), checked by the tests. */
+    /** Expected verdicts by policy label (see src/lab/scenarios/policies.ts), checked by the tests. */
     expect: z.record(z.string(), ExpectationSchema).default({}),
   })
   .strict();

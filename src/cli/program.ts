@@ -13,22 +13,22 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runCommand } from './command.ts';
 import { Command, CommanderError, Option } from 'commander';
-import { addHelp, EXIT, programHelp } from './help.ts';
-import { LOG_LEVELS, type LogLevel } from './log.ts';
-import type { replay } from './replay.ts';
+import { addHelp, EXIT, PACKAGE_ROOT, programHelp } from './help.ts';
+import { LOG_LEVELS, type LogLevel } from '../log/write.ts';
+import type { replay } from '../replay/replay.ts';
 import { headline, registerCompare, registerExplore, registerRun } from './run-command.ts';
 
-export const DEMO_TRACE = fileURLToPath(new URL('../examples/seed-alias-blocks-pin.ndjson', import.meta.url));
+export const DEMO_TRACE = fileURLToPath(new URL('examples/seed-alias-blocks-pin.ndjson', PACKAGE_ROOT));
 
-/** package.json's version (the file is one level up from src/cli.ts and from dist/xensim.js). */
+/** package.json's version. */
 export function version(): string {
-  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(new URL('package.json', PACKAGE_ROOT), 'utf8')) as { version: string }).version;
 }
 
 /** Subcommands defined in modules that load what only they need: registered on demand. */
 const ON_DEMAND: Record<string, () => Promise<(program: Command) => Command>> = {
-  inspect: async () => (await import('./inspect.ts')).registerInspect,
-  export: async () => (await import('./export/index.ts')).registerExport,
+  inspect: async () => (await import('../inspect/inspect.ts')).registerInspect,
+  export: async () => (await import('../export/index.ts')).registerExport,
 };
 const EAGER = ['replay', 'run', 'compare', 'explore'];
 
@@ -49,7 +49,7 @@ async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
     if (flags.log !== undefined) opts.log = flags.log;
     if (flags.audit) opts.audit = true;
     if (flags.xenBuild === 'release') opts.xenBuild = 'release';
-    const { replay } = await import('./replay.ts');
+    const { replay } = await import('../replay/replay.ts');
     return (await replay(file, opts)).exit;
   });
 }

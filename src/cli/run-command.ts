@@ -3,7 +3,7 @@
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { collect } from './command.ts';
-import { LOG_LEVELS, type LogLevel } from './log.ts';
+import { LOG_LEVELS, type LogLevel } from '../log/write.ts';
 
 export interface RunFlags {
   policy?: string;
@@ -51,8 +51,8 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--json', 'the verdict as one JSON object')
     .action(async (scenario: string, flags: RunFlags) => {
-      const { loadScenario, runErrorText } = await import('./scenarios/load.ts');
-      const { runScenario, verdictText } = await import('./run.ts');
+      const { loadScenario, runErrorText } = await import('../lab/scenarios/load.ts');
+      const { runScenario, verdictText } = await import('../lab/run.ts');
       let file: string | undefined;
       try {
         const s = loadScenario(scenario);
@@ -108,9 +108,9 @@ export function registerCompare(program: Command): void {
     .option('--json', 'every verdict as a JSON array (the same objects `run --json` prints)')
     .option('--csv', 'one CSV row per run')
     .action(async (flags: CompareFlags) => {
-      const { builtinScenarios } = await import('./scenarios/load.ts');
-      const { SEED_QUESTION } = await import('./scenarios/policies.ts');
-      const { compare, compareCsv, compareTable } = await import('./compare.ts');
+      const { builtinScenarios } = await import('../lab/scenarios/load.ts');
+      const { SEED_QUESTION } = await import('../lab/scenarios/policies.ts');
+      const { compare, compareCsv, compareTable } = await import('../lab/compare.ts');
       const scenarios = flags.scenarios ?? builtinScenarios();
       const policies = flags.policy.length ? flags.policy : [...SEED_QUESTION];
       const total = scenarios.length * policies.length * flags.seeds.length;
@@ -132,7 +132,7 @@ export function registerCompare(program: Command): void {
       } catch (e) {
         bar?.stop();
         if (!inputError(e)) throw e;
-        const { runErrorText } = await import('./scenarios/load.ts');
+        const { runErrorText } = await import('../lab/scenarios/load.ts');
         process.stderr.write(`xensim compare: ${runErrorText((e as { file?: string }).file, e)}\n`);
         process.exitCode = 2;
       }
@@ -165,8 +165,8 @@ export function registerExplore(program: Command): void {
     .option('--max-schedules <n>', 'stop after this many complete schedules', intArg('--max-schedules', 1, 10_000_000), 100_000)
     .option('--json', 'the report as one JSON object')
     .action(async (scenario: string, flags: ExploreFlags) => {
-      const { loadScenario, runErrorText } = await import('./scenarios/load.ts');
-      const { explore, exploreText } = await import('./explore.ts');
+      const { loadScenario, runErrorText } = await import('../lab/scenarios/load.ts');
+      const { explore, exploreText } = await import('../lab/explore.ts');
       let file: string | undefined;
       try {
         const s = loadScenario(scenario);
@@ -190,7 +190,7 @@ export function registerExplore(program: Command): void {
  * trace, a lazy writable alias blocking a pin), then its headline under each purge-flush policy.
  */
 export async function headline(demoTrace: string): Promise<void> {
-  const { replay } = await import('./replay.ts');
+  const { replay } = await import('../replay/replay.ts');
   const report: string[] = [];
   await replay(demoTrace, { out: { write: (s: string) => void report.push(s) } });
   const calls = report
@@ -200,8 +200,8 @@ export async function headline(demoTrace: string): Promise<void> {
   process.stdout.write(
     ['A lazy writable alias blocks a pin (examples/seed-alias-blocks-pin.ndjson, replayed on the simulated Xen):', '', ...calls, '', ''].join('\n'),
   );
-  const { compare, compareTable } = await import('./compare.ts');
-  const { SEED_QUESTION } = await import('./scenarios/policies.ts');
+  const { compare, compareTable } = await import('../lab/compare.ts');
+  const { SEED_QUESTION } = await import('../lab/scenarios/policies.ts');
   const scenarios = ['suspend-pin-all-irqs-off', 'cross-vcpu-irqsoff-purge'];
   const policies = [...SEED_QUESTION];
   const verdicts = await compare({ scenarios, policies, seeds: [1], workers: 1 });

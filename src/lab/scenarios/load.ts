@@ -1,4 +1,4 @@
-// Finding and reading scenario files: a built-in name (src/scenarios/NAME.json) or a path. Every
+// Finding and reading scenario files: a built-in name (src/lab/scenarios/NAME.json) or a path. Every
 // problem is a ScenarioFileError naming the file, the line and the field:
 //   `my.json:14: field "programs[0][3].pages": expected at most 4096, got 10000`.
 // The limits of docs/limits.md hold before anything is parsed: at most MAX_SCENARIO_BYTES read
@@ -11,8 +11,8 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { show } from '../trace/fields.ts';
-import { binaryProblem, MAX_DEPTH, nestingOverAt, printable } from '../trace/lines.ts';
+import { show } from '../../trace/fields.ts';
+import { binaryProblem, MAX_DEPTH, nestingOverAt, printable } from '../../trace/lines.ts';
 import { BUILTIN_DIR, builtinScenarios } from './builtin.ts';
 import { keyProblem } from './keys.ts';
 import { lineAt, offsetOf } from './locate.ts';
@@ -145,7 +145,7 @@ export function loadScenario(nameOrPath: string): Scenario & { file: string } {
   if (binary !== undefined) throw new ScenarioFileError(`${file}:${binary.line}: ${binary.detail}`);
   let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM
-  if (text.trim() === '') throw new ScenarioFileError(`${file}: empty file (a scenario is one JSON object: copy one from examples/ or src/scenarios/)`);
+  if (text.trim() === '') throw new ScenarioFileError(`${file}: empty file (a scenario is one JSON object: copy one from examples/ or src/lab/scenarios/)`);
   const deep = nestingOverAt(text);
   if (deep >= 0) throw new ScenarioFileError(`${file}:${lineAt(text, deep)}: arrays and objects nested deeper than ${MAX_DEPTH} levels (the limit of a scenario file)`);
   let json: unknown;
