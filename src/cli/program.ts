@@ -15,6 +15,7 @@ import { runCommand } from './command.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { addHelp, EXIT, PACKAGE_ROOT, programHelp } from './help.ts';
 import { LOG_LEVELS, type LogLevel } from '../log/write.ts';
+import { ioCause, OutputError } from '../log/output.ts';
 import type { replay } from '../replay/replay.ts';
 import { headline, registerCompare, registerExplore, registerRun } from './run-command.ts';
 
@@ -92,8 +93,16 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
 export async function main(argv: string[]): Promise<void> {
   const args = argv.slice(2);
   // `xensim … | head`: a closed stdout ends the output quietly (replay and inspect also stop early).
+  // Any other write error (`> /dev/full`, a read-only file) is said once, in one line, and the
+  // command ends with exit status 2 whatever it would have said (runCommand also stops its body).
+  let stdoutBroken = false;
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
+    if (e.code === 'EPIPE' || stdoutBroken) return;
+    stdoutBroken = true;
+    process.stderr.write(`xensim: standard output: ${ioCause(e)}\n`);
+    process.once('exit', () => {
+      process.exitCode = EXIT.badInput;
+    });
   });
   if (args.length === 0) {
     await headline(DEMO_TRACE);
@@ -111,6 +120,11 @@ export async function main(argv: string[]): Promise<void> {
     if (e instanceof CommanderError) {
       // Help and version are not errors; everything else commander rejects is a usage error.
       process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+      return;
+    }
+    if (e instanceof OutputError) {
+      process.stderr.write(`xensim: ${e.message}\n`);
+      process.exitCode = EXIT.badInput;
       return;
     }
     // Not the input's fault: a bug in xensim (the subcommands turn bad input into exit 2).

@@ -146,12 +146,18 @@ export function runScenario(s: Scenario, opts: RunScenarioOptions = {}): Verdict
   return runScenarioWith(s, opts, runOpts);
 }
 
+/** The file a scenario was read from, if any (loadScenario adds it): never overwritten by --log. */
+function scenarioFiles(s: Scenario): string[] {
+  const file = (s as { file?: unknown }).file;
+  return typeof file === 'string' ? [file] : [];
+}
+
 /** runScenario with the scheduler's options given (a chooser, for explore). */
 export function runScenarioWith(s: Scenario, opts: RunScenarioOptions, runOpts: RunOptions): Verdict {
   const { label, policy } = resolvePolicy(opts.policy ?? '', s.policy, s.set, opts.set ?? []);
   const vcpus = opts.vcpus ?? s.vcpus;
   const counter = new VerdictCounter();
-  const log = opts.log ? new RunLog(createLog({ dest: opts.log, level: opts.logLevel ?? 'info' })) : null;
+  const log = opts.log ? new RunLog(createLog({ dest: opts.log, level: opts.logLevel ?? 'info', inputs: scenarioFiles(s) })) : null;
   // Whatever stops the run, the log ends with a line saying why: the outcome (a BUG and a deadlock
   // are verdicts, exit 0), or the exception (then thrown on: bad input exit 2, a model bug exit 1).
   let result: RunResult;

@@ -40,14 +40,14 @@
 //            (R = records executed; T = the time of the last one). A guest run's log (src/lab/run.ts)
 //            ends the same way with "msg":"run stopped" and the verdict's outcome as the reason:
 //            completed (info), deadlock|bug (warn), or bad_input|internal_error (error).
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync } from 'node:fs';
 import { pino, type Level, type Logger } from 'pino';
 import { errnoName } from '../../hypervisor/abi.ts';
 import type { Caller, FlushEvent, Holder, Refusal } from '../../hypervisor/types.ts';
 import { hasCaller, type TraceRecord } from '../trace/types.ts';
 import { recordToJson, hex } from '../trace/write.ts';
 import { resultToJson, type RecordResult } from '../trace/result.ts';
+import { openOutput, writeAllSync } from './output.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -60,6 +60,8 @@ export interface LogSink {
 export interface LogOptions {
   /** A file path (truncated, written synchronously) or a sink. */
   dest: string | LogSink;
+  /** The command's input files: a `dest` that is one of them is refused (output.ts). */
+  inputs?: readonly string[];
   level?: LogLevel;
 }
 
@@ -94,7 +96,7 @@ export function refusalJson(r: Refusal): Record<string, unknown> {
 }
 
 /**
- * A log file written synchronously: truncated on open (its directory created), each line on disk
+ * A log file written synchronously: truncated on open (its directory must exist: output.ts), each line on disk
  * when the logging call returns — or, between hold() and release(), the lines kept, encoded into
  * one reused buffer and written 64 KiB at a time. The replayer holds for each batch of records
  * (one read chunk of the trace) and releases when the batch is done or the replay stops: a
@@ -120,9 +122,13 @@ export class LogFile {
   private readonly out = Buffer.allocUnsafe(LogFile.WRITE_BYTES * 2);
   private used = 0;
 
-  constructor(path: string) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.fd = openSync(path, 'w');
+  private readonly path: string;
+  /** A write failed: later lines are dropped, and end() only closes. */
+  private failed = false;
+
+  constructor(path: string, inputs: readonly string[] = []) {
+    this.path = path;
+    this.fd = openOutput(path, '--log', inputs);
     LogFile.open.add(this);
     if (!LogFile.exitHook) {
       LogFile.exitHook = true;
@@ -179,8 +185,15 @@ export class LogFile {
   }
 
   private writeAll(buf: Buffer): void {
-    if (this.fd < 0) return;
-    for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off);
+    if (this.fd < 0 || this.failed) return;
+    try {
+      writeAllSync(this.fd, buf, '--log', this.path);
+    } catch (e) {
+      // Once a write failed (a full disk), nothing more is tried: the caller stops with the error.
+      this.failed = true;
+      this.used = 0;
+      throw e;
+    }
   }
 
   flushSync(): void {
@@ -192,7 +205,11 @@ export class LogFile {
   end(): void {
     if (this.fd < 0) return;
     LogFile.open.delete(this);
-    this.release();
+    try {
+      this.release();
+    } catch {
+      // The write error was reported where it happened; closing must still happen.
+    }
     closeSync(this.fd);
     this.fd = -1;
   }
@@ -214,7 +231,7 @@ export class HypercallLog {
       timestamp: () => ',"time":' + clock.time,
     };
     if (typeof opts.dest === 'string') {
-      this.stream = new LogFile(opts.dest);
+      this.stream = new LogFile(opts.dest, opts.inputs);
       this.logger = pino(options, this.stream);
     } else {
       this.stream = undefined;

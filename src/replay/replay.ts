@@ -13,6 +13,7 @@ import { readTraceBatches } from '../trace/read.ts';
 import { flattenResult, resultToJson, type RecordResult } from '../trace/result.ts';
 import { hasCaller, isHypercallRecord, type Expect, type TraceRecord } from '../trace/types.ts';
 import { flagsToJson, hex } from '../trace/write.ts';
+import { OutputError } from '../log/output.ts';
 
 export interface Sink {
   write(s: string): unknown;
@@ -265,7 +266,7 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
     report = [];
   };
   const log: HypercallLog | undefined =
-    opts.log !== undefined ? createLog({ dest: opts.log, level: opts.logLevel ?? 'info' }) : undefined;
+    opts.log !== undefined ? createLog({ dest: opts.log, level: opts.logLevel ?? 'info', inputs: [path] }) : undefined;
   const s: ReplaySummary = { exit: 0, reason: 'finished', records: 0, hypercalls: 0, refused: 0, held: 0, failed: 0 };
 
   const stop = (reason: StopReason, exit: number, message?: string): void => {
@@ -325,6 +326,7 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
           const field = e.field ?? (hasCaller(rec) ? (rec.dom === undefined ? 'vcpu' : 'dom') : undefined);
           throw new TraceError(path, line, field !== undefined ? `field "${field}": ${e.message}` : e.message, field);
         }
+        if (e instanceof OutputError) throw e; // the log cannot be written: not the model's fault
         const msg = errorText(e);
         log?.internalError(msg);
         stop('internal_error', 1, `${path}:${line}: internal error in the model running ${rec.op}: ${msg}`);
@@ -422,6 +424,7 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
       s.exit = 1;
     }
   } catch (e) {
+    if (e instanceof OutputError) throw e; // said in one line by the CLI, exit 2
     if (!(e instanceof TraceError)) {
       const msg = errorText(e);
       log?.internalError(msg);

@@ -112,7 +112,7 @@ describe('createLog', () => {
   });
 
   it('a file destination is truncated and written synchronously', () => {
-    const p = join(mkdtempSync(join(tmpdir(), 'xensim-log-')), 'sub', 'x.log');
+    const p = join(mkdtempSync(join(tmpdir(), 'xensim-log-')), 'x.log');
     for (const records of [5, 1]) {
       const log = createLog({ dest: p });
       log.end('finished', records, 0);
