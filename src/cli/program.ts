@@ -27,8 +27,8 @@ export function version(): string {
 
 /** Subcommands defined in modules that load what only they need: registered on demand. */
 const ON_DEMAND: Record<string, () => Promise<(program: Command) => Command>> = {
-  inspect: async () => (await import('../inspect/inspect.ts')).registerInspect,
-  export: async () => (await import('../export/index.ts')).registerExport,
+  inspect: async () => (await import('./inspect.ts')).registerInspect,
+  export: async () => (await import('./export.ts')).registerExport,
 };
 const EAGER = ['replay', 'run', 'compare', 'explore'];
 

@@ -6,7 +6,10 @@
 // The log is read in one streaming pass; the page holds at most `maxEvents` slices and instants
 // (the summary always covers the whole log, and the page says when the drawing was cut).
 import { writeFileSync } from 'node:fs';
-import { LogCheck, logReadError, readLog, Summary, summaryText, type Obj, type SummaryJson } from '../inspect/inspect.ts';
+import type { Obj } from '../log/line.ts';
+import { LogCheck, logReadError, readLog } from '../log/read.ts';
+import { summaryText } from '../inspect/format-summary.ts';
+import { Summary, type SummaryJson } from '../inspect/summary.ts';
 import { Timeline, type TimelineStats, type TlEvent } from './timeline.ts';
 import type { ExportResult } from './perfetto.ts';
 

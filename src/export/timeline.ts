@@ -41,9 +41,9 @@ import {
   resultErrno,
   u64,
   waitsText,
-  xenDmesg,
   type Obj,
-} from '../inspect/inspect.ts';
+} from '../log/line.ts';
+import { xenDmesg } from '../inspect/format-xen.ts';
 
 export const XEN_PID = 0x7ff2; // DOMID_XEN
 export const TOOLSTACK_TID = 0;
