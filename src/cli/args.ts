@@ -2,6 +2,9 @@
 // InvalidArgumentError, which commander reports as a usage error), and which errors of a run are
 // the input's fault.
 import { InvalidArgumentError } from 'commander';
+import type { loadScenario } from '../lab/scenarios/load.ts';
+
+type LoadedScenario = ReturnType<typeof loadScenario>;
 
 export function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -16,6 +19,31 @@ export function scheduleArg(v: string): number[] {
   return v.split(',').map(Number);
 }
 
+
+/**
+ * A lab subcommand's failure: an input error (a bad scenario file, knob or schedule) is printed as
+ * `xensim NAME: FILE:LINE: …` and exits 2; anything else is a bug and is thrown on.
+ */
+export async function inputErrorExit(name: string, file: string | undefined, e: unknown): Promise<void> {
+  if (!inputError(e)) throw e;
+  const { runErrorText } = await import('../lab/scenarios/load.ts');
+  process.stderr.write(`xensim ${name}: ${runErrorText(file, e)}\n`);
+  process.exitCode = 2;
+}
+
+/** `run` and `explore`: load the scenario, then `body` gives the text to print (exit 0). */
+export async function scenarioCommand(name: string, scenario: string, body: (s: LoadedScenario) => Promise<string>): Promise<void> {
+  const { loadScenario } = await import('../lab/scenarios/load.ts');
+  let file: string | undefined;
+  try {
+    const s = loadScenario(scenario);
+    file = s.file;
+    process.stdout.write((await body(s)) + '\n');
+    process.exitCode = 0;
+  } catch (e) {
+    await inputErrorExit(name, file, e);
+  }
+}
 
 /** Errors that mean the input was wrong (exit 2), as opposed to a fault of the simulator. */
 export const INPUT_ERRORS = new Set(['ScenarioFileError', 'PolicyError', 'ScheduleError', 'ScenarioError', 'OutOfMemory']);

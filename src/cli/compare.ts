@@ -1,7 +1,7 @@
 // `xensim compare`: flags → compare (on worker threads for large matrices) → the table, --json or
 // --csv; a progress bar on a terminal. Exit 0 for any verdicts; 2 for bad input.
 import type { Command } from 'commander';
-import { inputError, intArg, listArg, seedsArg } from './args.ts';
+import { inputErrorExit, intArg, listArg, seedsArg } from './args.ts';
 import { collect } from './command.ts';
 
 interface CompareFlags {
@@ -49,10 +49,7 @@ export function registerCompare(program: Command): void {
         process.exitCode = 0;
       } catch (e) {
         bar?.stop();
-        if (!inputError(e)) throw e;
-        const { runErrorText } = await import('../lab/scenarios/load.ts');
-        process.stderr.write(`xensim compare: ${runErrorText((e as { file?: string }).file, e)}\n`);
-        process.exitCode = 2;
+        await inputErrorExit('compare', (e as { file?: string }).file, e);
       }
     });
 }

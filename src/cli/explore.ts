@@ -1,6 +1,6 @@
 // `xensim explore SCENARIO …`: flags → explore (every interleaving) → the report (text or --json).
 import type { Command } from 'commander';
-import { inputError, intArg } from './args.ts';
+import { intArg, scenarioCommand } from './args.ts';
 import { collect } from './command.ts';
 
 interface ExploreFlags {
@@ -22,22 +22,13 @@ export function registerExplore(program: Command): void {
     .option('--max-schedules <n>', 'stop after this many complete schedules', intArg('--max-schedules', 1, 10_000_000), 100_000)
     .option('--json', 'the report as one JSON object')
     .action(async (scenario: string, flags: ExploreFlags) => {
-      const { loadScenario, runErrorText } = await import('../lab/scenarios/load.ts');
-      const { explore, exploreText } = await import('../lab/explore.ts');
-      let file: string | undefined;
-      try {
-        const s = loadScenario(scenario);
-        file = s.file;
+      await scenarioCommand('explore', scenario, async (s) => {
+        const { explore, exploreText } = await import('../lab/explore.ts');
         const opts: Parameters<typeof explore>[1] = { set: flags.set, maxSchedules: flags.maxSchedules };
         if (flags.policy !== undefined) opts.policy = flags.policy;
         if (flags.vcpus !== undefined) opts.vcpus = flags.vcpus;
         const r = explore(s, opts);
-        process.stdout.write(flags.json ? JSON.stringify(r) + '\n' : exploreText(r) + '\n');
-        process.exitCode = 0;
-      } catch (e) {
-        if (!inputError(e)) throw e;
-        process.stderr.write(`xensim explore: ${runErrorText(file, e)}\n`);
-        process.exitCode = 2;
-      }
+        return flags.json ? JSON.stringify(r) : exploreText(r);
+      });
     });
 }

@@ -2,7 +2,7 @@
 // verdict; 2 for bad input (an unknown scenario or knob, a bad file, a schedule that cannot run).
 import { Option, type Command } from 'commander';
 import { LOG_LEVELS, type LogLevel } from '../log/write.ts';
-import { inputError, intArg, scheduleArg } from './args.ts';
+import { intArg, scenarioCommand, scheduleArg } from './args.ts';
 import { collect } from './command.ts';
 
 export interface RunFlags {
@@ -30,24 +30,15 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--json', 'the verdict as one JSON object')
     .action(async (scenario: string, flags: RunFlags) => {
-      const { loadScenario, runErrorText } = await import('../lab/scenarios/load.ts');
-      const { runScenario, verdictText } = await import('../lab/run.ts');
-      let file: string | undefined;
-      try {
-        const s = loadScenario(scenario);
-        file = s.file;
+      await scenarioCommand('run', scenario, async (s) => {
+        const { runScenario, verdictText } = await import('../lab/run.ts');
         const opts: Parameters<typeof runScenario>[1] = { set: flags.set, seed: flags.seed, logLevel: flags.logLevel };
         if (flags.policy !== undefined) opts.policy = flags.policy;
         if (flags.vcpus !== undefined) opts.vcpus = flags.vcpus;
         if (flags.schedule !== undefined) opts.schedule = flags.schedule;
         if (flags.log !== undefined) opts.log = flags.log;
         const v = runScenario(s, opts);
-        process.stdout.write(flags.json ? JSON.stringify(v) + '\n' : verdictText(v, s.title) + '\n');
-        process.exitCode = 0;
-      } catch (e) {
-        if (!inputError(e)) throw e;
-        process.stderr.write(`xensim run: ${runErrorText(file, e)}\n`);
-        process.exitCode = 2;
-      }
+        return flags.json ? JSON.stringify(v) : verdictText(v, s.title);
+      });
     });
 }

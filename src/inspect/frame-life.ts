@@ -102,39 +102,36 @@ export class FrameTracker {
    * `done`: entries of an mmu_update that were applied.
    */
   private call(c: Obj, ok: boolean, done: number): boolean {
-    let hit = false;
+    const hit = this.callItself(c, ok, done);
+    return this.multicallEntries(c, ok) || hit;
+  }
+
+  /** What the call itself touches (a multicall's entries are multicallEntries'). */
+  private callItself(c: Obj, ok: boolean, done: number): boolean {
     switch (c.op) {
       case 'mmu_update':
-        hit = this.mmuUpdate(c, done);
-        break;
+        return this.mmuUpdate(c, done);
       case 'mmuext_op':
-        hit = this.mmuextOp(c);
-        break;
+        return this.mmuextOp(c);
       case 'update_va_mapping':
-        hit = this.vaWrite(c.va, c.val, ok);
-        break;
+        return this.vaWrite(c.va, c.val, ok);
       case 'store':
-        hit = this.store(c, ok);
-        break;
+        return this.store(c, ok);
       case 'access':
-        hit = this.access(c);
-        break;
+        return this.access(c);
       case 'read':
-        hit = this.read(c);
-        break;
+        return this.read(c);
       case 'create_domain':
-        hit = this.createDomain(c);
-        break;
+        return this.createDomain(c);
       case 'destroy_domain':
-        hit = isNum(c.domid) && c.domid === this.owner;
-        break;
+        return isNum(c.domid) && c.domid === this.owner;
       case 'audit': {
         const r = isObj(c.result) ? c.result : {};
-        hit = Array.isArray(r.mismatches) && r.mismatches.some((m) => isStr(m) && this.wordRe.test(m));
-        break;
+        return Array.isArray(r.mismatches) && r.mismatches.some((m) => isStr(m) && this.wordRe.test(m));
       }
+      default:
+        return false;
     }
-    return this.multicallEntries(c, ok) || hit;
   }
 
   /** mmu_update: each request writes an entry (the first `done` were applied), or an M2P slot. */

@@ -1,6 +1,8 @@
 // replay's report: one line per record in Xen's words (or one JSON object per record with --json).
 import { DOMID_SELF, errnoName, MMU, mmuextName } from '../../hypervisor/abi.ts';
 import type { Caller, Holder, Hypercall, Refusal } from '../../hypervisor/types.ts';
+import { blockerText } from '../log/line.ts';
+import { holderJson } from '../log/write.ts';
 import type { ExpectCheck } from '../trace/expect.ts';
 import { resultToJson, type RecordResult } from '../trace/result.ts';
 import { hasCaller, type TraceRecord } from '../trace/types.ts';
@@ -94,24 +96,9 @@ function describe(rec: TraceRecord): string {
   }
 }
 
+/** A blocker in words, as the log's readers say it (inspect, export): "L1 0x1003 slot 17 maps it writable". */
 function holderText(h: Holder, caller: Caller): string {
-  const d = h.dom !== caller.dom ? ` (d${h.dom})` : '';
-  switch (h.kind) {
-    case 'l1e':
-      return `L1 ${hex(h.mfn)} slot ${h.slot ?? '?'} maps it${h.rw === true ? ' writable' : h.rw === false ? ' read-only' : ''}${d}`;
-    case 'l2e':
-    case 'l3e':
-    case 'l4e':
-      return `L${h.kind[1]} ${hex(h.mfn)} slot ${h.slot ?? '?'} references it${d}`;
-    case 'pin':
-      return `pinned ${hex(h.mfn)}${d}`;
-    case 'cr3':
-      return `CR3 of d${h.dom}v${h.vcpu ?? '?'}`;
-    case 'cr3_user':
-      return `user CR3 of d${h.dom}v${h.vcpu ?? '?'}`;
-    case 'gdt':
-      return `GDT of d${h.dom}v${h.vcpu ?? '?'}`;
-  }
+  return blockerText(holderJson(h), caller.dom);
 }
 
 function refusalText(r: Refusal, caller: Caller): string {
