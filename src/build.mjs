@@ -6,7 +6,7 @@
 //                           (compare.ts looks for ./compare-worker.js next to its own file)
 //   dist/chunk-*.js         code split out of both: what only some subcommands need (replay, the
 //                           guest and xstate, zod, cli-progress) loads when its action import()s it
-//   dist/scenarios/*.json   the built-in scenarios (scenarios/load.ts reads them from here when built)
+//   dist/scenarios/*.json   the built-in scenarios (lab/scenarios/builtin.ts finds them here when built)
 //
 // Dependencies are bundled too (one file read instead of dozens from node_modules). They are
 // CommonJS in part, so each output file gets a `require` made with createRequire: esbuild's

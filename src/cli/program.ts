@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `xensim` command. `npm start -- replay FILE` (tsx, the sources) is the same as `xensim replay
 // FILE` (`npx xensim`: dist/xensim.js, this file bundled by src/build.mjs); with no arguments
-// at all it shows the bundled demo's hypercalls and the seed's headline (run-command.ts headline).
+// at all it shows the bundled demo's hypercalls and the seed's headline (headline.ts).
 // Exit statuses, the same for every subcommand (help.ts): 0 done, 1 an expectation, an audit or the
 // model failed, 2 bad input or a usage error, 130 interrupted. process.exitCode, never
 // process.exit, so the log is flushed.
@@ -11,13 +11,14 @@
 // the command line does not name another subcommand.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { runCommand } from './command.ts';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { addHelp, EXIT, PACKAGE_ROOT, programHelp } from './help.ts';
-import { LOG_LEVELS, type LogLevel } from '../log/write.ts';
 import { ioCause, OutputError } from '../log/output.ts';
-import type { replay } from '../replay/replay.ts';
-import { headline, registerCompare, registerExplore, registerRun } from './run-command.ts';
+import { registerCompare } from './compare.ts';
+import { registerExplore } from './explore.ts';
+import { headline } from './headline.ts';
+import { registerReplay } from './replay.ts';
+import { registerRun } from './run.ts';
 
 export const DEMO_TRACE = fileURLToPath(new URL('examples/seed-alias-blocks-pin.ndjson', PACKAGE_ROOT));
 
@@ -28,32 +29,10 @@ export function version(): string {
 
 /** Subcommands defined in modules that load what only they need: registered on demand. */
 const ON_DEMAND: Record<string, () => Promise<(program: Command) => Command>> = {
-  inspect: async () => (await import('../inspect/inspect.ts')).registerInspect,
-  export: async () => (await import('../export/index.ts')).registerExport,
+  inspect: async () => (await import('./inspect.ts')).registerInspect,
+  export: async () => (await import('./export.ts')).registerExport,
 };
 const EAGER = ['replay', 'run', 'compare', 'explore'];
-
-interface ReplayFlags {
-  json?: boolean;
-  quiet?: boolean;
-  log?: string;
-  logLevel: LogLevel;
-  audit?: boolean;
-  xenBuild?: 'debug' | 'release';
-}
-
-async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
-  await runCommand(async (signal) => {
-    const opts: Parameters<typeof replay>[1] = { logLevel: flags.logLevel, signal };
-    if (flags.json) opts.json = true;
-    if (flags.quiet) opts.quiet = true;
-    if (flags.log !== undefined) opts.log = flags.log;
-    if (flags.audit) opts.audit = true;
-    if (flags.xenBuild === 'release') opts.xenBuild = 'release';
-    const { replay } = await import('../replay/replay.ts');
-    return (await replay(file, opts)).exit;
-  });
-}
 
 /**
  * The program. `argv` (process.argv's form) only decides what to register: a command line that
@@ -68,17 +47,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .showSuggestionAfterError(true)
     .addHelpText('after', programHelp);
 
-  program
-    .command('replay')
-    .description('replay a trace (or a hypercall log) against the simulated Xen')
-    .argument('<file>', 'trace v1 (.ndjson) or a hypercall log')
-    .option('--json', 'one JSON object per record on stdout')
-    .option('-q, --quiet', 'report only the records that went wrong (a failed expectation, an audit mismatch) and the summary: for long traces, whose details are in the log')
-    .option('--log <path>', 'write the hypercall log (pino NDJSON) to this file')
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .option('--audit', 'audit every reference after every record; stop at the first mismatch')
-    .addOption(new Option('--xen-build <build>', "Xen's build: debug logs gdprintk texts with refusals, release none").choices(['debug', 'release']).default('debug'))
-    .action(runReplay);
+  registerReplay(program);
   registerRun(program);
   registerCompare(program);
   registerExplore(program);

@@ -6,7 +6,10 @@
 // The log is read in one streaming pass; the page holds at most `maxEvents` slices and instants
 // (the summary always covers the whole log, and the page says when the drawing was cut).
 import { writeFileSync } from 'node:fs';
-import { LogCheck, logReadError, readLog, Summary, summaryText, type Obj, type SummaryJson } from '../inspect/inspect.ts';
+import type { Obj } from '../log/line.ts';
+import { LogCheck, logReadError, readLog } from '../log/read.ts';
+import { summaryText } from '../inspect/format-summary.ts';
+import { Summary, type SummaryJson } from '../inspect/summary.ts';
 import { Timeline, type TimelineStats, type TlEvent } from './timeline.ts';
 import type { ExportResult } from './perfetto.ts';
 
@@ -35,60 +38,88 @@ export interface HtmlOptions {
   source?: string;
 }
 
-/** Reads LOG and builds the page's data (one pass). */
-export async function pageData(log: string, opts: HtmlOptions = {}): Promise<PageData> {
-  const max = opts.maxEvents ?? DEFAULT_MAX_EVENTS;
-  const source = opts.source ?? log;
-  const summary = new Summary(source);
-  const procNames = new Map<number, string>();
-  const procSort = new Map<number, number>();
-  const trackInfo = new Map<string, { pid: number; tid: number; name: string; sort: number }>();
-  const trackIndex = new Map<string, number>();
-  const tracks: PageData['tracks'] = [];
-  const marks: PageData['marks'] = [];
-  const counters = new Map<string, PageData['counters'][number]>();
-  let dropped = 0;
-  const trackOf = (pid: number, tid: number): number => {
+/** The timeline's events as the page draws them: tracks, marks (capped at `max`), counter series. */
+class PageTimeline {
+  private readonly procNames = new Map<number, string>();
+  private readonly procSort = new Map<number, number>();
+  private readonly trackInfo = new Map<string, { pid: number; tid: number; name: string; sort: number }>();
+  private readonly trackIndex = new Map<string, number>();
+  private readonly tracks: PageData['tracks'] = [];
+  readonly marks: PageData['marks'] = [];
+  private readonly counters = new Map<string, PageData['counters'][number]>();
+  dropped = 0;
+  private readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  readonly onEvent = (e: TlEvent): void => {
+    if (e.ph === 'M') this.meta(e);
+    else if (e.ph === 'C') this.counter(e);
+    else if (e.ph === 'X' || e.ph === 'i') this.mark(e);
+  };
+
+  private trackOf(pid: number, tid: number): number {
     const key = `${pid}:${tid}`;
-    let i = trackIndex.get(key);
+    let i = this.trackIndex.get(key);
     if (i === undefined) {
-      i = tracks.length;
-      trackIndex.set(key, i);
-      tracks.push({ pid, tid, name: trackInfo.get(key)?.name ?? `${tid}`, proc: procNames.get(pid) ?? `${pid}` });
+      i = this.tracks.length;
+      this.trackIndex.set(key, i);
+      this.tracks.push({ pid, tid, name: this.trackInfo.get(key)?.name ?? `${tid}`, proc: this.procNames.get(pid) ?? `${pid}` });
     }
     return i;
-  };
-  const onEvent = (e: TlEvent): void => {
-    switch (e.ph) {
-      case 'M':
-        if (e.name === 'process_name') procNames.set(e.pid, String(e.args.name));
-        else if (e.name === 'process_sort_index') procSort.set(e.pid, Number(e.args.sort_index));
-        else if (e.name === 'thread_name') trackInfo.set(`${e.pid}:${e.tid}`, { pid: e.pid, tid: e.tid, name: String(e.args.name), sort: 0 });
-        else {
-          const t = trackInfo.get(`${e.pid}:${e.tid}`);
-          if (t) t.sort = Number(e.args.sort_index);
-        }
-        return;
-      case 'C': {
-        for (const [k, v] of Object.entries(e.args)) {
-          const key = `${e.pid}:${e.name}:${k}`;
-          let c = counters.get(key);
-          if (c === undefined) counters.set(key, (c = { name: e.name, pid: e.pid, proc: procNames.get(e.pid) ?? String(e.pid), key: k, points: [] }));
-          if (c.points.length < max) c.points.push([e.ts, v]);
-        }
-        return;
-      }
-      case 'X':
-      case 'i':
-        if (marks.length >= max) {
-          dropped++;
-          return;
-        }
-        marks.push([trackOf(e.pid, e.tid), e.ts, e.ph === 'X' ? e.dur : -1, e.name, e.cat, e.args]);
-        return;
+  }
+
+  /** Process and thread names and sort indices. */
+  private meta(e: Extract<TlEvent, { ph: 'M' }>): void {
+    if (e.name === 'process_name') this.procNames.set(e.pid, String(e.args.name));
+    else if (e.name === 'process_sort_index') this.procSort.set(e.pid, Number(e.args.sort_index));
+    else if (e.name === 'thread_name') this.trackInfo.set(`${e.pid}:${e.tid}`, { pid: e.pid, tid: e.tid, name: String(e.args.name), sort: 0 });
+    else {
+      const t = this.trackInfo.get(`${e.pid}:${e.tid}`);
+      if (t) t.sort = Number(e.args.sort_index);
     }
-  };
-  const tl = new Timeline(onEvent);
+  }
+
+  private counter(e: Extract<TlEvent, { ph: 'C' }>): void {
+    for (const [k, v] of Object.entries(e.args)) {
+      const key = `${e.pid}:${e.name}:${k}`;
+      let c = this.counters.get(key);
+      if (c === undefined) this.counters.set(key, (c = { name: e.name, pid: e.pid, proc: this.procNames.get(e.pid) ?? String(e.pid), key: k, points: [] }));
+      if (c.points.length < this.max) c.points.push([e.ts, v]);
+    }
+  }
+
+  private mark(e: Extract<TlEvent, { ph: 'X' | 'i' }>): void {
+    if (this.marks.length >= this.max) {
+      this.dropped++;
+      return;
+    }
+    this.marks.push([this.trackOf(e.pid, e.tid), e.ts, e.ph === 'X' ? e.dur : -1, e.name, e.cat, e.args]);
+  }
+
+  /** Drawing order: domains by id (Xen first), then each domain's tracks by their sort index. Renumbers the marks' tracks. */
+  sortedTracks(): PageData['tracks'] {
+    const { procNames, procSort, trackInfo } = this;
+    const order = this.tracks.map((t, i) => ({ t, i, ps: procSort.get(t.pid) ?? t.pid, ts: trackInfo.get(`${t.pid}:${t.tid}`)?.sort ?? t.tid }));
+    order.sort((a, b) => a.ps - b.ps || a.ts - b.ts);
+    const remap = new Map(order.map((o, j) => [o.i, j]));
+    for (const m of this.marks) m[0] = remap.get(m[0])!;
+    return order.map((o) => ({ ...o.t, name: trackInfo.get(`${o.t.pid}:${o.t.tid}`)?.name ?? o.t.name, proc: procNames.get(o.t.pid) ?? o.t.proc }));
+  }
+
+  counterSeries(): PageData['counters'] {
+    return [...this.counters.values()].map((c) => ({ ...c, proc: this.procNames.get(c.pid) ?? c.proc }));
+  }
+}
+
+/** Reads LOG and builds the page's data (one pass). */
+export async function pageData(log: string, opts: HtmlOptions = {}): Promise<PageData> {
+  const source = opts.source ?? log;
+  const summary = new Summary(source);
+  const page = new PageTimeline(opts.maxEvents ?? DEFAULT_MAX_EVENTS);
+  const tl = new Timeline(page.onEvent);
   const check = new LogCheck(log);
   for await (const line of readLog(log)) {
     check.see(line);
@@ -100,12 +131,7 @@ export async function pageData(log: string, opts: HtmlOptions = {}): Promise<Pag
     tl.feed(line.o);
   }
   const stats = tl.finish();
-  // Drawing order: domains by id (Xen first), then each domain's tracks by their sort index.
-  const order = tracks.map((t, i) => ({ t, i, ps: procSort.get(t.pid) ?? t.pid, ts: trackInfo.get(`${t.pid}:${t.tid}`)?.sort ?? t.tid }));
-  order.sort((a, b) => a.ps - b.ps || a.ts - b.ts);
-  const remap = new Map(order.map((o, j) => [o.i, j]));
-  const sortedTracks = order.map((o) => ({ ...o.t, name: trackInfo.get(`${o.t.pid}:${o.t.tid}`)?.name ?? o.t.name, proc: procNames.get(o.t.pid) ?? o.t.proc }));
-  for (const m of marks) m[0] = remap.get(m[0])!;
+  const tracks = page.sortedTracks();
   const s = summary.json();
   const problem = check.problem();
   return {
@@ -113,11 +139,11 @@ export async function pageData(log: string, opts: HtmlOptions = {}): Promise<Pag
     source,
     summary: s,
     summaryText: summaryText(s),
-    tracks: sortedTracks,
-    marks,
-    counters: [...counters.values()].map((c) => ({ ...c, proc: procNames.get(c.pid) ?? c.proc })),
+    tracks,
+    marks: page.marks,
+    counters: page.counterSeries(),
     end: stats.end,
-    dropped,
+    dropped: page.dropped,
     stats,
   };
 }

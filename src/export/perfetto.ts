@@ -4,7 +4,8 @@
 // = 1 µs), printed with at most three decimals so they are whole ns; pid = domain, tid = vCPU.
 // Streams: each event is written as the timeline emits it, through a 64 KiB buffer.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { isObj, LogCheck, logReadError, readLog, type Obj } from '../inspect/inspect.ts';
+import { isObj, type Obj } from '../log/line.ts';
+import { LogCheck, logReadError, readLog } from '../log/read.ts';
 import { Timeline, type TimelineStats, type TlEvent } from './timeline.ts';
 
 /** ns → the µs number Chrome's format wants (exact: ns are integers, three decimals at most). */

@@ -41,9 +41,9 @@ import {
   resultErrno,
   u64,
   waitsText,
-  xenDmesg,
   type Obj,
-} from '../inspect/inspect.ts';
+} from '../log/line.ts';
+import { xenDmesg } from '../inspect/format-xen.ts';
 
 export const XEN_PID = 0x7ff2; // DOMID_XEN
 export const TOOLSTACK_TID = 0;
@@ -93,6 +93,16 @@ interface Track {
   tid: number;
   stack: Frame[];
   leaf: Leaf | null;
+}
+
+/** An event line, with where it goes: its domain, its vCPU's track, its Perfetto args. */
+interface EventAt {
+  o: Obj;
+  ts: number;
+  dom: number;
+  vcpu: number | undefined;
+  main: Track | undefined;
+  args: Obj;
 }
 
 export interface TimelineStats {
@@ -383,119 +393,154 @@ export class Timeline {
     const vcpu = isNum(o.vcpu) ? o.vcpu : undefined;
     const main = vcpu !== undefined ? this.vcpuTrack(dom, vcpu) : undefined;
     const { level: _l, time: _t, msg: _m, event: _e, ...fields } = o;
-    const args: Obj = { time: o.time, ...fields };
+    const e: EventAt = { o, ts, dom, vcpu, main, args: { time: o.time, ...fields } };
+    if (this.vcpuEvent(ev, e) || this.globalEvent(ev, e)) return;
+    // Everything else (vm_unmap_aliases, purge, tlb_flush_kernel, pin, exchange, unknown kinds).
+    this.instant(main ?? this.xenTrack(), ts, ev, 'guest', e.args);
+  }
+
+  /** An event on a vCPU's track; false: not one of these, or no vCPU (a plain instant then). */
+  private vcpuEvent(ev: string, e: EventAt): boolean {
+    const { o, ts, main, args } = e;
     switch (ev) {
-      case 'tlb_flush': {
-        const vcpus = Array.isArray(o.vcpus) ? o.vcpus.filter(isNum) : [];
-        const name = `tlb_flush ${isStr(o.cause) ? o.cause : ''}`.trim();
-        if (vcpus.length === 0) this.instant(this.xenTrack(), ts, name, 'flush', args);
-        for (const v of vcpus) this.instant(this.vcpuTrack(dom, v), ts, name, 'flush', args);
-        if (isNum(o.clock)) this.counter(XEN_PID, ts, 'TLB clock', { clock: o.clock });
-        return;
-      }
       case 'op_start':
         if (main) this.push(main, ts, { kind: 'op', name: isStr(o.operation) ? o.operation : guestOpName(o), cat: 'op', args });
-        return;
+        return true;
       case 'op_end':
         if (main) {
           const name = isStr(o.operation) ? o.operation : guestOpName(o);
-          const i = this.findFrame(main, (f) => f.kind === 'op' && f.name === name);
-          if (i >= 0) this.popTo(main, i, ts);
-          else this.instant(main, ts, `op_end ${name} (no start)`, 'op', args);
+          this.close(main, ts, (f) => f.kind === 'op' && f.name === name, `op_end ${name} (no start)`, 'op', args);
         }
-        return;
+        return true;
       case 'stop_machine':
-        if (!main) break;
-        if (o.phase === 'start') this.push(main, ts, { kind: 'stop_machine', name: 'stop_machine', cat: 'stop_machine', args });
-        else if (o.phase === 'end') {
-          const i = this.findFrame(main, (f) => f.kind === 'stop_machine');
-          if (i >= 0) this.popTo(main, i, ts);
-          else this.instant(main, ts, 'stop_machine end', 'stop_machine', args);
-        } else this.instant(main, ts, `stop_machine ${String(o.phase)}`, 'stop_machine', args);
-        return;
-      case 'ipi_send': {
-        if (!main) break;
-        const func = isStr(o.func) ? o.func : '?';
-        const targets = Array.isArray(o.targets) ? o.targets.filter((x): x is number => isNum(x) && x !== vcpu) : [];
-        this.instant(main, ts, `IPI ${func} → [${targets.join(',')}]`, 'ipi', args);
-        if (o.wait === true && targets.length > 0) {
-          this.push(main, ts, { kind: 'ipi', name: `wait for IPI ${func}`, cat: 'ipi', args, pending: new Set(targets), func });
-        }
-        return;
-      }
-      case 'ipi_ack': {
-        if (!main) break;
-        const func = isStr(o.func) ? o.func : '?';
-        this.instant(main, ts, `ack IPI ${func}`, 'ipi', args);
-        if (isNum(o.from) && vcpu !== undefined) {
-          const sender = this.vcpuTrack(dom, o.from);
-          const i = this.findFrame(sender, (f) => f.kind === 'ipi' && f.func === func && f.pending!.has(vcpu));
-          if (i >= 0) {
-            const f = sender.stack[i]!;
-            f.pending!.delete(vcpu);
-            if (f.pending!.size === 0) this.popTo(sender, i, ts);
-          }
-        }
-        return;
-      }
-      case 'irq': {
-        if (vcpu === undefined) break;
-        const key = `${dom}:${vcpu}`;
-        const why = isStr(o.why) ? o.why : '?';
-        const open = this.irqOff.get(key);
-        if (o.enabled === false) {
-          if (open === undefined) {
-            const t = this.track(dom, IRQ_TID_BASE + vcpu);
-            this.irqOff.set(key, { pid: t.pid, tid: t.tid, b: ts, why });
-          }
-        } else if (open !== undefined) {
-          this.irqOff.delete(key);
-          this.emit({ ph: 'X', pid: open.pid, tid: open.tid, ts: open.b, dur: ts - open.b, name: 'irqs off', cat: 'irq', args: { off: open.why, on: why } });
-          this.stats.slices++;
-        }
-        return;
-      }
+        return main !== undefined && this.stopMachine(main, e);
+      case 'ipi_send':
+        return main !== undefined && this.ipiSend(main, e);
+      case 'ipi_ack':
+        return main !== undefined && this.ipiAck(main, e);
+      case 'irq':
+        return this.irq(e);
       case 'warn':
         if (main) this.instant(main, ts, `WARN ${isStr(o.where) ? o.where : ''}`.trim(), 'warn', args);
-        else break;
-        return;
+        return main !== undefined;
       case 'bug':
-        if (!main) break;
-        if (isObj(o.refusal)) {
-          const r = o.refusal;
-          args.refusal = { what: r.what, reason: r.reason, blockers: Array.isArray(r.blockers) ? r.blockers.filter(isObj).map((b) => blockerText(b, dom)) : [] };
-        }
-        this.instant(main, ts, `BUG ${isStr(o.where) ? o.where : ''}`.trim(), 'bug', args);
-        return;
+        return main !== undefined && this.bug(main, e);
       case 'va_hazard':
         if (main) this.instant(main, ts, `hazard ${isStr(o.kind) ? o.kind : ''}`.trim(), 'hazard', args);
-        else break;
-        return;
-      case 'deadlock': {
-        const cycle = Array.isArray(o.cycle) ? o.cycle.filter(isObj) : [];
-        this.instant(this.xenTrack(), ts, 'DEADLOCK', 'deadlock', { time: o.time, cycle: waitsText(o.cycle), waits: waitsText(o.waits) }, 'g');
-        for (const e of cycle) if (isNum(e.vcpu)) this.instant(this.vcpuTrack(dom, e.vcpu), ts, 'deadlocked', 'deadlock', { why: e.why, waitsFor: e.waitsFor });
-        return;
-      }
+        return main !== undefined;
+    }
+    return false;
+  }
+
+  /** An event of Xen, the replayer or the whole guest; false: not one of these. */
+  private globalEvent(ev: string, e: EventAt): boolean {
+    const { o, ts, args } = e;
+    switch (ev) {
+      case 'tlb_flush':
+        this.tlbFlush(e);
+        return true;
+      case 'deadlock':
+        this.deadlock(e);
+        return true;
       case 'expect_failed':
         this.instant(this.lastRecordTrack ?? this.xenTrack(), ts, 'expect failed', 'expect', args);
-        return;
+        return true;
       case 'audit':
         this.instant(this.xenTrack(), ts, 'audit mismatch', 'audit', args);
-        return;
+        return true;
       case 'bad_input':
       case 'internal_error':
         this.instant(this.xenTrack(), ts, ev, 'error', args, 'g');
-        return;
+        return true;
       case 'end':
         this.instant(this.xenTrack(), ts, `end: ${isStr(o.reason) ? o.reason : '?'}`, 'end', args, 'g');
-        return;
+        return true;
       case 'phase':
         this.instant(this.xenTrack(), ts, `phase ${isStr(o.phase) ? o.phase : '?'}`, 'phase', args, 'g');
-        return;
+        return true;
     }
-    // Everything else (vm_unmap_aliases, purge, tlb_flush_kernel, pin, exchange, unknown kinds).
-    this.instant(main ?? this.xenTrack(), ts, ev, 'guest', args);
+    return false;
+  }
+
+  /** Closes the innermost open frame that `match`es, or marks `orphan` when none is open. */
+  private close(t: Track, ts: number, match: (f: Frame) => boolean, orphan: string, cat: string, args: Obj): void {
+    const i = this.findFrame(t, match);
+    if (i >= 0) this.popTo(t, i, ts);
+    else this.instant(t, ts, orphan, cat, args);
+  }
+
+  private tlbFlush({ o, ts, dom, args }: EventAt): void {
+    const vcpus = Array.isArray(o.vcpus) ? o.vcpus.filter(isNum) : [];
+    const name = `tlb_flush ${isStr(o.cause) ? o.cause : ''}`.trim();
+    if (vcpus.length === 0) this.instant(this.xenTrack(), ts, name, 'flush', args);
+    for (const v of vcpus) this.instant(this.vcpuTrack(dom, v), ts, name, 'flush', args);
+    if (isNum(o.clock)) this.counter(XEN_PID, ts, 'TLB clock', { clock: o.clock });
+  }
+
+  private stopMachine(main: Track, { o, ts, args }: EventAt): boolean {
+    if (o.phase === 'start') this.push(main, ts, { kind: 'stop_machine', name: 'stop_machine', cat: 'stop_machine', args });
+    else if (o.phase === 'end') this.close(main, ts, (f) => f.kind === 'stop_machine', 'stop_machine end', 'stop_machine', args);
+    else this.instant(main, ts, `stop_machine ${String(o.phase)}`, 'stop_machine', args);
+    return true;
+  }
+
+  /** An IPI: a mark on the sender, and (when it waits) a slice until the last target acks. */
+  private ipiSend(main: Track, { o, ts, vcpu, args }: EventAt): boolean {
+    const func = isStr(o.func) ? o.func : '?';
+    const targets = Array.isArray(o.targets) ? o.targets.filter((x): x is number => isNum(x) && x !== vcpu) : [];
+    this.instant(main, ts, `IPI ${func} → [${targets.join(',')}]`, 'ipi', args);
+    if (o.wait === true && targets.length > 0) {
+      this.push(main, ts, { kind: 'ipi', name: `wait for IPI ${func}`, cat: 'ipi', args, pending: new Set(targets), func });
+    }
+    return true;
+  }
+
+  private ipiAck(main: Track, { o, ts, dom, vcpu, args }: EventAt): boolean {
+    const func = isStr(o.func) ? o.func : '?';
+    this.instant(main, ts, `ack IPI ${func}`, 'ipi', args);
+    if (!isNum(o.from) || vcpu === undefined) return true;
+    const sender = this.vcpuTrack(dom, o.from);
+    const i = this.findFrame(sender, (f) => f.kind === 'ipi' && f.func === func && f.pending!.has(vcpu));
+    if (i >= 0) {
+      const f = sender.stack[i]!;
+      f.pending!.delete(vcpu);
+      if (f.pending!.size === 0) this.popTo(sender, i, ts);
+    }
+    return true;
+  }
+
+  /** Interrupts off → on: one slice on the vCPU's irq track. */
+  private irq({ o, ts, dom, vcpu }: EventAt): boolean {
+    if (vcpu === undefined) return false;
+    const key = `${dom}:${vcpu}`;
+    const why = isStr(o.why) ? o.why : '?';
+    const open = this.irqOff.get(key);
+    if (o.enabled === false) {
+      if (open === undefined) {
+        const t = this.track(dom, IRQ_TID_BASE + vcpu);
+        this.irqOff.set(key, { pid: t.pid, tid: t.tid, b: ts, why });
+      }
+    } else if (open !== undefined) {
+      this.irqOff.delete(key);
+      this.emit({ ph: 'X', pid: open.pid, tid: open.tid, ts: open.b, dur: ts - open.b, name: 'irqs off', cat: 'irq', args: { off: open.why, on: why } });
+      this.stats.slices++;
+    }
+    return true;
+  }
+
+  private bug(main: Track, { o, ts, dom, args }: EventAt): boolean {
+    if (isObj(o.refusal)) {
+      const r = o.refusal;
+      args.refusal = { what: r.what, reason: r.reason, blockers: Array.isArray(r.blockers) ? r.blockers.filter(isObj).map((b) => blockerText(b, dom)) : [] };
+    }
+    this.instant(main, ts, `BUG ${isStr(o.where) ? o.where : ''}`.trim(), 'bug', args);
+    return true;
+  }
+
+  private deadlock({ o, ts, dom }: EventAt): void {
+    const cycle = Array.isArray(o.cycle) ? o.cycle.filter(isObj) : [];
+    this.instant(this.xenTrack(), ts, 'DEADLOCK', 'deadlock', { time: o.time, cycle: waitsText(o.cycle), waits: waitsText(o.waits) }, 'g');
+    for (const e of cycle) if (isNum(e.vcpu)) this.instant(this.vcpuTrack(dom, e.vcpu), ts, 'deadlocked', 'deadlock', { why: e.why, waitsFor: e.waitsFor });
   }
 
   /** Closes everything still open at the end of the log. */

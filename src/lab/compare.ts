@@ -80,99 +80,163 @@ export function compareJobs(o: CompareOptions): CompareJob[] {
   return jobs;
 }
 
-export async function compare(o: CompareOptions): Promise<Verdict[]> {
-  const jobs = compareJobs(o);
-  // Each file is read and checked once, here: bad scenario names fail before any thread starts,
-  // and every thread runs the same parsed scenario.
-  const names = [...new Set(o.scenarios)];
-  const scenarios = names.map((n) => loadScenario(n));
-  const which = new Map(names.map((n, i) => [n, i]));
-  const set = [...(o.set ?? [])];
-  const total = jobs.length;
-  const threads = o.workers === 0 || o.workers === undefined ? (total >= PARALLEL_THRESHOLD ? availableParallelism() : 1) : o.workers;
-  const out = new Array<Verdict>(total);
-  let done = 0;
-  const scenarioOf = (j: CompareJob) => scenarios[which.get(j.scenario)!]!;
-  const runHere = (j: CompareJob) => {
-    try {
-      out[j.index] = runScenario(scenarioOf(j), { policy: j.policy, seed: j.seed, set });
-    } catch (e) {
-      throw e instanceof Error ? runError(e, scenarioOf(j).file) : e;
-    }
-    done++;
-    o.onProgress?.(done, total);
-  };
-  if (threads <= 1) {
-    for (const j of jobs) runHere(j);
-    return out;
+/** One matrix being run: its jobs, the parsed scenarios, the verdicts so far. */
+class Matrix {
+  readonly jobs: CompareJob[];
+  readonly scenarios: (Scenario & { file: string })[];
+  /** Scenario name → index in `scenarios`. */
+  readonly which: Map<string, number>;
+  readonly set: string[];
+  readonly out: Verdict[];
+  done = 0;
+  private readonly onProgress: CompareOptions['onProgress'];
+
+  constructor(o: CompareOptions) {
+    this.jobs = compareJobs(o);
+    // Each file is read and checked once, here: bad scenario names fail before any thread starts,
+    // and every thread runs the same parsed scenario.
+    const names = [...new Set(o.scenarios)];
+    this.scenarios = names.map((n) => loadScenario(n));
+    this.which = new Map(names.map((n, i) => [n, i]));
+    this.set = [...(o.set ?? [])];
+    this.out = new Array<Verdict>(this.jobs.length);
+    this.onProgress = o.onProgress;
   }
 
-  const main = o.mainThreadRuns ?? true;
-  const next = new Int32Array(new SharedArrayBuffer(4));
-  const data: CompareWorkerData = { scenarios, jobs: jobs.map((j) => [which.get(j.scenario)!, j.policy, j.seed]), set, next: next.buffer as SharedArrayBuffer };
-  const url = new URL(import.meta.url.endsWith('.ts') ? './compare-worker.ts' : './compare-worker.js', import.meta.url);
-  const workers: Worker[] = [];
-  let live = 0;
-  let mainRunning = main;
-  let closing = false;
-  let failure: Error | undefined;
-  let settle: (() => void) | undefined;
-  const fail = (e: Error) => {
-    if (closing) return;
-    failure ??= e;
-    Atomics.store(next, 0, total); // no thread claims another run
-    settle?.();
-  };
-  // Every run claimed is posted before its worker exits: runs left then are runs lost.
-  const check = () => {
-    if (live === 0 && !mainRunning && done < total) fail(new Error(`compare: the worker threads exited with ${total - done} runs not done`));
-  };
-  for (let t = main ? 1 : 0; t < threads; t++) {
-    const w = startWorker(url, data);
-    live++;
-    w.on('message', (m: CompareBatch | CompareFailure) => {
-      if (!Array.isArray(m)) {
-        fail(runError(m.failed, scenarioOf(jobs[m.failed.index]!).file));
-        return;
-      }
-      const batch = m;
-      for (const [i, v] of batch) out[i] = v;
-      done += batch.length;
-      o.onProgress?.(done, total);
-      if (done === total) settle?.();
-    });
-    w.on('error', fail);
-    w.on('exit', (code) => {
-      live--;
-      if (code !== 0) fail(new Error(`compare worker exited with ${code}`));
-      else check();
-    });
-    workers.push(w);
+  get total(): number {
+    return this.jobs.length;
   }
-  try {
+
+  scenarioOf(j: CompareJob): Scenario & { file: string } {
+    return this.scenarios[this.which.get(j.scenario)!]!;
+  }
+
+  /** Runs one job on this thread. */
+  runHere(j: CompareJob): void {
+    try {
+      this.out[j.index] = runScenario(this.scenarioOf(j), { policy: j.policy, seed: j.seed, set: this.set });
+    } catch (e) {
+      throw e instanceof Error ? runError(e, this.scenarioOf(j).file) : e;
+    }
+    this.progress(1);
+  }
+
+  /** A worker's batch of verdicts. */
+  take(batch: CompareBatch): void {
+    for (const [i, v] of batch) this.out[i] = v;
+    this.progress(batch.length);
+  }
+
+  private progress(n: number): void {
+    this.done += n;
+    this.onProgress?.(this.done, this.total);
+  }
+
+  workerData(next: Int32Array): CompareWorkerData {
+    return { scenarios: this.scenarios, jobs: this.jobs.map((j) => [this.which.get(j.scenario)!, j.policy, j.seed]), set: this.set, next: next.buffer as SharedArrayBuffer };
+  }
+}
+
+export async function compare(o: CompareOptions): Promise<Verdict[]> {
+  const m = new Matrix(o);
+  const threads = o.workers === 0 || o.workers === undefined ? (m.total >= PARALLEL_THRESHOLD ? availableParallelism() : 1) : o.workers;
+  if (threads <= 1) {
+    for (const j of m.jobs) m.runHere(j);
+    return m.out;
+  }
+  return new Threads(m, threads, o.mainThreadRuns ?? true).run();
+}
+
+/** A matrix on this thread and worker threads, which claim runs from a shared counter. */
+class Threads {
+  private readonly m: Matrix;
+  private readonly count: number;
+  private mainRunning: boolean;
+  /** Int32 [0]: the next job index to claim. */
+  private readonly next = new Int32Array(new SharedArrayBuffer(4));
+  private readonly workers: Worker[] = [];
+  private live = 0;
+  private closing = false;
+  private failure: Error | undefined;
+  private settle: (() => void) | undefined;
+
+  constructor(m: Matrix, threads: number, mainThreadRuns: boolean) {
+    this.m = m;
+    this.count = threads;
+    this.mainRunning = mainThreadRuns;
+  }
+
+  async run(): Promise<Verdict[]> {
+    const m = this.m;
+    try {
+      this.startWorkers();
+      await this.runOnThisThread();
+      this.mainRunning = false;
+      this.check();
+      // The rest come in the workers' batches.
+      if (m.done < m.total && this.failure === undefined) await new Promise<void>((r) => (this.settle = r));
+      if (this.failure !== undefined) throw this.failure;
+      return m.out;
+    } catch (e) {
+      this.fail(e as Error);
+      throw e;
+    } finally {
+      // A worker still starting when the last run was done is stopped, not waited for.
+      this.closing = true;
+      await Promise.all(this.workers.map((w) => w.terminate()));
+    }
+  }
+
+  private fail(e: Error): void {
+    if (this.closing) return;
+    this.failure ??= e;
+    Atomics.store(this.next, 0, this.m.total); // no thread claims another run
+    this.settle?.();
+  }
+
+  /** Every run claimed is posted before its worker exits: runs left then are runs lost. */
+  private check(): void {
+    const { done, total } = this.m;
+    if (this.live === 0 && !this.mainRunning && done < total) this.fail(new Error(`compare: the worker threads exited with ${total - done} runs not done`));
+  }
+
+  private startWorkers(): void {
+    const m = this.m;
+    const url = new URL(import.meta.url.endsWith('.ts') ? './compare-worker.ts' : './compare-worker.js', import.meta.url);
+    const data = m.workerData(this.next);
+    for (let t = this.mainRunning ? 1 : 0; t < this.count; t++) {
+      const w = startWorker(url, data);
+      this.live++;
+      w.on('message', (msg: CompareBatch | CompareFailure) => {
+        if (!Array.isArray(msg)) {
+          this.fail(runError(msg.failed, m.scenarioOf(m.jobs[msg.failed.index]!).file));
+          return;
+        }
+        m.take(msg);
+        if (m.done === m.total) this.settle?.();
+      });
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => {
+        this.live--;
+        if (code !== 0) this.fail(new Error(`compare worker exited with ${code}`));
+        else this.check();
+      });
+      this.workers.push(w);
+    }
+  }
+
+  /** This thread claims runs too, letting the event loop in (worker batches, the progress bar) every YIELD_MS. */
+  private async runOnThisThread(): Promise<void> {
     let last = performance.now();
-    while (mainRunning && failure === undefined) {
-      const i = Atomics.add(next, 0, 1);
-      if (i >= total) break;
-      runHere(jobs[i]!);
+    while (this.mainRunning && this.failure === undefined) {
+      const i = Atomics.add(this.next, 0, 1);
+      if (i >= this.m.total) break;
+      this.m.runHere(this.m.jobs[i]!);
       if (performance.now() - last >= YIELD_MS) {
         await new Promise<void>((r) => setImmediate(r));
         last = performance.now();
       }
     }
-    mainRunning = false;
-    check();
-    // The rest come in the workers' batches.
-    if (done < total && failure === undefined) await new Promise<void>((r) => (settle = r));
-    if (failure !== undefined) throw failure;
-    return out;
-  } catch (e) {
-    fail(e as Error);
-    throw e;
-  } finally {
-    // A worker still starting when the last run was done is stopped, not waited for.
-    closing = true;
-    await Promise.all(workers.map((w) => w.terminate()));
   }
 }
 

@@ -125,7 +125,7 @@ class RunLog {
   }
 }
 
-/** Exceptions of a run that mean its input was wrong (run-command.ts's INPUT_ERRORS, less the file's). */
+/** Exceptions of a run that mean its input was wrong (src/cli/args.ts's INPUT_ERRORS, less the file's). */
 const RUN_INPUT_ERRORS = new Set(['PolicyError', 'ScheduleError', 'ScenarioError', 'OutOfMemory']);
 function isRunInputError(e: unknown): e is Error {
   return e instanceof Error && RUN_INPUT_ERRORS.has(e.name);

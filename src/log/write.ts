@@ -75,7 +75,8 @@ export type StopReason = 'finished' | 'bad_input' | 'expect_failed' | 'audit' | 
 /** Why a guest run's log ends: the verdict's outcome, or what stopped it (src/lab/run.ts). */
 export type RunEndReason = 'completed' | 'deadlock' | 'bug' | 'pruned' | 'bad_input' | 'internal_error';
 
-function holderJson(h: Holder): Record<string, unknown> {
+/** A Holder in JSON form (a refusal's blocker in the log). */
+export function holderJson(h: Holder): Record<string, unknown> {
   const o: Record<string, unknown> = { kind: h.kind, mfn: hex(h.mfn) };
   if (h.slot !== undefined) o.slot = h.slot;
   if (h.val !== undefined) o.val = hex(h.val);

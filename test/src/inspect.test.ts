@@ -7,7 +7,10 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { inspect, parseMfnArg, xenSite, type InspectOptions, type SummaryJson } from '../../src/inspect/inspect.ts';
+import { parseMfnArg } from '../../src/cli/inspect.ts';
+import { xenSite } from '../../src/inspect/format-xen.ts';
+import { inspect, type InspectOptions } from '../../src/inspect/inspect.ts';
+import type { SummaryJson } from '../../src/inspect/summary.ts';
 import { makeLogs, rawLines, type Line, type Logs } from './inspect-logs.ts';
 
 let logs: Logs;

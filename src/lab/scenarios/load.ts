@@ -180,7 +180,7 @@ export function loadScenario(nameOrPath: string): Scenario & { file: string } {
 }
 
 /**
- * The message of an error found while running a scenario (run-command.ts): a ScenarioError names
+ * The message of an error found while running a scenario (src/cli/run.ts): a ScenarioError names
  * the operation that failed (guest/ops.ts), so the message gets its file, line and field —
  * `my.json:27: field "programs[1][0]": no vmalloc area named "b" exists at this point`; an
  * OutOfMemory gets the file. Anything else (about the command line's flags) is left as it is.

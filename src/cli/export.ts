@@ -3,11 +3,9 @@
 // Exit 0; 2 when the log cannot be read or has lines that are not log lines (the output is still
 // written from the rest), an output cannot be written, or no output was asked for.
 import type { Command } from 'commander';
-import { runCommand, UsageError } from '../inspect/inspect.ts';
-import { DEFAULT_MAX_EVENTS, exportHtml } from './html.ts';
-import { exportPerfetto } from './perfetto.ts';
-
-export { exportHtml, exportPerfetto };
+import { DEFAULT_MAX_EVENTS, exportHtml } from '../export/html.ts';
+import { exportPerfetto } from '../export/perfetto.ts';
+import { runCommand, UsageError } from './command.ts';
 
 interface ExportFlags {
   perfetto?: string;

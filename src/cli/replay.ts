@@ -1,0 +1,41 @@
+// `xensim replay FILE …`: the flags → replay (loaded when the subcommand runs) → its exit status.
+import { Option, type Command } from 'commander';
+import { LOG_LEVELS, type LogLevel } from '../log/write.ts';
+import type { ReplayOptions } from '../replay/replay.ts';
+import { runCommand } from './command.ts';
+
+interface ReplayFlags {
+  json?: boolean;
+  quiet?: boolean;
+  log?: string;
+  logLevel: LogLevel;
+  audit?: boolean;
+  xenBuild?: 'debug' | 'release';
+}
+
+async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
+  await runCommand(async (signal) => {
+    const opts: ReplayOptions = { logLevel: flags.logLevel, signal };
+    if (flags.json) opts.json = true;
+    if (flags.quiet) opts.quiet = true;
+    if (flags.log !== undefined) opts.log = flags.log;
+    if (flags.audit) opts.audit = true;
+    if (flags.xenBuild === 'release') opts.xenBuild = 'release';
+    const { replay } = await import('../replay/replay.ts');
+    return (await replay(file, opts)).exit;
+  });
+}
+
+export function registerReplay(program: Command): void {
+  program
+    .command('replay')
+    .description('replay a trace (or a hypercall log) against the simulated Xen')
+    .argument('<file>', 'trace v1 (.ndjson) or a hypercall log')
+    .option('--json', 'one JSON object per record on stdout')
+    .option('-q, --quiet', 'report only the records that went wrong (a failed expectation, an audit mismatch) and the summary: for long traces, whose details are in the log')
+    .option('--log <path>', 'write the hypercall log (pino NDJSON) to this file')
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .option('--audit', 'audit every reference after every record; stop at the first mismatch')
+    .addOption(new Option('--xen-build <build>', "Xen's build: debug logs gdprintk texts with refusals, release none").choices(['debug', 'release']).default('debug'))
+    .action(runReplay);
+}

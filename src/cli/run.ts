@@ -1,0 +1,44 @@
+// `xensim run SCENARIO …`: flags → runScenario → the verdict (text or --json). Exit 0 for any
+// verdict; 2 for bad input (an unknown scenario or knob, a bad file, a schedule that cannot run).
+import { Option, type Command } from 'commander';
+import { LOG_LEVELS, type LogLevel } from '../log/write.ts';
+import { intArg, scenarioCommand, scheduleArg } from './args.ts';
+import { collect } from './command.ts';
+
+export interface RunFlags {
+  policy?: string;
+  set: string[];
+  seed: number;
+  vcpus?: number;
+  schedule?: number[];
+  log?: string;
+  logLevel: LogLevel;
+  json?: boolean;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run a scenario on the simulated guest and Xen, and print the verdict')
+    .argument('<scenario>', 'a built-in scenario name or a scenario .json file')
+    .option('--policy <spec>', 'preset or purge-flush label, then ,knob=value … (default: the scenario\'s)')
+    .option('--set <knob=value>', 'set one policy knob (repeatable)', collect, [])
+    .option('--seed <n>', 'scheduler seed', intArg('--seed', 0, 2 ** 32 - 1), 1)
+    .option('--vcpus <n>', 'override the number of vCPUs', intArg('--vcpus', 1, 64))
+    .option('--schedule <ids>', 'force the interleaving: the vCPU of each step, e.g. 0,1,1,0', scheduleArg)
+    .option('--log <path>', 'write the hypercall + guest-event log (replays with `xensim replay`)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .option('--json', 'the verdict as one JSON object')
+    .action(async (scenario: string, flags: RunFlags) => {
+      await scenarioCommand('run', scenario, async (s) => {
+        const { runScenario, verdictText } = await import('../lab/run.ts');
+        const opts: Parameters<typeof runScenario>[1] = { set: flags.set, seed: flags.seed, logLevel: flags.logLevel };
+        if (flags.policy !== undefined) opts.policy = flags.policy;
+        if (flags.vcpus !== undefined) opts.vcpus = flags.vcpus;
+        if (flags.schedule !== undefined) opts.schedule = flags.schedule;
+        if (flags.log !== undefined) opts.log = flags.log;
+        const v = runScenario(s, opts);
+        return flags.json ? JSON.stringify(v) : verdictText(v, s.title);
+      });
+    });
+}

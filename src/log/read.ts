@@ -1,0 +1,107 @@
+// Reading a hypercall log back, line by line (inspect and export): which lines are log lines, and
+// what keeps a log from being read cleanly. It streams through the trace reader's line batches, so
+// the limits of docs/limits.md hold.
+import { TraceError } from '../trace/fields.ts';
+import { MAX_DEPTH, nestingOver, printable, readLineBatches } from '../trace/lines.ts';
+import type { Obj } from './line.ts';
+
+/** One physical line of the log: its number (from 1), its text, and the object when it is one. */
+export interface LogLine {
+  n: number;
+  text: string;
+  /** null: not a JSON object (or a `#` comment). */
+  o: Obj | null;
+  comment: boolean;
+  /** Why a line that is not a comment is not a log line: `FILE:LINE: …` (then `o` is null). */
+  bad?: string;
+}
+
+/** Why a line is not a log line, or undefined: a JSON object whose `level` and `time` are numbers when present. */
+function notLogLine(text: string, path: string, n: number): { o: Obj | null; bad?: string } {
+  const at = `${path}:${n}: `;
+  if (nestingOver(text)) return { o: null, bad: `${at}arrays and objects nested deeper than ${MAX_DEPTH} levels (the limit of a log line)` };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    return { o: null, bad: `${at}not valid JSON (${printable((e as Error).message)})` };
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    return { o: null, bad: `${at}expected a JSON object (one log line), got ${Array.isArray(v) ? 'an array' : printable(JSON.stringify(v).slice(0, 48))}` };
+  }
+  const o = v as Obj;
+  for (const k of ['level', 'time'] as const) {
+    if (o[k] !== undefined && (typeof o[k] !== 'number' || !Number.isFinite(o[k]))) {
+      return { o: null, bad: `${at}field "${k}": expected a number (pino's ${k}), got ${printable(JSON.stringify(o[k]).slice(0, 48))}` };
+    }
+  }
+  return { o };
+}
+
+/**
+ * Reads LOG (`-` = standard input) line by line. Blank lines are skipped; nothing is kept. The
+ * limits of docs/limits.md hold (lines of at most 1 MiB, UTF-8 text, nesting of at most 64 levels):
+ * an over-long line or binary data throws TraceError (FILE:LINE: …) and nothing after it is read;
+ * a line that is not a log line is yielded with `bad` saying why.
+ */
+export async function* readLog(path: string): AsyncGenerator<LogLine, void, undefined> {
+  let n = 0;
+  for await (const batch of readLineBatches(path === '-' ? process.stdin : path, path)) {
+    for (const raw of batch) {
+      n++;
+      const text = n === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
+      const t = text.trimStart();
+      if (t === '') continue;
+      if (t[0] === '#') {
+        yield { n, text, o: null, comment: true };
+        continue;
+      }
+      const { o, bad } = notLogLine(text, path, n);
+      yield bad === undefined ? { n, text, o, comment: false } : { n, text, o, comment: false, bad };
+    }
+  }
+}
+
+/**
+ * What keeps a log from being read cleanly, for inspect and export (exit 2): the first line that
+ * is not a log line and how many there were, or no log line at all (an empty file). They read on
+ * past bad lines — the summary or timeline of the rest is still worth having — but say so.
+ */
+export class LogCheck {
+  private first: string | undefined;
+  private bad = 0;
+  private lines = 0;
+  private readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  see(l: LogLine): void {
+    if (l.o !== null) this.lines++;
+    else if (l.bad !== undefined) {
+      this.bad++;
+      this.first ??= l.bad;
+    }
+  }
+
+  /** The message (exit 2), or undefined: every line that is not a comment is a log line, and there is one. */
+  problem(): string | undefined {
+    if (this.bad > 0) return this.first + (this.bad > 1 ? ` (and ${this.bad - 1} more line(s) that are not log lines)` : '');
+    if (this.lines === 0) return `${this.path}: no log lines (an empty file: a hypercall log has at least its end line)`;
+    return undefined;
+  }
+}
+
+/**
+ * The message of an error from reading a log: a limit (TraceError, FILE:LINE: …) or the file
+ * itself (missing, a directory). Anything else is a bug and is thrown on.
+ */
+export function logReadError(path: string, e: unknown): string {
+  if (e instanceof TraceError) return e.message;
+  const ne = e as NodeJS.ErrnoException;
+  if (ne === null || typeof ne !== 'object' || typeof ne.code !== 'string') throw e;
+  if (ne.code === 'ENOENT') return `${path}: no such file`;
+  if (ne.code === 'EISDIR') return `${path}: is a directory, not a log file`;
+  return `${path}: cannot read the log (${ne.message})`;
+}
