@@ -5,14 +5,15 @@ import { LEVEL_VALUES } from '../log/line.ts';
 import { INSPECT_FORMATS, inspect, type InspectFormat, type InspectOptions } from '../inspect/inspect.ts';
 
 
-/** `0x…` is hex, plain digits decimal, digits with a–f hex (as Xen prints MFNs). */
+/**
+ * An MFN is hex, with or without `0x`, as Xen prints MFNs ("for mfn 1055"): a number pasted from
+ * `xl dmesg` means what Xen meant. (Plain digits used to be decimal, so 1055 matched nothing.)
+ */
 export function parseMfnArg(s: string): number {
   const t = s.trim().toLowerCase();
-  let n: number;
-  if (/^0x[0-9a-f]{1,10}$/.test(t)) n = parseInt(t.slice(2), 16);
-  else if (/^[0-9]{1,13}$/.test(t)) n = parseInt(t, 10);
-  else if (/^[0-9a-f]{1,10}$/.test(t)) n = parseInt(t, 16);
-  else throw new UsageError(`--mfn: not a frame number: ${JSON.stringify(s)} (0x1011, 4113, or Xen's 1011 with a hex digit)`);
+  const m = /^(?:0x)?([0-9a-f]{1,10})$/.exec(t);
+  if (m === null) throw new UsageError(`--mfn: not a frame number: ${JSON.stringify(s)} (hex, as Xen prints MFNs: 1055 or 0x1055)`);
+  const n = parseInt(m[1]!, 16);
   if (n > 0xff_ffff_ffff) throw new UsageError(`--mfn: ${s} is over 2^40-1`);
   return n;
 }
@@ -80,7 +81,7 @@ export function registerInspect(program: Command): Command {
     .option('--vcpu <n>', 'lines by or about vCPU n (its calls and events, flushes of its TLB, IPIs to it, deadlocks it is in)')
     .option('--dom <n>', 'lines of domain n (guest events count as the current guest\'s)')
     .option('--op <name>', 'record op, MMUEXT command, refused operation, guest op or event kind (repeat, or a,b)', collect)
-    .option('--mfn <x>', 'every line touching frame x, in order (0x1011; plain digits are decimal)')
+    .option('--mfn <x>', 'every line touching frame x, in order (hex as Xen prints it: 1011 or 0x1011)')
     .option('--level <level>', 'lines at this pino level or above (info, warn, error, or 30/40/50)')
     .option('--since <t>', 'lines at simulated time >= t')
     .option('--until <t>', 'lines at simulated time <= t')

@@ -21,6 +21,20 @@ export function hasFilter(f: FilterOptions): boolean {
   return f.refused === true || [f.vcpu, f.dom, f.op, f.mfn, f.level, f.since, f.until].some((v) => v !== undefined);
 }
 
+/** The filters as the command line gives them, for messages: "--mfn 0x1055 --vcpu 1". */
+export function filterText(f: FilterOptions): string {
+  const parts: string[] = [];
+  if (f.refused === true) parts.push('--refused');
+  if (f.vcpu !== undefined) parts.push(`--vcpu ${f.vcpu}`);
+  if (f.dom !== undefined) parts.push(`--dom ${f.dom}`);
+  for (const op of f.op ?? []) parts.push(`--op ${op}`);
+  if (f.mfn !== undefined) parts.push(`--mfn 0x${f.mfn.toString(16)}`);
+  if (f.level !== undefined) parts.push(`--level ${f.level}`);
+  if (f.since !== undefined) parts.push(`--since ${f.since}`);
+  if (f.until !== undefined) parts.push(`--until ${f.until}`);
+  return parts.join(' ');
+}
+
 /** The filter a command line asks for: every option must hold (AND). Stateful: feed every line. */
 export class LineFilter {
   private readonly frame: FrameTracker | undefined;

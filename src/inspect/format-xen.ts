@@ -82,8 +82,11 @@ export function xenPrinter(o: PrinterOptions): Printer {
   let printed = 0;
   return {
     line(l) {
+      // Only refusal lines: a BUG line carries a copy of the refusal that caused it (with no domain
+      // of its own), which would print the same messages a second time as d?v0.
+      if (lineKind(l.o) !== 'refusal') return '';
       const ls = xenDmesg(l.o);
-      if (lineKind(l.o) === 'refusal') refusals++;
+      refusals++;
       printed += ls.length;
       return ls.map((m) => m + '\n').join('');
     },

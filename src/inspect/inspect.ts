@@ -17,7 +17,7 @@
 
 import { LogCheck, logReadError, readLog, type LogLine } from '../log/read.ts';
 import type { LogSink } from '../log/write.ts';
-import { hasFilter, LineFilter, type FilterOptions } from './filter.ts';
+import { filterText, hasFilter, LineFilter, type FilterOptions } from './filter.ts';
 import { printerFor, type InspectFormat } from './formats.ts';
 import type { SummaryJson } from './summary.ts';
 import { Writer } from './writer.ts';
@@ -87,6 +87,10 @@ export async function inspect(path: string, opts: InspectOptions = {}): Promise<
   await out.flush();
   if (problem !== undefined) err.write(problem + '\n');
   if (end.note !== undefined) err.write(end.note + '\n');
+  // An empty answer is said, not left to look like a bug (an MFN typed in the wrong base, say).
+  if (filtering && matched === 0 && problem === undefined && opts.signal?.aborted !== true) {
+    err.write(`${path}: no line matches ${filterText(opts)}\n`);
+  }
   const result: InspectResult = { exit: problem === undefined ? 0 : 2, matched };
   if (end.summary !== undefined) result.summary = end.summary;
   return result;

@@ -314,9 +314,10 @@ describe('--mfn: the life of one frame', () => {
     ]);
   });
 
-  it('accepts 0x…, decimal, and Xen-style hex; refuses junk', () => {
+  it('reads MFNs as hex, with or without 0x, as Xen prints them; refuses junk', () => {
     expect(parseMfnArg('0x1011')).toBe(0x1011);
-    expect(parseMfnArg('4113')).toBe(4113);
+    // Issue 17: "for mfn 1055" pasted from xl dmesg is frame 0x1055, not 1055 decimal.
+    expect(parseMfnArg('1055')).toBe(0x1055);
     expect(parseMfnArg('36f40')).toBe(0x36f40);
     expect(() => parseMfnArg('zz')).toThrow(/not a frame number/);
     expect(() => parseMfnArg('0x10000000000')).toThrow();
@@ -345,11 +346,29 @@ describe('formats', () => {
     expect(out).toMatch(/^\(XEN\) mm\.c:2713:d1v0 Bad type \(saw e400000000000001 != exp 2000000000000000\) for mfn [0-9a-f]+ \(pfn [0-9a-f]+\)$/m);
   });
 
+  it('--format xen prints each refusal once: the BUG line\'s copy of it is not printed again (issue 17)', async () => {
+    for (const [name, path] of Object.entries(logs.guest)) {
+      const refusalLines = rawLines(path).filter((l) => l.o.refusal !== undefined && l.o.event === undefined);
+      const want = refusalLines.reduce((n, l) => n + ((l.o.refusal as { xen?: unknown[] }).xen?.length ?? 0), 0);
+      const { out } = await run(path, { format: 'xen' });
+      const got = out.split('\n').filter(Boolean);
+      expect(got.filter((l) => l.includes('d?v')), name).toEqual([]);
+      expect(got.length, name).toBe(want);
+    }
+  });
+
   it('--format pretty is pino-pretty (simulated time as it is, no colours when asked)', async () => {
     const { out } = await run(logs.replay.seed!, { refused: true, format: 'pretty', color: false });
     expect(out).toContain('[13] WARN: refused pin_l1_table mfn 0x1011: Bad type (saw writable != exp l1) for mfn 0x1011');
     expect(out).toContain('[15] INFO: store');
     expect(out).not.toContain('\u001b[');
+  });
+
+  it('a filter that matches nothing says so on stderr (issue 17: it was silent)', async () => {
+    const { out, err, exit } = await run(logs.replay.seed!, { mfn: 0x99999 });
+    expect(out).toBe('');
+    expect(err).toContain('no line matches --mfn 0x99999');
+    expect(exit).toBe(0);
   });
 
   it('--json with a filter gives the raw lines (NDJSON)', async () => {
