@@ -270,13 +270,16 @@ export function cellText(vs: readonly Verdict[]): string {
 
 /**
  * The table of a compare's verdicts, which come in compareJobs' order (scenario, then policy, then
- * seed): cells are taken by position, so that a scenario given as a file path (whose verdicts carry
- * the file's `name`) gets its row too.
+ * seed): cells are taken by position. A row is labelled with the scenario's `name` (a file given
+ * by path too), or, when two given scenarios share a name, with the name and what was given.
  */
 export function compareTable(verdicts: readonly Verdict[], scenarios: readonly string[], policies: readonly string[]): string {
   const seeds = verdicts.length / Math.max(1, scenarios.length * policies.length);
   const cell = (i: number, j: number) => verdicts.slice((i * policies.length + j) * seeds, (i * policies.length + j + 1) * seeds);
-  const rows = scenarios.map((s, i) => [s, ...policies.map((_, j) => cellText(cell(i, j)))]);
+  const names = scenarios.map((s, i) => cell(i, 0)[0]?.scenario ?? s);
+  const label = (i: number): string =>
+    names.filter((n) => n === names[i]).length > 1 && names[i] !== scenarios[i] ? `${names[i]} (${scenarios[i]})` : names[i]!;
+  const rows = scenarios.map((_, i) => [label(i), ...policies.map((_, j) => cellText(cell(i, j)))]);
   const head = ['scenario', ...policies];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
