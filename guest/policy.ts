@@ -2,6 +2,8 @@
 // the kernels they describe. A policy is plain data: scenarios and the command line set knobs one
 // by one with `name=value`, and every value is checked here with a message that says what fits.
 
+import { didYouMean } from './suggest.ts';
+
 /** The flush the Xen pin paths ask of the alias kill (linux-guest.md §5 `pinAliasFlush`). */
 export const PIN_ALIAS_FLUSH = ['default', 'force', 'if_needed', 'never', 'irq_aware'] as const;
 export type PinAliasFlush = (typeof PIN_ALIAS_FLUSH)[number];
@@ -127,7 +129,7 @@ export class PolicyError extends Error {
 export function presetPolicy(name: string): Policy {
   // Own keys only: a user's "__proto__" or "toString" names nothing here.
   const p = Object.hasOwn(PRESETS, name) ? (PRESETS as Record<string, Policy>)[name] : undefined;
-  if (!p) throw new PolicyError(`unknown policy preset "${name}"; presets: ${PRESET_NAMES.join(', ')}`);
+  if (!p) throw new PolicyError(`unknown policy preset "${name}"${didYouMean(name, PRESET_NAMES)}; presets: ${PRESET_NAMES.join(', ')}`);
   return structuredClone(p);
 }
 
@@ -135,7 +137,7 @@ export function presetPolicy(name: string): Policy {
 export function setKnob(policy: Policy, name: string, text: string): Policy {
   const spec = Object.hasOwn(KNOBS, name) ? KNOBS[name] : undefined;
   if (!spec) {
-    throw new PolicyError(`unknown knob "${name}"; knobs: ${Object.keys(KNOBS).join(', ')}`);
+    throw new PolicyError(`unknown knob "${name}"${didYouMean(name, Object.keys(KNOBS))}; knobs: ${Object.keys(KNOBS).join(', ')}`);
   }
   let value: unknown;
   if (spec === 'boolean') {
@@ -150,7 +152,7 @@ export function setKnob(policy: Policy, name: string, text: string): Policy {
       }
     }
   } else {
-    if (!spec.includes(text)) throw new PolicyError(`knob ${name} takes ${spec.join(' | ')}, got "${text}"`);
+    if (!spec.includes(text)) throw new PolicyError(`knob ${name} takes ${spec.join(' | ')}, got "${text}"${didYouMean(text, spec)}`);
     value = text;
   }
   const next = structuredClone(policy);

@@ -14,6 +14,7 @@ import type { z } from 'zod';
 import { show } from '../../trace/fields.ts';
 import { binaryProblem, MAX_DEPTH, nestingOverAt, printable } from '../../trace/lines.ts';
 import { BUILTIN_DIR, builtinScenarios } from './builtin.ts';
+import { didYouMean } from '../../../guest/suggest.ts';
 import { keyProblem } from './keys.ts';
 import { lineAt, offsetOf } from './locate.ts';
 import { resolvePolicy } from './policies.ts';
@@ -131,7 +132,8 @@ export function loadScenario(nameOrPath: string): Scenario & { file: string } {
   const builtin = join(BUILTIN_DIR, `${nameOrPath}.json`);
   const file = existsSync(builtin) && !nameOrPath.includes('/') ? builtin : nameOrPath;
   if (!existsSync(file)) {
-    throw new ScenarioFileError(`${nameOrPath}: no such scenario file or built-in scenario (built-ins: ${builtinScenarios().join(', ')})`);
+    const hint = nameOrPath.includes('/') ? '' : didYouMean(nameOrPath, builtinScenarios());
+    throw new ScenarioFileError(`${nameOrPath}: no such scenario file or built-in scenario${hint} (built-ins: ${builtinScenarios().join(', ')})`);
   }
   if (statSync(file).isDirectory()) throw new ScenarioFileError(`${file}: is a directory, expected a scenario .json file`);
   let bytes: Buffer;
