@@ -25,3 +25,12 @@ describe('policy names', () => {
     });
   });
 });
+
+describe('did you mean (issue 17)', () => {
+  it('a near knob, knob value or preset is suggested; a name like none gets the list alone', () => {
+    expect(() => makePolicy('linux-2.6.28', ['pinAliasFlsh=never'])).toThrow(/unknown knob "pinAliasFlsh" \(did you mean "pinAliasFlush"\?\); knobs: /);
+    expect(() => makePolicy('linux-2.6.28', ['kernelFlushVia=hypercall_flushall'])).toThrow(/got "hypercall_flushall" \(did you mean "hypercall_flush_all"\?\)/);
+    expect(() => makePolicy('linux-2.6.82')).toThrow(/\(did you mean "linux-2\.6\.28"\?\)/);
+    expect(() => makePolicy('zzzz')).toThrow(/unknown policy preset "zzzz"; presets: /);
+  });
+});
