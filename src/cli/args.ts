@@ -45,8 +45,8 @@ export async function scenarioCommand(name: string, scenario: string, body: (s: 
   }
 }
 
-/** Errors that mean the input was wrong (exit 2), as opposed to a fault of the simulator. */
-export const INPUT_ERRORS = new Set(['ScenarioFileError', 'PolicyError', 'ScheduleError', 'ScenarioError', 'OutOfMemory']);
+/** Errors that mean the input (or an output path) was wrong (exit 2), as opposed to a fault of the simulator. */
+export const INPUT_ERRORS = new Set(['ScenarioFileError', 'PolicyError', 'ScheduleError', 'ScenarioError', 'OutOfMemory', 'OutputError']);
 
 export function inputError(e: unknown): e is Error {
   return e instanceof Error && INPUT_ERRORS.has(e.name);

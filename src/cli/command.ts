@@ -9,11 +9,37 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** Something that takes text: stderr, or a test's capture. */
+export interface ErrSink {
+  write(s: string): unknown;
+}
+
 /**
- * Runs a command body with the CLI's conventions: `… | head` (EPIPE on stdout) stops quietly,
- * SIGINT stops between lines, a UsageError prints and exits 2. Sets process.exitCode.
+ * stderr with every line starting `xensim SUB: `: one prefix for every message of every
+ * subcommand (its own, a file's `FILE:LINE: …`, a usage error), so a script can tell them apart.
  */
-export async function runCommand(body: (signal: AbortSignal) => Promise<number>): Promise<void> {
+export function errorSink(sub: string, to: ErrSink = process.stderr): ErrSink {
+  let atLineStart = true;
+  return {
+    write(s: string) {
+      let out = '';
+      for (const piece of s.split(/(?<=\n)/)) {
+        if (piece === '') continue;
+        out += (atLineStart ? `xensim ${sub}: ` : '') + piece;
+        atLineStart = piece.endsWith('\n');
+      }
+      return to.write(out);
+    },
+  };
+}
+
+/**
+ * Runs subcommand `sub`'s body with the CLI's conventions: `… | head` (EPIPE on stdout) stops
+ * quietly, SIGINT stops between lines, a UsageError or OutputError prints one line and exits 2.
+ * The body gets `err`, stderr with the subcommand's prefix. Sets process.exitCode.
+ */
+export async function runCommand(sub: string, body: (signal: AbortSignal, err: ErrSink) => Promise<number>): Promise<void> {
+  const err = errorSink(sub);
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   // program.ts says a stdout write error (other than EPIPE) and sets the exit status; here the
@@ -22,10 +48,10 @@ export async function runCommand(body: (signal: AbortSignal) => Promise<number>)
   process.once('SIGINT', onSigint);
   process.stdout.on('error', onStdoutError);
   try {
-    process.exitCode = await body(ac.signal);
+    process.exitCode = await body(ac.signal, err);
   } catch (e) {
     if (!(e instanceof UsageError) && !(e instanceof OutputError)) throw e;
-    process.stderr.write(`xensim: ${e.message}\n`);
+    err.write(`${e.message}\n`);
     process.exitCode = 2;
   } finally {
     process.off('SIGINT', onSigint);

@@ -22,10 +22,10 @@ export function registerExport(program: Command): Command {
     .option('--html <out.html>', 'one page with the per-vCPU timeline and the summary (no network needed)')
     .option('--max-events <n>', `--html: draw at most n slices and marks (default ${DEFAULT_MAX_EVENTS})`)
     .action(async (log: string, flags: ExportFlags) => {
-      await runCommand(async () => {
-        if (flags.perfetto === undefined && flags.html === undefined) throw new UsageError('export: give --perfetto OUT.json and/or --html OUT.html');
+      await runCommand('export', async (_signal, err) => {
+        if (flags.perfetto === undefined && flags.html === undefined) throw new UsageError('give --perfetto OUT.json and/or --html OUT.html');
         if (log === '-' && flags.perfetto !== undefined && flags.html !== undefined) {
-          throw new UsageError('export: standard input can be read once: give one of --perfetto, --html');
+          throw new UsageError('standard input can be read once: give one of --perfetto, --html');
         }
         let maxEvents: number | undefined;
         if (flags.maxEvents !== undefined) {
@@ -35,7 +35,7 @@ export function registerExport(program: Command): Command {
         if (flags.perfetto !== undefined) {
           const r = await exportPerfetto(log, flags.perfetto);
           if (r.error !== undefined) {
-            process.stderr.write(r.error + '\n');
+            err.write(r.error + '\n');
             return r.exit;
           }
           process.stderr.write(`${flags.perfetto}: ${r.stats!.slices} slices, ${r.stats!.instants} instants, ${r.stats!.counters} counter values\n`);
@@ -43,7 +43,7 @@ export function registerExport(program: Command): Command {
         if (flags.html !== undefined) {
           const r = await exportHtml(log, flags.html, maxEvents !== undefined ? { maxEvents } : {});
           if (r.error !== undefined) {
-            process.stderr.write(r.error + '\n');
+            err.write(r.error + '\n');
             return r.exit;
           }
           const cut = r.dropped ? ` (${r.dropped} more left out: --max-events)` : '';

@@ -88,11 +88,11 @@ export function registerInspect(program: Command): Command {
     .addOption(new Option('--format <format>', 'summary | xen (xl dmesg) | pretty (pino-pretty) | lines (raw NDJSON)').choices(INSPECT_FORMATS))
     .option('--no-color', 'no colours in --format pretty')
     .action(async (log: string, flags: InspectFlags) => {
-      await runCommand(async (signal) => {
+      await runCommand('inspect', async (signal, err) => {
         const opts = inspectOptions(flags);
         // commander's --no-color defaults color to true: let pretty decide by the TTY unless asked.
         if (flags.color !== false) delete opts.color;
-        return (await inspect(log, { ...opts, signal })).exit;
+        return (await inspect(log, { ...opts, signal, err })).exit;
       });
     });
 }

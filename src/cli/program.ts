@@ -56,6 +56,11 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     for (const load of Object.values(ON_DEMAND)) (await load())(program);
   }
   for (const cmd of program.commands) addHelp(cmd);
+  // commander's own messages ("error: unknown option '--x'") get the prefix every other message
+  // has: `xensim SUB: …`, or `xensim: …` before a subcommand is known.
+  const prefixed = (who: string) => (str: string, write: (s: string) => void) => write(str.replace(/^error: /, `${who}: `));
+  program.configureOutput({ outputError: prefixed('xensim') });
+  for (const cmd of program.commands) cmd.configureOutput({ outputError: prefixed(`xensim ${cmd.name()}`) });
   return program;
 }
 

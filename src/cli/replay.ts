@@ -14,8 +14,8 @@ interface ReplayFlags {
 }
 
 async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
-  await runCommand(async (signal) => {
-    const opts: ReplayOptions = { logLevel: flags.logLevel, signal };
+  await runCommand('replay', async (signal, err) => {
+    const opts: ReplayOptions = { logLevel: flags.logLevel, signal, err };
     if (flags.json) opts.json = true;
     if (flags.quiet) opts.quiet = true;
     if (flags.log !== undefined) opts.log = flags.log;

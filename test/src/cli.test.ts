@@ -76,7 +76,7 @@ describe.concurrent('xensim replay: exit statuses', async () => {
     const log = join(dir, 'bad.log');
     const r = await xensim(['replay', p, '--log', log]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`${p}:4: field "reqs[1].val": value over 64 bits, got "0x10000000000000000"\n`);
+    expect(r.stderr).toBe(`xensim replay: ${p}:4: field "reqs[1].val": value over 64 bits, got "0x10000000000000000"\n`);
     const lines = logLines(log);
     expect(lines.filter((l) => l.op !== undefined).map((l) => [l.line, l.op])).toEqual([
       [1, 'create_domain'],

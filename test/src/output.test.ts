@@ -42,7 +42,7 @@ describe('--log that cannot be written', () => {
     for (const args of [['replay', TRACE], ['run', 'fork-pin-clean']]) {
       const r = await runBuilt(built.bin, [...args, '--log', '/dev/full']);
       expect(r.status, args.join(' ')).toBe(2);
-      oneLine(r.stderr, /^xensim: --log \/dev\/full: no space left on device$/m);
+      oneLine(r.stderr, /^xensim (replay|run): --log \/dev\/full: no space left on device$/m);
     }
   });
 
@@ -99,6 +99,27 @@ describe.skipIf(!existsSync('/dev/full'))('standard output that cannot be writte
       const r = await withStdoutTo('/dev/full', args);
       expect(r.status).toBe(2);
       oneLine(r.stderr, /^xensim: standard output: no space left on device$/m);
+    });
+  }
+});
+
+describe('every message starts the same way (issue 17: `error:`, `xensim run:`, `xensim: export:` and none at all)', () => {
+  const cases: [string[], RegExp][] = [
+    [['replay', 'nope.ndjson'], /^xensim replay: nope\.ndjson: /],
+    [['replay', '--bogus', 'x'], /^xensim replay: unknown option '--bogus'/],
+    [['replay'], /^xensim replay: missing required argument 'file'/],
+    [['inspect', 'nope.log'], /^xensim inspect: nope\.log: no such file/],
+    [['export', 'nope.log', '--html', 'x.html'], /^xensim export: nope\.log: no such file/],
+    [['export', TRACE], /^xensim export: give --perfetto OUT\.json and\/or --html OUT\.html/],
+    [['run', 'nope'], /^xensim run: nope: no such scenario file/],
+    [['run', 'fork-pin-clean', '--seed', 'x'], /^xensim run: option '--seed <n>' argument 'x' is invalid/],
+    [['frob'], /^xensim: unknown command 'frob'/],
+  ];
+  for (const [args, says] of cases) {
+    it(args.join(' '), async () => {
+      const r = await runBuilt(built.bin, args);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(says);
     });
   }
 });
