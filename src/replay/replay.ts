@@ -288,7 +288,9 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
   } finally {
     r.close();
   }
-  // A hypervisor that could not be made: the message says so, and there is nothing to sum up.
-  if (started && opts.json !== true) r.summary();
+  // A hypervisor that could not be made, or input refused before any record ran (a missing or
+  // empty file, a bad first line): the message says so, and there is nothing to sum up.
+  const nothingRan = r.s.records === 0 && r.s.reason === 'bad_input';
+  if (started && opts.json !== true && !nothingRan) r.summary();
   return r.s;
 }

@@ -3,7 +3,7 @@
 // the path and the cause, with exit status 2 and no stack trace; a missing directory is not
 // created; an output that is one of the command's inputs is refused before anything is truncated.
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,4 +122,22 @@ describe('every message starts the same way (issue 17: `error:`, `xensim run:`, 
       expect(r.stderr).toMatch(says);
     });
   }
+});
+
+describe('nothing on stdout when nothing ran (issue 17: a missing file printed an empty summary)', () => {
+  for (const args of [['replay', 'nope.ndjson'], ['replay', 'test/fixtures/bad/empty'], ['inspect', 'nope.log'], ['run', 'nope']]) {
+    it(args.join(' '), async () => {
+      const r = await runBuilt(built.bin, args);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+    });
+  }
+  it('a bad line after records still sums up what ran', async () => {
+    const t = join(dir, 'late-bad.ndjson');
+    const good = readFileSync(join(repo, TRACE), 'utf8');
+    writeFileSync(t, good + '{"op":"nope"}\n');
+    const r = await runBuilt(built.bin, ['replay', t]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toMatch(/stopped: bad input, exit 2/);
+  });
 });
