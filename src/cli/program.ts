@@ -78,6 +78,12 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = EXIT.badInput;
     });
   });
+  // `npm start replay X --json` without `--`: npm takes --json as its own setting and passes it on
+  // only as npm_config_json; give it back rather than lose it silently.
+  if (process.env.npm_lifecycle_event === 'start' && process.env.npm_config_json === 'true' && args.length > 0 && !args.includes('--json')) {
+    args.push('--json');
+    argv = [...argv, '--json'];
+  }
   if (args.length === 0) {
     await headline(DEMO_TRACE);
     return;

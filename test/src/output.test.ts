@@ -141,3 +141,14 @@ describe('nothing on stdout when nothing ran (issue 17: a missing file printed a
     expect(r.stdout).toMatch(/stopped: bad input, exit 2/);
   });
 });
+
+describe('npm start (issue 17)', () => {
+  it('`npm start -s replay T --json` (no `--`): npm takes --json for itself, xensim gets it back; stdout is JSON lines only', async () => {
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile('npm', ['start', '-s', 'replay', TRACE, '--json'], { cwd: repo, timeout: 60_000 }, (err, out) => (err ? reject(err) : resolve(out)));
+    });
+    const lines = stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(10);
+    for (const l of lines) expect(() => JSON.parse(l), l).not.toThrow();
+  });
+});
