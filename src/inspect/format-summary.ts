@@ -57,6 +57,15 @@ function hypercallLines(s: SummaryJson, out: string[]): void {
   }
 }
 
+/** Hypercalls per domain and per vCPU (xenalyze's split), when more than one caller made any. */
+function callerLines(s: SummaryJson, out: string[]): void {
+  const callers = Object.entries(s.by_caller);
+  if (callers.length < 2) return;
+  const byKey = (a: [string, unknown], b: [string, unknown]) => a[0].localeCompare(b[0], 'en', { numeric: true });
+  const rows = [...Object.entries(s.by_domain).sort(byKey), ...callers.sort(byKey)].map(([k, c]) => [`  ${k}`, String(c.hypercalls), String(c.failed), counts(c.by_op, 4)]);
+  out.push('', 'hypercalls by domain and vCPU:', ...table(['  caller', 'calls', 'failed', 'ops'], rows));
+}
+
 /** Refusals, grouped by reason and blocker. */
 function refusalLines(s: SummaryJson, out: string[]): void {
   const r = s.refusals;
@@ -108,7 +117,7 @@ function problemLines(s: SummaryJson, out: string[]): void {
 /** The summary as a person reads it: the most telling things first, nothing that is zero twice. */
 export function summaryText(s: SummaryJson): string {
   const out: string[] = [];
-  for (const section of [headLines, hypercallLines, refusalLines, guestLines, problemLines]) section(s, out);
+  for (const section of [headLines, hypercallLines, callerLines, refusalLines, guestLines, problemLines]) section(s, out);
   return out.join('\n') + '\n';
 }
 

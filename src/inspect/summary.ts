@@ -14,6 +14,7 @@ import {
   lineKind,
   mmuextCmds,
   normReason,
+  recordFailed,
   refusalCategory,
   refusalOp,
   resultErrno,
@@ -59,6 +60,33 @@ interface RefusalGroup {
 
 const LIST_CAP = 10;
 
+export interface CallerCounts {
+  hypercalls: number;
+  /** Hypercalls whose rc, or a multicall entry's, was an errno. */
+  failed: number;
+  by_op: Record<string, number>;
+}
+
+/** Hypercall counts per caller key, at most 4,096 keys (one per vCPU of 64 domains of 64). */
+class CallerTable {
+  readonly m = new Map<string, { hypercalls: number; failed: number; ops: Counter }>();
+  add(key: string, op: string, failed: boolean): void {
+    let c = this.m.get(key);
+    if (c === undefined) {
+      if (this.m.size >= 4096) return;
+      this.m.set(key, (c = { hypercalls: 0, failed: 0, ops: new Counter(64) }));
+    }
+    c.hypercalls++;
+    if (failed) c.failed++;
+    c.ops.add(op);
+  }
+  json(): Record<string, CallerCounts> {
+    const out: Record<string, CallerCounts> = {};
+    for (const [k, c] of this.m) out[k] = { hypercalls: c.hypercalls, failed: c.failed, by_op: c.ops.json() };
+    return out;
+  }
+}
+
 export interface SummaryJson {
   file: string;
   lines: number;
@@ -68,6 +96,9 @@ export interface SummaryJson {
   levels: Record<string, number>;
   kinds: Record<LineKind, number>;
   records: { total: number; hypercalls: number; by_op: Record<string, { total: number; results: Record<string, number> }> };
+  /** Hypercalls by caller, as xenalyze splits them: "d1v0" → counts, and by domain "d1". */
+  by_caller: Record<string, CallerCounts>;
+  by_domain: Record<string, CallerCounts>;
   mmuext_cmds: Record<string, number>;
   multicall_entries: Record<string, Record<string, number>>;
   refusals: { total: number; pins: number; entries: number; other: number; groups: RefusalGroup[] };
@@ -125,6 +156,8 @@ export class Summary {
   records = 0;
   hypercalls = 0;
   readonly byOp = new Map<string, Counter>();
+  readonly byCaller = new CallerTable();
+  readonly byDomain = new CallerTable();
   readonly cmds = new Counter();
   readonly mcEntries = new Map<string, Counter>();
   readonly groups = new Map<string, RefusalGroup>();
@@ -182,7 +215,13 @@ export class Summary {
   private addRecord(o: Obj): void {
     const op = o.op as string;
     this.records++;
-    if (HYPERCALL_OPS.has(op)) this.hypercalls++;
+    if (HYPERCALL_OPS.has(op)) {
+      this.hypercalls++;
+      const failed = recordFailed(o);
+      const dom = isNum(o.dom) ? `d${o.dom}` : 'd?';
+      this.byDomain.add(dom, op, failed);
+      this.byCaller.add(`${dom}v${isNum(o.vcpu) ? o.vcpu : 0}`, op, failed);
+    }
     let c = this.byOp.get(op);
     if (c === undefined) {
       if (this.byOp.size >= 200) return;
@@ -332,6 +371,8 @@ export class Summary {
       levels: this.levels.json(),
       kinds: { ...this.kinds },
       records: { total: this.records, hypercalls: this.hypercalls, by_op: byOp },
+      by_caller: this.byCaller.json(),
+      by_domain: this.byDomain.json(),
       mmuext_cmds: this.cmds.json(),
       multicall_entries: mc,
       refusals: { ...this.refusals, groups: [...this.groups.values()].sort((a, b) => b.count - a.count) },

@@ -324,6 +324,32 @@ describe('--mfn: the life of one frame', () => {
   });
 });
 
+describe('hypercalls by domain and vCPU (issue 17: the xenalyze split)', () => {
+  it('every caller\'s counts equal the log\'s own hypercall lines, and the text shows them', async () => {
+    let callers = 0;
+    for (const [name, path] of logs.all) {
+      const want: Record<string, { hypercalls: number; failed: number }> = {};
+      for (const { o } of rawLines(path)) {
+        if (o.event !== undefined || !HC.includes(o.op as string)) continue;
+        const key = `d${o.dom as number}v${(o.vcpu as number | undefined) ?? 0}`;
+        const r = o.result as { rc: number; results?: number[] };
+        const w = (want[key] ??= { hypercalls: 0, failed: 0 });
+        w.hypercalls++;
+        if (r.rc < 0 || (r.results ?? []).some((x) => x < 0)) w.failed++;
+      }
+      const { summary, out } = await run(path);
+      const got = Object.fromEntries(Object.entries(summary!.by_caller).map(([k, c]) => [k, { hypercalls: c.hypercalls, failed: c.failed }]));
+      expect(got, name).toEqual(want);
+      if (Object.keys(want).length > 1) {
+        callers++;
+        expect(out, name).toContain('hypercalls by domain and vCPU:');
+        for (const k of Object.keys(want)) expect(out, `${name} ${k}`).toMatch(new RegExp(`^  ${k} +${want[k]!.hypercalls} +${want[k]!.failed} `, 'm'));
+      }
+    }
+    expect(callers).toBeGreaterThan(0);
+  });
+});
+
 describe('formats', () => {
   it('--format xen prints refusals as a debug build\'s xl dmesg', async () => {
     const { out } = await run(logs.replay.seed!, { refused: true, format: 'xen' });
