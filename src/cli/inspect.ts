@@ -3,6 +3,8 @@ import { Option, type Command } from 'commander';
 import { collect, runCommand, UsageError } from './command.ts';
 import { LEVEL_VALUES } from '../log/line.ts';
 import { INSPECT_FORMATS, inspect, type InspectFormat, type InspectOptions } from '../inspect/inspect.ts';
+import type { TablesOptions } from '../inspect/tables.ts';
+import type { LogSink } from '../log/write.ts';
 
 
 /**
@@ -50,6 +52,17 @@ interface InspectFlags {
   until?: string;
   format?: InspectFormat;
   color?: boolean;
+  tree?: string;
+  walk?: string;
+  at?: string;
+}
+
+/** A virtual address: hex (0x optional, as Xen prints them), below 2^64. */
+function parseVaArg(s: string): bigint {
+  const t = s.trim().toLowerCase();
+  const m = /^(?:0x)?([0-9a-f]{1,16})$/.exec(t);
+  if (m === null) throw new UsageError(`--walk: not a virtual address: ${JSON.stringify(s)} (hex: 0xffffc20000000000)`);
+  return BigInt(`0x${m[1]}`);
 }
 
 /** The command-line flags as InspectOptions (throws UsageError). */
@@ -66,7 +79,25 @@ export function inspectOptions(flags: InspectFlags): InspectOptions {
   if (flags.until !== undefined) o.until = parseNumArg('--until', flags.until);
   if (flags.format !== undefined) o.format = flags.format;
   if (flags.color !== undefined) o.color = flags.color;
+  if (o.since !== undefined && o.until !== undefined && o.since > o.until) {
+    throw new UsageError(`--since ${o.since} is after --until ${o.until}: no line can match`);
+  }
   return o;
+}
+
+/** --tree / --walk / --at: the page tables at a line (tables.ts); other filters do not apply. */
+async function runTables(log: string, flags: InspectFlags, out: LogSink, err: LogSink): Promise<number> {
+  const others = (['refused', 'op', 'mfn', 'level', 'since', 'until', 'format', 'json'] as const).filter((k) => flags[k] !== undefined && flags[k] !== false);
+  if (others.length > 0) throw new UsageError(`--tree and --walk show the page tables; they take --at, --dom and --vcpu, not --${others[0]}`);
+  if (flags.tree === undefined && flags.walk === undefined) throw new UsageError('--at goes with --tree MFN or --walk VA');
+  const o: TablesOptions = { out, err };
+  if (flags.tree !== undefined) o.tree = parseMfnArg(flags.tree);
+  if (flags.walk !== undefined) o.walk = parseVaArg(flags.walk);
+  if (flags.at !== undefined) o.at = parseIntArg('--at', flags.at);
+  if (flags.dom !== undefined) o.dom = parseIntArg('--dom', flags.dom);
+  if (flags.vcpu !== undefined) o.vcpu = parseIntArg('--vcpu', flags.vcpu);
+  const { showTables } = await import('../inspect/tables.ts');
+  return showTables(log, o);
 }
 
 
@@ -87,8 +118,12 @@ export function registerInspect(program: Command): Command {
     .option('--until <t>', 'lines at simulated time <= t')
     .addOption(new Option('--format <format>', 'summary | xen (xl dmesg) | pretty (pino-pretty) | lines (raw NDJSON)').choices(INSPECT_FORMATS))
     .option('--no-color', 'no colours in --format pretty')
+    .option('--tree <mfn>', 'the page-table tree under frame mfn (hex), as it stood at --at (default: the end)')
+    .option('--walk <va>', "the walk of virtual address va through --dom/--vcpu's current tables, at --at")
+    .option('--at <line>', 'with --tree/--walk: the log replayed up to and including this line')
     .action(async (log: string, flags: InspectFlags) => {
       await runCommand('inspect', async (signal, err) => {
+        if (flags.tree !== undefined || flags.walk !== undefined || flags.at !== undefined) return runTables(log, flags, process.stdout, err);
         const opts = inspectOptions(flags);
         // commander's --no-color defaults color to true: let pretty decide by the TTY unless asked.
         if (flags.color !== false) delete opts.color;
