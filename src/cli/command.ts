@@ -34,18 +34,41 @@ export function errorSink(sub: string, to: ErrSink = process.stderr): ErrSink {
 }
 
 /**
+ * Why a command was stopped: the abort reason its AbortSignal carries, with the exit status the
+ * stop means (128 + the signal's number, as a shell reports a process a signal ended; 130 for a
+ * closed stdout, as before).
+ */
+export interface StopReason {
+  why: 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'stdout closed';
+  exit: number;
+}
+
+/** The signals that stop a command between two steps, like Ctrl-C: the log gets its end line. */
+const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+/** The exit status of a stopped command (130 when the reason is not one of ours). */
+export function stoppedExit(signal: AbortSignal): number {
+  const r = signal.reason as Partial<StopReason> | undefined;
+  return typeof r?.exit === 'number' ? r.exit : 130;
+}
+
+/**
  * Runs subcommand `sub`'s body with the CLI's conventions: `… | head` (EPIPE on stdout) stops
- * quietly, SIGINT stops between lines, a UsageError or OutputError prints one line and exits 2.
- * The body gets `err`, stderr with the subcommand's prefix. Sets process.exitCode.
+ * quietly; SIGINT, SIGTERM and SIGHUP stop it between steps (the body sees its signal aborted, with
+ * a StopReason); a UsageError or OutputError prints one line and exits 2. The body gets `err`,
+ * stderr with the subcommand's prefix. Sets process.exitCode.
  */
 export async function runCommand(sub: string, body: (signal: AbortSignal, err: ErrSink) => Promise<number>): Promise<void> {
   const err = errorSink(sub);
   const ac = new AbortController();
-  const onSigint = (): void => ac.abort();
+  const handlers = Object.entries(STOP_SIGNALS).map(([sig, exit]) => {
+    const h = (): void => ac.abort({ why: sig, exit } as StopReason);
+    process.once(sig as NodeJS.Signals, h);
+    return [sig, h] as const;
+  });
   // program.ts says a stdout write error (other than EPIPE) and sets the exit status; here the
   // body is only stopped.
-  const onStdoutError = (): void => ac.abort();
-  process.once('SIGINT', onSigint);
+  const onStdoutError = (): void => ac.abort({ why: 'stdout closed', exit: 130 } as StopReason);
   process.stdout.on('error', onStdoutError);
   try {
     process.exitCode = await body(ac.signal, err);
@@ -54,7 +77,7 @@ export async function runCommand(sub: string, body: (signal: AbortSignal, err: E
     err.write(`${e.message}\n`);
     process.exitCode = 2;
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const [sig, h] of handlers) process.off(sig, h);
   }
 }
 

@@ -144,7 +144,9 @@ class Replayer {
   /** One turn of the loop: execute → check → log → report. False = stop the replay. */
   private runOne(line: number, rec: TraceRecord): boolean {
     if (this.opts.signal?.aborted) {
-      this.stop('interrupted', EXIT_INTERRUPTED);
+      // A signal's stop carries its exit status (128 + n: SIGTERM 143, SIGHUP 129); 130 otherwise.
+      const exit = (this.opts.signal.reason as { exit?: unknown } | undefined)?.exit;
+      this.stop('interrupted', typeof exit === 'number' ? exit : EXIT_INTERRUPTED);
       return false;
     }
     this.recordLine = line;

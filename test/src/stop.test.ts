@@ -73,41 +73,44 @@ describe('replay: SIGINT stops a long replay between records', () => {
   }, 120_000);
   afterAll(() => built?.remove());
 
-  it('exit 130; every record run so far is in the log, which ends with event end, reason interrupted', async () => {
-    const log = path('interrupted.log');
-    let sent = false;
-    const r = await runBuilt(built.bin, ['replay', trace, '--log', log], {
-      timeoutMs: 120_000,
-      started: (pid) => {
-        // Once the log has started growing, Ctrl-C.
-        const poll = setInterval(() => {
-          let size = 0;
-          try {
-            size = statSync(log).size;
-          } catch {
-            return;
-          }
-          if (size > 256 * 1024) {
-            clearInterval(poll);
-            process.kill(pid, 'SIGINT');
-            sent = true;
-          }
-        }, 10);
-      },
-    });
-    expect(sent).toBe(true);
-    expect(r.signal).toBe(null);
-    expect(r.status).toBe(130);
-    expect(r.stderr).not.toMatch(/^\s{4}at /m);
-    expect(r.stdout).toMatch(/stopped: interrupted, exit 130\n$/);
-    const lines = logOf(log);
-    const records = expectComplete(lines, { reason: 'interrupted', exit: 130, level: 40, msg: 'replay stopped' });
-    expect(records.length).toBeGreaterThan(0);
-    expect(records.length).toBeLessThan(RECORDS);
-    // The records are the trace's first ones, none skipped: the line numbers run 1, 2, 3, …
-    expect(records.map((l) => l.line)).toEqual(records.map((_, i) => i + 1));
-    expect(lines.at(-1)!.time).toBe(records.at(-1)!.time);
-  }, 180_000);
+  // SIGTERM and SIGHUP stop a replay as SIGINT does (issue 15), with 128 + the signal's number.
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    it(`${sig}: exit ${code}; every record run so far is in the log, which ends with event end, reason interrupted`, async () => {
+      const log = path('interrupted.log');
+      let sent = false;
+      const r = await runBuilt(built.bin, ['replay', trace, '--log', log], {
+        timeoutMs: 120_000,
+        started: (pid) => {
+          // Once the log has started growing, Ctrl-C.
+          const poll = setInterval(() => {
+            let size = 0;
+            try {
+              size = statSync(log).size;
+            } catch {
+              return;
+            }
+            if (size > 256 * 1024) {
+              clearInterval(poll);
+              process.kill(pid, sig);
+              sent = true;
+            }
+          }, 10);
+        },
+      });
+      expect(sent).toBe(true);
+      expect(r.signal).toBe(null);
+      expect(r.status).toBe(code);
+      expect(r.stderr).not.toMatch(/^\s{4}at /m);
+      expect(r.stdout).toMatch(new RegExp(`stopped: interrupted, exit ${code}\\n$`));
+      const lines = logOf(log);
+      const records = expectComplete(lines, { reason: 'interrupted', exit: code, level: 40, msg: 'replay stopped' });
+      expect(records.length).toBeGreaterThan(0);
+      expect(records.length).toBeLessThan(RECORDS);
+      // The records are the trace's first ones, none skipped: the line numbers run 1, 2, 3, …
+      expect(records.map((l) => l.line)).toEqual(records.map((_, i) => i + 1));
+      expect(lines.at(-1)!.time).toBe(records.at(-1)!.time);
+    }, 180_000);
+  }
 });
 
 describe('replay: an exception inside the model, a failed --audit', () => {
