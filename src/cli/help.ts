@@ -17,7 +17,8 @@ export const EXIT_STATUS_HELP = `Exit status (every subcommand):
        a verdict (whatever the verdict: a deadlock found is an answer, not a failure)
   1    an expectation or an audit failed, or the model itself failed (a bug in xensim)
   2    bad input (the message names the file, the line and the field) or a usage error
-  130  interrupted (Ctrl-C)`;
+  130  interrupted (Ctrl-C); 143 stopped by SIGTERM, 129 by SIGHUP (the log still ends
+       with its end line)`;
 
 /**
  * The package's root: two levels up from this file in the sources (src/cli/), one from the build
