@@ -1,8 +1,12 @@
-// `xensim compare`: flags → compare (on worker threads for large matrices) → the table, --json or
-// --csv; a progress bar on a terminal. Exit 0 for any verdicts; 2 for bad input.
+// `xensim compare`: flags → compare (on worker threads for large matrices) → the table, --json,
+// --ndjson or --csv; a progress bar on a terminal. Exit 0 for any verdicts; 2 for bad input.
+// The machine forms stream: each verdict is written as soon as it and every one before it are
+// done, so a compare stopped by a signal (exit 128 + n) keeps every finished run it wrote; the
+// table, which needs whole rows, is printed at the end, or of the finished runs when stopped.
 import type { Command } from 'commander';
+import type { Verdict } from '../lab/verdict.ts';
 import { inputErrorExit, intArg, listArg, seedsArg } from './args.ts';
-import { collect } from './command.ts';
+import { collect, runCommand, stoppedExit } from './command.ts';
 
 interface CompareFlags {
   scenarios?: string[];
@@ -10,8 +14,19 @@ interface CompareFlags {
   seeds: number[];
   set: string[];
   json?: boolean;
+  ndjson?: boolean;
   csv?: boolean;
   workers: number;
+}
+
+/** How each finished verdict is written (--json, --ndjson, --csv), and what closes the output. */
+async function streamFor(flags: CompareFlags): Promise<{ start: string; each: (v: Verdict, i: number) => string; end: string } | undefined> {
+  const { CSV_HEADER, csvRow } = await import('../lab/compare.ts');
+  // --json is one array, written element by element: the same bytes as JSON.stringify of it.
+  if (flags.json) return { start: '[', each: (v, i) => (i === 0 ? '' : ',') + JSON.stringify(v), end: ']\n' };
+  if (flags.ndjson) return { start: '', each: (v) => JSON.stringify(v) + '\n', end: '' };
+  if (flags.csv) return { start: CSV_HEADER + '\n', each: (v) => csvRow(v) + '\n', end: '' };
+  return undefined;
 }
 
 export function registerCompare(program: Command): void {
@@ -23,34 +38,56 @@ export function registerCompare(program: Command): void {
     .option('--seeds <seeds>', 'a range 1..10 or a list 1,2,3', seedsArg, [1, 2, 3])
     .option('--set <knob=value>', 'set one policy knob in every run (repeatable)', collect, [])
     .option('--workers <n>', 'threads running the matrix, this one included (0 = one per core from 2000 runs, 1 = this thread only)', intArg('--workers', 0, 256), 0)
-    .option('--json', 'every verdict as a JSON array (the same objects `run --json` prints)')
-    .option('--csv', 'one CSV row per run')
+    .option('--json', 'every verdict as a JSON array (the same objects `run --json` prints), written as runs finish')
+    .option('--ndjson', 'every verdict as one JSON line, written as runs finish')
+    .option('--csv', 'one CSV row per run, written as runs finish')
     .action(async (flags: CompareFlags) => {
-      const { builtinScenarios } = await import('../lab/scenarios/load.ts');
-      const { SEED_QUESTION } = await import('../lab/scenarios/policies.ts');
-      const { compare, compareCsv, compareTable } = await import('../lab/compare.ts');
-      const scenarios = flags.scenarios ?? builtinScenarios();
-      const policies = flags.policy.length ? flags.policy : [...SEED_QUESTION];
-      const total = scenarios.length * policies.length * flags.seeds.length;
-      const bar = !flags.json && !flags.csv && process.stderr.isTTY && total >= 20 ? await progressBar(total) : null;
-      try {
-        const verdicts = await compare({
-          scenarios,
-          policies,
-          seeds: flags.seeds,
-          set: flags.set,
-          workers: flags.workers,
-          onProgress: (done) => bar?.update(done),
-        });
+      await runCommand('compare', async (signal) => {
+        const { builtinScenarios } = await import('../lab/scenarios/load.ts');
+        const { SEED_QUESTION } = await import('../lab/scenarios/policies.ts');
+        const { compare, compareTable } = await import('../lab/compare.ts');
+        const scenarios = flags.scenarios ?? builtinScenarios();
+        const policies = flags.policy.length ? flags.policy : [...SEED_QUESTION];
+        const total = scenarios.length * policies.length * flags.seeds.length;
+        const stream = await streamFor(flags);
+        const bar = stream === undefined && process.stderr.isTTY && total >= 20 ? await progressBar(total) : null;
+        let started = false;
+        const begin = (): void => {
+          if (started || stream === undefined) return;
+          started = true;
+          process.stdout.write(stream.start);
+        };
+        let verdicts: Verdict[];
+        try {
+          verdicts = await compare({
+            scenarios,
+            policies,
+            seeds: flags.seeds,
+            set: flags.set,
+            workers: flags.workers,
+            signal,
+            onProgress: (done) => bar?.update(done),
+            onVerdict: stream && ((v, i) => {
+              begin();
+              process.stdout.write(stream.each(v, i));
+            }),
+          });
+        } catch (e) {
+          bar?.stop();
+          await inputErrorExit('compare', (e as { file?: string }).file, e);
+          return Number(process.exitCode ?? 2);
+        }
         bar?.stop();
-        if (flags.json) process.stdout.write(JSON.stringify(verdicts) + '\n');
-        else if (flags.csv) process.stdout.write(compareCsv(verdicts) + '\n');
-        else process.stdout.write(compareTable(verdicts, scenarios, policies) + `\n\n${total} runs (seeds ${flags.seeds[0]}…${flags.seeds.at(-1)})\n`);
-        process.exitCode = 0;
-      } catch (e) {
-        bar?.stop();
-        await inputErrorExit('compare', (e as { file?: string }).file, e);
-      }
+        const stopped = signal.aborted;
+        if (stream !== undefined) {
+          begin();
+          process.stdout.write(stream.end);
+        } else {
+          const note = stopped ? `stopped after ${verdicts.length} of ${total} runs (… = not run)` : `${total} runs (seeds ${flags.seeds[0]}…${flags.seeds.at(-1)})`;
+          process.stdout.write(compareTable(verdicts, scenarios, policies, flags.seeds.length) + `\n\n${note}\n`);
+        }
+        return stopped ? stoppedExit(signal) : 0;
+      });
     });
 }
 

@@ -31,6 +31,13 @@ export interface CompareOptions {
   /** With 2 threads or more, false: this thread only gathers verdicts (the tests: every run crosses a worker). */
   mainThreadRuns?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Each verdict in matrix order, as soon as it and every one before it are done: what a stream
+   * (CSV rows, NDJSON) writes, so that a stopped compare has written every finished prefix run.
+   */
+  onVerdict?: (v: Verdict, index: number) => void;
+  /** Abort = claim no more runs; compare returns the verdicts done (in order, possibly with gaps). */
+  signal?: AbortSignal;
 }
 
 /** What a worker thread is given (compare-worker.ts): the parsed scenarios, so no thread reads a file. */
@@ -89,7 +96,10 @@ class Matrix {
   readonly set: string[];
   readonly out: Verdict[];
   done = 0;
+  /** Verdicts handed to onVerdict so far (the finished prefix). */
+  private emitted = 0;
   private readonly onProgress: CompareOptions['onProgress'];
+  private readonly onVerdict: CompareOptions['onVerdict'];
 
   constructor(o: CompareOptions) {
     this.jobs = compareJobs(o);
@@ -101,10 +111,17 @@ class Matrix {
     this.set = [...(o.set ?? [])];
     this.out = new Array<Verdict>(this.jobs.length);
     this.onProgress = o.onProgress;
+    this.onVerdict = o.onVerdict;
   }
 
   get total(): number {
     return this.jobs.length;
+  }
+
+  /** The verdicts of the finished prefix of the matrix (all of them unless it was stopped). */
+  finished(): Verdict[] {
+    const n = this.out.findIndex((v) => v === undefined);
+    return n < 0 ? this.out : this.out.slice(0, n);
   }
 
   scenarioOf(j: CompareJob): Scenario & { file: string } {
@@ -130,6 +147,11 @@ class Matrix {
   private progress(n: number): void {
     this.done += n;
     this.onProgress?.(this.done, this.total);
+    if (this.onVerdict === undefined) return;
+    while (this.emitted < this.total && this.out[this.emitted] !== undefined) {
+      this.onVerdict(this.out[this.emitted]!, this.emitted);
+      this.emitted++;
+    }
   }
 
   workerData(next: Int32Array): CompareWorkerData {
@@ -137,14 +159,28 @@ class Matrix {
   }
 }
 
+/**
+ * Runs the matrix. The verdicts come back in matrix order; after an abort (o.signal), the finished
+ * prefix only (what onVerdict has had): compareTable shows the cells not run as such.
+ */
 export async function compare(o: CompareOptions): Promise<Verdict[]> {
   const m = new Matrix(o);
   const threads = o.workers === 0 || o.workers === undefined ? (m.total >= PARALLEL_THRESHOLD ? availableParallelism() : 1) : o.workers;
   if (threads <= 1) {
-    for (const j of m.jobs) m.runHere(j);
-    return m.out;
+    // The event loop is let in every YIELD_MS so that a signal can stop the matrix between runs.
+    let last = performance.now();
+    for (const j of m.jobs) {
+      if (o.signal?.aborted) break;
+      m.runHere(j);
+      if (performance.now() - last >= YIELD_MS) {
+        await new Promise<void>((r) => setImmediate(r));
+        last = performance.now();
+      }
+    }
+    return m.finished();
   }
-  return new Threads(m, threads, o.mainThreadRuns ?? true).run();
+  await new Threads(m, threads, o.mainThreadRuns ?? true, o.signal).run();
+  return m.finished();
 }
 
 /** A matrix on this thread and worker threads, which claim runs from a shared counter. */
@@ -160,27 +196,36 @@ class Threads {
   private failure: Error | undefined;
   private settle: (() => void) | undefined;
 
-  constructor(m: Matrix, threads: number, mainThreadRuns: boolean) {
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(m: Matrix, threads: number, mainThreadRuns: boolean, signal?: AbortSignal) {
     this.m = m;
     this.count = threads;
     this.mainRunning = mainThreadRuns;
+    this.signal = signal;
   }
 
-  async run(): Promise<Verdict[]> {
+  async run(): Promise<void> {
     const m = this.m;
+    // A stop: no thread claims another run; the runs in flight are let go (terminate below).
+    const onAbort = (): void => {
+      Atomics.store(this.next, 0, m.total);
+      this.settle?.();
+    };
+    this.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       this.startWorkers();
       await this.runOnThisThread();
       this.mainRunning = false;
       this.check();
       // The rest come in the workers' batches.
-      if (m.done < m.total && this.failure === undefined) await new Promise<void>((r) => (this.settle = r));
+      if (m.done < m.total && this.failure === undefined && this.signal?.aborted !== true) await new Promise<void>((r) => (this.settle = r));
       if (this.failure !== undefined) throw this.failure;
-      return m.out;
     } catch (e) {
       this.fail(e as Error);
       throw e;
     } finally {
+      this.signal?.removeEventListener('abort', onAbort);
       // A worker still starting when the last run was done is stopped, not waited for.
       this.closing = true;
       await Promise.all(this.workers.map((w) => w.terminate()));
@@ -197,7 +242,7 @@ class Threads {
   /** Every run claimed is posted before its worker exits: runs left then are runs lost. */
   private check(): void {
     const { done, total } = this.m;
-    if (this.live === 0 && !this.mainRunning && done < total) this.fail(new Error(`compare: the worker threads exited with ${total - done} runs not done`));
+    if (this.live === 0 && !this.mainRunning && done < total && this.signal?.aborted !== true) this.fail(new Error(`compare: the worker threads exited with ${total - done} runs not done`));
   }
 
   private startWorkers(): void {
@@ -273,13 +318,15 @@ export function cellText(vs: readonly Verdict[]): string {
  * seed): cells are taken by position. A row is labelled with the scenario's `name` (a file given
  * by path too), or, when two given scenarios share a name, with the name and what was given.
  */
-export function compareTable(verdicts: readonly Verdict[], scenarios: readonly string[], policies: readonly string[]): string {
-  const seeds = verdicts.length / Math.max(1, scenarios.length * policies.length);
+export function compareTable(verdicts: readonly Verdict[], scenarios: readonly string[], policies: readonly string[], seedCount?: number): string {
+  // seedCount: when the matrix was stopped, verdicts is its finished prefix; cells past it show "…".
+  const seeds = seedCount ?? verdicts.length / Math.max(1, scenarios.length * policies.length);
   const cell = (i: number, j: number) => verdicts.slice((i * policies.length + j) * seeds, (i * policies.length + j + 1) * seeds);
   const names = scenarios.map((s, i) => cell(i, 0)[0]?.scenario ?? s);
   const label = (i: number): string =>
     names.filter((n) => n === names[i]).length > 1 && names[i] !== scenarios[i] ? `${names[i]} (${scenarios[i]})` : names[i]!;
-  const rows = scenarios.map((_, i) => [label(i), ...policies.map((_, j) => cellText(cell(i, j)))]);
+  const text = (c: Verdict[]) => (c.length === seeds ? cellText(c) : c.length === 0 ? '…' : `${cellText(c)} …`);
+  const rows = scenarios.map((_, i) => [label(i), ...policies.map((_, j) => text(cell(i, j)))]);
   const head = ['scenario', ...policies];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -292,23 +339,30 @@ function csvCell(s: string): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** The CSV header line (no line break). */
+export const CSV_HEADER = CSV_FIELDS.join(',');
+
+/** One verdict as a CSV row (no line break). */
+export function csvRow(v: Verdict): string {
+  return [
+    v.scenario,
+    v.policy,
+    String(v.seed),
+    v.outcome,
+    String(v.steps),
+    String(v.pins.ok),
+    String(v.pins.refused),
+    String(v.ipis),
+    String(v.flush_hypercalls),
+    String(v.xen_flushes),
+    String(v.warnings),
+    String(v.va_hazards),
+    v.deadlock ? v.deadlock.map((e) => `vCPU${e.vcpu} ${e.why}`).join('; ') : '',
+  ]
+    .map(csvCell)
+    .join(',');
+}
+
 export function compareCsv(verdicts: readonly Verdict[]): string {
-  const rows = verdicts.map((v) =>
-    [
-      v.scenario,
-      v.policy,
-      String(v.seed),
-      v.outcome,
-      String(v.steps),
-      String(v.pins.ok),
-      String(v.pins.refused),
-      String(v.ipis),
-      String(v.flush_hypercalls),
-      String(v.xen_flushes),
-      String(v.warnings),
-      String(v.va_hazards),
-      v.deadlock ? v.deadlock.map((e) => `vCPU${e.vcpu} ${e.why}`).join('; ') : '',
-    ].map(csvCell).join(','),
-  );
-  return [CSV_FIELDS.join(','), ...rows].join('\n');
+  return [CSV_HEADER, ...verdicts.map(csvRow)].join('\n');
 }
