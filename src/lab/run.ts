@@ -5,9 +5,10 @@
 
 import type { GuestEvent } from '../../guest/events.ts';
 import { Kernel, type RunOptions, type RunResult } from '../../guest/kernel.ts';
-import { Hypervisor, type FlushEvent } from '../../hypervisor/index.ts';
+import { Hypervisor, type FlushEvent, type Refusal } from '../../hypervisor/index.ts';
 import { hypervisorPort, type PortRecord } from './guest-port.ts';
-import { createLog, refusalJson, type HypercallLog, type LogLevel, type RunEndReason } from '../log/write.ts';
+import { createLog, refusalJson, type BlameHolder, type HypercallLog, type LogLevel, type RunEndReason } from '../log/write.ts';
+import { describeL1Slot } from '../../guest/blame.ts';
 import { resolvePolicy } from './scenarios/policies.ts';
 import { opsOf, type Scenario } from './scenarios/schema.ts';
 import type { RecordResult } from '../trace/result.ts';
@@ -55,6 +56,17 @@ function toTrace(r: PortRecord): { rec: TraceRecord; result: RecordResult } {
       if (r.result.mfn !== undefined) res.mfn = r.result.mfn;
       if (r.result.writable !== undefined) res.writable = r.result.writable;
       return { rec: { op: 'access', va: r.va, write: r.write, ...r.caller }, result: res };
+    }
+  }
+}
+
+/** Adds the guest's name for each L1 mapping of its own domain that stands in a refusal's way. */
+function blame(k: Kernel, refusals: readonly Refusal[]): void {
+  for (const r of refusals) {
+    for (const h of r.blockers as BlameHolder[]) {
+      if (h.kind !== 'l1e' || h.slot === undefined || h.dom !== k.dom || h.guest !== undefined) continue;
+      const g = describeL1Slot(k, h.mfn, h.slot);
+      if (g !== undefined) h.guest = g;
     }
   }
 }
@@ -170,7 +182,11 @@ export function runScenarioWith(s: Scenario, opts: RunScenarioOptions, runOpts: 
         },
       },
     });
+    // The kernel names the mappings Xen blames (guest/blame.ts): read at the refusal, before the
+    // kernel moves on and the alias is purged.
+    let kernel: Kernel | undefined;
     const port = hypervisorPort(hv, (r) => {
+      if (kernel !== undefined && (r.op === 'hypercall' || r.op === 'memory_exchange')) blame(kernel, r.result.refusals);
       counter.port(r);
       log?.port(r);
     });
@@ -182,6 +198,7 @@ export function runScenarioWith(s: Scenario, opts: RunScenarioOptions, runOpts: 
         log?.event(e);
       },
     );
+    kernel = k;
     const { setup, programs } = opsOf(s);
     result = k.run(programs.slice(0, vcpus), runOpts, setup);
   } catch (e) {
@@ -211,6 +228,11 @@ export function verdictText(v: Verdict, title?: string): string {
   lines.push(`IPIs      ${v.ipis} sent    flush hypercalls ${v.flush_hypercalls}    Xen's own flushes ${v.xen_flushes}`);
   lines.push(`WARNs     ${v.warnings}${v.warning_sites.length ? ` (${v.warning_sites.join(', ')})` : ''}`);
   lines.push(`VA hazards ${v.va_hazards}`);
+  for (const h of v.hazards) {
+    const what = h.kind === 'freed_unflushed' ? 'freed without a TLB flush' : 'mapped again while a TLB still translates it';
+    lines.push(`  [${h.start}, ${h.end}) ${what} (vCPU${h.vcpu}); stale TLB on vCPU${h.stale_vcpus.length === 1 ? '' : 's'} ${h.stale_vcpus.join(', ') || 'none'}`);
+  }
+  if (v.va_hazards > v.hazards.length) lines.push(`  … ${v.va_hazards - v.hazards.length} more`);
   if (v.exchanges.ok + v.exchanges.refused > 0) lines.push(`exchanges ${v.exchanges.ok} ok, ${v.exchanges.refused} refused`);
   lines.push(`schedule  ${v.schedule.join(',')}`);
   return lines.join('\n');

@@ -6,6 +6,8 @@ import type { GuestEvent, WaitEdge } from '../../guest/events.ts';
 import type { RunResult } from '../../guest/kernel.ts';
 import { MMUEXT, type CallResult, type FlushEvent, type Hypercall, type Refusal } from '../../hypervisor/index.ts';
 import type { PortRecord } from './guest-port.ts';
+import { blockerText as lineBlockerText } from '../log/line.ts';
+import { holderJson, type BlameHolder } from '../log/write.ts';
 
 export interface RefusalBrief {
   what: string;
@@ -29,6 +31,8 @@ export interface Verdict {
   warnings: number;
   warning_sites: string[];
   va_hazards: number;
+  /** The first hazards (at most HAZARDS_KEPT): what kind, the range, the vCPUs whose TLBs are stale. */
+  hazards: HazardBrief[];
   exchanges: { ok: number; refused: number };
   bug: { vcpu: number; where: string; message: string; detail: string[] } | null;
   deadlock: WaitEdge[] | null;
@@ -45,18 +49,24 @@ const FLUSH_CMDS = new Set<number>([
   MMUEXT.invlpg_all,
 ]);
 
-export function blockerText(b: Refusal['blockers'][number]): string {
-  const hex = (n: number) => '0x' + n.toString(16);
-  switch (b.kind) {
-    case 'pin':
-      return `pinned ${hex(b.mfn)}`;
-    case 'cr3':
-    case 'cr3_user':
-    case 'gdt':
-      return `${b.kind} of d${b.dom}v${b.vcpu}`;
-    default:
-      return `${b.kind.slice(0, 2).toUpperCase()} ${hex(b.mfn)} slot ${b.slot}${b.rw ? ' (writable)' : ''}`;
-  }
+/**
+ * A blocker in words, the same words as the log readers use (src/log/line.ts), with the guest's
+ * name for the mapping where the run added one: "L1 0x1009 slot 3 (va 0xffffc20000003000: vm_map_ram
+ * … ) maps it writable".
+ */
+/** A VA hazard as the verdict shows it. */
+export interface HazardBrief {
+  vcpu: number;
+  kind: 'freed_unflushed' | 'reused_stale';
+  start: string;
+  end: string;
+  stale_vcpus: number[];
+}
+/** Hazards listed in a verdict; the count goes on past it. */
+const HAZARDS_KEPT = 8;
+
+export function blockerText(b: BlameHolder): string {
+  return lineBlockerText(holderJson(b), b.dom);
 }
 
 export class VerdictCounter {
@@ -68,6 +78,7 @@ export class VerdictCounter {
   warnings = 0;
   readonly warningSites = new Set<string>();
   vaHazards = 0;
+  readonly hazards: HazardBrief[] = [];
   exchangesOk = 0;
   exchangesRefused = 0;
   readonly refusals: RefusalBrief[] = [];
@@ -76,6 +87,7 @@ export class VerdictCounter {
   private reset(): void {
     this.pinsOk = this.pinsRefused = this.flushHypercalls = this.xenFlushes = this.ipis = 0;
     this.warnings = this.vaHazards = this.exchangesOk = this.exchangesRefused = 0;
+    this.hazards.length = 0;
     this.warningSites.clear();
     this.refusals.length = 0;
   }
@@ -135,6 +147,7 @@ export class VerdictCounter {
         return;
       case 'va_hazard':
         this.vaHazards++;
+        if (this.hazards.length < HAZARDS_KEPT) this.hazards.push({ vcpu: e.vcpu, kind: e.kind, start: e.start, end: e.end, stale_vcpus: [...e.stale_vcpus] });
         return;
       case 'exchange':
         if (e.ok) this.exchangesOk++;
@@ -164,6 +177,7 @@ export class VerdictCounter {
       warnings: this.warnings,
       warning_sites: [...this.warningSites].sort(),
       va_hazards: this.vaHazards,
+      hazards: [...this.hazards],
       exchanges: { ok: this.exchangesOk, refused: this.exchangesRefused },
       bug: r.bug ? { ...r.bug, detail: this.bugDetail } : null,
       deadlock: r.deadlock?.cycle ?? null,

@@ -108,7 +108,7 @@ export function blockerText(b: Obj, dom?: unknown): string {
   const mfn = isStr(b.mfn) ? b.mfn : String(b.mfn);
   switch (b.kind) {
     case 'l1e':
-      return `L1 ${mfn} slot ${slot} maps it${b.rw === true ? ' writable' : b.rw === false ? ' read-only' : ''}${d}`;
+      return `L1 ${mfn} slot ${slot}${isStr(b.guest) ? ` (${b.guest})` : ''} maps it${b.rw === true ? ' writable' : b.rw === false ? ' read-only' : ''}${d}`;
     case 'l2e':
     case 'l3e':
     case 'l4e':

@@ -75,14 +75,18 @@ export type StopReason = 'finished' | 'bad_input' | 'expect_failed' | 'audit' | 
 /** Why a guest run's log ends: the verdict's outcome, or what stopped it (src/lab/run.ts). */
 export type RunEndReason = 'completed' | 'deadlock' | 'bug' | 'pruned' | 'bad_input' | 'internal_error';
 
+/** A holder as Xen names it, plus, in a guest run, what the guest says the mapping is (guest/blame.ts). */
+export type BlameHolder = Holder & { guest?: string };
+
 /** A Holder in JSON form (a refusal's blocker in the log). */
-export function holderJson(h: Holder): Record<string, unknown> {
+export function holderJson(h: BlameHolder): Record<string, unknown> {
   const o: Record<string, unknown> = { kind: h.kind, mfn: hex(h.mfn) };
   if (h.slot !== undefined) o.slot = h.slot;
   if (h.val !== undefined) o.val = hex(h.val);
   o.dom = h.dom;
   if (h.vcpu !== undefined) o.vcpu = h.vcpu;
   if (h.rw !== undefined) o.rw = h.rw;
+  if (h.guest !== undefined) o.guest = h.guest;
   return o;
 }
 

@@ -122,10 +122,23 @@ describe('scenario details', () => {
     }
   });
 
-  it('a refused pin names its blocker in the verdict', () => {
+  it('a refused pin names its blocker in the verdict: Xen\'s L1 and slot, and the guest\'s VA and owner (issue 17)', () => {
     const v = runScenario(loadScenario('nfs-readdir-2.6.36'), {});
     expect(v.outcome).toBe('bug');
     expect(v.refusals[0]!.reason).toMatch(/Bad type \(saw writable != exp l1\)/);
-    expect(v.refusals[0]!.blockers[0]).toMatch(/^L1 0x[0-9a-f]+ slot \d+ \(writable\)$/);
+    expect(v.refusals[0]!.blockers[0]).toMatch(
+      /^L1 0x[0-9a-f]+ slot \d+ \(va 0xffffc2[0-9a-f]{10}: vCPU\d's vmap block \(vm_map_ram\) .*a freed page: dirty, its PTE still in place\]\) maps it writable$/,
+    );
+  });
+
+  it('a lazily freed vmalloc alias is named as one, with the VA the slot maps', () => {
+    const v = runScenario(loadScenario('vmalloc-churn-then-fork'), { set: ['xenCallsVmUnmapAliases=none'] });
+    expect(v.outcome).toBe('bug');
+    for (const r of v.refusals) {
+      const m = /^L1 0x[0-9a-f]+ slot (\d+) \(va (0x[0-9a-f]+): vmalloc area \[0xffffc20000000000, \d+ pages, lazily freed: its PTEs wait for a purge\]\) maps it writable$/.exec(r.blockers[0]!);
+      expect(m, r.blockers[0]).not.toBeNull();
+      // The VA is the slot's: the vmalloc area starts at VMALLOC_START, one L1 covers 512 pages.
+      expect(BigInt(m![2]!) % (512n * 4096n)).toBe(BigInt(m![1]!) * 4096n);
+    }
   });
 });
