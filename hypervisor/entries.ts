@@ -1,7 +1,7 @@
 // Entry rules: what one present page-table entry may point at, and the references it holds.
 // Models xen/arch/x86/mm.c: get_page_from_l1e / put_page_from_l1e, get_page_from_l{2,3,4}e /
-// put_page_from_l{2,3,4}e, get_page_and_type_from_mfn, the get_lN_linear_pagetable family with
-// inc/dec_linear_{entries,uses} (XSA-240), and mod_l1_entry / mod_l{2,3,4}_entry with the fast path.
+// put_page_from_l{2,3,4}e, get_page_and_type_from_mfn, and the get_lN_linear_pagetable family with
+// inc/dec_linear_{entries,uses} (XSA-240). mod_lN_entry, their caller, is in mmu-update.ts.
 //
 // Holders (§1.3): a present RO L1e holds a general ref on its frame, a RW L1e also a writable type
 // ref; an L(N)e holds a general + L(N-1) type ref; a linear entry (same level, RO) to another table
@@ -19,17 +19,10 @@ import {
 } from './frames.ts';
 import { getPage, getPageAndType, getPageType, pfnOf, putPage, putPageType, TYPE_COUNT_MAX } from './page-type.ts';
 import {
-  _PAGE_ACCESSED,
-  _PAGE_DIRTY,
   _PAGE_PRESENT,
   _PAGE_RW,
-  addFlagsHi,
-  addFlagsLo,
-  changedBeyondFastPath,
-  guestAdjustFlags,
   hex,
   INVALID_MFN_PATTERN,
-  isGuestL4Slot,
   L1_DISALLOW_MASK,
   L1_DISALLOW_MASK_CACHE_OK,
   LN_DISALLOW_MASK,
@@ -207,93 +200,4 @@ function getLinearPagetable(
   f.linear[container]!++; // inc_linear_entries
   f.typeCount[target]!++;
   return true;
-}
-
-function writeEntry(page: Uint32Array, slot: number, lo: number, hi: number): void {
-  page[2 * slot] = lo;
-  page[2 * slot + 1] = hi;
-}
-
-/** The A/D bits PRESERVE_AD keeps from the entry being replaced. */
-function preservedAD(oldLo: number, preserveAD: boolean): number {
-  return preserveAD ? oldLo & (_PAGE_ACCESSED | _PAGE_DIRTY) : 0;
-}
-
-/**
- * mod_l1_entry: a checked write of one L1 slot. New references first, then the write, then the old
- * entry's references are put. Changes confined to the fast-path whitelist take no references.
- */
-export function modL1Entry(
-  x: XenState,
-  l1mfn: number,
-  slot: number,
-  lo: number,
-  hi: number,
-  ptOwner: Domain,
-  pgOwner: number,
-  preserveAD: boolean,
-): number {
-  const page = x.frames.pageForWrite(l1mfn);
-  const oLo = page[2 * slot]!;
-  const oHi = page[2 * slot + 1]!;
-  if (lo & _PAGE_PRESENT) {
-    const flags = pteFlags(lo, hi);
-    const bad = flags & l1DisallowMask(ptOwner);
-    if (bad !== 0) {
-      x.diag.fail(`Bad L1 flags ${bad.toString(16)}`, `Bad L1 flags ${hex(bad)}`);
-      return EINVAL;
-    }
-    const add = guestAdjustFlags(1, flags);
-    lo = addFlagsLo(lo, add) | preservedAD(oLo, preserveAD);
-    hi = addFlagsHi(hi, add);
-    if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
-      writeEntry(page, slot, lo >>> 0, hi);
-      return 0;
-    }
-    const rc = getPageFromL1e(x, lo, hi, ptOwner, pgOwner);
-    if (rc !== 0) return rc;
-  }
-  writeEntry(page, slot, lo >>> 0, hi);
-  putPageFromL1e(x, oLo, oHi);
-  return 0;
-}
-
-/** mod_l{2,3,4}_entry: as mod_l1_entry; Xen's L4 slots are refused. */
-export function modLNEntry(
-  x: XenState,
-  mfn: number,
-  slot: number,
-  lo: number,
-  hi: number,
-  level: number,
-  d: Domain,
-  preserveAD: boolean,
-): number {
-  if (level === 4 && !isGuestL4Slot(slot)) {
-    x.diag.fail(`L4 update in Xen-private area, slot ${hex(slot)}`);
-    return EINVAL;
-  }
-  const page = x.frames.pageForWrite(mfn);
-  const oLo = page[2 * slot]!;
-  const oHi = page[2 * slot + 1]!;
-  if (lo & _PAGE_PRESENT) {
-    const flags = pteFlags(lo, hi);
-    const bad = flags & LN_DISALLOW_MASK;
-    if (bad !== 0) {
-      x.diag.fail(`Bad L${level} flags ${bad.toString(16)}`, `Bad L${level} flags ${hex(bad)}`);
-      return EINVAL;
-    }
-    const add = guestAdjustFlags(level, flags);
-    lo = addFlagsLo(lo, add) | preservedAD(oLo, preserveAD);
-    hi = addFlagsHi(hi, add);
-    if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
-      writeEntry(page, slot, lo >>> 0, hi);
-      return 0;
-    }
-    const rc = getPageFromLNe(x, lo, hi, mfn, level, d);
-    if (rc !== 0) return rc;
-  }
-  writeEntry(page, slot, lo >>> 0, hi);
-  putPageFromLNe(x, oLo, oHi, mfn, level);
-  return 0;
 }

@@ -1,11 +1,12 @@
 // HYPERVISOR_mmu_update (hypercall 1). Models do_mmu_update in xen/arch/x86/mm.c: commands by
 // ptr & 7, in order, stopping at the first failure with *pdone; checked updates of validated
 // tables, plain writes to everything else that can take a writable type; and the XSA-286 flush of
-// the page-table owner's vCPUs after any L2–L4 update (L1 updates never flush).
+// the page-table owner's vCPUs after any L2–L4 update (L1 updates never flush). Also
+// mod_l1_entry / mod_l{2,3,4}_entry with their fast path (update_va_mapping uses mod_l1_entry too).
 
 import { EINVAL, ENOSYS, EPERM, ESRCH, MMU } from './abi.ts';
 import type { Domain } from './domain.ts';
-import { modL1Entry, modLNEntry } from './entries.ts';
+import { getPageFromL1e, getPageFromLNe, l1DisallowMask, putPageFromL1e, putPageFromLNe } from './entries.ts';
 import {
   F_VALIDATED,
   PGT_l1_page_table,
@@ -13,7 +14,22 @@ import {
   PGT_writable_page,
 } from './frames.ts';
 import { getPage, getPageType, putPage, putPageType } from './page-type.ts';
-import { hex, hiOf, loOf, MFN_LIMIT } from './pte.ts';
+import {
+  _PAGE_ACCESSED,
+  _PAGE_DIRTY,
+  _PAGE_PRESENT,
+  addFlagsHi,
+  addFlagsLo,
+  changedBeyondFastPath,
+  guestAdjustFlags,
+  hex,
+  hiOf,
+  isGuestL4Slot,
+  LN_DISALLOW_MASK,
+  loOf,
+  MFN_LIMIT,
+  pteFlags,
+} from './pte.ts';
 import type { XenState } from './state.ts';
 import { flushVcpus } from './tlb.ts';
 import { getPgOwner } from './foreign.ts';
@@ -141,5 +157,94 @@ function machphysUpdate(x: XenState, pgOwner: Domain, mfn: number, gpfn: bigint)
   }
   x.m2p.set(mfn, gpfn);
   putPage(x, mfn);
+  return 0;
+}
+
+function writeEntry(page: Uint32Array, slot: number, lo: number, hi: number): void {
+  page[2 * slot] = lo;
+  page[2 * slot + 1] = hi;
+}
+
+/** The A/D bits PRESERVE_AD keeps from the entry being replaced. */
+function preservedAD(oldLo: number, preserveAD: boolean): number {
+  return preserveAD ? oldLo & (_PAGE_ACCESSED | _PAGE_DIRTY) : 0;
+}
+
+/**
+ * mod_l1_entry: a checked write of one L1 slot. New references first, then the write, then the old
+ * entry's references are put. Changes confined to the fast-path whitelist take no references.
+ */
+export function modL1Entry(
+  x: XenState,
+  l1mfn: number,
+  slot: number,
+  lo: number,
+  hi: number,
+  ptOwner: Domain,
+  pgOwner: number,
+  preserveAD: boolean,
+): number {
+  const page = x.frames.pageForWrite(l1mfn);
+  const oLo = page[2 * slot]!;
+  const oHi = page[2 * slot + 1]!;
+  if (lo & _PAGE_PRESENT) {
+    const flags = pteFlags(lo, hi);
+    const bad = flags & l1DisallowMask(ptOwner);
+    if (bad !== 0) {
+      x.diag.fail(`Bad L1 flags ${bad.toString(16)}`, `Bad L1 flags ${hex(bad)}`);
+      return EINVAL;
+    }
+    const add = guestAdjustFlags(1, flags);
+    lo = addFlagsLo(lo, add) | preservedAD(oLo, preserveAD);
+    hi = addFlagsHi(hi, add);
+    if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
+      writeEntry(page, slot, lo >>> 0, hi);
+      return 0;
+    }
+    const rc = getPageFromL1e(x, lo, hi, ptOwner, pgOwner);
+    if (rc !== 0) return rc;
+  }
+  writeEntry(page, slot, lo >>> 0, hi);
+  putPageFromL1e(x, oLo, oHi);
+  return 0;
+}
+
+/** mod_l{2,3,4}_entry: as mod_l1_entry; Xen's L4 slots are refused. */
+export function modLNEntry(
+  x: XenState,
+  mfn: number,
+  slot: number,
+  lo: number,
+  hi: number,
+  level: number,
+  d: Domain,
+  preserveAD: boolean,
+): number {
+  if (level === 4 && !isGuestL4Slot(slot)) {
+    x.diag.fail(`L4 update in Xen-private area, slot ${hex(slot)}`);
+    return EINVAL;
+  }
+  const page = x.frames.pageForWrite(mfn);
+  const oLo = page[2 * slot]!;
+  const oHi = page[2 * slot + 1]!;
+  if (lo & _PAGE_PRESENT) {
+    const flags = pteFlags(lo, hi);
+    const bad = flags & LN_DISALLOW_MASK;
+    if (bad !== 0) {
+      x.diag.fail(`Bad L${level} flags ${bad.toString(16)}`, `Bad L${level} flags ${hex(bad)}`);
+      return EINVAL;
+    }
+    const add = guestAdjustFlags(level, flags);
+    lo = addFlagsLo(lo, add) | preservedAD(oLo, preserveAD);
+    hi = addFlagsHi(hi, add);
+    if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
+      writeEntry(page, slot, lo >>> 0, hi);
+      return 0;
+    }
+    const rc = getPageFromLNe(x, lo, hi, mfn, level, d);
+    if (rc !== 0) return rc;
+  }
+  writeEntry(page, slot, lo >>> 0, hi);
+  putPageFromLNe(x, oLo, oHi, mfn, level);
   return 0;
 }

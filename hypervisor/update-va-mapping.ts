@@ -4,7 +4,7 @@
 
 import { EFAULT, EINVAL, UVMF } from './abi.ts';
 import type { Domain, Vcpu } from './domain.ts';
-import { modL1Entry } from './entries.ts';
+import { modL1Entry } from './mmu-update.ts';
 import { F_VALIDATED, PGT_l1_page_table } from './frames.ts';
 import { invlpg, vcpusOf } from './mmuext-op.ts';
 import { addrOk, hex, hiOf, loOf, vaSlot } from './pte.ts';
