@@ -21,9 +21,9 @@ import {
   putPageAndType,
   putPageType,
 } from './page-type.ts';
-import { addrOk, hex, vpnOf } from './pte.ts';
+import { addrOk, hex } from './pte.ts';
 import type { XenState } from './state.ts';
-import { flushVcpus, invlpgLocal } from './tlb.ts';
+import { flushVcpus, invlpg } from './tlb.ts';
 import type { MmuextOp } from './types.ts';
 
 export interface MmuextOutcome {
@@ -199,14 +199,6 @@ export function vcpusOf(d: Domain, mask: readonly number[] | null | undefined): 
   const out: Vcpu[] = [];
   for (const v of d.vcpus) if (mask.includes(v.id)) out.push(v);
   return out;
-}
-
-/** INVLPG on some vCPUs; silently nothing for an address outside the guest's range. */
-export function invlpg(x: XenState, d: Domain, vcpus: readonly Vcpu[], va: bigint): void {
-  if (!addrOk(va)) return;
-  const vpn = vpnOf(va);
-  for (const v of vcpus) invlpgLocal(v, vpn);
-  x.obs.flush?.({ cause: 'guest', dom: d.id, vcpus: vcpus.map((v) => v.id), va, clock: x.clock.now });
 }
 
 function setLdt(x: XenState, v: Vcpu, base: bigint, ents: number): number {

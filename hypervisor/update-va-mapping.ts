@@ -6,10 +6,10 @@ import { EFAULT, EINVAL, UVMF } from './abi.ts';
 import type { Domain, Vcpu } from './domain.ts';
 import { modL1Entry } from './mmu-update.ts';
 import { F_VALIDATED, PGT_l1_page_table } from './frames.ts';
-import { invlpg, vcpusOf } from './mmuext-op.ts';
+import { vcpusOf } from './mmuext-op.ts';
 import { addrOk, hex, hiOf, loOf, vaSlot } from './pte.ts';
 import type { XenState } from './state.ts';
-import { flushVcpus } from './tlb.ts';
+import { flushVcpus, invlpg } from './tlb.ts';
 import { findL1 } from './walk.ts';
 
 export function doUpdateVaMapping(
