@@ -71,6 +71,21 @@ export class FrameTable {
     this.size = size;
   }
 
+  /**
+   * page_lock()'s condition (mm.c page_lock): a validated type holding references, its count not
+   * at the maximum. Such a frame's contents change only through the checked paths.
+   */
+  locked(mfn: number): boolean {
+    const c = this.typeCount[mfn]!;
+    return c > 0 && c < 0xffffffff && (this.flags[mfn]! & F_VALIDATED) !== 0;
+  }
+
+  /** A live page table: an L1–L4 that page_lock() takes — the only frames whose entries hold references. */
+  liveTable(mfn: number): boolean {
+    const t = this.type[mfn]!;
+    return t >= PGT_l1_page_table && t <= PGT_l4_page_table && this.locked(mfn);
+  }
+
   /** mfn_valid(): the frame has a page_info. */
   valid(mfn: number): boolean {
     return mfn < this.size;

@@ -8,7 +8,6 @@ import { EINVAL, ENOSYS, EPERM, ESRCH, MMU } from './abi.ts';
 import type { Domain } from './domain.ts';
 import { getPageFromL1e, getPageFromLNe, l1DisallowMask, putPageFromL1e, putPageFromLNe } from './entries.ts';
 import {
-  F_VALIDATED,
   PGT_l1_page_table,
   PGT_l4_page_table,
   PGT_writable_page,
@@ -116,7 +115,7 @@ function ptUpdate(
   const hi = hiOf(val);
   let rc = EINVAL;
   const type = f.type[mfn]!;
-  if (f.typeCount[mfn]! > 0 && f.flags[mfn]! & F_VALIDATED) {
+  if (f.locked(mfn)) {
     // page_lock() succeeded: a checked update through the frame's current type.
     if (type === PGT_l1_page_table) {
       rc = modL1Entry(x, mfn, slot, lo, hi, ptOwner, pgOwner.id, preserveAD);

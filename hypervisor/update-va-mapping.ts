@@ -5,7 +5,7 @@
 import { EFAULT, EINVAL, UVMF } from './abi.ts';
 import type { Domain, Vcpu } from './domain.ts';
 import { modL1Entry } from './mmu-update.ts';
-import { F_VALIDATED, PGT_l1_page_table } from './frames.ts';
+import { PGT_l1_page_table } from './frames.ts';
 import { vcpusOf } from './mmuext-op.ts';
 import { addrOk, hex, hiOf, loOf, vaSlot } from './pte.ts';
 import type { XenState } from './state.ts';
@@ -31,7 +31,7 @@ export function doUpdateVaMapping(
     x.diag.fail(`no L1 maps va ${hex(va)} under the current base`);
     return EINVAL;
   }
-  if (f.owner[l1] !== d.id || f.type[l1] !== PGT_l1_page_table || f.typeCount[l1] === 0 || !(f.flags[l1]! & F_VALIDATED)) {
+  if (f.owner[l1] !== d.id || f.type[l1] !== PGT_l1_page_table || !f.liveTable(l1)) {
     x.diag.fail(`mfn ${hex(l1)} mapping va ${hex(va)} is not a validated L1 of d${d.id}`, undefined, l1);
     return EINVAL;
   }
