@@ -7,7 +7,6 @@ import { DOMID_SELF, EINVAL } from './abi.ts';
 import { Domain } from './domain.ts';
 import {
   F_ALLOCATED,
-  F_PINNED,
   F_VALIDATED,
   hex08,
   hex16,
@@ -18,7 +17,7 @@ import {
 } from './frames.ts';
 import { destroyGdt } from './gdt.ts';
 import { holdersOf } from './holders.ts';
-import { forceDevalidate, getPage, putPage, putPageAndType } from './page-type.ts';
+import { dropPin, forceDevalidate, getPage, putPage, putPageAndType } from './page-type.ts';
 import { hex } from './pte.ts';
 import type { XenState } from './state.ts';
 import { flushVcpus, needFlush } from './tlb.ts';
@@ -141,10 +140,7 @@ export function destroyDomain(x: XenState, d: Domain): void {
   for (let level = PGT_l4_page_table; level >= PGT_l2_page_table; level--) {
     for (const mfn of d.mfns()) {
       if (f.owner[mfn] !== d.id || !getPage(x, mfn, d.id)) continue;
-      if (f.flags[mfn]! & F_PINNED) {
-        f.flags[mfn]! &= ~F_PINNED;
-        putPageAndType(x, mfn);
-      }
+      dropPin(x, mfn);
       if (f.flags[mfn]! & F_ALLOCATED) {
         f.flags[mfn]! &= ~F_ALLOCATED;
         putPage(x, mfn);

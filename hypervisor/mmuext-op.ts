@@ -14,6 +14,7 @@ import type { Domain, Vcpu } from './domain.ts';
 import { F_PINNED, PGT_l4_page_table, PGT_writable_page } from './frames.ts';
 import { getPgOwner } from './foreign.ts';
 import {
+  dropPin,
   getPage,
   getPageAndType,
   getPageType,
@@ -146,14 +147,11 @@ function unpin(x: XenState, owner: Domain, mfn: number): number {
     x.diag.fail(`mfn ${mfn.toString(16)} bad, or bad owner d${owner.id}`, undefined, mfn);
     return EINVAL;
   }
-  const f = x.frames;
-  if (!(f.flags[mfn]! & F_PINNED)) {
+  if (!dropPin(x, mfn)) {
     x.diag.fail(`mfn ${mfn.toString(16)} not pinned`, undefined, mfn);
     putPage(x, mfn);
     return EINVAL;
   }
-  f.flags[mfn]! &= ~F_PINNED;
-  putPageAndType(x, mfn);
   putPage(x, mfn);
   return 0;
 }

@@ -12,6 +12,7 @@
 // - the last type reference of a validated table demotes it, releasing its entries' references.
 
 import {
+  F_PINNED,
   F_VALIDATED,
   hex08,
   hex16,
@@ -186,6 +187,18 @@ export function getPageAndType(x: XenState, mfn: number, dom: number, type: numb
 export function putPageAndType(x: XenState, mfn: number): void {
   putPageType(x, mfn);
   putPage(x, mfn);
+}
+
+/**
+ * test_and_clear_bit(_PGT_pinned) and, when the bit was set, put_page_and_type for the pin's
+ * references: MMUEXT_UNPIN_TABLE and relinquish_memory both do this. False if not pinned.
+ */
+export function dropPin(x: XenState, mfn: number): boolean {
+  const f = x.frames;
+  if (!(f.flags[mfn]! & F_PINNED)) return false;
+  f.flags[mfn]! &= ~F_PINNED;
+  putPageAndType(x, mfn);
+  return true;
 }
 
 /** The flush in _get_page_type on a type change: the owner's dirty vCPUs not flushed since the stamp. */
