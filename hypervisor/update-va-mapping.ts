@@ -1,6 +1,8 @@
-// HYPERVISOR_update_va_mapping (hypercall 14). Models do_update_va_mapping in
-// xen/arch/x86/pv/mm.c + mm.c: find the L1 through the vCPU's current base, mod_l1_entry, and only
-// after success the UVMF flush (NONE / TLB_FLUSH / INVLPG × LOCAL / ALL / MULTI bitmap).
+// HYPERVISOR_update_va_mapping (hypercall 14). Models __do_update_va_mapping in
+// xen/arch/x86/mm.c (4.17: line 4447; do_update_va_mapping, line 4548, calls it with the caller as
+// pg_owner): find the L1 with map_guest_l1e (pv/mm.c, walk.ts), page_lock it as an L1,
+// mod_l1_entry, and only after success the UVMF flush (NONE / TLB_FLUSH / INVLPG × LOCAL / ALL /
+// MULTI bitmap).
 
 import { EFAULT, EINVAL, UVMF } from './abi.ts';
 import type { Domain, Vcpu } from './domain.ts';
