@@ -47,7 +47,7 @@ export function audit(x: XenState): string[] {
     if (bad) out.push(`${where}: flags ${hex(bad)} are not allowed at L${level}`);
     const rw = (lo & _PAGE_RW) !== 0;
     if (level === 1) {
-      if (isMmio(x, target)) {
+      if (isMmio(target)) {
         if (!anyPrivileged) out.push(`${where}: maps I/O mfn ${hex(target)} without iomem rights`);
         return;
       }

@@ -21,6 +21,13 @@ export const F_ALLOCATED = 1;
 export const F_PINNED = 2;
 export const F_VALIDATED = 4;
 
+/**
+ * The simulated machine's frames: 2^26 (256 GiB), the largest machine the simulator builds. RAM is
+ * [IO_MFN_LIMIT, MAX_MACHINE_FRAMES); the frame table's arrays cover only up to the highest frame a
+ * domain was given, and the RAM past it is free.
+ */
+export const MAX_MACHINE_FRAMES = 2 ** 26;
+
 /** No owner: a free frame, or I/O memory below 0x100. */
 export const NO_OWNER = 0xffff;
 /** Frames below this MFN that no domain owns are I/O memory (DOMID_IO). */

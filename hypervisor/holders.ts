@@ -50,7 +50,7 @@ function entryHolders(
 ): void {
   if (limit <= 0) return;
   const f = x.frames;
-  const skipL1 = isMmio(x, mfn);
+  const skipL1 = isMmio(mfn);
   // The target's frame number as the two halves of an entry hold it (pteMfn, inverted).
   const wantLo = mfn % 0x100000;
   const wantHi = Math.floor(mfn / 0x100000);

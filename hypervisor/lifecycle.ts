@@ -11,6 +11,7 @@ import {
   hex08,
   hex16,
   IO_MFN_LIMIT,
+  MAX_MACHINE_FRAMES,
   NO_OWNER,
   PGT_l2_page_table,
   PGT_l4_page_table,
@@ -23,8 +24,8 @@ import type { XenState } from './state.ts';
 import { flushVcpus, needFlush } from './tlb.ts';
 import { SetupError } from './types.ts';
 
-/** The largest machine the simulator builds: 2^26 frames (256 GiB), about 1.1 GB of frame table. */
-export const MAX_MACHINE_FRAMES = 2 ** 26;
+/** The largest machine the simulator builds (frames.ts): a full frame table for it is about 1.1 GB. */
+export { MAX_MACHINE_FRAMES };
 export const MAX_VCPUS = 128;
 
 export interface DomainSpec {

@@ -31,7 +31,7 @@ import {
 } from './pte.ts';
 import type { XenState } from './state.ts';
 import { flushVcpus } from './tlb.ts';
-import { getPgOwner } from './foreign.ts';
+import { getPgOwner, xsmMmuUpdate } from './foreign.ts';
 import type { MmuUpdateReq } from './types.ts';
 
 export interface MmuUpdateOutcome {
@@ -53,7 +53,7 @@ export function doMmuUpdate(
   if (pfd !== 0) {
     const pt = x.domains.get(pfd - 1);
     if (!pt) return { rc: ESRCH, done: 0 };
-    if (pt !== d && !d.privileged) return { rc: EPERM, done: 0 };
+    // No privilege check here (mm.c:4014): xsm_mmu_update asks per request.
     ptOwner = pt;
   }
   const pgOwner = getPgOwner(x, d, foreigndom & 0xffff);
@@ -75,7 +75,9 @@ export function doMmuUpdate(
       case MMU.PT_UPDATE_PRESERVE_AD:
       case MMU.PT_UPDATE_NO_TRANSLATE: {
         const slot = (pLo & 0xfff) >>> 3;
-        rc = ptUpdate(x, ptOwner, pgOwner, mfn, slot, req.val, cmd === MMU.PT_UPDATE_PRESERVE_AD);
+        // mm.c:4076: the XSM check comes before the frame is looked at.
+        if (!xsmMmuUpdate(x, d, ptOwner, pgOwner)) rc = EPERM;
+        else rc = ptUpdate(x, d, ptOwner, pgOwner, mfn, slot, req.val, cmd === MMU.PT_UPDATE_PRESERVE_AD);
         if (rc > 0) {
           flushLinear = true;
           rc = 0;
@@ -83,7 +85,8 @@ export function doMmuUpdate(
         break;
       }
       case MMU.MACHPHYS_UPDATE:
-        rc = ptOwner !== d ? EPERM : machphysUpdate(x, pgOwner, mfn, req.val);
+        if (ptOwner !== d || !xsmMmuUpdate(x, d, null, pgOwner)) rc = EPERM;
+        else rc = machphysUpdate(x, pgOwner, mfn, req.val);
         break;
       default:
         x.diag.fail(`Invalid page update command ${cmd}`);
@@ -99,6 +102,7 @@ export function doMmuUpdate(
 /** One NORMAL / PRESERVE_AD / NO_TRANSLATE request. Returns 1 for a successful L2–L4 update. */
 function ptUpdate(
   x: XenState,
+  d: Domain,
   ptOwner: Domain,
   pgOwner: Domain,
   mfn: number,
@@ -118,7 +122,7 @@ function ptUpdate(
   if (f.locked(mfn)) {
     // page_lock() succeeded: a checked update through the frame's current type.
     if (type === PGT_l1_page_table) {
-      rc = modL1Entry(x, mfn, slot, lo, hi, ptOwner, pgOwner.id, preserveAD);
+      rc = modL1Entry(x, mfn, slot, lo, hi, ptOwner, pgOwner, preserveAD, d);
     } else if (type <= PGT_l4_page_table && type > PGT_l1_page_table) {
       if (pgOwner !== ptOwner) {
         x.diag.fail(`L${type} update with a foreign data owner d${pgOwner.id}`);
@@ -159,19 +163,21 @@ function machphysUpdate(x: XenState, pgOwner: Domain, mfn: number, gpfn: bigint)
   return 0;
 }
 
-function writeEntry(page: Uint32Array, slot: number, lo: number, hi: number): void {
-  page[2 * slot] = lo;
-  page[2 * slot + 1] = hi;
-}
-
-/** The A/D bits PRESERVE_AD keeps from the entry being replaced. */
-function preservedAD(oldLo: number, preserveAD: boolean): number {
-  return preserveAD ? oldLo & (_PAGE_ACCESSED | _PAGE_DIRTY) : 0;
+/**
+ * UPDATE_ENTRY → update_intpte (pv/mm.h:48): the store, with PRESERVE_AD OR-ing in the A/D bits of
+ * the entry it replaces (pv/mm.h:64) whether or not the new entry is present.
+ */
+function updateEntry(page: Uint32Array, slot: number, lo: number, hi: number, preserveAD: boolean): void {
+  const old = page[2 * slot]!;
+  page[2 * slot] = (preserveAD ? lo | (old & (_PAGE_ACCESSED | _PAGE_DIRTY)) : lo) >>> 0;
+  page[2 * slot + 1] = hi >>> 0;
 }
 
 /**
- * mod_l1_entry: a checked write of one L1 slot. New references first, then the write, then the old
- * entry's references are put. Changes confined to the fast-path whitelist take no references.
+ * mod_l1_entry (mm.c:2141): a checked write of one L1 slot. adjust_guest_l1e first; changes
+ * confined to the fast-path whitelist take no references; otherwise the new references, the I/O
+ * cache-attribute flip (l1e_flip_flags, mm.c:2221), the write, then the old entry's references are
+ * put. `curr` is the calling domain (update_va_mapping's and mmu_update's caller).
  */
 export function modL1Entry(
   x: XenState,
@@ -180,8 +186,9 @@ export function modL1Entry(
   lo: number,
   hi: number,
   ptOwner: Domain,
-  pgOwner: number,
+  pgOwner: Domain,
   preserveAD: boolean,
+  curr: Domain,
 ): number {
   const page = x.frames.pageForWrite(l1mfn);
   const oLo = page[2 * slot]!;
@@ -194,21 +201,22 @@ export function modL1Entry(
       return EINVAL;
     }
     const add = guestAdjustFlags(1, flags);
-    lo = addFlagsLo(lo, add) | preservedAD(oLo, preserveAD);
+    lo = addFlagsLo(lo, add);
     hi = addFlagsHi(hi, add);
     if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
-      writeEntry(page, slot, lo >>> 0, hi);
+      updateEntry(page, slot, lo, hi, preserveAD);
       return 0;
     }
-    const rc = getPageFromL1e(x, lo, hi, ptOwner, pgOwner);
-    if (rc !== 0) return rc;
+    const rc = getPageFromL1e(x, lo, hi, ptOwner, pgOwner, curr);
+    if (rc < 0) return rc;
+    lo ^= rc;
   }
-  writeEntry(page, slot, lo >>> 0, hi);
+  updateEntry(page, slot, lo, hi, preserveAD);
   putPageFromL1e(x, oLo, oHi);
   return 0;
 }
 
-/** mod_l{2,3,4}_entry: as mod_l1_entry; Xen's L4 slots are refused. */
+/** mod_l{2,3,4}_entry (mm.c:2249, 2313, 2375): as mod_l1_entry; Xen's L4 slots are refused. */
 export function modLNEntry(
   x: XenState,
   mfn: number,
@@ -234,16 +242,16 @@ export function modLNEntry(
       return EINVAL;
     }
     const add = guestAdjustFlags(level, flags);
-    lo = addFlagsLo(lo, add) | preservedAD(oLo, preserveAD);
+    lo = addFlagsLo(lo, add);
     hi = addFlagsHi(hi, add);
     if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
-      writeEntry(page, slot, lo >>> 0, hi);
+      updateEntry(page, slot, lo, hi, preserveAD);
       return 0;
     }
     const rc = getPageFromLNe(x, lo, hi, mfn, level, d);
     if (rc !== 0) return rc;
   }
-  writeEntry(page, slot, lo >>> 0, hi);
+  updateEntry(page, slot, lo, hi, preserveAD);
   putPageFromLNe(x, oLo, oHi, mfn, level);
   return 0;
 }

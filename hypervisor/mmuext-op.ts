@@ -12,7 +12,7 @@ import {
 } from './abi.ts';
 import type { Domain, Vcpu } from './domain.ts';
 import { F_PINNED, PGT_l4_page_table, PGT_writable_page } from './frames.ts';
-import { getPgOwner } from './foreign.ts';
+import { getPgOwner, xsmTarget } from './foreign.ts';
 import {
   dropPin,
   getPage,
@@ -43,6 +43,11 @@ export function doMmuextOp(
 ): MmuextOutcome {
   const pgOwner = getPgOwner(x, d, foreigndom);
   if (typeof pgOwner === 'number') return { rc: pgOwner, done: 0 };
+  // xsm_mmuext_op (mm.c:3476): the caller must be the FD or a control domain, dom_io included.
+  if (!xsmTarget(d, pgOwner)) {
+    x.diag.note(`d${d.id} may not act on d${pgOwner.id} (XSM_TARGET)`);
+    return { rc: EPERM, done: 0 };
+  }
   let done = 0;
   for (; done < ops.length; done++) {
     onEntry();

@@ -23,14 +23,7 @@ import {
   TYPE_NAMES,
   typeBits,
 } from './frames.ts';
-import {
-  getPageFromL1e,
-  getPageFromL1eFast,
-  getPageFromLNe,
-  l1DisallowMask,
-  putPageFromL1e,
-  putPageFromLNe,
-} from './entries.ts';
+import { getPageFromL1e, getPageFromLNe, putPageFromL1e, putPageFromLNe } from './entries.ts';
 import { EINVAL } from './abi.ts';
 import {
   _PAGE_ACCESSED,
@@ -225,7 +218,7 @@ function promote(x: XenState, mfn: number, level: number): number {
   const owner = f.owner[mfn]!;
   if (page) {
     const d = x.domains.get(owner)!;
-    const rc = level === 1 ? promoteL1(x, mfn, page, d, owner) : promoteLN(x, mfn, level, page, d);
+    const rc = level === 1 ? promoteL1(x, mfn, page, d) : promoteLN(x, mfn, level, page, d);
     if (rc !== 0) return rc;
   }
   if (level === 4) initXenL4Slots(x, mfn);
@@ -265,16 +258,17 @@ function adjustEntry(page: Uint32Array, i: number, level: number, lo: number, hi
  * tree). Most entries take get_page_from_l1e's fast path; the full one decides (and explains) the
  * rest.
  */
-function promoteL1(x: XenState, mfn: number, page: Uint32Array, d: Domain, owner: number): number {
-  const f = x.frames;
-  const mask = l1DisallowMask(d);
+function promoteL1(x: XenState, mfn: number, page: Uint32Array, d: Domain): number {
   for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
-    const lo = page[2 * i]!;
+    let lo = page[2 * i]!;
     if (!(lo & _PAGE_PRESENT)) continue;
     const hi = page[2 * i + 1]!;
-    if (!getPageFromL1eFast(f, lo, hi, mask, owner)) {
-      const rc = getPageFromL1e(x, lo, hi, d, owner);
-      if (rc !== 0) return promoteFailed(x, mfn, 1, page, i, lo, hi, rc);
+    const rc = getPageFromL1e(x, lo, hi, d, d, d);
+    if (rc < 0) return promoteFailed(x, mfn, 1, page, i, lo, hi, rc);
+    if (rc > 0) {
+      // l1e_flip_flags (mm.c:1354): an I/O mapping's cache attributes, stored as Xen set them.
+      lo ^= rc;
+      page[2 * i] = lo;
     }
     adjustEntry(page, i, 1, lo, hi);
   }

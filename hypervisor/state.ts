@@ -46,6 +46,14 @@ export class Diag {
     this.mfn = undefined;
   }
 
+  /** A reason where Xen prints nothing (an XSM denial): kept only if nothing came first. */
+  note(reason: string, mfn?: number): void {
+    if (this.reason === undefined) {
+      this.reason = reason;
+      this.mfn = mfn;
+    }
+  }
+
   /** Records a Xen message; the first one (or its plainer twin) becomes the reason. */
   fail(msg: string, reason?: string, mfn?: number): void {
     this.xen.push(msg);

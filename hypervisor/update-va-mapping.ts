@@ -37,7 +37,7 @@ export function doUpdateVaMapping(
     x.diag.fail(`mfn ${hex(l1)} mapping va ${hex(va)} is not a validated L1 of d${d.id}`, undefined, l1);
     return EINVAL;
   }
-  const rc = modL1Entry(x, l1, vaSlot(va, 1), loOf(val), hiOf(val), d, d.id, false);
+  const rc = modL1Entry(x, l1, vaSlot(va, 1), loOf(val), hiOf(val), d, d, false, d);
   if (rc !== 0) return rc;
 
   const kind = flags & UVMF.FLUSHTYPE_MASK;

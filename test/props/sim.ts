@@ -36,8 +36,8 @@ import { DOM_STRIDE, FIRST_BASE, GROUP } from './gen.ts';
 const XEN_RCS = new Set([0, -1, -3, -13, -14, -16, -22, -38, -95]);
 const PT_TYPES = new Set(['l1', 'l2', 'l3', 'l4']);
 const MMIO_MFN = 0x42;
-/** Past every domain's frames: not RAM (the frame table ends at the last domain's last frame). */
-const BEYOND_MFN = 0x8000;
+/** Past the machine's RAM (MAX_MACHINE_FRAMES = 2^26): not RAM, I/O memory to get_page_from_l1e. */
+const BEYOND_MFN = 2 ** 26;
 const INVALID_MFN = 2 ** 40 - 1;
 const UNKNOWN_DOMID = 0x7777;
 const ADDR_MASK = 0x000f_ffff_ffff_f000n;
