@@ -15,6 +15,7 @@ import { F_PINNED, PGT_l4_page_table, PGT_writable_page } from './frames.ts';
 import { getPgOwner, xsmTarget } from './foreign.ts';
 import {
   dropPin,
+  fillRoMpt,
   getPage,
   getPageAndType,
   getPageType,
@@ -172,6 +173,7 @@ function newGuestCr3(x: XenState, d: Domain, v: Vcpu, mfn: number): number {
     x.diag.fail(`Error while installing new baseptr ${mfn.toString(16)}`);
     return rc;
   }
+  fillRoMpt(x, mfn);
   const old = v.guestTable;
   v.guestTable = mfn;
   v.ldtBase = 0n; // invalidate_shadow_ldt: the LDT mappings go with the old address space

@@ -16,6 +16,7 @@ import {
   F_VALIDATED,
   hex08,
   hex16,
+  MAX_MACHINE_FRAMES,
   NO_OWNER,
   PGT_l1_page_table,
   PGT_l4_page_table,
@@ -28,8 +29,10 @@ import { EINVAL } from './abi.ts';
 import {
   _PAGE_ACCESSED,
   _PAGE_DIRTY,
+  _PAGE_NX,
   _PAGE_PRESENT,
   _PAGE_RW,
+  _PAGE_USER,
   addFlagsHi,
   addFlagsLo,
   ENTRIES_PER_TABLE,
@@ -307,20 +310,46 @@ function releaseEntries(x: XenState, mfn: number, level: number, page: Uint32Arr
 
 /** Xen's linear self-map slot (LINEAR_PT_VIRT_START = 0xffff810000000000). */
 export const LINEAR_PT_SLOT = 258;
+/** Xen's read-only M2P slot (RO_MPT_VIRT_START = 0xffff800000000000). */
+export const RO_MPT_SLOT = 256;
+/**
+ * The frame of Xen's RO-M2P L3 (x86_64/mm.c:529, l3_ro_mpt). Xen's own frames are not in the
+ * simulated RAM: the simulator names this one just past it, at MAX_MACHINE_FRAMES.
+ */
+export const XEN_L3_RO_MPT_MFN = MAX_MACHINE_FRAMES;
+/** __PAGE_HYPERVISOR_RW (asm/page.h:355): P|RW|A|D|NX. */
+const PAGE_HYPERVISOR_RW = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_NX;
+/** idle_pg_table's RO-M2P entry, __PAGE_HYPERVISOR_RO | _PAGE_USER (x86_64/mm.c:533): P|A|NX|U. */
+const PAGE_RO_MPT = _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_NX | _PAGE_USER;
+
+function writeL4e(page: Uint32Array, slot: number, mfn: number, flags: number): void {
+  page[2 * slot] = pteLo(mfn, flags);
+  page[2 * slot + 1] = pteHi(mfn, flags);
+}
 
 /**
- * init_xen_l4_slots: after an L4 is promoted, Xen owns slots 256–271, whatever the guest wrote.
- * The simulator writes the linear self-map (slot 258, RW for Xen) and clears the rest: the other
- * Xen mappings (M2P, per-domain area, directmap) point at frames it does not model.
+ * init_xen_l4_slots (mm.c:1644), as promote_l4_table calls it (mm.c:1829) without m2p_strict:
+ * Xen owns slots 256–271, whatever the guest wrote. Slot 256 (RO M2P) is left empty — it is
+ * filled when the table becomes a kernel base (fillRoMpt) — and slot 258 is the table's own
+ * linear map with __PAGE_HYPERVISOR_RW. The other Xen mappings (MMCFG, per-domain area, Xen text,
+ * directmap) point at frames the simulator does not model: it leaves them empty.
  */
 function initXenL4Slots(x: XenState, mfn: number): void {
   const page = x.frames.pageForWrite(mfn);
   page.fill(0, 2 * 256, 2 * 272);
-  const flags = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
-  page[2 * LINEAR_PT_SLOT] = pteLo(mfn, flags);
-  page[2 * LINEAR_PT_SLOT + 1] = pteHi(mfn, flags);
+  writeL4e(page, LINEAR_PT_SLOT, mfn, PAGE_HYPERVISOR_RW);
 }
 
+/**
+ * fill_ro_mpt (mm.c:1721), which new_guest_cr3 calls without m2p_strict (mm.c:3351): an L4 that
+ * becomes a kernel base gets the read-only M2P in slot 256, if that slot is empty.
+ */
+export function fillRoMpt(x: XenState, mfn: number): void {
+  const page = x.frames.pageForWrite(mfn);
+  if (page[2 * RO_MPT_SLOT] === 0 && page[2 * RO_MPT_SLOT + 1] === 0) {
+    writeL4e(page, RO_MPT_SLOT, XEN_L3_RO_MPT_MFN, PAGE_RO_MPT);
+  }
+}
 
 /**
  * relinquish_memory's forced devalidation: the table stops being validated and gives back its
