@@ -120,7 +120,7 @@ function couldNotPin(x: XenState, mfn: number, lo: number, hi: number, l1eOwner:
 }
 
 /**
- * get_page_from_l1e's I/O branch (mm.c:884–958): DOMID_IO stands for the caller; the data owner
+ * get_page_from_l1e's I/O branch (mm.c:884–975): DOMID_IO stands for the caller; the data owner
  * and the entry's owner both need I/O rights (-EPERM, or -EINVAL for the all-ones pattern). No
  * reference is taken; the result is the cache-attribute flip: WB, WT and WP mappings of MMIO
  * become UC (mmio-relax off, the default; mmio_ro_ranges, which would also clear RW, are empty).

@@ -44,7 +44,7 @@ export function doMmuextOp(
 ): MmuextOutcome {
   const pgOwner = getPgOwner(x, d, foreigndom);
   if (typeof pgOwner === 'number') return { rc: pgOwner, done: 0 };
-  // xsm_mmuext_op (mm.c:3476): the caller must be the FD or a control domain, dom_io included.
+  // xsm_mmuext_op (mm.c:3478): the caller must be the FD or a control domain, dom_io included.
   if (!xsmTarget(d, pgOwner)) {
     x.diag.note(`d${d.id} may not act on d${pgOwner.id} (XSM_TARGET)`);
     return { rc: EPERM, done: 0 };

@@ -121,7 +121,7 @@ describe("Xen's L4 slots (init_xen_l4_slots, mm.c:1644; fill_ro_mpt, mm.c:1721)"
   });
 });
 
-describe("I/O mappings get Xen's cache attributes (get_page_from_l1e, mm.c:960; l1e_flip_flags)", () => {
+describe("I/O mappings get Xen's cache attributes (get_page_from_l1e, mm.c:962; l1e_flip_flags)", () => {
   // opt_mmio_relax is 0 (mm.c:189): WB (0), WT (PWT) and WP (PWT|PAT) mappings of MMIO become UC.
   const cases: [string, bigint, bigint][] = [
     ['WB', 0n, PWT | PCD],
