@@ -12,7 +12,7 @@ import {
   PGT_l4_page_table,
   PGT_writable_page,
 } from './frames.ts';
-import { getPage, getPageType, putPage, putPageType } from './page-type.ts';
+import { getPage, getPageType, putOldGuestTable, putPage, putPageType } from './page-type.ts';
 import {
   _PAGE_ACCESSED,
   _PAGE_DIRTY,
@@ -96,6 +96,9 @@ export function doMmuUpdate(
   }
   // XSA-286: other vCPUs must not keep using the old L2–L4 entries through Xen's linear map.
   if (flushLinear) flushVcpus(x.clock, x.obs, ptOwner.id, ptOwner.vcpus, 'l2plus_update');
+  // After the flush, the continuation's put_old_guest_table (mm.c:4249, 3981) cleans up a
+  // partially validated table.
+  putOldGuestTable(x);
   return rc === 0 ? { rc, done } : { rc, done, failed: done };
 }
 

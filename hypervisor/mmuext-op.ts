@@ -15,6 +15,7 @@ import { F_PINNED, PGT_l4_page_table, PGT_writable_page } from './frames.ts';
 import { getPgOwner, xsmTarget } from './foreign.ts';
 import {
   dropPin,
+  putOldGuestTable,
   fillRoMpt,
   getPage,
   getPageAndType,
@@ -53,7 +54,10 @@ export function doMmuextOp(
   for (; done < ops.length; done++) {
     onEntry();
     const rc = mmuextOne(x, d, v, pgOwner, ops[done]!);
-    if (rc !== 0) return { rc, done, failed: done };
+    if (rc !== 0) {
+      putOldGuestTable(x); // the continuation's clean-up (mm.c:3933, 3436)
+      return { rc, done, failed: done };
+    }
   }
   return { rc: 0, done };
 }
@@ -134,7 +138,8 @@ function pin(x: XenState, owner: Domain, mfn: number, level: number): number {
   const rc = getPageType(x, mfn, level);
   if (rc !== 0) {
     x.diag.fail(`Error ${rc} while pinning mfn ${mfn.toString(16)}`);
-    putPage(x, mfn);
+    // mm.c:3563: a table left as old_guest_table keeps its general reference for the clean-up.
+    if (mfn !== x.oldGuestTable) putPage(x, mfn);
     return rc;
   }
   const f = x.frames;

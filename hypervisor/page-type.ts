@@ -7,11 +7,15 @@
 // - a frame's type changes only while its type count is 0, and the change clears PGT_validated;
 // - before a frame takes a new type, every vCPU of its owner that has not flushed since the
 //   frame's stamp is flushed (§1.7) — so no stale TLB entry survives into the new use;
-// - promotion is all-or-nothing: a failed validation gives back every reference it took and
-//   leaves the frame with type count 0, not validated;
+// - a failed validation gives back every reference it took before the call returns, as Xen's
+//   continuation does: an L1, or an L2–L4 failing at slot 0, ends as type none (validate_page's
+//   type_info = 0); an L2–L4 failing further on goes PGT_partial, is old_guest_table, and ends as
+//   its level's type with count 0 (put_old_guest_table) — except in the one case where a release
+//   build of Xen 4.17 leaks (ASSERT_UNREACHABLE() in promote_l{3,4}_table, assertUnreachable);
 // - the last type reference of a validated table demotes it, releasing its entries' references.
 
 import {
+  F_PARTIAL,
   F_PINNED,
   F_VALIDATED,
   hex08,
@@ -42,6 +46,7 @@ import {
   pteFlags,
   pteHi,
   pteLo,
+  pteMfn,
   toBig,
 } from './pte.ts';
 import { filterNeedFlush, flushVcpus, needFlush } from './tlb.ts';
@@ -116,17 +121,12 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
     f.typeCount[mfn] = 1;
     if (f.flags[mfn]! & F_VALIDATED) return 0;
     if (type >= PGT_l1_page_table && type <= PGT_l4_page_table) {
-      const rc = promote(x, mfn, type);
-      if (rc !== 0) {
-        x.diag.fail(
-          `Error while validating mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) for type ` +
-            `${hex16(typeBits(type))}: caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))}`,
-        );
-        // validate_page's failure path: type_info = 0 (not validated, count 0).
-        f.type[mfn] = PGT_none;
-        f.typeCount[mfn] = 0;
-        return rc;
-      }
+      // mm.c:3113: validation starts by zeroing nr_validated_ptes, partial_flags and
+      // linear_pt_count, which share tlbflush_timestamp's word (asm/mm.h struct page_info): a table
+      // that fails at its first entry is left with stamp 0.
+      f.tlbflushTimestamp[mfn] = 0;
+      const rc = promote(x, mfn, type, 0);
+      if (rc !== 0) return validationFailed(x, mfn, type, rc);
     }
     f.flags[mfn]! |= F_VALIDATED;
     return 0;
@@ -145,6 +145,7 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
     return EINVAL;
   }
   if (!(f.flags[mfn]! & F_VALIDATED)) {
+    if (f.flags[mfn]! & F_PARTIAL) return resumeValidation(x, mfn, type);
     // Another CPU would be validating it; with atomic validation this cannot happen.
     throw new Error(`mfn ${hex(mfn)} in use but not validated (taf=${hex16(f.taf(mfn))})`);
   }
@@ -169,15 +170,97 @@ export function putPageType(x: XenState, mfn: number): void {
   f.typeCount[mfn] = count - 1;
 }
 
-/** get_page_and_type(): a general then a type reference, or neither. */
+/**
+ * get_page_and_type_from_mfn (mm.c:1063): a general then a type reference, or neither — except
+ * that a table left as old_guest_table keeps its general reference for the clean-up (mm.c:1115).
+ */
 export function getPageAndType(x: XenState, mfn: number, dom: number, type: number): number {
   if (!getPage(x, mfn, dom)) {
     x.diag.fail(`Could not get page ref for mfn ${mfn.toString(16)}`, undefined, mfn);
     return EINVAL;
   }
   const rc = getPageType(x, mfn, type);
-  if (rc !== 0) putPage(x, mfn);
+  if (rc !== 0 && mfn !== x.oldGuestTable) putPage(x, mfn);
   return rc;
+}
+
+/**
+ * validate_page's failure path (mm.c:2645–2662): type_info = 0 (type none, count 0), unless the
+ * table is old_guest_table: then it keeps its type reference, takes a general one (get_page_light)
+ * and goes PGT_partial, for put_old_guest_table to finish.
+ */
+function validationFailed(x: XenState, mfn: number, type: number, rc: number): number {
+  const f = x.frames;
+  x.diag.fail(
+    `Error while validating mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) for type ` +
+      `${hex16(typeBits(type))}: caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))}`,
+  );
+  if (mfn !== x.oldGuestTable) {
+    f.partial.delete(mfn);
+    f.type[mfn] = PGT_none;
+    f.typeCount[mfn] = 0;
+  } else {
+    f.count[mfn]!++;
+    f.flags[mfn]! |= F_PARTIAL;
+  }
+  return rc;
+}
+
+/**
+ * _get_page_type on a PGT_partial table of the wanted type (mm.c:2977–2988): the caller takes the
+ * validation over from nr_validated_ptes, and the general reference that went with PGT_partial is
+ * put (mm.c:3129). Only an L2 can be found partial here (the leak of assertUnreachable); L3/L4
+ * tables go partial only as old_guest_table, and are cleaned up before the call returns.
+ */
+function resumeValidation(x: XenState, mfn: number, type: number): number {
+  const f = x.frames;
+  const p = f.partial.get(mfn)!;
+  if (p.partialSet) throw new Error(`mfn ${hex(mfn)}: resuming a validation through a partial entry`);
+  f.partial.delete(mfn);
+  f.flags[mfn]! &= ~F_PARTIAL;
+  const rc = promote(x, mfn, type, p.nr);
+  if (rc !== 0) validationFailed(x, mfn, type, rc);
+  else f.flags[mfn]! |= F_VALIDATED;
+  putPage(x, mfn);
+  return rc;
+}
+
+/**
+ * put_old_guest_table (mm.c:3164), run by the continuation before the guest sees the result: the
+ * partially validated table's type (as _put_page_type with PTF_partial_set) and the general
+ * reference old_guest_table held.
+ */
+export function putOldGuestTable(x: XenState): void {
+  const mfn = x.oldGuestTable;
+  if (mfn === 0) return;
+  x.oldGuestTable = 0;
+  putPartialType(x, mfn);
+  putPage(x, mfn);
+}
+
+/**
+ * _put_page_type(page, PTF_partial_set) (mm.c:2797–2831) on a PGT_partial table: devalidate from
+ * nr_validated_ptes (the entry at nr first, if it holds a partial reference: put_pt_page), stamp,
+ * type count 1 → 0, and put the general reference of PGT_partial. Nothing for a frame not partial.
+ */
+function putPartialType(x: XenState, mfn: number): void {
+  const f = x.frames;
+  if (!(f.flags[mfn]! & F_PARTIAL)) return;
+  const p = f.partial.get(mfn)!;
+  f.partial.delete(mfn);
+  f.flags[mfn]! &= ~F_PARTIAL;
+  const page = f.page(mfn);
+  if (page) {
+    if (p.partialSet) {
+      const lower = pteMfn(page[2 * p.nr]!, page[2 * p.nr + 1]!);
+      putPartialType(x, lower);
+      putPage(x, lower);
+    }
+    releaseEntries(x, mfn, f.type[mfn]!, page, p.nr);
+  }
+  f.tlbflushTimestamp[mfn] = x.clock.now;
+  f.typeCount[mfn] = 0;
+  putPage(x, mfn);
 }
 
 export function putPageAndType(x: XenState, mfn: number): void {
@@ -212,23 +295,27 @@ function typeChangeFlush(x: XenState, mfn: number): void {
 }
 
 /**
- * promote_lN_table: takes the references of every present entry (L4: guest slots only), depth
- * first. On the first failure, releases the entries already taken and returns the error.
+ * promote_lN_table: takes the references of every present entry from `start` on (L4: guest slots
+ * only), depth first, and returns the first failure's error.
  */
-function promote(x: XenState, mfn: number, level: number): number {
+function promote(x: XenState, mfn: number, level: number, start: number): number {
   const f = x.frames;
   const page = f.page(mfn);
   const owner = f.owner[mfn]!;
   if (page) {
     const d = x.domains.get(owner)!;
-    const rc = level === 1 ? promoteL1(x, mfn, page, d) : promoteLN(x, mfn, level, page, d);
+    const rc = level === 1 ? promoteL1(x, mfn, page, d) : promoteLN(x, mfn, level, page, d, start);
     if (rc !== 0) return rc;
   }
   if (level === 4) initXenL4Slots(x, mfn);
   return 0;
 }
 
-/** A failed entry: Xen's message, the chain link, and every reference taken so far given back. */
+/**
+ * A failed entry: Xen's message and the chain link. promote_l1_table puts the references taken so
+ * far itself (mm.c:1369); promote_l{2,3,4}_table failing past slot 0 leave them to the clean-up:
+ * nr_validated_ptes = i, and the table becomes old_guest_table (mm.c:1493, 1597, 1788).
+ */
 function promoteFailed(
   x: XenState,
   mfn: number,
@@ -241,8 +328,40 @@ function promoteFailed(
 ): number {
   x.diag.fail(`Failure ${rc} in promote_l${level}_table: slot ${hex(i)}`);
   x.diag.chain.push({ mfn, level, slot: i, val: toBig(lo, hi) });
-  releaseEntries(x, mfn, level, page, i);
+  if (level === 1) releaseEntries(x, mfn, level, page, i);
+  else if (i > 0) markPartial(x, mfn, level, i, pteMfn(lo, hi));
   return rc;
+}
+
+/**
+ * promote_l{2,3,4}_table's `if ( i )` branch. An L3/L4 finding old_guest_table already set by the
+ * table its entry points at takes over that table's general reference (PTF_partial_set,
+ * mm.c:1612, 1807); finding another table there is ASSERT_UNREACHABLE() (assertUnreachable).
+ */
+function markPartial(x: XenState, mfn: number, level: number, i: number, target: number): void {
+  let partialSet = false;
+  const old = x.oldGuestTable;
+  if (level > 2 && old !== 0) {
+    if (old === target) partialSet = true;
+    else assertUnreachable(x, level, old);
+  }
+  x.frames.partial.set(mfn, { nr: i, partialSet });
+  x.oldGuestTable = mfn;
+}
+
+/**
+ * ASSERT_UNREACHABLE() in promote_l{3,4}_table's failure path (mm.c:1618, 1813): old_guest_table
+ * holds a lower table that is not this entry's — an L2 that failed past its slot 0 under an L3
+ * that failed at its slot 0. A debug build stops here. A release build overwrites
+ * old_guest_table: the L2 stays PGT_partial with its validated entries and its type reference
+ * (until it is validated again or its domain dies), and the general reference old_guest_table
+ * held is never put.
+ */
+function assertUnreachable(x: XenState, level: number, lost: number): void {
+  const line = level === 3 ? 1618 : 1813;
+  x.diag.fail(`Assertion 'unreachable' failed at arch/x86/mm.c:${line}`);
+  x.diag.stop ??= `ASSERT_UNREACHABLE() in promote_l${level}_table (xen/arch/x86/mm.c:${line}): a debug build stops here`;
+  x.leaked.set(lost, (x.leaked.get(lost) ?? 0) + 1);
 }
 
 /**
@@ -278,9 +397,9 @@ function promoteL1(x: XenState, mfn: number, page: Uint32Array, d: Domain): numb
   return 0;
 }
 
-/** promote_l{2,3,4}_table's loop (L4: guest slots only). */
-function promoteLN(x: XenState, mfn: number, level: number, page: Uint32Array, d: Domain): number {
-  for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
+/** promote_l{2,3,4}_table's loop from nr_validated_ptes (L4: guest slots only). */
+function promoteLN(x: XenState, mfn: number, level: number, page: Uint32Array, d: Domain, start: number): number {
+  for (let i = start; i < ENTRIES_PER_TABLE; i++) {
     const lo = page[2 * i]!;
     if (!(lo & _PAGE_PRESENT)) continue;
     if (level === 4 && !isGuestL4Slot(i)) continue;
@@ -358,6 +477,9 @@ export function fillRoMpt(x: XenState, mfn: number): void {
  */
 export function forceDevalidate(x: XenState, mfn: number): void {
   const f = x.frames;
+  // A partially validated table: its validated entries, and the type and general references of
+  // PGT_partial (domain.c relinquish_memory: `if ( x & PGT_partial )`).
+  if (f.flags[mfn]! & F_PARTIAL) return putPartialType(x, mfn);
   f.flags[mfn]! &= ~F_VALIDATED;
   demote(x, mfn, f.type[mfn]!);
 }

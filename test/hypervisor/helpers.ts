@@ -81,6 +81,8 @@ function caller(w: Who): Caller {
 export interface WorldOptions {
   domains?: DomainSpec[];
   linearPt?: boolean;
+  /** Xen's build (default debug). */
+  debugBuild?: boolean;
 }
 
 /**
@@ -105,6 +107,7 @@ export class World {
         },
       },
       ...(opts.linearPt === undefined ? {} : { linearPt: opts.linearPt }),
+      ...(opts.debugBuild === undefined ? {} : { debugBuild: opts.debugBuild }),
     });
     for (const d of opts.domains ?? [DOM1, DOM2]) this.createDomain(d);
   }
