@@ -1,7 +1,9 @@
 // Entry rules: what one present page-table entry may point at, and the references it holds.
-// Models xen/arch/x86/mm.c: get_page_from_l1e / put_page_from_l1e, get_page_from_l{2,3,4}e /
-// put_page_from_l{2,3,4}e, get_page_and_type_from_mfn, and the get_lN_linear_pagetable family with
-// inc/dec_linear_{entries,uses} (XSA-240). mod_lN_entry, their caller, is in mmu-update.ts.
+// Models xen/arch/x86/mm.c (4.17): get_page_from_l1e (line 859, with its I/O branch) /
+// put_page_from_l1e, get_page_from_l{2,3,4}e / put_page_from_l{2,3,4}e, and the
+// get_lN_linear_pagetable family with inc/dec_linear_{entries,uses} (XSA-240).
+// get_page_and_type_from_mfn is page-type.ts's getPageAndType; mod_lN_entry, the callers, are in
+// mmu-update.ts.
 //
 // Holders (§1.3): a present RO L1e holds a general ref on its frame, a RW L1e also a writable type
 // ref; an L(N)e holds a general + L(N-1) type ref; a linear entry (same level, RO) to another table

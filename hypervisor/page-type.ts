@@ -1,7 +1,8 @@
 // The page-type lifecycle: general references (get_page / put_page), type references
 // (_get_page_type / _put_page_type), and promotion / demotion of L1–L4 tables. Models
-// xen/arch/x86/mm.c: get_page, put_page, _get_page_type, _put_page_type, _put_final_page_type,
-// validate_page / devalidate_page, promote_lN_table / demote_lN_table, init_xen_l4_slots.
+// xen/arch/x86/mm.c (4.17): get_page, put_page, get_page_and_type_from_mfn, _get_page_type,
+// _put_page_type, _put_final_page_type, validate_page / devalidate_page, promote_lN_table /
+// demote_lN_table, put_old_guest_table, init_xen_l4_slots and fill_ro_mpt.
 //
 // Invariants kept here:
 // - a frame's type changes only while its type count is 0, and the change clears PGT_validated;
