@@ -96,6 +96,9 @@ export class Sim {
    * Xen's behaviour, not the simulator's: nothing after it is checked.
    */
   private xenStopped = false;
+  get stoppedByXen(): boolean {
+    return this.xenStopped;
+  }
   readonly cfg: MachineCfg;
   /** The domains: the machine's, then any created later by `adopt` (index = domain index). */
   readonly doms: DomCfg[];
