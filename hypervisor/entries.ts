@@ -1,38 +1,31 @@
 // Entry rules: what one present page-table entry may point at, and the references it holds.
-// Models xen/arch/x86/mm.c: get_page_from_l1e / put_page_from_l1e, get_page_from_l{2,3,4}e /
-// put_page_from_l{2,3,4}e, get_page_and_type_from_mfn, the get_lN_linear_pagetable family with
-// inc/dec_linear_{entries,uses} (XSA-240), and mod_l1_entry / mod_l{2,3,4}_entry with the fast path.
+// Models xen/arch/x86/mm.c (4.17): get_page_from_l1e (line 859, with its I/O branch) /
+// put_page_from_l1e, get_page_from_l{2,3,4}e / put_page_from_l{2,3,4}e, and the
+// get_lN_linear_pagetable family with inc/dec_linear_{entries,uses} (XSA-240).
+// get_page_and_type_from_mfn is page-type.ts's getPageAndType; mod_lN_entry, the callers, are in
+// mmu-update.ts.
 //
 // Holders (§1.3): a present RO L1e holds a general ref on its frame, a RW L1e also a writable type
 // ref; an L(N)e holds a general + L(N-1) type ref; a linear entry (same level, RO) to another table
 // a general + L(N) type ref; a self-map nothing.
 
-import { EBUSY, EINVAL, EPERM } from './abi.ts';
+import { DOMID_IO, EBUSY, EINVAL, EPERM } from './abi.ts';
 import type { Domain } from './domain.ts';
-import {
-  F_VALIDATED,
-  type FrameTable,
-  hex16,
-  IO_MFN_LIMIT,
-  NO_OWNER,
-  PGT_writable_page,
-} from './frames.ts';
+import { xsmTarget } from './foreign.ts';
+import { F_VALIDATED, hex16, IO_MFN_LIMIT, MAX_MACHINE_FRAMES, NO_OWNER, PGT_writable_page } from './frames.ts';
 import { getPage, getPageAndType, getPageType, pfnOf, putPage, putPageType, TYPE_COUNT_MAX } from './page-type.ts';
 import {
-  _PAGE_ACCESSED,
-  _PAGE_DIRTY,
+  _PAGE_PAT,
+  _PAGE_PCD,
   _PAGE_PRESENT,
+  _PAGE_PWT,
   _PAGE_RW,
-  addFlagsHi,
-  addFlagsLo,
-  changedBeyondFastPath,
-  guestAdjustFlags,
   hex,
   INVALID_MFN_PATTERN,
-  isGuestL4Slot,
   L1_DISALLOW_MASK,
   L1_DISALLOW_MASK_CACHE_OK,
   LN_DISALLOW_MASK,
+  PAGE_CACHE_ATTRS,
   pteFlags,
   pteMfn,
   toBig,
@@ -42,10 +35,14 @@ import type { XenState } from './state.ts';
 const LINEAR_MIN = -0x8000;
 const LINEAR_MAX = 0x7fff;
 
-/** Not RAM with a page_info of a domain's: beyond the frame table, or unowned I/O memory. */
-export function isMmio(x: XenState, mfn: number): boolean {
-  const f = x.frames;
-  return !f.valid(mfn) || (mfn < IO_MFN_LIMIT && f.owner[mfn] === NO_OWNER);
+/**
+ * I/O memory (DOMID_IO's, or beyond the machine's RAM): get_page_from_l1e's MMIO branch
+ * (`!mfn_valid || owner == dom_io`). The trace contract: MFNs below 0x100 are I/O memory (no domain
+ * can be given them); the machine's RAM is [0x100, MAX_MACHINE_FRAMES) whatever domains exist, so
+ * a RAM frame no domain owns is free ("could not pin", -EBUSY) and never becomes MMIO.
+ */
+export function isMmio(mfn: number): boolean {
+  return mfn < IO_MFN_LIMIT || mfn >= MAX_MACHINE_FRAMES;
 }
 
 /** l1_disallow_mask(d): cache attributes only for a domain with I/O (cache-flush) rights. */
@@ -53,77 +50,121 @@ export function l1DisallowMask(d: Domain): number {
   return d.privileged ? L1_DISALLOW_MASK_CACHE_OK : L1_DISALLOW_MASK;
 }
 
-/** get_page_from_l1e(l1e, l1e_owner, pg_owner): 0 or -errno. */
-export function getPageFromL1e(x: XenState, lo: number, hi: number, l1eOwner: Domain, pgOwner: number): number {
+/**
+ * get_page_from_l1e(l1e, l1e_owner, pg_owner) (mm.c:859): 0, the flags to flip (> 0, an I/O
+ * mapping's cache attributes, applied by the caller as l1e_flip_flags does), or -errno. `curr` is
+ * the calling domain, which DOMID_IO as pg_owner stands for in the I/O checks.
+ */
+export function getPageFromL1e(
+  x: XenState,
+  lo: number,
+  hi: number,
+  l1eOwner: Domain,
+  pgOwner: Domain,
+  curr: Domain,
+): number {
   const f = x.frames;
+  const mfn = pteMfn(lo, hi);
   const bad = pteFlags(lo, hi) & l1DisallowMask(l1eOwner);
+  // The common case first (promotion runs this 512 times a table): an allocated frame of pgOwner's,
+  // read-only, or writable when it already is a validated writable page with room for one more
+  // type reference — _get_page_type with nothing to change.
+  if (bad === 0 && mfn < f.size && f.owner[mfn] === pgOwner.id && f.count[mfn] !== 0) {
+    if (!(lo & _PAGE_RW)) {
+      f.count[mfn]!++;
+      return 0;
+    }
+    const tc = f.typeCount[mfn]!;
+    if (f.type[mfn] === PGT_writable_page && f.flags[mfn]! & F_VALIDATED && tc !== TYPE_COUNT_MAX) {
+      f.typeCount[mfn] = tc + 1;
+      f.count[mfn]!++;
+      return 0;
+    }
+  }
   if (bad !== 0) {
     x.diag.fail(`Bad L1 flags ${bad.toString(16)}`, `Bad L1 flags ${hex(bad)}`);
     return EINVAL;
   }
-  const mfn = pteMfn(lo, hi);
-  if (isMmio(x, mfn)) {
-    // I/O memory takes no references; only a domain with iomem rights may map it.
-    if (x.domains.get(pgOwner)?.privileged) return 0;
-    if (mfn === INVALID_MFN_PATTERN) return EINVAL;
-    x.diag.fail(
-      `d${pgOwner} non-privileged attempt to map MMIO space ${mfn.toString(16)}`,
-      `mfn ${hex(mfn)} is I/O memory; d${pgOwner} has no iomem rights`,
-      mfn,
-    );
-    return EPERM;
-  }
-  const real = f.count[mfn] === 0 ? NO_OWNER : f.owner[mfn]!;
-  if (real !== pgOwner) {
-    const realName = real === NO_OWNER ? 'none (free frame)' : `d${real}`;
-    x.diag.fail(
-      `pg_owner d${pgOwner} l1e_owner d${l1eOwner.id}, but real_pg_owner d${real === NO_OWNER ? -1 : real}`,
-      `mfn ${hex(mfn)} is not d${pgOwner}'s: owner ${realName}`,
-      mfn,
-    );
-    return EBUSY;
+  if (isMmio(mfn)) return getMmioFromL1e(x, lo, hi, l1eOwner, pgOwner, curr);
+  const real = mfn < f.size && f.count[mfn] !== 0 ? f.owner[mfn]! : NO_OWNER;
+  if (real !== pgOwner.id) {
+    // mm.c:985: only a pg_owner other than the entry's owner, with privilege over the frame's real
+    // owner (xsm_priv_mapping, XSM_TARGET), may map it — a privileged domain filling another's L1.
+    const realDom = x.domains.get(real);
+    if (!realDom || pgOwner === l1eOwner || !xsmTarget(pgOwner, realDom)) {
+      const realName = realDom ? `d${real}` : 'none (free frame)';
+      x.diag.fail(
+        `pg_owner d${pgOwner.id} l1e_owner d${l1eOwner.id}, but real_pg_owner d${realDom ? real : -1}`,
+        `mfn ${hex(mfn)} is not d${pgOwner.id}'s: owner ${realName}`,
+        mfn,
+      );
+      couldNotPin(x, mfn, lo, hi, l1eOwner, pgOwner);
+      return EBUSY;
+    }
+    pgOwner = realDom;
   }
   f.count[mfn]!++;
   if (lo & _PAGE_RW && getPageType(x, mfn, PGT_writable_page) !== 0) {
     x.diag.fail('Could not get page type PGT_writable_page');
-    x.diag.fail(
-      `Error getting mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) from L1 entry ` +
-        `${hex16(toBig(lo, hi))} for l1e_owner d${l1eOwner.id}, pg_owner d${pgOwner}`,
-    );
+    couldNotPin(x, mfn, lo, hi, l1eOwner, pgOwner);
     putPage(x, mfn);
     return EBUSY;
   }
   return 0;
 }
 
+/** get_page_from_l1e's could_not_pin message (mm.c:1039). */
+function couldNotPin(x: XenState, mfn: number, lo: number, hi: number, l1eOwner: Domain, pgOwner: Domain): void {
+  x.diag.fail(
+    `Error getting mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) from L1 entry ` +
+      `${hex16(toBig(lo, hi))} for l1e_owner d${l1eOwner.id}, pg_owner d${pgOwner.id}`,
+  );
+}
+
 /**
- * get_page_from_l1e's common case, for promotion's 512-entry loop: a present entry, no disallowed
- * flags, mapping an allocated frame of pgOwner's read-only, or writable when the frame already is
- * a validated writable page. Takes the references and returns true; returns false, having done
- * nothing, for anything else — the caller then takes the full path, which also explains failures.
+ * get_page_from_l1e's I/O branch (mm.c:884–975): DOMID_IO stands for the caller; the data owner
+ * and the entry's owner both need I/O rights (-EPERM, or -EINVAL for the all-ones pattern). No
+ * reference is taken; the result is the cache-attribute flip: WB, WT and WP mappings of MMIO
+ * become UC (mmio-relax off, the default; mmio_ro_ranges, which would also clear RW, are empty).
  */
-export function getPageFromL1eFast(f: FrameTable, lo: number, hi: number, disallow: number, pgOwner: number): boolean {
-  if ((pteFlags(lo, hi) & disallow) !== 0) return false;
+function getMmioFromL1e(x: XenState, lo: number, hi: number, l1eOwner: Domain, pgOwner: Domain, curr: Domain): number {
   const mfn = pteMfn(lo, hi);
-  // Not RAM, a free frame or not pgOwner's (I/O memory is nobody's): the full path decides.
-  if (mfn >= f.size) return false;
-  const count = f.count[mfn]!;
-  if (count === 0 || f.owner[mfn] !== pgOwner) return false;
-  if (lo & _PAGE_RW) {
-    // _get_page_type(writable) with nothing to change: same type, validated, count not at its max.
-    const tc = f.typeCount[mfn]!;
-    if (f.type[mfn] !== PGT_writable_page || !(f.flags[mfn]! & F_VALIDATED) || tc === TYPE_COUNT_MAX) return false;
-    f.typeCount[mfn] = tc + 1;
+  const owner = pgOwner.id === DOMID_IO ? curr : pgOwner;
+  if (!owner.privileged) {
+    if (mfn === INVALID_MFN_PATTERN) return EINVAL;
+    x.diag.fail(
+      `d${owner.id} non-privileged attempt to map MMIO space ${mfn.toString(16)}`,
+      `mfn ${hex(mfn)} is I/O memory; d${owner.id} has no iomem rights`,
+      mfn,
+    );
+    return EPERM;
   }
-  f.count[mfn] = count + 1;
-  return true;
+  if (owner !== l1eOwner && !l1eOwner.privileged) {
+    if (mfn === INVALID_MFN_PATTERN) return EINVAL;
+    x.diag.fail(
+      `d${curr.id} attempted to map MMIO space ${mfn.toString(16)} in d${owner.id} to d${l1eOwner.id}`,
+      `mfn ${hex(mfn)} is I/O memory; d${l1eOwner.id} has no iomem rights`,
+      mfn,
+    );
+    return EPERM;
+  }
+  switch (lo & PAGE_CACHE_ATTRS) {
+    case 0: // WB
+      return _PAGE_PWT | _PAGE_PCD;
+    case _PAGE_PWT: // WT
+      return _PAGE_PCD;
+    case _PAGE_PWT | _PAGE_PAT: // WP
+      return _PAGE_PCD | _PAGE_PAT;
+    default:
+      return 0;
+  }
 }
 
 /** put_page_from_l1e: RW → put_page_and_type, RO → put_page; I/O memory holds nothing. */
 export function putPageFromL1e(x: XenState, lo: number, hi: number): void {
   if (!(lo & _PAGE_PRESENT)) return;
   const mfn = pteMfn(lo, hi);
-  if (isMmio(x, mfn)) return;
+  if (isMmio(mfn)) return;
   if (lo & _PAGE_RW) putPageType(x, mfn);
   putPage(x, mfn);
 }
@@ -207,93 +248,4 @@ function getLinearPagetable(
   f.linear[container]!++; // inc_linear_entries
   f.typeCount[target]!++;
   return true;
-}
-
-function writeEntry(page: Uint32Array, slot: number, lo: number, hi: number): void {
-  page[2 * slot] = lo;
-  page[2 * slot + 1] = hi;
-}
-
-/** The A/D bits PRESERVE_AD keeps from the entry being replaced. */
-function preservedAD(oldLo: number, preserveAD: boolean): number {
-  return preserveAD ? oldLo & (_PAGE_ACCESSED | _PAGE_DIRTY) : 0;
-}
-
-/**
- * mod_l1_entry: a checked write of one L1 slot. New references first, then the write, then the old
- * entry's references are put. Changes confined to the fast-path whitelist take no references.
- */
-export function modL1Entry(
-  x: XenState,
-  l1mfn: number,
-  slot: number,
-  lo: number,
-  hi: number,
-  ptOwner: Domain,
-  pgOwner: number,
-  preserveAD: boolean,
-): number {
-  const page = x.frames.pageForWrite(l1mfn);
-  const oLo = page[2 * slot]!;
-  const oHi = page[2 * slot + 1]!;
-  if (lo & _PAGE_PRESENT) {
-    const flags = pteFlags(lo, hi);
-    const bad = flags & l1DisallowMask(ptOwner);
-    if (bad !== 0) {
-      x.diag.fail(`Bad L1 flags ${bad.toString(16)}`, `Bad L1 flags ${hex(bad)}`);
-      return EINVAL;
-    }
-    const add = guestAdjustFlags(1, flags);
-    lo = addFlagsLo(lo, add) | preservedAD(oLo, preserveAD);
-    hi = addFlagsHi(hi, add);
-    if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
-      writeEntry(page, slot, lo >>> 0, hi);
-      return 0;
-    }
-    const rc = getPageFromL1e(x, lo, hi, ptOwner, pgOwner);
-    if (rc !== 0) return rc;
-  }
-  writeEntry(page, slot, lo >>> 0, hi);
-  putPageFromL1e(x, oLo, oHi);
-  return 0;
-}
-
-/** mod_l{2,3,4}_entry: as mod_l1_entry; Xen's L4 slots are refused. */
-export function modLNEntry(
-  x: XenState,
-  mfn: number,
-  slot: number,
-  lo: number,
-  hi: number,
-  level: number,
-  d: Domain,
-  preserveAD: boolean,
-): number {
-  if (level === 4 && !isGuestL4Slot(slot)) {
-    x.diag.fail(`L4 update in Xen-private area, slot ${hex(slot)}`);
-    return EINVAL;
-  }
-  const page = x.frames.pageForWrite(mfn);
-  const oLo = page[2 * slot]!;
-  const oHi = page[2 * slot + 1]!;
-  if (lo & _PAGE_PRESENT) {
-    const flags = pteFlags(lo, hi);
-    const bad = flags & LN_DISALLOW_MASK;
-    if (bad !== 0) {
-      x.diag.fail(`Bad L${level} flags ${bad.toString(16)}`, `Bad L${level} flags ${hex(bad)}`);
-      return EINVAL;
-    }
-    const add = guestAdjustFlags(level, flags);
-    lo = addFlagsLo(lo, add) | preservedAD(oLo, preserveAD);
-    hi = addFlagsHi(hi, add);
-    if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
-      writeEntry(page, slot, lo >>> 0, hi);
-      return 0;
-    }
-    const rc = getPageFromLNe(x, lo, hi, mfn, level, d);
-    if (rc !== 0) return rc;
-  }
-  writeEntry(page, slot, lo >>> 0, hi);
-  putPageFromLNe(x, oLo, oHi, mfn, level);
-  return 0;
 }

@@ -20,6 +20,24 @@ export type TypeName = (typeof TYPE_NAMES)[number];
 export const F_ALLOCATED = 1;
 export const F_PINNED = 2;
 export const F_VALIDATED = 4;
+/** PGT_partial: a table whose validation failed part-way, its first `nr` entries still held. */
+export const F_PARTIAL = 8;
+
+/**
+ * A partially validated table's nr_validated_ptes and partial_flags & PTF_partial_set (the entry at
+ * nr holds a partial reference on a lower table whose own validation failed part-way).
+ */
+export interface PartialState {
+  nr: number;
+  partialSet: boolean;
+}
+
+/**
+ * The simulated machine's frames: 2^26 (256 GiB), the largest machine the simulator builds. RAM is
+ * [IO_MFN_LIMIT, MAX_MACHINE_FRAMES); the frame table's arrays cover only up to the highest frame a
+ * domain was given, and the RAM past it is free.
+ */
+export const MAX_MACHINE_FRAMES = 2 ** 26;
 
 /** No owner: a free frame, or I/O memory below 0x100. */
 export const NO_OWNER = 0xffff;
@@ -41,6 +59,8 @@ export class FrameTable {
   tlbflushTimestamp = new Uint32Array(0);
   /** linear_pt_count: > 0 = linear entries in this table, < 0 = uses as a linear target (XSA-240). */
   linear = new Int16Array(0);
+  /** nr_validated_ptes / partial_flags of the frames with F_PARTIAL. */
+  readonly partial = new Map<number, PartialState>();
   /** Page contents, 512 entries as lo/hi uint32 pairs, only for frames written. */
   private pages = new Map<number, Uint32Array>();
   /**
@@ -69,6 +89,21 @@ export class FrameTable {
     this.tlbflushTimestamp = copyInto(new Uint32Array(size), this.tlbflushTimestamp);
     this.linear = copyInto(new Int16Array(size), this.linear);
     this.size = size;
+  }
+
+  /**
+   * page_lock()'s condition (mm.c page_lock): a validated type holding references, its count not
+   * at the maximum. Such a frame's contents change only through the checked paths.
+   */
+  locked(mfn: number): boolean {
+    const c = this.typeCount[mfn]!;
+    return c > 0 && c < 0xffffffff && (this.flags[mfn]! & F_VALIDATED) !== 0;
+  }
+
+  /** A live page table: an L1–L4 that page_lock() takes — the only frames whose entries hold references. */
+  liveTable(mfn: number): boolean {
+    const t = this.type[mfn]!;
+    return t >= PGT_l1_page_table && t <= PGT_l4_page_table && this.locked(mfn);
   }
 
   /** mfn_valid(): the frame has a page_info. */
@@ -140,6 +175,7 @@ export class FrameTable {
       (BigInt(this.type[mfn]!) << 61n) |
       (f & F_PINNED ? 1n << 59n : 0n) |
       (f & F_VALIDATED ? 1n << 58n : 0n) |
+      (f & F_PARTIAL ? 1n << 56n : 0n) |
       BigInt(this.typeCount[mfn]!)
     );
   }

@@ -3,16 +3,14 @@
 // stands in the way of a refused pin, and to recount everything in the audit.
 
 import { isMmio } from './entries.ts';
-import { F_PINNED, F_VALIDATED, PGT_l1_page_table, PGT_l4_page_table, PGT_writable_page } from './frames.ts';
+import { F_PINNED, PGT_l1_page_table, PGT_l4_page_table, PGT_writable_page } from './frames.ts';
 import { _PAGE_PRESENT, _PAGE_RW, ENTRIES_PER_TABLE, isGuestL4Slot, toBig } from './pte.ts';
 import type { XenState } from './state.ts';
 import type { Holder } from './types.ts';
 
-/** A validated page table in use: the only frames whose entries hold references. */
+/** A validated page table in use (FrameTable.liveTable): the only frames whose entries hold references. */
 export function isLiveTable(x: XenState, mfn: number): boolean {
-  const f = x.frames;
-  const t = f.type[mfn]!;
-  return t >= PGT_l1_page_table && t <= PGT_l4_page_table && (f.flags[mfn]! & F_VALIDATED) !== 0 && f.typeCount[mfn]! > 0;
+  return x.frames.liveTable(mfn);
 }
 
 /** Calls fn for every present, reference-holding entry of every live table. */
@@ -52,7 +50,7 @@ function entryHolders(
 ): void {
   if (limit <= 0) return;
   const f = x.frames;
-  const skipL1 = isMmio(x, mfn);
+  const skipL1 = isMmio(mfn);
   // The target's frame number as the two halves of an entry hold it (pteMfn, inverted).
   const wantLo = mfn % 0x100000;
   const wantHi = Math.floor(mfn / 0x100000);

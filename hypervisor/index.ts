@@ -66,6 +66,8 @@ export class Hypervisor {
       diag: new Diag(),
       m2p: new Map(),
       everPrivileged: false,
+      oldGuestTable: 0,
+      leaked: new Map(),
     };
   }
 

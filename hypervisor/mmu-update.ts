@@ -1,22 +1,37 @@
 // HYPERVISOR_mmu_update (hypercall 1). Models do_mmu_update in xen/arch/x86/mm.c: commands by
 // ptr & 7, in order, stopping at the first failure with *pdone; checked updates of validated
 // tables, plain writes to everything else that can take a writable type; and the XSA-286 flush of
-// the page-table owner's vCPUs after any L2–L4 update (L1 updates never flush).
+// the page-table owner's vCPUs after any L2–L4 update (L1 updates never flush). Also
+// mod_l1_entry / mod_l{2,3,4}_entry with their fast path (update_va_mapping uses mod_l1_entry too).
 
 import { EINVAL, ENOSYS, EPERM, ESRCH, MMU } from './abi.ts';
 import type { Domain } from './domain.ts';
-import { modL1Entry, modLNEntry } from './entries.ts';
+import { getPageFromL1e, getPageFromLNe, l1DisallowMask, putPageFromL1e, putPageFromLNe } from './entries.ts';
 import {
-  F_VALIDATED,
   PGT_l1_page_table,
   PGT_l4_page_table,
   PGT_writable_page,
 } from './frames.ts';
-import { getPage, getPageType, putPage, putPageType } from './page-type.ts';
-import { hex, hiOf, loOf, MFN_LIMIT } from './pte.ts';
+import { getPage, getPageType, putOldGuestTable, putPage, putPageType } from './page-type.ts';
+import {
+  _PAGE_ACCESSED,
+  _PAGE_DIRTY,
+  _PAGE_PRESENT,
+  addFlagsHi,
+  addFlagsLo,
+  changedBeyondFastPath,
+  guestAdjustFlags,
+  hex,
+  hiOf,
+  isGuestL4Slot,
+  LN_DISALLOW_MASK,
+  loOf,
+  MFN_LIMIT,
+  pteFlags,
+} from './pte.ts';
 import type { XenState } from './state.ts';
 import { flushVcpus } from './tlb.ts';
-import { getPgOwner } from './foreign.ts';
+import { getPgOwner, xsmMmuUpdate } from './foreign.ts';
 import type { MmuUpdateReq } from './types.ts';
 
 export interface MmuUpdateOutcome {
@@ -38,7 +53,7 @@ export function doMmuUpdate(
   if (pfd !== 0) {
     const pt = x.domains.get(pfd - 1);
     if (!pt) return { rc: ESRCH, done: 0 };
-    if (pt !== d && !d.privileged) return { rc: EPERM, done: 0 };
+    // No privilege check here (mm.c:4014): xsm_mmu_update asks per request.
     ptOwner = pt;
   }
   const pgOwner = getPgOwner(x, d, foreigndom & 0xffff);
@@ -60,7 +75,9 @@ export function doMmuUpdate(
       case MMU.PT_UPDATE_PRESERVE_AD:
       case MMU.PT_UPDATE_NO_TRANSLATE: {
         const slot = (pLo & 0xfff) >>> 3;
-        rc = ptUpdate(x, ptOwner, pgOwner, mfn, slot, req.val, cmd === MMU.PT_UPDATE_PRESERVE_AD);
+        // mm.c:4076: the XSM check comes before the frame is looked at.
+        if (!xsmMmuUpdate(x, d, ptOwner, pgOwner)) rc = EPERM;
+        else rc = ptUpdate(x, d, ptOwner, pgOwner, mfn, slot, req.val, cmd === MMU.PT_UPDATE_PRESERVE_AD);
         if (rc > 0) {
           flushLinear = true;
           rc = 0;
@@ -68,7 +85,8 @@ export function doMmuUpdate(
         break;
       }
       case MMU.MACHPHYS_UPDATE:
-        rc = ptOwner !== d ? EPERM : machphysUpdate(x, pgOwner, mfn, req.val);
+        if (ptOwner !== d || !xsmMmuUpdate(x, d, null, pgOwner)) rc = EPERM;
+        else rc = machphysUpdate(x, pgOwner, mfn, req.val);
         break;
       default:
         x.diag.fail(`Invalid page update command ${cmd}`);
@@ -78,12 +96,16 @@ export function doMmuUpdate(
   }
   // XSA-286: other vCPUs must not keep using the old L2–L4 entries through Xen's linear map.
   if (flushLinear) flushVcpus(x.clock, x.obs, ptOwner.id, ptOwner.vcpus, 'l2plus_update');
+  // After the flush, the continuation's put_old_guest_table (mm.c:4249, 3981) cleans up a
+  // partially validated table.
+  putOldGuestTable(x);
   return rc === 0 ? { rc, done } : { rc, done, failed: done };
 }
 
 /** One NORMAL / PRESERVE_AD / NO_TRANSLATE request. Returns 1 for a successful L2–L4 update. */
 function ptUpdate(
   x: XenState,
+  d: Domain,
   ptOwner: Domain,
   pgOwner: Domain,
   mfn: number,
@@ -100,10 +122,10 @@ function ptUpdate(
   const hi = hiOf(val);
   let rc = EINVAL;
   const type = f.type[mfn]!;
-  if (f.typeCount[mfn]! > 0 && f.flags[mfn]! & F_VALIDATED) {
+  if (f.locked(mfn)) {
     // page_lock() succeeded: a checked update through the frame's current type.
     if (type === PGT_l1_page_table) {
-      rc = modL1Entry(x, mfn, slot, lo, hi, ptOwner, pgOwner.id, preserveAD);
+      rc = modL1Entry(x, mfn, slot, lo, hi, ptOwner, pgOwner, preserveAD, d);
     } else if (type <= PGT_l4_page_table && type > PGT_l1_page_table) {
       if (pgOwner !== ptOwner) {
         x.diag.fail(`L${type} update with a foreign data owner d${pgOwner.id}`);
@@ -141,5 +163,98 @@ function machphysUpdate(x: XenState, pgOwner: Domain, mfn: number, gpfn: bigint)
   }
   x.m2p.set(mfn, gpfn);
   putPage(x, mfn);
+  return 0;
+}
+
+/**
+ * UPDATE_ENTRY → update_intpte (pv/mm.h:48): the store, with PRESERVE_AD OR-ing in the A/D bits of
+ * the entry it replaces (pv/mm.h:64) whether or not the new entry is present.
+ */
+function updateEntry(page: Uint32Array, slot: number, lo: number, hi: number, preserveAD: boolean): void {
+  const old = page[2 * slot]!;
+  page[2 * slot] = (preserveAD ? lo | (old & (_PAGE_ACCESSED | _PAGE_DIRTY)) : lo) >>> 0;
+  page[2 * slot + 1] = hi >>> 0;
+}
+
+/**
+ * mod_l1_entry (mm.c:2141): a checked write of one L1 slot. adjust_guest_l1e first; changes
+ * confined to the fast-path whitelist take no references; otherwise the new references, the I/O
+ * cache-attribute flip (l1e_flip_flags, mm.c:2221), the write, then the old entry's references are
+ * put. `curr` is the calling domain (update_va_mapping's and mmu_update's caller).
+ */
+export function modL1Entry(
+  x: XenState,
+  l1mfn: number,
+  slot: number,
+  lo: number,
+  hi: number,
+  ptOwner: Domain,
+  pgOwner: Domain,
+  preserveAD: boolean,
+  curr: Domain,
+): number {
+  const page = x.frames.pageForWrite(l1mfn);
+  const oLo = page[2 * slot]!;
+  const oHi = page[2 * slot + 1]!;
+  if (lo & _PAGE_PRESENT) {
+    const flags = pteFlags(lo, hi);
+    const bad = flags & l1DisallowMask(ptOwner);
+    if (bad !== 0) {
+      x.diag.fail(`Bad L1 flags ${bad.toString(16)}`, `Bad L1 flags ${hex(bad)}`);
+      return EINVAL;
+    }
+    const add = guestAdjustFlags(1, flags);
+    lo = addFlagsLo(lo, add);
+    hi = addFlagsHi(hi, add);
+    if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
+      updateEntry(page, slot, lo, hi, preserveAD);
+      return 0;
+    }
+    const rc = getPageFromL1e(x, lo, hi, ptOwner, pgOwner, curr);
+    if (rc < 0) return rc;
+    lo ^= rc;
+  }
+  updateEntry(page, slot, lo, hi, preserveAD);
+  putPageFromL1e(x, oLo, oHi);
+  return 0;
+}
+
+/** mod_l{2,3,4}_entry (mm.c:2249, 2313, 2375): as mod_l1_entry; Xen's L4 slots are refused. */
+export function modLNEntry(
+  x: XenState,
+  mfn: number,
+  slot: number,
+  lo: number,
+  hi: number,
+  level: number,
+  d: Domain,
+  preserveAD: boolean,
+): number {
+  if (level === 4 && !isGuestL4Slot(slot)) {
+    x.diag.fail(`L4 update in Xen-private area, slot ${hex(slot)}`);
+    return EINVAL;
+  }
+  const page = x.frames.pageForWrite(mfn);
+  const oLo = page[2 * slot]!;
+  const oHi = page[2 * slot + 1]!;
+  if (lo & _PAGE_PRESENT) {
+    const flags = pteFlags(lo, hi);
+    const bad = flags & LN_DISALLOW_MASK;
+    if (bad !== 0) {
+      x.diag.fail(`Bad L${level} flags ${bad.toString(16)}`, `Bad L${level} flags ${hex(bad)}`);
+      return EINVAL;
+    }
+    const add = guestAdjustFlags(level, flags);
+    lo = addFlagsLo(lo, add);
+    hi = addFlagsHi(hi, add);
+    if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
+      updateEntry(page, slot, lo, hi, preserveAD);
+      return 0;
+    }
+    const rc = getPageFromLNe(x, lo, hi, mfn, level, d);
+    if (rc !== 0) return rc;
+  }
+  updateEntry(page, slot, lo, hi, preserveAD);
+  putPageFromLNe(x, oLo, oHi, mfn, level);
   return 0;
 }

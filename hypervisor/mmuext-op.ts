@@ -12,8 +12,11 @@ import {
 } from './abi.ts';
 import type { Domain, Vcpu } from './domain.ts';
 import { F_PINNED, PGT_l4_page_table, PGT_writable_page } from './frames.ts';
-import { getPgOwner } from './foreign.ts';
+import { getPgOwner, xsmTarget } from './foreign.ts';
 import {
+  dropPin,
+  putOldGuestTable,
+  fillRoMpt,
   getPage,
   getPageAndType,
   getPageType,
@@ -21,9 +24,9 @@ import {
   putPageAndType,
   putPageType,
 } from './page-type.ts';
-import { addrOk, hex, vpnOf } from './pte.ts';
+import { addrOk, hex } from './pte.ts';
 import type { XenState } from './state.ts';
-import { flushVcpus, invlpgLocal } from './tlb.ts';
+import { flushVcpus, invlpg } from './tlb.ts';
 import type { MmuextOp } from './types.ts';
 
 export interface MmuextOutcome {
@@ -42,11 +45,19 @@ export function doMmuextOp(
 ): MmuextOutcome {
   const pgOwner = getPgOwner(x, d, foreigndom);
   if (typeof pgOwner === 'number') return { rc: pgOwner, done: 0 };
+  // xsm_mmuext_op (mm.c:3478): the caller must be the FD or a control domain, dom_io included.
+  if (!xsmTarget(d, pgOwner)) {
+    x.diag.note(`d${d.id} may not act on d${pgOwner.id} (XSM_TARGET)`);
+    return { rc: EPERM, done: 0 };
+  }
   let done = 0;
   for (; done < ops.length; done++) {
     onEntry();
     const rc = mmuextOne(x, d, v, pgOwner, ops[done]!);
-    if (rc !== 0) return { rc, done, failed: done };
+    if (rc !== 0) {
+      putOldGuestTable(x); // the continuation's clean-up (mm.c:3933, 3436)
+      return { rc, done, failed: done };
+    }
   }
   return { rc: 0, done };
 }
@@ -127,7 +138,8 @@ function pin(x: XenState, owner: Domain, mfn: number, level: number): number {
   const rc = getPageType(x, mfn, level);
   if (rc !== 0) {
     x.diag.fail(`Error ${rc} while pinning mfn ${mfn.toString(16)}`);
-    putPage(x, mfn);
+    // mm.c:3563: a table left as old_guest_table keeps its general reference for the clean-up.
+    if (mfn !== x.oldGuestTable) putPage(x, mfn);
     return rc;
   }
   const f = x.frames;
@@ -146,14 +158,11 @@ function unpin(x: XenState, owner: Domain, mfn: number): number {
     x.diag.fail(`mfn ${mfn.toString(16)} bad, or bad owner d${owner.id}`, undefined, mfn);
     return EINVAL;
   }
-  const f = x.frames;
-  if (!(f.flags[mfn]! & F_PINNED)) {
+  if (!dropPin(x, mfn)) {
     x.diag.fail(`mfn ${mfn.toString(16)} not pinned`, undefined, mfn);
     putPage(x, mfn);
     return EINVAL;
   }
-  f.flags[mfn]! &= ~F_PINNED;
-  putPageAndType(x, mfn);
   putPage(x, mfn);
   return 0;
 }
@@ -169,6 +178,7 @@ function newGuestCr3(x: XenState, d: Domain, v: Vcpu, mfn: number): number {
     x.diag.fail(`Error while installing new baseptr ${mfn.toString(16)}`);
     return rc;
   }
+  fillRoMpt(x, mfn);
   const old = v.guestTable;
   v.guestTable = mfn;
   v.ldtBase = 0n; // invalidate_shadow_ldt: the LDT mappings go with the old address space
@@ -199,14 +209,6 @@ export function vcpusOf(d: Domain, mask: readonly number[] | null | undefined): 
   const out: Vcpu[] = [];
   for (const v of d.vcpus) if (mask.includes(v.id)) out.push(v);
   return out;
-}
-
-/** INVLPG on some vCPUs; silently nothing for an address outside the guest's range. */
-export function invlpg(x: XenState, d: Domain, vcpus: readonly Vcpu[], va: bigint): void {
-  if (!addrOk(va)) return;
-  const vpn = vpnOf(va);
-  for (const v of vcpus) invlpgLocal(v, vpn);
-  x.obs.flush?.({ cause: 'guest', dom: d.id, vcpus: vcpus.map((v) => v.id), va, clock: x.clock.now });
 }
 
 function setLdt(x: XenState, v: Vcpu, base: bigint, ents: number): number {

@@ -1,20 +1,27 @@
 // The page-type lifecycle: general references (get_page / put_page), type references
 // (_get_page_type / _put_page_type), and promotion / demotion of L1–L4 tables. Models
-// xen/arch/x86/mm.c: get_page, put_page, _get_page_type, _put_page_type, _put_final_page_type,
-// validate_page / devalidate_page, promote_lN_table / demote_lN_table, init_xen_l4_slots.
+// xen/arch/x86/mm.c (4.17): get_page, put_page, get_page_and_type_from_mfn, _get_page_type,
+// _put_page_type, _put_final_page_type, validate_page / devalidate_page, promote_lN_table /
+// demote_lN_table, put_old_guest_table, init_xen_l4_slots and fill_ro_mpt.
 //
 // Invariants kept here:
 // - a frame's type changes only while its type count is 0, and the change clears PGT_validated;
 // - before a frame takes a new type, every vCPU of its owner that has not flushed since the
 //   frame's stamp is flushed (§1.7) — so no stale TLB entry survives into the new use;
-// - promotion is all-or-nothing: a failed validation gives back every reference it took and
-//   leaves the frame with type count 0, not validated;
+// - a failed validation gives back every reference it took before the call returns, as Xen's
+//   continuation does: an L1, or an L2–L4 failing at slot 0, ends as type none (validate_page's
+//   type_info = 0); an L2–L4 failing further on goes PGT_partial, is old_guest_table, and ends as
+//   its level's type with count 0 (put_old_guest_table) — except in the one case where a release
+//   build of Xen 4.17 leaks (ASSERT_UNREACHABLE() in promote_l{3,4}_table, assertUnreachable);
 // - the last type reference of a validated table demotes it, releasing its entries' references.
 
 import {
+  F_PARTIAL,
+  F_PINNED,
   F_VALIDATED,
   hex08,
   hex16,
+  MAX_MACHINE_FRAMES,
   NO_OWNER,
   PGT_l1_page_table,
   PGT_l4_page_table,
@@ -22,20 +29,15 @@ import {
   TYPE_NAMES,
   typeBits,
 } from './frames.ts';
-import {
-  getPageFromL1e,
-  getPageFromL1eFast,
-  getPageFromLNe,
-  l1DisallowMask,
-  putPageFromL1e,
-  putPageFromLNe,
-} from './entries.ts';
+import { getPageFromL1e, getPageFromLNe, putPageFromL1e, putPageFromLNe } from './entries.ts';
 import { EINVAL } from './abi.ts';
 import {
   _PAGE_ACCESSED,
   _PAGE_DIRTY,
+  _PAGE_NX,
   _PAGE_PRESENT,
   _PAGE_RW,
+  _PAGE_USER,
   addFlagsHi,
   addFlagsLo,
   ENTRIES_PER_TABLE,
@@ -45,6 +47,7 @@ import {
   pteFlags,
   pteHi,
   pteLo,
+  pteMfn,
   toBig,
 } from './pte.ts';
 import { filterNeedFlush, flushVcpus, needFlush } from './tlb.ts';
@@ -119,17 +122,12 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
     f.typeCount[mfn] = 1;
     if (f.flags[mfn]! & F_VALIDATED) return 0;
     if (type >= PGT_l1_page_table && type <= PGT_l4_page_table) {
-      const rc = promote(x, mfn, type);
-      if (rc !== 0) {
-        x.diag.fail(
-          `Error while validating mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) for type ` +
-            `${hex16(typeBits(type))}: caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))}`,
-        );
-        // validate_page's failure path: type_info = 0 (not validated, count 0).
-        f.type[mfn] = PGT_none;
-        f.typeCount[mfn] = 0;
-        return rc;
-      }
+      // mm.c:3113: validation starts by zeroing nr_validated_ptes, partial_flags and
+      // linear_pt_count, which share tlbflush_timestamp's word (asm/mm.h struct page_info): a table
+      // that fails at its first entry is left with stamp 0.
+      f.tlbflushTimestamp[mfn] = 0;
+      const rc = promote(x, mfn, type, 0);
+      if (rc !== 0) return validationFailed(x, mfn, type, rc);
     }
     f.flags[mfn]! |= F_VALIDATED;
     return 0;
@@ -148,6 +146,7 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
     return EINVAL;
   }
   if (!(f.flags[mfn]! & F_VALIDATED)) {
+    if (f.flags[mfn]! & F_PARTIAL) return resumeValidation(x, mfn, type);
     // Another CPU would be validating it; with atomic validation this cannot happen.
     throw new Error(`mfn ${hex(mfn)} in use but not validated (taf=${hex16(f.taf(mfn))})`);
   }
@@ -172,20 +171,114 @@ export function putPageType(x: XenState, mfn: number): void {
   f.typeCount[mfn] = count - 1;
 }
 
-/** get_page_and_type(): a general then a type reference, or neither. */
+/**
+ * get_page_and_type_from_mfn (mm.c:1063): a general then a type reference, or neither — except
+ * that a table left as old_guest_table keeps its general reference for the clean-up (mm.c:1115).
+ */
 export function getPageAndType(x: XenState, mfn: number, dom: number, type: number): number {
   if (!getPage(x, mfn, dom)) {
     x.diag.fail(`Could not get page ref for mfn ${mfn.toString(16)}`, undefined, mfn);
     return EINVAL;
   }
   const rc = getPageType(x, mfn, type);
-  if (rc !== 0) putPage(x, mfn);
+  if (rc !== 0 && mfn !== x.oldGuestTable) putPage(x, mfn);
   return rc;
+}
+
+/**
+ * validate_page's failure path (mm.c:2645–2662): type_info = 0 (type none, count 0), unless the
+ * table is old_guest_table: then it keeps its type reference, takes a general one (get_page_light)
+ * and goes PGT_partial, for put_old_guest_table to finish.
+ */
+function validationFailed(x: XenState, mfn: number, type: number, rc: number): number {
+  const f = x.frames;
+  x.diag.fail(
+    `Error while validating mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) for type ` +
+      `${hex16(typeBits(type))}: caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))}`,
+  );
+  if (mfn !== x.oldGuestTable) {
+    f.partial.delete(mfn);
+    f.type[mfn] = PGT_none;
+    f.typeCount[mfn] = 0;
+  } else {
+    f.count[mfn]!++;
+    f.flags[mfn]! |= F_PARTIAL;
+  }
+  return rc;
+}
+
+/**
+ * _get_page_type on a PGT_partial table of the wanted type (mm.c:2977–2988): the caller takes the
+ * validation over from nr_validated_ptes, and the general reference that went with PGT_partial is
+ * put (mm.c:3129). Only an L2 can be found partial here (the leak of assertUnreachable); L3/L4
+ * tables go partial only as old_guest_table, and are cleaned up before the call returns.
+ */
+function resumeValidation(x: XenState, mfn: number, type: number): number {
+  const f = x.frames;
+  const p = f.partial.get(mfn)!;
+  if (p.partialSet) throw new Error(`mfn ${hex(mfn)}: resuming a validation through a partial entry`);
+  f.partial.delete(mfn);
+  f.flags[mfn]! &= ~F_PARTIAL;
+  const rc = promote(x, mfn, type, p.nr);
+  if (rc !== 0) validationFailed(x, mfn, type, rc);
+  else f.flags[mfn]! |= F_VALIDATED;
+  putPage(x, mfn);
+  return rc;
+}
+
+/**
+ * put_old_guest_table (mm.c:3164), run by the continuation before the guest sees the result: the
+ * partially validated table's type (as _put_page_type with PTF_partial_set) and the general
+ * reference old_guest_table held.
+ */
+export function putOldGuestTable(x: XenState): void {
+  const mfn = x.oldGuestTable;
+  if (mfn === 0) return;
+  x.oldGuestTable = 0;
+  putPartialType(x, mfn);
+  putPage(x, mfn);
+}
+
+/**
+ * _put_page_type(page, PTF_partial_set) (mm.c:2797–2831) on a PGT_partial table: devalidate from
+ * nr_validated_ptes (the entry at nr first, if it holds a partial reference: put_pt_page), stamp,
+ * type count 1 → 0, and put the general reference of PGT_partial. Nothing for a frame not partial.
+ */
+function putPartialType(x: XenState, mfn: number): void {
+  const f = x.frames;
+  if (!(f.flags[mfn]! & F_PARTIAL)) return;
+  const p = f.partial.get(mfn)!;
+  f.partial.delete(mfn);
+  f.flags[mfn]! &= ~F_PARTIAL;
+  const page = f.page(mfn);
+  if (page) {
+    if (p.partialSet) {
+      const lower = pteMfn(page[2 * p.nr]!, page[2 * p.nr + 1]!);
+      putPartialType(x, lower);
+      putPage(x, lower);
+    }
+    releaseEntries(x, mfn, f.type[mfn]!, page, p.nr);
+  }
+  f.tlbflushTimestamp[mfn] = x.clock.now;
+  f.typeCount[mfn] = 0;
+  putPage(x, mfn);
 }
 
 export function putPageAndType(x: XenState, mfn: number): void {
   putPageType(x, mfn);
   putPage(x, mfn);
+}
+
+/**
+ * test_and_clear_bit(_PGT_pinned) and, when the bit was set, put_page_and_type for the pin's
+ * references: MMUEXT_UNPIN_TABLE and relinquish_memory both do this. False if not pinned.
+ */
+export function dropPin(x: XenState, mfn: number): boolean {
+  const f = x.frames;
+  if (!(f.flags[mfn]! & F_PINNED)) return false;
+  f.flags[mfn]! &= ~F_PINNED;
+  putPageAndType(x, mfn);
+  return true;
 }
 
 /** The flush in _get_page_type on a type change: the owner's dirty vCPUs not flushed since the stamp. */
@@ -203,23 +296,27 @@ function typeChangeFlush(x: XenState, mfn: number): void {
 }
 
 /**
- * promote_lN_table: takes the references of every present entry (L4: guest slots only), depth
- * first. On the first failure, releases the entries already taken and returns the error.
+ * promote_lN_table: takes the references of every present entry from `start` on (L4: guest slots
+ * only), depth first, and returns the first failure's error.
  */
-function promote(x: XenState, mfn: number, level: number): number {
+function promote(x: XenState, mfn: number, level: number, start: number): number {
   const f = x.frames;
   const page = f.page(mfn);
   const owner = f.owner[mfn]!;
   if (page) {
     const d = x.domains.get(owner)!;
-    const rc = level === 1 ? promoteL1(x, mfn, page, d, owner) : promoteLN(x, mfn, level, page, d);
+    const rc = level === 1 ? promoteL1(x, mfn, page, d) : promoteLN(x, mfn, level, page, d, start);
     if (rc !== 0) return rc;
   }
   if (level === 4) initXenL4Slots(x, mfn);
   return 0;
 }
 
-/** A failed entry: Xen's message, the chain link, and every reference taken so far given back. */
+/**
+ * A failed entry: Xen's message and the chain link. promote_l1_table puts the references taken so
+ * far itself (mm.c:1369); promote_l{2,3,4}_table failing past slot 0 leave them to the clean-up:
+ * nr_validated_ptes = i, and the table becomes old_guest_table (mm.c:1493, 1597, 1788).
+ */
 function promoteFailed(
   x: XenState,
   mfn: number,
@@ -232,8 +329,40 @@ function promoteFailed(
 ): number {
   x.diag.fail(`Failure ${rc} in promote_l${level}_table: slot ${hex(i)}`);
   x.diag.chain.push({ mfn, level, slot: i, val: toBig(lo, hi) });
-  releaseEntries(x, mfn, level, page, i);
+  if (level === 1) releaseEntries(x, mfn, level, page, i);
+  else if (i > 0) markPartial(x, mfn, level, i, pteMfn(lo, hi));
   return rc;
+}
+
+/**
+ * promote_l{2,3,4}_table's `if ( i )` branch. An L3/L4 finding old_guest_table already set by the
+ * table its entry points at takes over that table's general reference (PTF_partial_set,
+ * mm.c:1612, 1807); finding another table there is ASSERT_UNREACHABLE() (assertUnreachable).
+ */
+function markPartial(x: XenState, mfn: number, level: number, i: number, target: number): void {
+  let partialSet = false;
+  const old = x.oldGuestTable;
+  if (level > 2 && old !== 0) {
+    if (old === target) partialSet = true;
+    else assertUnreachable(x, level, old);
+  }
+  x.frames.partial.set(mfn, { nr: i, partialSet });
+  x.oldGuestTable = mfn;
+}
+
+/**
+ * ASSERT_UNREACHABLE() in promote_l{3,4}_table's failure path (mm.c:1618, 1813): old_guest_table
+ * holds a lower table that is not this entry's — an L2 that failed past its slot 0 under an L3
+ * that failed at its slot 0. A debug build stops here. A release build overwrites
+ * old_guest_table: the L2 stays PGT_partial with its validated entries and its type reference
+ * (until it is validated again or its domain dies), and the general reference old_guest_table
+ * held is never put.
+ */
+function assertUnreachable(x: XenState, level: number, lost: number): void {
+  const line = level === 3 ? 1618 : 1813;
+  x.diag.fail(`Assertion 'unreachable' failed at arch/x86/mm.c:${line}`);
+  x.diag.stop ??= `ASSERT_UNREACHABLE() in promote_l${level}_table (xen/arch/x86/mm.c:${line}): a debug build stops here`;
+  x.leaked.set(lost, (x.leaked.get(lost) ?? 0) + 1);
 }
 
 /**
@@ -252,25 +381,26 @@ function adjustEntry(page: Uint32Array, i: number, level: number, lo: number, hi
  * tree). Most entries take get_page_from_l1e's fast path; the full one decides (and explains) the
  * rest.
  */
-function promoteL1(x: XenState, mfn: number, page: Uint32Array, d: Domain, owner: number): number {
-  const f = x.frames;
-  const mask = l1DisallowMask(d);
+function promoteL1(x: XenState, mfn: number, page: Uint32Array, d: Domain): number {
   for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
-    const lo = page[2 * i]!;
+    let lo = page[2 * i]!;
     if (!(lo & _PAGE_PRESENT)) continue;
     const hi = page[2 * i + 1]!;
-    if (!getPageFromL1eFast(f, lo, hi, mask, owner)) {
-      const rc = getPageFromL1e(x, lo, hi, d, owner);
-      if (rc !== 0) return promoteFailed(x, mfn, 1, page, i, lo, hi, rc);
+    const rc = getPageFromL1e(x, lo, hi, d, d, d);
+    if (rc < 0) return promoteFailed(x, mfn, 1, page, i, lo, hi, rc);
+    if (rc > 0) {
+      // l1e_flip_flags (mm.c:1354): an I/O mapping's cache attributes, stored as Xen set them.
+      lo ^= rc;
+      page[2 * i] = lo;
     }
     adjustEntry(page, i, 1, lo, hi);
   }
   return 0;
 }
 
-/** promote_l{2,3,4}_table's loop (L4: guest slots only). */
-function promoteLN(x: XenState, mfn: number, level: number, page: Uint32Array, d: Domain): number {
-  for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
+/** promote_l{2,3,4}_table's loop from nr_validated_ptes (L4: guest slots only). */
+function promoteLN(x: XenState, mfn: number, level: number, page: Uint32Array, d: Domain, start: number): number {
+  for (let i = start; i < ENTRIES_PER_TABLE; i++) {
     const lo = page[2 * i]!;
     if (!(lo & _PAGE_PRESENT)) continue;
     if (level === 4 && !isGuestL4Slot(i)) continue;
@@ -300,20 +430,46 @@ function releaseEntries(x: XenState, mfn: number, level: number, page: Uint32Arr
 
 /** Xen's linear self-map slot (LINEAR_PT_VIRT_START = 0xffff810000000000). */
 export const LINEAR_PT_SLOT = 258;
+/** Xen's read-only M2P slot (RO_MPT_VIRT_START = 0xffff800000000000). */
+export const RO_MPT_SLOT = 256;
+/**
+ * The frame of Xen's RO-M2P L3 (x86_64/mm.c:529, l3_ro_mpt). Xen's own frames are not in the
+ * simulated RAM: the simulator names this one just past it, at MAX_MACHINE_FRAMES.
+ */
+export const XEN_L3_RO_MPT_MFN = MAX_MACHINE_FRAMES;
+/** __PAGE_HYPERVISOR_RW (asm/page.h:355): P|RW|A|D|NX. */
+const PAGE_HYPERVISOR_RW = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_NX;
+/** idle_pg_table's RO-M2P entry, __PAGE_HYPERVISOR_RO | _PAGE_USER (x86_64/mm.c:533): P|A|NX|U. */
+const PAGE_RO_MPT = _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_NX | _PAGE_USER;
+
+function writeL4e(page: Uint32Array, slot: number, mfn: number, flags: number): void {
+  page[2 * slot] = pteLo(mfn, flags);
+  page[2 * slot + 1] = pteHi(mfn, flags);
+}
 
 /**
- * init_xen_l4_slots: after an L4 is promoted, Xen owns slots 256–271, whatever the guest wrote.
- * The simulator writes the linear self-map (slot 258, RW for Xen) and clears the rest: the other
- * Xen mappings (M2P, per-domain area, directmap) point at frames it does not model.
+ * init_xen_l4_slots (mm.c:1644), as promote_l4_table calls it (mm.c:1829) without m2p_strict:
+ * Xen owns slots 256–271, whatever the guest wrote. Slot 256 (RO M2P) is left empty — it is
+ * filled when the table becomes a kernel base (fillRoMpt) — and slot 258 is the table's own
+ * linear map with __PAGE_HYPERVISOR_RW. The other Xen mappings (MMCFG, per-domain area, Xen text,
+ * directmap) point at frames the simulator does not model: it leaves them empty.
  */
 function initXenL4Slots(x: XenState, mfn: number): void {
   const page = x.frames.pageForWrite(mfn);
   page.fill(0, 2 * 256, 2 * 272);
-  const flags = _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
-  page[2 * LINEAR_PT_SLOT] = pteLo(mfn, flags);
-  page[2 * LINEAR_PT_SLOT + 1] = pteHi(mfn, flags);
+  writeL4e(page, LINEAR_PT_SLOT, mfn, PAGE_HYPERVISOR_RW);
 }
 
+/**
+ * fill_ro_mpt (mm.c:1721), which new_guest_cr3 calls without m2p_strict (mm.c:3351): an L4 that
+ * becomes a kernel base gets the read-only M2P in slot 256, if that slot is empty.
+ */
+export function fillRoMpt(x: XenState, mfn: number): void {
+  const page = x.frames.pageForWrite(mfn);
+  if (page[2 * RO_MPT_SLOT] === 0 && page[2 * RO_MPT_SLOT + 1] === 0) {
+    writeL4e(page, RO_MPT_SLOT, XEN_L3_RO_MPT_MFN, PAGE_RO_MPT);
+  }
+}
 
 /**
  * relinquish_memory's forced devalidation: the table stops being validated and gives back its
@@ -322,6 +478,9 @@ function initXenL4Slots(x: XenState, mfn: number): void {
  */
 export function forceDevalidate(x: XenState, mfn: number): void {
   const f = x.frames;
+  // A partially validated table: its validated entries, and the type and general references of
+  // PGT_partial (domain.c relinquish_memory: `if ( x & PGT_partial )`).
+  if (f.flags[mfn]! & F_PARTIAL) return putPartialType(x, mfn);
   f.flags[mfn]! &= ~F_VALIDATED;
   demote(x, mfn, f.type[mfn]!);
 }

@@ -24,6 +24,9 @@ export const _PAGE_GUEST_KERNEL = 0x001000;
 /** PTE bit 63. */
 export const _PAGE_NX = 0x800000;
 
+/** PAT | PCD | PWT: an L1 entry's cache-attribute (PAT index) bits. */
+export const PAGE_CACHE_ATTRS = _PAGE_PAT | _PAGE_PCD | _PAGE_PWT;
+
 const ALL_FLAGS = 0xffffff;
 /** Flags every level allows; the rest is base_disallow_mask. NX is allowed: the CPU has it. */
 const BASE_ALLOWED =
@@ -102,13 +105,16 @@ export function addFlagsHi(hi: number, flags: number): number {
 }
 
 /**
- * The flags adjust_guest_lNe adds to a present 64-bit PV entry (§2.6): the guest kernel runs in
- * ring 3, so kernel L1 entries get USER|GUEST_KERNEL and user ones USER|GLOBAL; L2/L3 get USER;
- * L4 gets USER|ACCESSED.
+ * The flags adjust_guest_lNe (xen/arch/x86/pv/mm.h:89–157) adds to a present 64-bit PV entry (§2.6).
+ * The guest kernel runs in ring 3. L1, in Xen's order: an entry without USER gets
+ * USER|GUEST_KERNEL (pv/mm.h:101); then an entry without GUEST_KERNEL gets GLOBAL|USER
+ * (pv/mm.h:104) — so a guest-written USER|GUEST_KERNEL entry gets nothing. L2/L3 get USER; L4 gets
+ * USER|ACCESSED.
  */
 export function guestAdjustFlags(level: number, flags: number): number {
   if (level === 1) {
-    return flags & _PAGE_USER ? _PAGE_USER | _PAGE_GLOBAL : _PAGE_USER | _PAGE_GUEST_KERNEL;
+    if (!(flags & _PAGE_USER)) return _PAGE_USER | _PAGE_GUEST_KERNEL;
+    return flags & _PAGE_GUEST_KERNEL ? 0 : _PAGE_USER | _PAGE_GLOBAL;
   }
   return level === 4 ? _PAGE_USER | _PAGE_ACCESSED : _PAGE_USER;
 }

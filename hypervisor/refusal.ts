@@ -20,5 +20,6 @@ export function buildRefusal(x: XenState, at: string, what: string, rc: number, 
     blockers: mfn === undefined || !x.blockers ? [] : allHolders ? holdersOf(x, mfn) : typeHolders(x, mfn),
   };
   if (mfn !== undefined) refusal.mfn = mfn;
+  if (x.debugBuild && diag.stop !== undefined) refusal.debug_stop = diag.stop;
   return refusal;
 }

@@ -26,6 +26,16 @@ export interface XenState {
   readonly m2p: Map<number, bigint>;
   /** Some domain was created privileged: foreign and I/O mappings in any L1 may be legal. */
   everPrivileged: boolean;
+  /**
+   * current->arch.old_guest_table: the partially validated table whose clean-up Xen leaves to the
+   * call's continuation (put_old_guest_table), which runs before the guest sees the result. 0 = none.
+   */
+  oldGuestTable: number;
+  /**
+   * General references a release build leaks, by frame: a nested validation failure overwrote
+   * old_guest_table (ASSERT_UNREACHABLE() in promote_l{3,4}_table). The audit accepts exactly these.
+   */
+  readonly leaked: Map<number, number>;
 }
 
 export class Diag {
@@ -37,6 +47,8 @@ export class Diag {
   reason: string | undefined;
   /** The frame whose type or reference could not be had. */
   mfn: number | undefined;
+  /** Where a debug build of Xen would have stopped (a failed ASSERT), if it would. */
+  stop: string | undefined;
 
   reset(): void {
     // Only when non-empty: setting an array's length is a runtime call, and this runs per entry.
@@ -44,6 +56,15 @@ export class Diag {
     if (this.chain.length > 0) this.chain.length = 0;
     this.reason = undefined;
     this.mfn = undefined;
+    this.stop = undefined;
+  }
+
+  /** A reason where Xen prints nothing (an XSM denial): kept only if nothing came first. */
+  note(reason: string, mfn?: number): void {
+    if (this.reason === undefined) {
+      this.reason = reason;
+      this.mfn = mfn;
+    }
   }
 
   /** Records a Xen message; the first one (or its plainer twin) becomes the reason. */

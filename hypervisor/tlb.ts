@@ -3,7 +3,9 @@
 // A vCPU stands for the pCPU it runs on: its TLB keeps translations until it is flushed, so a
 // stale writable entry really survives an unflushed unmap.
 
-import type { Vcpu } from './domain.ts';
+import type { Domain, Vcpu } from './domain.ts';
+import { addrOk, vpnOf } from './pte.ts';
+import type { XenState } from './state.ts';
 import type { FlushCause, XenObserver } from './types.ts';
 
 export class TlbClock {
@@ -43,4 +45,12 @@ export function flushVcpus(
 /** tlbflush_filter: the vCPUs that have not flushed since `stamp`. */
 export function filterNeedFlush(clock: TlbClock, vcpus: readonly Vcpu[], stamp: number): Vcpu[] {
   return vcpus.filter((v) => needFlush(v.tlbflushTime, stamp, clock.now));
+}
+
+/** INVLPG on some vCPUs; silently nothing for an address outside the guest's range. */
+export function invlpg(x: XenState, d: Domain, vcpus: readonly Vcpu[], va: bigint): void {
+  if (!addrOk(va)) return;
+  const vpn = vpnOf(va);
+  for (const v of vcpus) invlpgLocal(v, vpn);
+  x.obs.flush?.({ cause: 'guest', dom: d.id, vcpus: vcpus.map((v) => v.id), va, clock: x.clock.now });
 }

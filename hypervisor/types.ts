@@ -87,6 +87,8 @@ export interface Refusal {
   chain: ChainLink[];
   /** The references that stand in the way (e.g. each L1 slot mapping the frame writable). */
   blockers: Holder[];
+  /** Debug builds only: the failed ASSERT at which a debug build of Xen stops (the host crashes). */
+  debug_stop?: string;
 }
 
 export interface CallResult {

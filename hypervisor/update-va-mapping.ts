@@ -1,15 +1,17 @@
-// HYPERVISOR_update_va_mapping (hypercall 14). Models do_update_va_mapping in
-// xen/arch/x86/pv/mm.c + mm.c: find the L1 through the vCPU's current base, mod_l1_entry, and only
-// after success the UVMF flush (NONE / TLB_FLUSH / INVLPG × LOCAL / ALL / MULTI bitmap).
+// HYPERVISOR_update_va_mapping (hypercall 14). Models __do_update_va_mapping in
+// xen/arch/x86/mm.c (4.17: line 4447; do_update_va_mapping, line 4548, calls it with the caller as
+// pg_owner): find the L1 with map_guest_l1e (pv/mm.c, walk.ts), page_lock it as an L1,
+// mod_l1_entry, and only after success the UVMF flush (NONE / TLB_FLUSH / INVLPG × LOCAL / ALL /
+// MULTI bitmap).
 
 import { EFAULT, EINVAL, UVMF } from './abi.ts';
 import type { Domain, Vcpu } from './domain.ts';
-import { modL1Entry } from './entries.ts';
-import { F_VALIDATED, PGT_l1_page_table } from './frames.ts';
-import { invlpg, vcpusOf } from './mmuext-op.ts';
+import { modL1Entry } from './mmu-update.ts';
+import { PGT_l1_page_table } from './frames.ts';
+import { vcpusOf } from './mmuext-op.ts';
 import { addrOk, hex, hiOf, loOf, vaSlot } from './pte.ts';
 import type { XenState } from './state.ts';
-import { flushVcpus } from './tlb.ts';
+import { flushVcpus, invlpg } from './tlb.ts';
 import { findL1 } from './walk.ts';
 
 export function doUpdateVaMapping(
@@ -31,11 +33,11 @@ export function doUpdateVaMapping(
     x.diag.fail(`no L1 maps va ${hex(va)} under the current base`);
     return EINVAL;
   }
-  if (f.owner[l1] !== d.id || f.type[l1] !== PGT_l1_page_table || f.typeCount[l1] === 0 || !(f.flags[l1]! & F_VALIDATED)) {
+  if (f.owner[l1] !== d.id || f.type[l1] !== PGT_l1_page_table || !f.liveTable(l1)) {
     x.diag.fail(`mfn ${hex(l1)} mapping va ${hex(va)} is not a validated L1 of d${d.id}`, undefined, l1);
     return EINVAL;
   }
-  const rc = modL1Entry(x, l1, vaSlot(va, 1), loOf(val), hiOf(val), d, d.id, false);
+  const rc = modL1Entry(x, l1, vaSlot(va, 1), loOf(val), hiOf(val), d, d, false, d);
   if (rc !== 0) return rc;
 
   const kind = flags & UVMF.FLUSHTYPE_MASK;

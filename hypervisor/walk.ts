@@ -1,6 +1,7 @@
-// Page walks through a vCPU's current page tables: guest_map_l1e (the L1 that maps a VA, as
-// update_va_mapping finds it) and a hardware-style translation for guest loads and stores.
-// Models xen/arch/x86/pv/mm.c guest_map_l1e and the x86 walk (RW is the AND of every level).
+// Page walks through a vCPU's current page tables: map_guest_l1e (xen/arch/x86/pv/mm.c, 4.17
+// line 33: the L1 that maps a VA, read through the L2 entry of Xen's linear map, as
+// update_va_mapping finds it) and a hardware-style translation for guest loads and stores (RW is
+// the AND of every level).
 
 import { _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, addrOk, pteMfn, slotOf48, va48 } from './pte.ts';
 import type { FrameTable } from './frames.ts';
@@ -16,7 +17,7 @@ function entryMfn(f: FrameTable, mfn: number, slot: number): number {
   return pteMfn(p[2 * slot]!, p[2 * slot + 1]!);
 }
 
-/** The L1 frame that maps va under the L4 `base`, or undefined (a level not present, or PSE). */
+/** map_guest_l1e: the L1 frame that maps va under the L4 `base`, or undefined (a level not present, or PSE). */
 export function findL1(f: FrameTable, base: number, va: bigint): number | undefined {
   if (base === 0 || !addrOk(va)) return undefined;
   const v = va48(va);

@@ -19,7 +19,8 @@
 //            {"level":40,"time":T,"line":N,"dom":D,"vcpu":V,"refusal":{"at":"ops[0]","what":…,
 //             "rc":-22,"errno":"EINVAL","reason":…,"mfn":"0x…"?,"xen":[…],
 //             "chain":[{"mfn":"0x…","level":1,"slot":16,"val":"0x…"}],
-//             "blockers":[{"kind":"l1e","mfn":"0x…","slot":16?,"val":"0x…"?,"dom":1,"vcpu":0?,"rw":true?}]},
+//             "blockers":[{"kind":"l1e","mfn":"0x…","slot":16?,"val":"0x…"?,"dom":1,"vcpu":0?,"rw":true?}],
+//             "debug_stop":"ASSERT_UNREACHABLE() in …: a debug build stops here"? (debug builds)},
 //             "msg":"refused <what>: <reason>"}
 //  flush     info  (30), from XenObserver.flush, before the record line of the record that caused it:
 //            {"level":30,"time":T,"line":N,"event":"tlb_flush","cause":"guest|cr3|type_change|
@@ -97,6 +98,7 @@ export function refusalJson(r: Refusal): Record<string, unknown> {
   o.xen = r.xen;
   o.chain = r.chain.map((c) => ({ mfn: hex(c.mfn), level: c.level, slot: c.slot, val: hex(c.val) }));
   o.blockers = r.blockers.map(holderJson);
+  if (r.debug_stop !== undefined) o.debug_stop = r.debug_stop;
   return o;
 }
 

@@ -144,7 +144,7 @@ describe('§6 get_page fails on a free frame or the wrong owner; put_page at cou
     expect(pinL1Mapping(w, MMIO_MFN, PAGE_RW).rc).toBe(EPERM);
   });
 
-  test("§2.2.2: an L1e beyond every domain's frames (not RAM) → -EPERM", () => {
+  test("§2.2.2: an L1e beyond the machine's RAM (not mfn_valid) → -EPERM", () => {
     const w = new World();
     expect(pinL1Mapping(w, BEYOND_MFN, PAGE_RO).rc).toBe(EPERM);
   });

@@ -70,8 +70,8 @@ export const DOM0: DomainSpec = { domid: 0, vcpus: 1, base: 0x3000, count: 64, p
 export const FREE_MFN = 0x1800;
 /** Below 0x100 and unowned: I/O memory (DOMID_IO). */
 export const MMIO_MFN = 0x42;
-/** Beyond every domain's frames: not RAM. */
-export const BEYOND_MFN = 0x100000;
+/** Beyond the machine's RAM (MAX_MACHINE_FRAMES = 2^26): not RAM, so get_page_from_l1e's I/O branch. */
+export const BEYOND_MFN = 2 ** 26;
 
 export type Who = number | Caller;
 function caller(w: Who): Caller {
@@ -81,6 +81,8 @@ function caller(w: Who): Caller {
 export interface WorldOptions {
   domains?: DomainSpec[];
   linearPt?: boolean;
+  /** Xen's build (default debug). */
+  debugBuild?: boolean;
 }
 
 /**
@@ -105,6 +107,7 @@ export class World {
         },
       },
       ...(opts.linearPt === undefined ? {} : { linearPt: opts.linearPt }),
+      ...(opts.debugBuild === undefined ? {} : { debugBuild: opts.debugBuild }),
     });
     for (const d of opts.domains ?? [DOM1, DOM2]) this.createDomain(d);
   }

@@ -25,7 +25,7 @@ function allHoldersByScan(x: XenState, mfn: number): Holder[] {
       const lo = page[2 * i]!;
       const hi = page[2 * i + 1]!;
       if (!(lo & 1) || (level === 4 && !isGuestL4Slot(i))) continue;
-      if (pteMfn(lo, hi) !== mfn || table === mfn || (level === 1 && isMmio(x, mfn))) continue;
+      if (pteMfn(lo, hi) !== mfn || table === mfn || (level === 1 && isMmio(mfn))) continue;
       out.push({ kind: `l${level}e` as Holder['kind'], mfn: table, slot: i, val: toBig(lo, hi), dom: f.owner[table]!, rw: (lo & 2) !== 0 });
     }
   }

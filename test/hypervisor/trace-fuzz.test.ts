@@ -7,7 +7,10 @@ import { newStats, runRecord } from './trace-run.ts';
 import type { RunStats } from './trace-run.ts';
 
 function runAudited(seed: number, records: number, extensions = true): RunStats {
-  const hv = new Hypervisor();
+  // A release build: random traces reach the nested validation failure at which a debug build of
+  // Xen stops (ASSERT_UNREACHABLE() in promote_l4_table); the audit accepts the release build's leak
+  // there and nothing else, and reports it in a debug build (partial.test.ts).
+  const hv = new Hypervisor({ debugBuild: false });
   const s = newStats();
   let i = 0;
   for (const r of iterateTrace({ seed, records, extensions })) {

@@ -49,7 +49,7 @@ export interface Who {
 }
 /**
  * A frame: index i of the caller's frames (o = 0) or of the domain o places further on (o = 1, 2),
- * or a special frame: free RAM between domains, I/O memory, beyond the frame table, Xen's INVALID
+ * or a special frame: free RAM between domains, I/O memory, beyond the machine's RAM, Xen's INVALID
  * pattern, or mfn 0.
  */
 export type FrameSel = { o: number; i: number } | { s: 'free' | 'mmio' | 'beyond' | 'invalid' | 'zero' };
