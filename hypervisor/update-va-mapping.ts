@@ -1,8 +1,9 @@
 // HYPERVISOR_update_va_mapping (hypercall 14). Models do_update_va_mapping in
 // xen/arch/x86/pv/mm.c + mm.c: find the L1 through the vCPU's current base, mod_l1_entry, and only
-// after success the UVMF flush (NONE / TLB_FLUSH / INVLPG × LOCAL / ALL / MULTI bitmap).
+// after success the UVMF flush (NONE / TLB_FLUSH / INVLPG × LOCAL / ALL / MULTI bitmap). Also
+// update_va_mapping_otherdomain (hypercall 22), whose pg_owner (FD) is a domid_t.
 
-import { EFAULT, EINVAL, UVMF } from './abi.ts';
+import { EFAULT, EINVAL, UVMF, uvmfScope, uvmfType } from './abi.ts';
 import type { Domain, Vcpu } from './domain.ts';
 import { modL1Entry } from './entries.ts';
 import { F_VALIDATED, PGT_l1_page_table } from './frames.ts';
@@ -10,6 +11,7 @@ import { invlpg, vcpusOf } from './mmuext-op.ts';
 import { addrOk, hex, hiOf, loOf, vaSlot } from './pte.ts';
 import type { XenState } from './state.ts';
 import { flushVcpus } from './tlb.ts';
+import type { Ulong } from './types.ts';
 import { findL1 } from './walk.ts';
 
 export function doUpdateVaMapping(
@@ -18,8 +20,9 @@ export function doUpdateVaMapping(
   v: Vcpu,
   va: bigint,
   val: bigint,
-  flags: number,
+  flags: Ulong,
   vcpumask: readonly number[] | null | undefined,
+  pgOwner: Domain = d,
 ): number {
   if (!addrOk(va)) {
     x.diag.fail(`va ${hex(va)} is not a guest address`);
@@ -35,12 +38,14 @@ export function doUpdateVaMapping(
     x.diag.fail(`mfn ${hex(l1)} mapping va ${hex(va)} is not a validated L1 of d${d.id}`, undefined, l1);
     return EINVAL;
   }
-  const rc = modL1Entry(x, l1, vaSlot(va, 1), loOf(val), hiOf(val), d, d.id, false);
+  const rc = modL1Entry(x, l1, vaSlot(va, 1), loOf(val), hiOf(val), d, pgOwner.id, false);
   if (rc !== 0) return rc;
 
-  const kind = flags & UVMF.FLUSHTYPE_MASK;
-  if (kind === UVMF.NONE) return 0;
-  const where = flags & ~UVMF.FLUSHTYPE_MASK;
+  // flags is an unsigned long: its pointer bits may lie above 2^32 (uvmfScope, not `&`). A flush
+  // type of 3 matches no case of __do_update_va_mapping's switch: no flush, the mask is never read.
+  const kind = uvmfType(flags);
+  if (kind !== UVMF.TLB_FLUSH && kind !== UVMF.INVLPG) return 0;
+  const where = uvmfScope(flags);
   let targets: readonly Vcpu[] | undefined;
   if (where === UVMF.LOCAL) targets = [v];
   else if (where === UVMF.ALL) targets = d.vcpus;

@@ -2,7 +2,7 @@
 // builder for standard 4-level trees whose virtual addresses are known.
 // Spec: /work/shared/spec/xen-pv-mm.md (every test cites the section it checks).
 import { expect } from 'vitest';
-import { Hypervisor, MMUEXT } from '../../hypervisor/index.ts';
+import { Hypervisor, MMUEXT, type XenVersion } from '../../hypervisor/index.ts';
 import type {
   AccessResult,
   Caller,
@@ -81,6 +81,7 @@ function caller(w: Who): Caller {
 export interface WorldOptions {
   domains?: DomainSpec[];
   linearPt?: boolean;
+  xenVersion?: XenVersion;
 }
 
 /**
@@ -105,6 +106,7 @@ export class World {
         },
       },
       ...(opts.linearPt === undefined ? {} : { linearPt: opts.linearPt }),
+      ...(opts.xenVersion === undefined ? {} : { xenVersion: opts.xenVersion }),
     });
     for (const d of opts.domains ?? [DOM1, DOM2]) this.createDomain(d);
   }
