@@ -264,7 +264,8 @@ function readHypercall(op: string, o: Obj, sub: boolean): Hypercall {
       for (let i = 0; i < calls.length; i++) {
         try {
           const c = object(calls[i], '');
-          out[i] = readHypercall(hypercallOp(c.op), c, true);
+          const cop = hypercallOp(c.op);
+          out[i] = cop === 'hypercall' && c.op !== 'hypercall' ? unknownCall(c) : readHypercall(cop, c, true);
         } catch (e) {
           throw prefixed(e, `calls[${i}].`);
         }
@@ -273,6 +274,12 @@ function readHypercall(op: string, o: Obj, sub: boolean): Hypercall {
     }
   }
   throw new FieldError('op', `not a hypercall, got ${show(op)}`);
+}
+
+/** A multicall entry given by a number without a handler: `{"op":N}`. */
+function unknownCall(o: Obj): Hypercall {
+  noCommon(o);
+  return { op: 'hypercall', nr: toUlong(o.op, 'op') };
 }
 
 /** A multicall entry's op: a hypercall's name, or its number (multicall_entry.op: xen_ulong_t). */
