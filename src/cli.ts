@@ -39,6 +39,7 @@ interface ReplayFlags {
   logLevel: LogLevel;
   audit?: boolean;
   xenBuild?: 'debug' | 'release';
+  xenVersion?: '4.17' | 'master';
 }
 
 async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
@@ -49,6 +50,7 @@ async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
     if (flags.log !== undefined) opts.log = flags.log;
     if (flags.audit) opts.audit = true;
     if (flags.xenBuild === 'release') opts.xenBuild = 'release';
+    if (flags.xenVersion === 'master') opts.xenVersion = 'master';
     const { replay } = await import('./replay.ts');
     return (await replay(file, opts)).exit;
   });
@@ -77,6 +79,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--audit', 'audit every reference after every record; stop at the first mismatch')
     .addOption(new Option('--xen-build <build>', "Xen's build: debug logs gdprintk texts with refusals, release none").choices(['debug', 'release']).default('debug'))
+    .addOption(new Option('--xen-version <version>', "the Xen release whose answers to give where they differ (docs/xen-versions.md)").choices(['4.17', 'master']).default('4.17'))
     .action(runReplay);
   registerRun(program);
   registerCompare(program);

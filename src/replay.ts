@@ -39,6 +39,8 @@ export interface ReplayOptions {
   signal?: AbortSignal;
   /** Xen's build: 'debug' (default) logs gdprintk texts with each refusal; 'release' none. */
   xenBuild?: 'debug' | 'release';
+  /** The Xen release whose answers to give where 4.17 (default) and master differ. */
+  xenVersion?: '4.17' | 'master';
 }
 
 export interface ReplaySummary {
@@ -291,7 +293,7 @@ export async function replay(path: string, opts: ReplayOptions = {}): Promise<Re
     if (log !== undefined && log.enabled('info')) observer.flush = (e) => log.flush(e);
     let hv: Hypervisor;
     try {
-      hv = new Hypervisor({ observer, debugBuild: opts.xenBuild !== 'release', blockers: everyBlocker });
+      hv = new Hypervisor({ observer, debugBuild: opts.xenBuild !== 'release', blockers: everyBlocker, xenVersion: opts.xenVersion ?? '4.17' });
     } catch (e) {
       const msg = errorText(e);
       log?.internalError(msg);

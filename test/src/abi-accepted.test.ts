@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { replay, type ReplaySummary } from '../../src/replay.ts';
+import { replay, type ReplayOptions, type ReplaySummary } from '../../src/replay.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'xensim-abi-'));
 let n = 0;
@@ -17,7 +17,7 @@ function trace(lines: string[]): string {
   return p;
 }
 
-async function run(lines: string[]): Promise<{ s: ReplaySummary; out: string; err: string; json: Record<string, unknown>[] }> {
+async function run(lines: string[], opts: ReplayOptions = {}): Promise<{ s: ReplaySummary; out: string; err: string; json: Record<string, unknown>[] }> {
   let out = '';
   let err = '';
   const s = await replay(trace(lines), {
@@ -25,6 +25,7 @@ async function run(lines: string[]): Promise<{ s: ReplaySummary; out: string; er
     audit: true,
     out: { write: (x: string) => (out += x) },
     err: { write: (x: string) => (err += x) },
+    ...opts,
   });
   const json = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   return { s, out, err, json };
@@ -165,6 +166,20 @@ describe('multicall runs every hypercall the trace expresses; unknown numbers ge
       `{"op":"decrease_reservation","mfns":[${mfns}],"expect":1}`,
     ]);
     expect(r.s).toMatchObject({ exit: 0, failed: 0, held: 1 });
+  });
+});
+
+describe('one Xen version, named: 4.17 by default, master on request (docs/xen-versions.md)', () => {
+  it("an unpermitted FLUSH_CACHE_GLOBAL: -EINVAL in 4.17 (mm.c:3805), -EACCES in master", async () => {
+    const lines = [
+      '{"op":"create_domain","domid":1,"vcpus":1,"frames":{"base":"0x1000","count":16}}',
+      '{"op":"mmuext_op","ops":[{"cmd":"flush_cache_global"}]}',
+      '{"op":"mmuext_op","ops":[{"cmd":"flush_cache"}]}',
+    ];
+    const rcs = async (opts: ReplayOptions) => (await run(lines, opts)).json.slice(1).map((r) => r.rc);
+    expect(await rcs({})).toEqual([-22, -13]);
+    expect(await rcs({ xenVersion: '4.17' })).toEqual([-22, -13]);
+    expect(await rcs({ xenVersion: 'master' })).toEqual([-13, -13]);
   });
 });
 
