@@ -207,7 +207,7 @@ export function bool(o: Obj, key: string): boolean {
 
 // Arrays have no limit of their own: Xen takes counts up to 2^32-1 (unsigned int), preempting
 // long batches with continuations the guest never sees; a trace line's 1 MiB (MAX_LINE_BYTES)
-// bounds an array to some 500,000 entries and its parsed form to a few MiB (docs/limits.md).
+// bounds an array to 524,288 entries and its reading to about 10 MiB of heap (docs/limits.md).
 export function array(o: Obj, key: string): unknown[] {
   const v = o[key];
   if (!Array.isArray(v)) fail(key, -1, 'an array', v);

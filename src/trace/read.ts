@@ -54,18 +54,13 @@ const NEEDS_VA = new Set<number>([MMUEXT.invlpg_local, MMUEXT.invlpg_all, MMUEXT
 const NEEDS_MASK = new Set<number>([MMUEXT.tlb_flush_multi, MMUEXT.invlpg_multi]);
 
 function cmdOf(v: unknown): number {
-  if (typeof v === 'string' && Object.hasOwn(MMUEXT_BY_NAME, v)) {
-    const n = MMUEXT_BY_NAME[v];
-    if (n === undefined || !Object.hasOwn(MMUEXT_BY_NAME, v)) {
-      throw new FieldError('cmd', `unknown MMUEXT command ${show(v)} (known: ${MMUEXT_NAMES}, or a number)`);
-    }
+  if (typeof v === 'string' && !v.startsWith('0x') && !v.startsWith('0X')) {
+    const n = Object.hasOwn(MMUEXT_BY_NAME, v) ? MMUEXT_BY_NAME[v] : undefined;
+    if (n === undefined) throw new FieldError('cmd', `unknown MMUEXT command ${show(v)} (known: ${MMUEXT_NAMES}, or a number)`);
     return n;
   }
   // A number Xen does not know passes through: Xen answers -ENOSYS. struct mmuext_op's cmd is an
   // unsigned int (public/xen.h): the low 32 bits of the 8 bytes before arg1 (the rest is padding).
-  if (typeof v === 'string' && !v.startsWith('0x') && !v.startsWith('0X')) {
-    throw new FieldError('cmd', `unknown MMUEXT command ${show(v)} (known: ${MMUEXT_NAMES}, or a number)`);
-  }
   return toNarrowed(v, 'cmd', 32);
 }
 
