@@ -151,6 +151,17 @@ describe('multicall runs every hypercall the trace expresses; unknown numbers ge
     await holds([`{"op":"multicall","calls":[${calls.join(',')}],"expect":{"rc":0,"results":[${results.join(',')}]}}`]);
   });
 
+  it('set_gdt, in a multicall or not, flushes the caller\'s TLB on success (do_set_gdt, pv/descriptor-tables.c:145)', async () => {
+    await holds([
+      '{"op":"access","va":"0x10000","write":false,"expect":{"rc":0,"tlb_hit":false}}',
+      '{"op":"access","va":"0x10000","write":false,"expect":{"rc":0,"tlb_hit":true}}',
+      '{"op":"multicall","calls":[{"op":"set_gdt","frames":["0x1030"],"entries":16}],"expect":{"results":[0]}}',
+      '{"op":"access","va":"0x10000","write":false,"expect":{"rc":0,"tlb_hit":false}}',
+      '{"op":"set_gdt","frames":["0x1031"],"entries":1,"expect":0}',
+      '{"op":"access","va":"0x10000","write":false,"expect":{"rc":0,"tlb_hit":false}}',
+    ]);
+  });
+
   it('update_va_mapping_otherdomain and an unknown number as records of their own', async () => {
     await holds([
       '{"op":"update_va_mapping_otherdomain","va":"0x10000","val":"0x1010063","flags":"tlb_flush|all","domid":"0x7ff0","expect":0}',
