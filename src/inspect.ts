@@ -889,6 +889,7 @@ export class FrameTracker {
         }
         break;
       case 'update_va_mapping':
+      case 'update_va_mapping_otherdomain':
         hit = this.vaWrite(c.va, c.val, ok) || hit;
         break;
       case 'store': {
