@@ -5,8 +5,8 @@
 import type { Ulong } from './types.ts';
 
 /**
- * The Xen release the model follows: 4.17 (the default), or master where it differs (docs/design.md,
- * "Xen versions", lists every difference).
+ * The Xen release the model follows: 4.17 (the default), or master where it differs
+ * (docs/xen-versions.md lists every difference and which are modelled).
  */
 export type XenVersion = '4.17' | 'master';
 export const XEN_VERSIONS: readonly XenVersion[] = ['4.17', 'master'];

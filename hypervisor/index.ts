@@ -168,7 +168,8 @@ export class Hypervisor {
       case 'hypercall': {
         // call_handlers_pv64's default: a number without a handler (hypercall-defs.c).
         const name = typeof call.nr === 'number' ? HYPERCALL_NAMES[call.nr] : undefined;
-        diag.fail(`hypercall ${call.nr}${name ? ` (${name})` : ''} has no handler in a 64-bit PV guest's table`);
+        // Xen prints nothing here: the reason is the model's own, not a gdprintk text.
+        diag.reason = `hypercall ${call.nr}${name ? ` (${name})` : ''} has no handler in a 64-bit PV guest's table`;
         refusals.push(buildRefusal(x, at, `hypercall ${call.nr}`, ENOSYS));
         return { rc: ENOSYS };
       }

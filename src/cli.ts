@@ -11,6 +11,7 @@
 // the command line does not name another subcommand.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { XEN_VERSIONS, type XenVersion } from '../hypervisor/abi.ts';
 import { runCommand } from './command.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { addHelp, EXIT, programHelp } from './help.ts';
@@ -39,7 +40,7 @@ interface ReplayFlags {
   logLevel: LogLevel;
   audit?: boolean;
   xenBuild?: 'debug' | 'release';
-  xenVersion?: '4.17' | 'master';
+  xenVersion?: XenVersion;
 }
 
 async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
@@ -79,7 +80,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--audit', 'audit every reference after every record; stop at the first mismatch')
     .addOption(new Option('--xen-build <build>', "Xen's build: debug logs gdprintk texts with refusals, release none").choices(['debug', 'release']).default('debug'))
-    .addOption(new Option('--xen-version <version>', "the Xen release whose answers to give where they differ (docs/xen-versions.md)").choices(['4.17', 'master']).default('4.17'))
+    .addOption(new Option('--xen-version <version>', "the Xen release whose answers to give where they differ (docs/xen-versions.md)").choices([...XEN_VERSIONS]).default('4.17'))
     .action(runReplay);
   registerRun(program);
   registerCompare(program);
