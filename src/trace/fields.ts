@@ -230,6 +230,10 @@ export function vcpumask(o: Obj, key: string): number[] | null {
   if (v === null) return null;
   if (!Array.isArray(v)) fail(key, -1, 'an array of vCPU ids, or null (an unreadable pointer)', v);
   const out = new Array<number>(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = toUint(v[i], key, 2 ** 53, BIT_WANT, i, true);
+  for (let i = 0; i < v.length; i++) {
+    const b = toUlong(v[i], key, i, BIT_WANT);
+    if (typeof b !== 'number') fail(key, i, BIT_WANT, v[i]);
+    out[i] = b;
+  }
   return out;
 }
