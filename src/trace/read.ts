@@ -121,7 +121,6 @@ function readFlags(o: Obj, hasMask: boolean): Ulong {
     }
     return type | (scope < 0 ? UVMF.LOCAL : scope);
   }
-  if (typeof v === 'string' && !v.startsWith('0x') && !v.startsWith('0X')) fail('flags', -1, FLAGS_WANT, v);
   // flags is an unsigned long (do_update_va_mapping): every 64-bit value, its bits above the flush
   // type being a bitmap pointer (UVMF_MULTI). The bitmap is the pointer's memory, so a flush that
   // reads it needs `vcpumask`; a mask given with flags that never read it is ignored, as by Xen.
