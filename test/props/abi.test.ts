@@ -4,7 +4,9 @@
 // hypercall for Xen to answer: the record, written as NDJSON text, goes through the real reader
 // (parseLine: it must not refuse it, i.e. no exit 2), then to a Hypervisor; the audit stays clean
 // after every call, and the rc is one Xen 4.17 can return for that call (ALLOWED, from the source).
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -25,6 +27,7 @@ import {
   type CallResult,
   type Hypercall,
 } from '../../hypervisor/index.ts';
+import { replay } from '../../src/replay.ts';
 import { parseLine } from '../../src/trace/read.ts';
 import type { TraceRecord } from '../../src/trace/types.ts';
 import { runs, SEED, timeout } from './shrunk.ts';
@@ -243,5 +246,34 @@ describe('issue 12: every register value of every expressible hypercall is answe
     },
     timeout(60_000),
   );
-});
 
+  it('the same draws run whole through `replay` (report, --json, log, --audit): exit 0, never bad input or an internal error', async () => {
+    const prologue = [
+      '{"op":"create_domain","domid":1,"vcpus":2,"frames":{"base":"0x1000","count":64}}',
+      '{"op":"create_domain","domid":2,"vcpus":1,"frames":{"base":"0x2000","count":16}}',
+      '{"op":"create_domain","domid":0,"vcpus":1,"frames":{"base":"0x3000","count":16},"privileged":true}',
+      '{"op":"store","dom":1,"mfn":"0x1000","slot":0,"val":"0x1001067"}',
+      '{"op":"store","dom":1,"mfn":"0x1001","slot":0,"val":"0x1002067"}',
+      '{"op":"store","dom":1,"mfn":"0x1002","slot":0,"val":"0x1003067"}',
+      '{"op":"store","dom":1,"mfn":"0x1003","slot":16,"val":"0x1010063"}',
+      '{"op":"mmuext_op","dom":1,"ops":[{"cmd":"pin_l4_table","mfn":"0x1000"},{"cmd":"new_baseptr","mfn":"0x1000"}],"expect":0}',
+    ];
+    const draws = fc.sample(fc.tuple(caller, call), { numRuns: runs(300), seed: SEED });
+    const path = join(mkdtempSync(join(tmpdir(), 'xensim-abi-prop-')), 'draws.ndjson');
+    writeFileSync(path, [...prologue, ...draws.map(([who, raw]) => JSON.stringify({ ...raw, dom: who.dom, vcpu: who.vcpu }))].join('\n') + '\n');
+    for (const json of [false, true]) {
+      let err = '';
+      let log = '';
+      const s = await replay(path, {
+        json,
+        audit: true,
+        out: { write: () => true },
+        err: { write: (x: string) => (err += x) },
+        log: { write: (x: string) => (log += x) },
+      });
+      expect(err).toBe('');
+      expect(s).toMatchObject({ exit: 0, reason: 'finished', records: prologue.length + draws.length });
+      expect(log).not.toContain('internal_error');
+    }
+  }, timeout(60_000));
+});
