@@ -142,9 +142,13 @@ export class Hypervisor {
         let rc: number;
         if (call.op === 'update_va_mapping') rc = doUpdateVaMapping(x, d, v, call.va, call.val, call.flags, call.vcpumask);
         else {
-          // do_update_va_mapping_otherdomain: get_pg_owner(domid) first (-ESRCH / -EPERM).
+          // do_update_va_mapping_otherdomain (mm.c:4560): get_pg_owner(domid) (-ESRCH), then
+          // __do_update_va_mapping's xsm_update_va_mapping (xsm/dummy.h:740, XSM_TARGET): the
+          // caller itself or a control domain, whatever the new entry (-EPERM).
           const pg = getPgOwner(x, d, call.domid);
-          rc = typeof pg === 'number' ? pg : doUpdateVaMapping(x, d, v, call.va, call.val, call.flags, call.vcpumask, pg);
+          if (typeof pg === 'number') rc = pg;
+          else if (pg !== d && !d.privileged) rc = EPERM;
+          else rc = doUpdateVaMapping(x, d, v, call.va, call.val, call.flags, call.vcpumask, pg);
         }
         if (rc !== 0) {
           refusals.push(buildRefusal(x, at, `${call.op} va ${hex(call.va)} val ${hex(call.val)}`, rc));
