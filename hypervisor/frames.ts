@@ -3,6 +3,17 @@
 // linear_pt_count). 18 bytes a frame; contents exist only for frames that were written.
 
 import { ENTRIES_PER_TABLE } from './pte.ts';
+import type { Ulong } from './types.ts';
+
+/**
+ * What an MFN argument above 2^53 (a bigint) becomes inside the model: a number no frame table
+ * reaches, so mfn_valid() is false and Xen's -EINVAL follows, as for any frame past max_page.
+ */
+export const NOT_A_FRAME = 2 ** 53;
+/** An unsigned long MFN argument as the frame table indexes it (see NOT_A_FRAME). */
+export function frameOf(mfn: Ulong): number {
+  return typeof mfn === 'number' ? mfn : NOT_A_FRAME;
+}
 
 /** type_info's type field (bits 63:61): PGT_none … PGT_writable_page. */
 export const PGT_none = 0;

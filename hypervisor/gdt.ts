@@ -9,6 +9,7 @@ import { PGT_seg_desc_page } from './frames.ts';
 import { getPage, getPageType, putPage, putPageAndType } from './page-type.ts';
 import { hex } from './pte.ts';
 import type { XenState } from './state.ts';
+import { flushVcpus } from './tlb.ts';
 
 /** FIRST_RESERVED_GDT_ENTRY on x86-64: 14 pages of 512 descriptors belong to the guest. */
 export const FIRST_RESERVED_GDT_ENTRY = 14 * 512;
@@ -44,5 +45,7 @@ export function doSetGdt(x: XenState, d: Domain, v: Vcpu, frames: readonly numbe
   destroyGdt(x, v);
   v.gdtFrames = taken;
   v.gdtEnts = entries;
+  // do_set_gdt flushes the local TLB after a successful pv_set_gdt (pv/descriptor-tables.c:145).
+  flushVcpus(x.clock, x.obs, d.id, [v], 'guest');
   return 0;
 }

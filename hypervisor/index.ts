@@ -1,15 +1,16 @@
 // The Hypervisor facade: one entry point per hypercall and per setup or query record, results as
 // data. Everything a guest or a trace can do to the simulated Xen goes through here.
 
-import { DOMID_SELF, EFAULT, EINVAL, EPERM, mmuextName } from './abi.ts';
+import { DOMID_SELF, EFAULT, EINVAL, ENOSYS, EPERM, HYPERCALL_NAMES, mmuextName, type XenVersion } from './abi.ts';
 import { audit } from './audit.ts';
 import type { Domain, Vcpu } from './domain.ts';
-import { F_ALLOCATED, F_PINNED, F_VALIDATED, FrameTable, hex08,
+import { F_ALLOCATED, F_PINNED, F_VALIDATED, frameOf, FrameTable, hex08,
   hex16, NO_OWNER, PGT_seg_desc_page, TYPE_NAMES } from './frames.ts';
 import { createDomain, decreaseReservation, destroyDomain, memoryExchange, type DomainSpec } from './lifecycle.ts';
 import { doMmuUpdate } from './mmu-update.ts';
 import { doMmuextOp } from './mmuext-op.ts';
 import { doMulticall } from './multicall.ts';
+import { getPgOwner } from './foreign.ts';
 import { ENTRIES_PER_TABLE, hex, hiOf, loOf, toBig, vpnOf } from './pte.ts';
 import { buildRefusal } from './refusal.ts';
 import { Diag, type XenState } from './state.ts';
@@ -23,6 +24,7 @@ import {
   type MmuextOp,
   type Refusal,
   SetupError,
+  type Ulong,
   type XenObserver,
 } from './types.ts';
 import { doUpdateVaMapping } from './update-va-mapping.ts';
@@ -42,6 +44,8 @@ export interface HypervisorOptions {
   debugBuild?: boolean;
   /** Refusals list their blockers (default); off leaves `blockers` empty and saves the search. */
   blockers?: boolean;
+  /** The release whose answers to give where 4.17 (the default) and master differ. */
+  xenVersion?: XenVersion;
 }
 
 interface Outcome {
@@ -63,6 +67,7 @@ export class Hypervisor {
       linearPt: opts.linearPt ?? true,
       debugBuild: opts.debugBuild ?? true,
       blockers: opts.blockers ?? true,
+      xenVersion: opts.xenVersion ?? '4.17',
       diag: new Diag(),
       m2p: new Map(),
       everPrivileged: false,
@@ -134,12 +139,45 @@ export class Hypervisor {
         }
         return { rc: o.rc, done: o.done };
       }
-      case 'update_va_mapping': {
-        const rc = doUpdateVaMapping(x, d, v, call.va, call.val, call.flags, call.vcpumask);
+      case 'update_va_mapping':
+      case 'update_va_mapping_otherdomain': {
+        let rc: number;
+        if (call.op === 'update_va_mapping') rc = doUpdateVaMapping(x, d, v, call.va, call.val, call.flags, call.vcpumask);
+        else {
+          // do_update_va_mapping_otherdomain (mm.c:4560): get_pg_owner(domid) (-ESRCH), then
+          // __do_update_va_mapping's xsm_update_va_mapping (xsm/dummy.h:740, XSM_TARGET): the
+          // caller itself or a control domain, whatever the new entry (-EPERM).
+          const pg = getPgOwner(x, d, call.domid);
+          if (typeof pg === 'number') rc = pg;
+          else if (pg !== d && !d.privileged) rc = EPERM;
+          else rc = doUpdateVaMapping(x, d, v, call.va, call.val, call.flags, call.vcpumask, pg);
+        }
         if (rc !== 0) {
-          refusals.push(buildRefusal(x, at, `update_va_mapping va ${hex(call.va)} val ${hex(call.val)}`, rc));
+          refusals.push(buildRefusal(x, at, `${call.op} va ${hex(call.va)} val ${hex(call.val)}`, rc));
         }
         return { rc };
+      }
+      case 'set_gdt': {
+        const rc = doSetGdt(x, d, v, call.frames.map(frameOf), call.entries);
+        if (rc !== 0) refusals.push(buildRefusal(x, at, `set_gdt frames [${call.frames.map(hex).join(',')}] entries ${call.entries}`, rc));
+        return { rc };
+      }
+      case 'decrease_reservation':
+        return { rc: decreaseReservation(x, d, call.mfns.map(frameOf)) };
+      case 'memory_exchange': {
+        const o = memoryExchange(x, d, call.mfns.map(frameOf));
+        if (o.failed !== undefined) {
+          refusals.push(buildRefusal(x, where(at, `mfns[${o.failed}]`), `memory_exchange mfn ${hex(call.mfns[o.failed]!)}`, o.rc, true));
+        }
+        return { rc: o.rc };
+      }
+      case 'hypercall': {
+        // call_handlers_pv64's default: a number without a handler (hypercall-defs.c).
+        const name = typeof call.nr === 'number' ? HYPERCALL_NAMES[call.nr] : undefined;
+        // Xen prints nothing here: the reason is the model's own, not a gdprintk text.
+        diag.reason = `hypercall ${call.nr}${name ? ` (${name})` : ''} has no handler in a 64-bit PV guest's table`;
+        refusals.push(buildRefusal(x, at, `hypercall ${call.nr}`, ENOSYS));
+        return { rc: ENOSYS };
       }
       case 'multicall':
         return doMulticall(
@@ -156,8 +194,9 @@ export class Hypervisor {
    * value growing by `stride` each (the domain builder's bulk form). rc -EPERM, nothing written,
    * when the frame is not the domain's ordinary memory (a live l1–l4/seg_desc type).
    */
-  store(caller: Caller, mfn: number, slot: number, val: bigint, count = 1, stride = 0n): number {
+  store(caller: Caller, arg: Ulong, slot: number, val: bigint, count = 1, stride = 0n): number {
     const { d } = this.resolve(caller);
+    const mfn = frameOf(arg);
     if (slot < 0 || count < 1 || slot + count > ENTRIES_PER_TABLE) {
       throw new SetupError(`slots ${slot} … ${slot + count - 1} are not within 0 … 511`, 'slot');
     }
@@ -189,36 +228,27 @@ export class Hypervisor {
   }
 
   /** XENMEM_decrease_reservation: drops the allocation reference; rc = extents done. */
-  decreaseReservation(caller: Caller, mfns: number[]): number {
-    const { d } = this.resolve(caller);
-    this.x.diag.reset();
-    return decreaseReservation(this.x, d, mfns);
+  decreaseReservation(caller: Caller, mfns: Ulong[]): number {
+    return this.hypercall(caller, { op: 'decrease_reservation', mfns }).rc;
   }
 
   /** HYPERVISOR_set_gdt: the calling vCPU's GDT becomes `frames` (each a seg_desc page). */
-  setGdt(caller: Caller, frames: number[], entries: number): CallResult {
-    const { d, v } = this.resolve(caller);
-    this.x.diag.reset();
-    const rc = doSetGdt(this.x, d, v, frames, entries);
-    return { rc, refusals: rc === 0 ? [] : [buildRefusal(this.x, '', `set_gdt frames [${frames.map((m) => hex(m)).join(',')}] entries ${entries}`, rc)] };
+  setGdt(caller: Caller, frames: Ulong[], entries: number): CallResult {
+    return this.hypercall(caller, { op: 'set_gdt', frames, entries });
   }
 
   /**
    * XENMEM_exchange, as far as the guest can tell: refused (-EINVAL) while any frame is still
    * referenced by more than its allocation — a PTE alias, a pin, a CR3.
    */
-  memoryExchange(caller: Caller, mfns: number[]): CallResult {
-    const { d } = this.resolve(caller);
-    this.x.diag.reset();
-    const o = memoryExchange(this.x, d, mfns);
-    const refusals =
-      o.failed === undefined ? [] : [buildRefusal(this.x, `mfns[${o.failed}]`, `memory_exchange mfn ${hex(mfns[o.failed]!)}`, o.rc, true)];
-    return { rc: o.rc, refusals };
+  memoryExchange(caller: Caller, mfns: Ulong[]): CallResult {
+    return this.hypercall(caller, { op: 'memory_exchange', mfns });
   }
 
   /** A frame's page_info, as the `frame` query reports it. */
-  frame(mfn: number): FrameInfo {
+  frame(arg: Ulong): FrameInfo {
     const f = this.x.frames;
+    const mfn = frameOf(arg);
     if (!f.valid(mfn)) {
       return {
         owner: null,
@@ -249,9 +279,9 @@ export class Hypervisor {
   }
 
   /** The 8-byte entry `slot` of a frame, as Xen stores it. */
-  read(mfn: number, slot: number): bigint {
+  read(mfn: Ulong, slot: number): bigint {
     if (slot < 0 || slot >= ENTRIES_PER_TABLE) throw new SetupError(`slot ${slot} is not 0 … 511`, 'slot');
-    const p = this.x.frames.page(mfn);
+    const p = this.x.frames.page(frameOf(mfn));
     return p ? toBig(p[2 * slot]!, p[2 * slot + 1]!) : 0n;
   }
 

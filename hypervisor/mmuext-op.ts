@@ -11,7 +11,7 @@ import {
   MMUEXT,
 } from './abi.ts';
 import type { Domain, Vcpu } from './domain.ts';
-import { F_PINNED, PGT_l4_page_table, PGT_writable_page } from './frames.ts';
+import { F_PINNED, frameOf, PGT_l4_page_table, PGT_writable_page } from './frames.ts';
 import { getPgOwner, xsmTarget } from './foreign.ts';
 import {
   dropPin,
@@ -27,7 +27,7 @@ import {
 import { addrOk, hex } from './pte.ts';
 import type { XenState } from './state.ts';
 import { flushVcpus, invlpg } from './tlb.ts';
-import type { MmuextOp } from './types.ts';
+import type { MmuextOp, Ulong } from './types.ts';
 
 export interface MmuextOutcome {
   rc: number;
@@ -43,7 +43,8 @@ export function doMmuextOp(
   foreigndom: number,
   onEntry: () => void,
 ): MmuextOutcome {
-  const pgOwner = getPgOwner(x, d, foreigndom);
+  // foreigndom is an unsigned int (do_mmuext_op's prototype); get_pg_owner(domid_t) keeps 16 bits.
+  const pgOwner = getPgOwner(x, d, foreigndom & 0xffff);
   if (typeof pgOwner === 'number') return { rc: pgOwner, done: 0 };
   // xsm_mmuext_op (mm.c:3478): the caller must be the FD or a control domain, dom_io included.
   if (!xsmTarget(d, pgOwner)) {
@@ -62,7 +63,8 @@ export function doMmuextOp(
   return { rc: 0, done };
 }
 
-// A missing argument reads as 0, as an uninitialised field of the guest's struct would.
+// A missing argument reads as 0, as an uninitialised field of the guest's struct would; an MFN
+// past the frame table (any value up to 2^64-1) fails mfn_valid and ends as -EINVAL.
 function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextOp): number {
   const foreign = pgOwner !== d;
   switch (op.cmd) {
@@ -110,7 +112,8 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
       if (foreign) return EPERM;
       if (!d.privileged) {
         x.diag.fail('Non-physdev domain tried to FLUSH_CACHE.');
-        return EACCES;
+        // 4.17 answers FLUSH_CACHE_GLOBAL -EINVAL (mm.c:3805, do_mmuext_op); master folds both into -EACCES.
+        return op.cmd === MMUEXT.flush_cache_global && x.xenVersion === '4.17' ? EINVAL : EACCES;
       }
       return 0;
     case MMUEXT.set_ldt:
@@ -130,9 +133,10 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
 }
 
 /** MMUEXT_PIN_Lx_TABLE: a general + type ref kept by the pin; pinning is not nested. */
-function pin(x: XenState, owner: Domain, mfn: number, level: number): number {
+function pin(x: XenState, owner: Domain, arg: Ulong, level: number): number {
+  const mfn = frameOf(arg);
   if (!getPage(x, mfn, owner.id)) {
-    x.diag.fail(`Error mfn ${mfn.toString(16)}: not owned by d${owner.id}`, `mfn ${hex(mfn)} is not d${owner.id}'s`, mfn);
+    x.diag.fail(`Error mfn ${arg.toString(16)}: not owned by d${owner.id}`, `mfn ${hex(arg)} is not d${owner.id}'s`, mfn);
     return EINVAL;
   }
   const rc = getPageType(x, mfn, level);
@@ -153,9 +157,10 @@ function pin(x: XenState, owner: Domain, mfn: number, level: number): number {
 }
 
 /** MMUEXT_UNPIN_TABLE: drops the pin's references; checks no type and no other user. */
-function unpin(x: XenState, owner: Domain, mfn: number): number {
+function unpin(x: XenState, owner: Domain, arg: Ulong): number {
+  const mfn = frameOf(arg);
   if (!getPage(x, mfn, owner.id)) {
-    x.diag.fail(`mfn ${mfn.toString(16)} bad, or bad owner d${owner.id}`, undefined, mfn);
+    x.diag.fail(`mfn ${arg.toString(16)} bad, or bad owner d${owner.id}`, undefined, mfn);
     return EINVAL;
   }
   if (!dropPin(x, mfn)) {
@@ -168,14 +173,15 @@ function unpin(x: XenState, owner: Domain, mfn: number): number {
 }
 
 /** new_guest_cr3: an L4 type ref (validated on demand, no pin needed), CR3 write, old base put. */
-function newGuestCr3(x: XenState, d: Domain, v: Vcpu, mfn: number): number {
+function newGuestCr3(x: XenState, d: Domain, v: Vcpu, arg: Ulong): number {
+  const mfn = frameOf(arg);
   if (v.guestTable === mfn) {
     flushVcpus(x.clock, x.obs, d.id, [v], 'cr3');
     return 0;
   }
   const rc = getPageAndType(x, mfn, d.id, PGT_l4_page_table);
   if (rc !== 0) {
-    x.diag.fail(`Error while installing new baseptr ${mfn.toString(16)}`);
+    x.diag.fail(`Error while installing new baseptr ${arg.toString(16)}`);
     return rc;
   }
   fillRoMpt(x, mfn);
@@ -188,13 +194,14 @@ function newGuestCr3(x: XenState, d: Domain, v: Vcpu, mfn: number): number {
 }
 
 /** MMUEXT_NEW_USER_BASEPTR: as NEW_BASEPTR for guest_table_user; mfn 0 clears it. */
-function newUserBaseptr(x: XenState, d: Domain, v: Vcpu, mfn: number): number {
+function newUserBaseptr(x: XenState, d: Domain, v: Vcpu, arg: Ulong): number {
+  const mfn = frameOf(arg);
   const old = v.guestTableUser;
   if (old === mfn) return 0;
   if (mfn !== 0) {
     const rc = getPageAndType(x, mfn, d.id, PGT_l4_page_table);
     if (rc !== 0) {
-      x.diag.fail(`Error ${rc} installing new mfn ${mfn.toString(16)}`);
+      x.diag.fail(`Error ${rc} installing new mfn ${arg.toString(16)}`);
       return rc;
     }
   }
@@ -222,9 +229,10 @@ function setLdt(x: XenState, v: Vcpu, base: bigint, ents: number): number {
 }
 
 /** MMUEXT_CLEAR_PAGE: needs a writable type, so a live page table cannot be cleared. */
-function clearPage(x: XenState, d: Domain, mfn: number): number {
+function clearPage(x: XenState, d: Domain, arg: Ulong): number {
+  const mfn = frameOf(arg);
   if (!getPage(x, mfn, d.id)) {
-    x.diag.fail(`Error clearing mfn ${mfn.toString(16)}`, undefined, mfn);
+    x.diag.fail(`Error clearing mfn ${arg.toString(16)}`, undefined, mfn);
     return EINVAL;
   }
   if (getPageType(x, mfn, PGT_writable_page) !== 0) {
@@ -238,14 +246,16 @@ function clearPage(x: XenState, d: Domain, mfn: number): number {
 }
 
 /** MMUEXT_COPY_PAGE: any source the caller owns, a destination that can be writable. */
-function copyPage(x: XenState, d: Domain, dst: number, src: number): number {
+function copyPage(x: XenState, d: Domain, dstArg: Ulong, srcArg: Ulong): number {
+  const dst = frameOf(dstArg);
+  const src = frameOf(srcArg);
   if (!getPage(x, src, d.id)) {
-    x.diag.fail(`Error copying from mfn ${src.toString(16)}`, undefined, src);
+    x.diag.fail(`Error copying from mfn ${srcArg.toString(16)}`, undefined, src);
     return EINVAL;
   }
   if (!getPage(x, dst, d.id)) {
     putPage(x, src);
-    x.diag.fail(`Error copying to mfn ${dst.toString(16)}`, undefined, dst);
+    x.diag.fail(`Error copying to mfn ${dstArg.toString(16)}`, undefined, dst);
     return EINVAL;
   }
   if (getPageType(x, dst, PGT_writable_page) !== 0) {

@@ -2,6 +2,7 @@
 // (Xen's debug messages, the validation chain, the innermost type conflict) that turn a refusal
 // into an explanation. Diagnostics are only written on failure paths, so success stays cheap.
 
+import type { XenVersion } from './abi.ts';
 import type { Domain } from './domain.ts';
 import type { FrameTable } from './frames.ts';
 import type { TlbClock } from './tlb.ts';
@@ -16,6 +17,8 @@ export interface XenState {
   readonly linearPt: boolean;
   /** A debug build prints gdprintk messages (refusals carry them); a release build prints none. */
   readonly debugBuild: boolean;
+  /** The release whose answers the model gives where 4.17 and master differ. */
+  readonly xenVersion: XenVersion;
   /**
    * Refusals name the references that stand in the way (blockers). Finding them searches every
    * live table; a caller that reads no refusal (replay --quiet without a log) turns it off.

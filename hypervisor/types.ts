@@ -1,6 +1,14 @@
 // The data that crosses the hypervisor's boundary: hypercall arguments as the guest passes them
 // (the structs of public/xen.h, with vCPU bitmaps as id lists), results, refusals and events.
-// 64-bit values (PTEs, machine addresses, virtual addresses) are bigint; MFNs are numbers (< 2^40).
+// 64-bit values (PTEs, machine addresses, virtual addresses) are bigint. The other unsigned long
+// arguments (MFNs, UVMF flags) are Ulong: a number below 2^53 — every real frame, so the common
+// path allocates nothing — and a bigint only above, where no frame is (Xen answers -EINVAL).
+
+/**
+ * A C `unsigned long` / `xen_pfn_t` argument, 64 bits: a number when below 2^53 (exact), else a
+ * bigint. Never a bigint below 2^53, so `typeof v === 'number'` is the fast test.
+ */
+export type Ulong = number | bigint;
 
 /** Who makes a call: the domain and the vCPU that traps into Xen. */
 export interface Caller {
@@ -17,11 +25,11 @@ export interface MmuUpdateReq {
 /** struct mmuext_op, with arg1/arg2 unions spelled out. vcpumask null = an unreadable pointer. */
 export interface MmuextOp {
   cmd: number;
-  mfn?: number;
+  mfn?: Ulong;
   linear_addr?: bigint;
   vcpumask?: number[] | null;
   nr_ents?: number;
-  src_mfn?: number;
+  src_mfn?: Ulong;
 }
 
 export interface MmuUpdateCall {
@@ -39,15 +47,50 @@ export interface UpdateVaMappingCall {
   va: bigint;
   val: bigint;
   /** UVMF_*: flags & 3 = none/tlb_flush/invlpg; flags & ~3 = local (0), all (4), or multi. */
-  flags: number;
+  flags: Ulong;
   /** The vCPU bitmap of UVMF_MULTI; null = an unreadable pointer (-EFAULT after the update). */
   vcpumask?: number[] | null;
+}
+/** Hypercall 22: update_va_mapping with FD = domid (domid_t in the prototype: 16 bits). */
+export interface UpdateVaMappingOtherdomainCall extends Omit<UpdateVaMappingCall, 'op'> {
+  op: 'update_va_mapping_otherdomain';
+  domid: number;
 }
 export interface MulticallCall {
   op: 'multicall';
   calls: Hypercall[];
 }
-export type Hypercall = MmuUpdateCall | MmuextOpCall | UpdateVaMappingCall | MulticallCall;
+/** Hypercall 2: `entries` descriptors in the first ceil(entries/512) frames of the list. */
+export interface SetGdtCall {
+  op: 'set_gdt';
+  frames: Ulong[];
+  entries: number;
+}
+/** Hypercall 12, XENMEM_decrease_reservation (order-0 extents): rc = extents done. */
+export interface DecreaseReservationCall {
+  op: 'decrease_reservation';
+  mfns: Ulong[];
+}
+/** Hypercall 12, XENMEM_exchange: its steal_page check only. */
+export interface MemoryExchangeCall {
+  op: 'memory_exchange';
+  mfns: Ulong[];
+}
+/** A hypercall number Xen has no handler for (answered -ENOSYS). */
+export interface UnknownHypercall {
+  op: 'hypercall';
+  nr: Ulong;
+}
+export type Hypercall =
+  | MmuUpdateCall
+  | MmuextOpCall
+  | UpdateVaMappingCall
+  | UpdateVaMappingOtherdomainCall
+  | MulticallCall
+  | SetGdtCall
+  | DecreaseReservationCall
+  | MemoryExchangeCall
+  | UnknownHypercall;
 
 /** One table entry on the way to a failure: validation of `mfn` (level) failed at `slot`. */
 export interface ChainLink {
@@ -148,7 +191,7 @@ export interface FlushEvent {
   clock: number;
 }
 
-/** What the hypervisor reports as it goes; src/log.ts turns it into pino lines. */
+/** What the hypervisor reports as it goes; src/log/write.ts turns it into pino lines. */
 export interface XenObserver {
   flush?(e: FlushEvent): void;
 }

@@ -2,9 +2,10 @@
 // xen/arch/x86/mm.c (4.17: line 4447; do_update_va_mapping, line 4548, calls it with the caller as
 // pg_owner): find the L1 with map_guest_l1e (pv/mm.c, walk.ts), page_lock it as an L1,
 // mod_l1_entry, and only after success the UVMF flush (NONE / TLB_FLUSH / INVLPG × LOCAL / ALL /
-// MULTI bitmap).
+// MULTI bitmap). Also update_va_mapping_otherdomain (hypercall 22), whose pg_owner (FD) is a
+// domid_t.
 
-import { EFAULT, EINVAL, UVMF } from './abi.ts';
+import { EFAULT, EINVAL, UVMF, uvmfScope, uvmfType } from './abi.ts';
 import type { Domain, Vcpu } from './domain.ts';
 import { modL1Entry } from './mmu-update.ts';
 import { PGT_l1_page_table } from './frames.ts';
@@ -12,6 +13,7 @@ import { vcpusOf } from './mmuext-op.ts';
 import { addrOk, hex, hiOf, loOf, vaSlot } from './pte.ts';
 import type { XenState } from './state.ts';
 import { flushVcpus, invlpg } from './tlb.ts';
+import type { Ulong } from './types.ts';
 import { findL1 } from './walk.ts';
 
 export function doUpdateVaMapping(
@@ -20,8 +22,9 @@ export function doUpdateVaMapping(
   v: Vcpu,
   va: bigint,
   val: bigint,
-  flags: number,
+  flags: Ulong,
   vcpumask: readonly number[] | null | undefined,
+  pgOwner: Domain = d,
 ): number {
   if (!addrOk(va)) {
     x.diag.fail(`va ${hex(va)} is not a guest address`);
@@ -37,12 +40,14 @@ export function doUpdateVaMapping(
     x.diag.fail(`mfn ${hex(l1)} mapping va ${hex(va)} is not a validated L1 of d${d.id}`, undefined, l1);
     return EINVAL;
   }
-  const rc = modL1Entry(x, l1, vaSlot(va, 1), loOf(val), hiOf(val), d, d, false, d);
+  const rc = modL1Entry(x, l1, vaSlot(va, 1), loOf(val), hiOf(val), d, pgOwner, false, d);
   if (rc !== 0) return rc;
 
-  const kind = flags & UVMF.FLUSHTYPE_MASK;
-  if (kind === UVMF.NONE) return 0;
-  const where = flags & ~UVMF.FLUSHTYPE_MASK;
+  // flags is an unsigned long: its pointer bits may lie above 2^32 (uvmfScope, not `&`). A flush
+  // type of 3 matches no case of __do_update_va_mapping's switch: no flush, the mask is never read.
+  const kind = uvmfType(flags);
+  if (kind !== UVMF.TLB_FLUSH && kind !== UVMF.INVLPG) return 0;
+  const where = uvmfScope(flags);
   let targets: readonly Vcpu[] | undefined;
   if (where === UVMF.LOCAL) targets = [v];
   else if (where === UVMF.ALL) targets = d.vcpus;

@@ -4,7 +4,7 @@
 // restores the saved interrupt state, and xen_mc_flush that issues one HYPERVISOR_multicall,
 // prints every failed entry and BUG()s, then runs the callbacks (e.g. PTE-page unlocks).
 
-import { errnoName, type Hypercall, type Refusal } from '../../hypervisor/index.ts';
+import { errnoName, HYPERCALL, type Hypercall, type Refusal } from '../../hypervisor/index.ts';
 import { KernelBug } from '../bug.ts';
 import { localIrqRestore, localIrqSave, type Cpu } from '../smp/cpu.ts';
 import type { Kernel } from '../kernel.ts';
@@ -70,16 +70,8 @@ export function xenMcFlush(k: Kernel, c: Cpu): void {
 }
 
 function opNumber(call: Hypercall): number {
-  switch (call.op) {
-    case 'mmu_update':
-      return 1;
-    case 'multicall':
-      return 13;
-    case 'update_va_mapping':
-      return 14;
-    case 'mmuext_op':
-      return 26;
-  }
+  if (call.op === 'hypercall') return Number(call.nr);
+  return HYPERCALL[call.op === 'decrease_reservation' || call.op === 'memory_exchange' ? 'memory_op' : call.op];
 }
 
 /** arch_enter_lazy_mmu_mode: page-table writes of pinned tables queue up. */

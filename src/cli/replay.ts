@@ -1,5 +1,6 @@
 // `xensim replay FILE …`: the flags → replay (loaded when the subcommand runs) → its exit status.
 import { Option, type Command } from 'commander';
+import { XEN_VERSIONS, type XenVersion } from '../../hypervisor/abi.ts';
 import { LOG_LEVELS, type LogLevel } from '../log/write.ts';
 import type { ReplayOptions } from '../replay/replay.ts';
 import { runCommand } from './command.ts';
@@ -11,6 +12,7 @@ interface ReplayFlags {
   logLevel: LogLevel;
   audit?: boolean;
   xenBuild?: 'debug' | 'release';
+  xenVersion?: XenVersion;
 }
 
 async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
@@ -21,6 +23,7 @@ async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
     if (flags.log !== undefined) opts.log = flags.log;
     if (flags.audit) opts.audit = true;
     if (flags.xenBuild === 'release') opts.xenBuild = 'release';
+    if (flags.xenVersion === 'master') opts.xenVersion = 'master';
     const { replay } = await import('../replay/replay.ts');
     return (await replay(file, opts)).exit;
   });
@@ -37,5 +40,6 @@ export function registerReplay(program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--audit', 'audit every reference after every record; stop at the first mismatch')
     .addOption(new Option('--xen-build <build>', "Xen's build: debug logs gdprintk texts with refusals, release none").choices(['debug', 'release']).default('debug'))
+    .addOption(new Option('--xen-version <version>', 'the Xen release whose answers to give where they differ (docs/xen-versions.md)').choices([...XEN_VERSIONS]).default('4.17'))
     .action(runReplay);
 }

@@ -4,7 +4,7 @@
 
 import type { GuestEvent, WaitEdge } from '../../guest/events.ts';
 import type { RunResult } from '../../guest/kernel.ts';
-import { MMUEXT, type CallResult, type FlushEvent, type Hypercall, type Refusal } from '../../hypervisor/index.ts';
+import { MMUEXT, uvmfType, type CallResult, type FlushEvent, type Hypercall, type Refusal } from '../../hypervisor/index.ts';
 import type { PortRecord } from './guest-port.ts';
 import { blockerText as lineBlockerText } from '../log/line.ts';
 import { holderJson, type BlameHolder } from '../log/write.ts';
@@ -118,7 +118,7 @@ export class VerdictCounter {
         return;
       }
       case 'update_va_mapping':
-        if (rc === 0 && (call.flags & 3) !== 0) this.flushHypercalls++;
+        if (rc === 0 && uvmfType(call.flags) !== 0) this.flushHypercalls++;
         return;
       case 'multicall':
         call.calls.forEach((c, i) => this.call(c, result?.results?.[i] ?? 0));

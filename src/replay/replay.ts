@@ -40,6 +40,8 @@ export interface ReplayOptions {
   signal?: AbortSignal;
   /** Xen's build: 'debug' (default) logs gdprintk texts with each refusal; 'release' none. */
   xenBuild?: 'debug' | 'release';
+  /** The Xen release whose answers to give where 4.17 (default) and master differ. */
+  xenVersion?: '4.17' | 'master';
 }
 
 export interface ReplaySummary {
@@ -112,7 +114,7 @@ class Replayer {
     const log = this.log;
     if (log !== undefined && log.enabled('info')) observer.flush = (e) => log.flush(e);
     try {
-      this.hv = new Hypervisor({ observer, debugBuild: this.opts.xenBuild !== 'release', blockers: this.everyBlocker });
+      this.hv = new Hypervisor({ observer, debugBuild: this.opts.xenBuild !== 'release', blockers: this.everyBlocker, xenVersion: this.opts.xenVersion ?? '4.17' });
       return true;
     } catch (e) {
       this.internalError(e, `${this.path}: internal error: `);

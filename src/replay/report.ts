@@ -60,13 +60,21 @@ function describeCall(c: Hypercall): string {
       const fd = c.foreigndom !== undefined && c.foreigndom !== DOMID_SELF ? ` foreigndom ${c.foreigndom}` : '';
       return `mmuext_op ${ops.join(', ')}${fd}`;
     }
-    case 'update_va_mapping': {
-      let s = `update_va_mapping va ${hex(c.va)} val ${hex(c.val)} ${flagsToJson(c.flags, c.vcpumask !== undefined)}`;
+    case 'update_va_mapping':
+    case 'update_va_mapping_otherdomain': {
+      let s = `${c.op} va ${hex(c.va)} val ${hex(c.val)} ${flagsToJson(c.flags, c.vcpumask !== undefined)}`;
       if (c.vcpumask !== undefined) s += c.vcpumask === null ? ' vcpumask <bad pointer>' : ` vcpus [${c.vcpumask.join(',')}]`;
-      return s;
+      return c.op === 'update_va_mapping' ? s : `${s} domid ${c.domid}`;
     }
     case 'multicall':
       return `multicall [${c.calls.map(describeCall).join('; ')}]`;
+    case 'decrease_reservation':
+    case 'memory_exchange':
+      return `${c.op} ${c.mfns.map(hex).join(', ')}`;
+    case 'set_gdt':
+      return `set_gdt ${c.frames.map(hex).join(', ')} entries ${c.entries}`;
+    case 'hypercall':
+      return `hypercall ${hex(c.nr)}`;
   }
 }
 
@@ -78,11 +86,6 @@ function describe(rec: TraceRecord): string {
       return `destroy_domain d${rec.domid}`;
     case 'store':
       return `store ${hex(rec.mfn)}[${rec.slot}] = ${hex(rec.val)}`;
-    case 'decrease_reservation':
-    case 'memory_exchange':
-      return `${rec.op} ${rec.mfns.map(hex).join(', ')}`;
-    case 'set_gdt':
-      return `set_gdt ${rec.frames.map(hex).join(', ')} entries ${rec.entries}`;
     case 'frame':
       return `frame ${hex(rec.mfn)}`;
     case 'read':

@@ -2,8 +2,9 @@
 // the full field path. A hypercall log is a trace too: its record lines (numeric `level` and
 // `time`, plus `op`) are read as records, its other lines skipped. See trace-format.md and
 // docs/trace-extensions.md.
-import { MMUEXT, UVMF } from '../../hypervisor/abi.ts';
-import type { Hypercall, MmuextOp } from '../../hypervisor/types.ts';
+import { HYPERCALL, HYPERCALL_NAMES, hypercallHandled, MMUEXT, UVMF, uvmfScope, uvmfType } from '../../hypervisor/abi.ts';
+import { MFN_LIMIT } from '../../hypervisor/pte.ts';
+import type { Hypercall, MmuextOp, Ulong } from '../../hypervisor/types.ts';
 import { readExpect } from './expect.ts';
 import {
   FieldError,
@@ -11,7 +12,6 @@ import {
   array,
   bool,
   domid,
-  domid16,
   fail,
   mfn,
   object,
@@ -19,8 +19,9 @@ import {
   show,
   slot,
   toMfn,
-  toU64,
+  toNarrowed,
   toUint,
+  toUlong,
   u64,
   uint32,
   vcpuId,
@@ -53,15 +54,14 @@ const NEEDS_VA = new Set<number>([MMUEXT.invlpg_local, MMUEXT.invlpg_all, MMUEXT
 const NEEDS_MASK = new Set<number>([MMUEXT.tlb_flush_multi, MMUEXT.invlpg_multi]);
 
 function cmdOf(v: unknown): number {
-  if (typeof v === 'string') {
-    const n = MMUEXT_BY_NAME[v];
-    if (n === undefined || !Object.hasOwn(MMUEXT_BY_NAME, v)) {
-      throw new FieldError('cmd', `unknown MMUEXT command ${show(v)} (known: ${MMUEXT_NAMES}, or a number)`);
-    }
+  if (typeof v === 'string' && !v.startsWith('0x') && !v.startsWith('0X')) {
+    const n = Object.hasOwn(MMUEXT_BY_NAME, v) ? MMUEXT_BY_NAME[v] : undefined;
+    if (n === undefined) throw new FieldError('cmd', `unknown MMUEXT command ${show(v)} (known: ${MMUEXT_NAMES}, or a number)`);
     return n;
   }
-  // A number Xen does not know passes through: Xen answers -ENOSYS.
-  return toUint(v, 'cmd', 2 ** 32, 'an MMUEXT command name or number');
+  // A number Xen does not know passes through: Xen answers -ENOSYS. struct mmuext_op's cmd is an
+  // unsigned int (public/xen.h): the low 32 bits of the 8 bytes before arg1 (the rest is padding).
+  return toNarrowed(v, 'cmd', 32);
 }
 
 function readMmuextOp(o: Obj): MmuextOp {
@@ -70,6 +70,7 @@ function readMmuextOp(o: Obj): MmuextOp {
   if (o.mfn !== undefined || NEEDS_MFN.has(cmd)) op.mfn = mfn(o, 'mfn');
   if (o.linear_addr !== undefined || NEEDS_VA.has(cmd)) op.linear_addr = u64(o, 'linear_addr');
   if (o.vcpumask !== undefined || NEEDS_MASK.has(cmd)) op.vcpumask = vcpumask(o, 'vcpumask');
+  // nr_ents: unsigned int, the low half of the arg2 union (struct mmuext_op, public/xen.h).
   if (o.nr_ents !== undefined || cmd === MMUEXT.set_ldt) op.nr_ents = uint32(o, 'nr_ents');
   if (o.src_mfn !== undefined || cmd === MMUEXT.copy_page) op.src_mfn = mfn(o, 'src_mfn');
   return op;
@@ -103,8 +104,8 @@ function flagString(v: string): number {
   return code;
 }
 
-/** The UVMF flags of update_va_mapping (string form, or the raw number). */
-function readFlags(o: Obj, hasMask: boolean): number {
+/** The UVMF flags of update_va_mapping (string form, or the raw unsigned long). */
+function readFlags(o: Obj, hasMask: boolean): Ulong {
   const v = o.flags;
   if (typeof v === 'string' && !v.startsWith('0x') && !v.startsWith('0X')) {
     const code = flagString(v);
@@ -120,18 +121,57 @@ function readFlags(o: Obj, hasMask: boolean): number {
     }
     return type | (scope < 0 ? UVMF.LOCAL : scope);
   }
-  const n = toUint(v, 'flags', 2 ** 53, FLAGS_WANT, -1, true);
-  // flags is an unsigned long: no 32-bit bitwise operators on it.
-  const scope = n - (n % 4);
-  const multi = scope !== UVMF.LOCAL && scope !== UVMF.ALL;
-  if (multi && !hasMask) {
+  // flags is an unsigned long (do_update_va_mapping): every 64-bit value, its bits above the flush
+  // type being a bitmap pointer (UVMF_MULTI). The bitmap is the pointer's memory, so a flush that
+  // reads it needs `vcpumask`; a mask given with flags that never read it is ignored, as by Xen.
+  const n = toUlong(v, 'flags', -1, FLAGS_WANT);
+  const type = uvmfType(n);
+  if (!hasMask && uvmfScope(n) === UVMF.MULTI && (type === UVMF.TLB_FLUSH || type === UVMF.INVLPG)) {
     throw new FieldError('vcpumask', `flags ${show(v)} are UVMF_MULTI: expected a vcpumask (array of vCPU ids, or null), got nothing (missing)`);
-  }
-  if (!multi && hasMask) {
-    throw new FieldError('vcpumask', `flags ${show(v)} are not UVMF_MULTI: expected no vcpumask, got ${show(o.vcpumask)}`);
   }
   return n;
 }
+
+/** What a record's or multicall entry's `op` names: a hypercall by name, or by its number. */
+const MODELLED_BY_NUMBER: ReadonlyMap<number, string> = new Map([
+  [HYPERCALL.mmu_update, 'mmu_update'],
+  [HYPERCALL.set_gdt, 'set_gdt'],
+  [HYPERCALL.multicall, 'multicall'],
+  [HYPERCALL.update_va_mapping, 'update_va_mapping'],
+  [HYPERCALL.update_va_mapping_otherdomain, 'update_va_mapping_otherdomain'],
+  [HYPERCALL.mmuext_op, 'mmuext_op'],
+]);
+
+/**
+ * The op a hypercall number (xen_ulong_t: any 64-bit value) stands for: one the trace expresses by
+ * name, or 'hypercall' for a number Xen has no handler for (-ENOSYS). A number Xen handles but the
+ * simulator does not model cannot be answered faithfully: that is bad input, named.
+ */
+function opOfNumber(nr: Ulong): string {
+  if (typeof nr === 'number') {
+    const named = MODELLED_BY_NUMBER.get(nr);
+    if (named !== undefined) return named;
+    if (nr === HYPERCALL.memory_op) {
+      throw new FieldError('op', 'memory_op (12) by number: give its command by name, decrease_reservation or memory_exchange');
+    }
+  }
+  if (!hypercallHandled(nr)) return 'hypercall';
+  throw new FieldError('op', `hypercall ${nr} (${HYPERCALL_NAMES[Number(nr)]}) is not modelled by the simulator (known: ${HYPERCALL_OPS.join(', ')}, or a number without a handler)`);
+}
+
+/** The hypercalls a record or multicall entry may name. */
+const HYPERCALL_OPS = [
+  'mmu_update',
+  'mmuext_op',
+  'update_va_mapping',
+  'update_va_mapping_otherdomain',
+  'multicall',
+  'set_gdt',
+  'decrease_reservation',
+  'memory_exchange',
+  'hypercall',
+];
+const HYPERCALL_OP_SET = new Set(HYPERCALL_OPS);
 
 function noCommon(o: Obj): void {
   for (const k of ['dom', 'vcpu', 'expect'] as const) {
@@ -162,7 +202,7 @@ function readHypercall(op: string, o: Obj, sub: boolean): Hypercall {
         }
       }
       const call: Hypercall = { op: 'mmu_update', reqs: out };
-      // mmu_update's foreigndom is 32 bits: FD in 15:0, PFD+1 (the page tables' owner) in 31:16.
+      // do_mmu_update(…, unsigned int foreigndom): FD in 15:0, PFD+1 (page tables' owner) in 31:16.
       if (o.foreigndom !== undefined) call.foreigndom = uint32(o, 'foreigndom');
       return call;
     }
@@ -177,14 +217,40 @@ function readHypercall(op: string, o: Obj, sub: boolean): Hypercall {
         }
       }
       const call: Hypercall = { op: 'mmuext_op', ops: out };
-      if (o.foreigndom !== undefined) call.foreigndom = domid16(o, 'foreigndom');
+      // do_mmuext_op(…, unsigned int foreigndom); get_pg_owner(domid_t) keeps 16 of those bits.
+      if (o.foreigndom !== undefined) call.foreigndom = uint32(o, 'foreigndom');
       return call;
     }
-    case 'update_va_mapping': {
+    case 'update_va_mapping':
+    case 'update_va_mapping_otherdomain': {
       const hasMask = o.vcpumask !== undefined;
-      const call: Hypercall = { op: 'update_va_mapping', va: u64(o, 'va'), val: u64(o, 'val'), flags: readFlags(o, hasMask) };
+      const va = u64(o, 'va');
+      const val = u64(o, 'val');
+      const flags = readFlags(o, hasMask);
+      // do_update_va_mapping_otherdomain(…, domid_t domid): the register's low 16 bits.
+      const call: Hypercall =
+        op === 'update_va_mapping' ? { op, va, val, flags } : { op, va, val, flags, domid: toNarrowed(o.domid, 'domid', 16) };
       if (hasMask) call.vcpumask = vcpumask(o, 'vcpumask');
       return call;
+    }
+    case 'decrease_reservation':
+    case 'memory_exchange': {
+      const a = array(o, 'mfns');
+      const mfns = new Array<Ulong>(a.length);
+      for (let i = 0; i < a.length; i++) mfns[i] = toMfn(a[i], 'mfns', i);
+      return { op, mfns };
+    }
+    case 'set_gdt': {
+      const a = array(o, 'frames');
+      const frames = new Array<Ulong>(a.length);
+      for (let i = 0; i < a.length; i++) frames[i] = toMfn(a[i], 'frames', i);
+      // do_set_gdt(xen_ulong_t *frame_list, unsigned int entries).
+      return { op, frames, entries: uint32(o, 'entries') };
+    }
+    case 'hypercall': {
+      const nr = toUlong(o.nr, 'nr');
+      const named = opOfNumber(nr);
+      return named === 'hypercall' ? { op: 'hypercall', nr } : readHypercall(named, o, sub);
     }
     case 'multicall': {
       const calls = array(o, 'calls');
@@ -192,11 +258,8 @@ function readHypercall(op: string, o: Obj, sub: boolean): Hypercall {
       for (let i = 0; i < calls.length; i++) {
         try {
           const c = object(calls[i], '');
-          const cop = c.op;
-          if (cop !== 'mmu_update' && cop !== 'mmuext_op' && cop !== 'update_va_mapping' && cop !== 'multicall') {
-            fail('op', -1, 'a hypercall: mmu_update, mmuext_op, update_va_mapping or multicall', cop);
-          }
-          out[i] = readHypercall(cop, c, true);
+          const cop = hypercallOp(c.op);
+          out[i] = cop === 'hypercall' && c.op !== 'hypercall' ? unknownCall(c) : readHypercall(cop, c, true);
         } catch (e) {
           throw prefixed(e, `calls[${i}].`);
         }
@@ -205,6 +268,21 @@ function readHypercall(op: string, o: Obj, sub: boolean): Hypercall {
     }
   }
   throw new FieldError('op', `not a hypercall, got ${show(op)}`);
+}
+
+/** A multicall entry given by a number without a handler: `{"op":N}`. */
+function unknownCall(o: Obj): Hypercall {
+  noCommon(o);
+  return { op: 'hypercall', nr: toUlong(o.op, 'op') };
+}
+
+/** A multicall entry's op: a hypercall's name, or its number (multicall_entry.op: xen_ulong_t). */
+function hypercallOp(v: unknown): string {
+  if (typeof v === 'string' && HYPERCALL_OP_SET.has(v)) return v;
+  if (typeof v === 'number' || (typeof v === 'string' && (v.startsWith('0x') || v.startsWith('0X')))) {
+    return opOfNumber(toUlong(v, 'op'));
+  }
+  return fail('op', -1, `a hypercall (${HYPERCALL_OPS.join(', ')}) or a hypercall number`, v);
 }
 
 function readBody(op: TraceOp, o: Obj): TraceRecord {
@@ -217,10 +295,13 @@ function readBody(op: TraceOp, o: Obj): TraceRecord {
       let base: number;
       let count: number;
       try {
-        base = mfn(f, 'base');
-        count = toUint(f.count, 'count', 2 ** 40, 'a frame count (integer 1–2^40-1)', -1, true);
+        // Setup, not a hypercall: the machine's frames lie below 2^40 (PADDR_BITS 52).
+        const b = mfn(f, 'base');
+        if (typeof b !== 'number' || b >= MFN_LIMIT) fail('base', -1, 'a first frame below 2^40', f.base);
+        base = b;
+        count = toUint(f.count, 'count', MFN_LIMIT, 'a frame count (integer 1–2^40-1)', -1, true);
         if (count === 0) fail('count', -1, 'a frame count (integer 1–2^40-1)', f.count);
-        if (base + count > 2 ** 40) {
+        if (base + count > MFN_LIMIT) {
           throw new FieldError('count', `frames end beyond MFN 2^40-1 (base ${show(f.base)}), got ${count}`);
         }
       } catch (e) {
@@ -241,19 +322,6 @@ function readBody(op: TraceOp, o: Obj): TraceRecord {
       if (o.stride !== undefined) r.stride = u64(o, 'stride');
       return r;
     }
-    case 'decrease_reservation':
-    case 'memory_exchange': {
-      const a = array(o, 'mfns');
-      const mfns = new Array<number>(a.length);
-      for (let i = 0; i < a.length; i++) mfns[i] = toMfn(a[i], 'mfns', i);
-      return { op, mfns };
-    }
-    case 'set_gdt': {
-      const a = array(o, 'frames');
-      const frames = new Array<number>(a.length);
-      for (let i = 0; i < a.length; i++) frames[i] = toMfn(a[i], 'frames', i);
-      return { op, frames, entries: uint32(o, 'entries') };
-    }
     case 'frame':
       return { op, mfn: mfn(o, 'mfn') };
     case 'read':
@@ -272,7 +340,13 @@ function readBody(op: TraceOp, o: Obj): TraceRecord {
  * (forward compatibility), which is also how a log line's level/time/msg/line/result go unseen.
  */
 export function readRecord(o: Obj): TraceRecord {
-  const op = o.op;
+  let op = o.op;
+  // A hypercall by number (rax is an unsigned long): a named one, or -ENOSYS's 'hypercall'.
+  if (typeof op === 'number' || (typeof op === 'string' && (op.startsWith('0x') || op.startsWith('0X')))) {
+    const named = opOfNumber(toUlong(op, 'op'));
+    op = named;
+    if (named === 'hypercall') o = { ...o, op, nr: o.op };
+  }
   if (typeof op !== 'string' || !OPS.has(op)) {
     if (op === undefined) throw new FieldError('op', `expected a record kind (one of: ${TRACE_OPS.join(', ')}), got nothing (missing)`);
     throw new FieldError('op', `unknown op ${show(op)} (known: ${TRACE_OPS.join(', ')})`);

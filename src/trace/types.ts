@@ -1,13 +1,20 @@
 // Trace v1 records as the reader hands them out (see /work/shared/spec/trace-format.md and
 // docs/trace-extensions.md). Hypercall records ARE the hypervisor's Hypercall shapes
 // (hypervisor/types.ts) plus the common fields, so the replayer passes them to Xen as they are.
-// 64-bit values (PTEs, machine and virtual addresses) are bigint; MFNs are numbers (< 2^40).
+// 64-bit values (PTEs, machine and virtual addresses) are bigint; MFN and flags arguments are
+// Ulong (a number below 2^53, a bigint above: any value of their C type, unsigned long).
 import type {
+  DecreaseReservationCall,
   Hypercall,
+  MemoryExchangeCall,
   MmuextOpCall,
   MmuUpdateCall,
   MulticallCall,
+  SetGdtCall,
+  Ulong,
+  UnknownHypercall,
   UpdateVaMappingCall,
+  UpdateVaMappingOtherdomainCall,
 } from '../../hypervisor/types.ts';
 
 /** A value inside an `expect` object, normalised: numbers for ints and MFNs, bigint for 64-bit values. */
@@ -28,7 +35,17 @@ export type MmuUpdateRecord = MmuUpdateCall & RecordCommon;
 export type MmuextOpRecord = MmuextOpCall & RecordCommon;
 export type UpdateVaMappingRecord = UpdateVaMappingCall & RecordCommon;
 export type MulticallRecord = MulticallCall & RecordCommon;
-export type HypercallRecord = MmuUpdateRecord | MmuextOpRecord | UpdateVaMappingRecord | MulticallRecord;
+/** Hypercall 22. */
+export type UpdateVaMappingOtherdomainRecord = UpdateVaMappingOtherdomainCall & RecordCommon;
+/** A hypercall number Xen has no handler for: rc -ENOSYS. Written `{"op":"hypercall","nr":…}`. */
+export type UnknownHypercallRecord = UnknownHypercall & RecordCommon;
+export type HypercallRecord =
+  | MmuUpdateRecord
+  | MmuextOpRecord
+  | UpdateVaMappingRecord
+  | UpdateVaMappingOtherdomainRecord
+  | MulticallRecord
+  | UnknownHypercallRecord;
 
 export interface CreateDomainRecord extends RecordCommon {
   op: 'create_domain';
@@ -44,7 +61,7 @@ export interface DestroyDomainRecord extends RecordCommon {
 }
 export interface StoreRecord extends RecordCommon {
   op: 'store';
-  mfn: number;
+  mfn: Ulong;
   slot: number;
   val: bigint;
   /** Extension: `count` consecutive entries from `slot` (default 1), the value growing by `stride`. */
@@ -52,28 +69,18 @@ export interface StoreRecord extends RecordCommon {
   stride?: bigint;
 }
 /** Extension: XENMEM_decrease_reservation; rc = extents done. */
-export interface DecreaseReservationRecord extends RecordCommon {
-  op: 'decrease_reservation';
-  mfns: number[];
-}
+export type DecreaseReservationRecord = DecreaseReservationCall & RecordCommon;
 /** Extension: XENMEM_exchange's steal_page check; rc 0, or -EINVAL while a frame is referenced. */
-export interface MemoryExchangeRecord extends RecordCommon {
-  op: 'memory_exchange';
-  mfns: number[];
-}
+export type MemoryExchangeRecord = MemoryExchangeCall & RecordCommon;
 /** Extension: HYPERVISOR_set_gdt (hypercall 2): the vCPU's GDT frames become seg_desc pages. */
-export interface SetGdtRecord extends RecordCommon {
-  op: 'set_gdt';
-  frames: number[];
-  entries: number;
-}
+export type SetGdtRecord = SetGdtCall & RecordCommon;
 export interface FrameRecord extends RecordCommon {
   op: 'frame';
-  mfn: number;
+  mfn: Ulong;
 }
 export interface ReadRecord extends RecordCommon {
   op: 'read';
-  mfn: number;
+  mfn: Ulong;
   slot: number;
 }
 /** Extension: a guest load/store at va through the vCPU's TLB and page tables. */
@@ -117,7 +124,9 @@ export const TRACE_OPS: readonly TraceOp[] = [
   'mmu_update',
   'mmuext_op',
   'update_va_mapping',
+  'update_va_mapping_otherdomain',
   'multicall',
+  'hypercall',
   'decrease_reservation',
   'memory_exchange',
   'set_gdt',
@@ -127,7 +136,14 @@ export const TRACE_OPS: readonly TraceOp[] = [
   'audit',
 ];
 
-const HYPERCALL_OPS = new Set<string>(['mmu_update', 'mmuext_op', 'update_va_mapping', 'multicall']);
+const HYPERCALL_OPS = new Set<string>([
+  'mmu_update',
+  'mmuext_op',
+  'update_va_mapping',
+  'update_va_mapping_otherdomain',
+  'multicall',
+  'hypercall',
+]);
 export function isHypercallRecord(r: TraceRecord): r is HypercallRecord {
   return HYPERCALL_OPS.has(r.op);
 }

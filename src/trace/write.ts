@@ -2,7 +2,7 @@
 // addresses and PTE values, MMUEXT command names, UVMF flags in their string form — such that
 // readRecord(recordToJson(r)) deep-equals r.
 import { mmuextName, UVMF } from '../../hypervisor/abi.ts';
-import type { Hypercall, MmuextOp } from '../../hypervisor/types.ts';
+import type { Hypercall, MmuextOp, Ulong } from '../../hypervisor/types.ts';
 import { expectToJson } from './expect.ts';
 import type { RecordCommon, TraceRecord } from './types.ts';
 
@@ -20,15 +20,17 @@ const FLUSH_NAMES = ['none', 'tlb_flush', 'invlpg'] as const;
  * The string form of UVMF flags, when it exists: "invlpg", "tlb_flush|all", and for UVMF_MULTI
  * (flags = type | 8 with a vcpumask) the bare flush type. Otherwise the number.
  */
-export function flagsToJson(flags: number, hasMask: boolean): string | number {
-  const type = flags & UVMF.FLUSHTYPE_MASK;
+export function flagsToJson(flags: Ulong, hasMask: boolean): string | number {
+  const raw = typeof flags === 'number' ? flags : hex(flags);
+  if (typeof flags !== 'number') return raw;
+  const type = flags % 4;
   const scope = flags - type;
   const name = FLUSH_NAMES[type];
-  if (name === undefined) return flags;
-  if (hasMask) return scope === UVMF.MULTI ? name : flags;
+  if (name === undefined) return raw;
+  if (hasMask) return scope === UVMF.MULTI ? name : raw;
   if (scope === UVMF.LOCAL) return name;
   if (scope === UVMF.ALL) return `${name}|all`;
-  return flags;
+  return raw;
 }
 
 function mmuextOpToJson(o: MmuextOp): JsonObj {
@@ -52,10 +54,23 @@ function hypercallBody(c: Hypercall, out: JsonObj): void {
       if (c.foreigndom !== undefined) out.foreigndom = hex(c.foreigndom);
       return;
     case 'update_va_mapping':
+    case 'update_va_mapping_otherdomain':
       out.va = hex(c.va);
       out.val = hex(c.val);
       out.flags = flagsToJson(c.flags, c.vcpumask !== undefined);
       if (c.vcpumask !== undefined) out.vcpumask = c.vcpumask === null ? null : [...c.vcpumask];
+      if (c.op === 'update_va_mapping_otherdomain') out.domid = hex(c.domid);
+      return;
+    case 'set_gdt':
+      out.frames = c.frames.map(hex);
+      out.entries = c.entries;
+      return;
+    case 'decrease_reservation':
+    case 'memory_exchange':
+      out.mfns = c.mfns.map(hex);
+      return;
+    case 'hypercall':
+      out.nr = hex(c.nr);
       return;
     case 'multicall':
       out.calls = c.calls.map((s) => {
@@ -102,14 +117,6 @@ export function recordToJson(r: TraceRecord, caller?: { dom: number; vcpu: numbe
       out.val = hex(r.val);
       if (r.count !== undefined) out.count = r.count;
       if (r.stride !== undefined) out.stride = hex(r.stride);
-      break;
-    case 'decrease_reservation':
-    case 'memory_exchange':
-      out.mfns = r.mfns.map(hex);
-      break;
-    case 'set_gdt':
-      out.frames = r.frames.map(hex);
-      out.entries = r.entries;
       break;
     case 'frame':
       out.mfn = hex(r.mfn);

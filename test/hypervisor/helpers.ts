@@ -2,7 +2,7 @@
 // builder for standard 4-level trees whose virtual addresses are known.
 // Spec: /work/shared/spec/xen-pv-mm.md (every test cites the section it checks).
 import { expect } from 'vitest';
-import { Hypervisor, MMUEXT } from '../../hypervisor/index.ts';
+import { Hypervisor, MMUEXT, type XenVersion } from '../../hypervisor/index.ts';
 import type {
   AccessResult,
   Caller,
@@ -83,6 +83,7 @@ export interface WorldOptions {
   linearPt?: boolean;
   /** Xen's build (default debug). */
   debugBuild?: boolean;
+  xenVersion?: XenVersion;
 }
 
 /**
@@ -108,6 +109,7 @@ export class World {
       },
       ...(opts.linearPt === undefined ? {} : { linearPt: opts.linearPt }),
       ...(opts.debugBuild === undefined ? {} : { debugBuild: opts.debugBuild }),
+      ...(opts.xenVersion === undefined ? {} : { xenVersion: opts.xenVersion }),
     });
     for (const d of opts.domains ?? [DOM1, DOM2]) this.createDomain(d);
   }

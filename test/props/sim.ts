@@ -28,6 +28,7 @@ import {
   type Hypercall,
   type MmuextOp,
 } from '../../hypervisor/index.ts';
+import { frameOf } from '../../hypervisor/frames.ts';
 import type { TraceRecord } from '../../src/trace/types.ts';
 import type { CallSpec, DomCfg, FdSel, FrameSel, MachineCfg, Op, PteSel, VaSel, Who } from './gen.ts';
 import { DOM_STRIDE, FIRST_BASE, GROUP } from './gen.ts';
@@ -656,7 +657,7 @@ export class Sim {
     for (let i = 0; i < h.ops.length && i <= done; i++) {
       const o = h.ops[i]!;
       const isPin = o.cmd >= 0 && o.cmd <= 3;
-      const m = o.mfn ?? 0; // Xen reads whatever the union holds: 0 when unset
+      const m = frameOf(o.mfn ?? 0); // Xen reads whatever the union holds: 0 when unset
       if (i === done) {
         // The op that failed (if any): its errno is predictable for double pins and bad unpins.
         if (opFailed && ((isPin && this.pinned.has(m)) || (o.cmd === 4 && !this.pinned.has(m))) && rc !== EINVAL) {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MMUEXT, UVMF } from '../../hypervisor/abi.ts';
+import { hypercallHandled, MMUEXT, UVMF } from '../../hypervisor/abi.ts';
 import type { Hypercall, MmuextOp } from '../../hypervisor/types.ts';
 import { EXPECT_KEYS, parseLine, recordToJson, recordToLine, type Expect, type TraceOp, type TraceRecord } from '../../src/trace/index.ts';
 
@@ -9,8 +9,10 @@ function rec<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }, opts: { requiredK
   return fc.record(model, { ...opts, noNullPrototype: true } as never) as unknown as fc.Arbitrary<T>;
 }
 
-const mfn = fc.integer({ min: 0, max: 2 ** 40 - 1 });
 const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
+/** An unsigned long argument (issue 12): a number below 2^53, a bigint at and above. */
+const ulong = fc.oneof(fc.integer({ min: 0, max: 2 ** 53 - 1 }), fc.bigInt({ min: 2n ** 53n, max: 2n ** 64n - 1n }));
+const mfn = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 2 ** 40 - 1 }) }, { weight: 1, arbitrary: ulong });
 const slot = fc.integer({ min: 0, max: 511 });
 const vcpuId = fc.integer({ min: 0, max: 4095 });
 const mask = fc.oneof(fc.array(vcpuId, { maxLength: 4 }), fc.constant(null));
@@ -50,7 +52,11 @@ const uvm = fc.oneof(
     flags: fc.oneof(fc.integer({ min: 8, max: 2 ** 40 }), fc.constantFrom(2 ** 32, 2 ** 32 + 2, 2 ** 32 + 6)),
     vcpumask: mask,
   }),
+  // Flags above 2^53 (a bigint) and a mask the flush may not read.
+  rec({ op: fc.constant('update_va_mapping' as const), va: u64, val: u64, flags: fc.bigInt({ min: 2n ** 53n, max: 2n ** 64n - 1n }), vcpumask: mask }),
 );
+const uvmOther = uvm.chain((u) => fc.integer({ min: 0, max: 0xffff }).map((domid) => ({ ...u, op: 'update_va_mapping_otherdomain' as const, domid })));
+const unknownNr = ulong.filter((n) => !hypercallHandled(n));
 
 const { hypercall } = fc.letrec<{ hypercall: Hypercall }>((tie) => ({
   hypercall: fc.oneof(
@@ -64,6 +70,10 @@ const { hypercall } = fc.letrec<{ hypercall: Hypercall }>((tie) => ({
       { requiredKeys: ['op', 'ops'] },
     ),
     uvm,
+    uvmOther,
+    rec({ op: fc.constant('set_gdt' as const), frames: fc.array(mfn, { maxLength: 3 }), entries: fc.integer({ min: 0, max: 2 ** 32 - 1 }) }),
+    rec({ op: fc.constantFrom('decrease_reservation' as const, 'memory_exchange' as const), mfns: fc.array(mfn, { maxLength: 3 }) }),
+    rec({ op: fc.constant('hypercall' as const), nr: unknownNr }),
     rec({ op: fc.constant('multicall' as const), calls: fc.array(tie('hypercall'), { maxLength: 3 }) }),
   ),
 }));
@@ -186,7 +196,8 @@ describe('generators', () => {
   it('raw multi flags are neither local nor all', () => {
     const samples = fc.sample(uvm, 200);
     for (const s of samples) {
-      const scope = s.flags - (s.flags & 3);
+      if (typeof s.flags !== 'number') continue;
+      const scope = s.flags - (s.flags % 4);
       if (scope !== 0 && scope !== 4) expect('vcpumask' in s).toBe(true);
     }
   });
