@@ -1,4 +1,4 @@
-// A seeded generator of realistic trace v1 records (/work/shared/spec/trace-format.md): domains are
+// A seeded generator of realistic trace v1 records (docs/trace-format.md): domains are
 // created first, a few 4-level trees are built with plain stores, and then a weighted mix of pins
 // and unpins of L1–L4, NEW_BASEPTR switches, L1 updates through mmu_update and update_va_mapping
 // (some of them RW over page-table frames, which Xen refuses), L2–L4 links, linear entries,

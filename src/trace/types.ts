@@ -1,4 +1,4 @@
-// Trace v1 records as the reader hands them out (see /work/shared/spec/trace-format.md and
+// Trace v1 records as the reader hands them out (see docs/trace-format.md and
 // docs/trace-extensions.md). Hypercall records ARE the hypervisor's Hypercall shapes
 // (hypervisor/types.ts) plus the common fields, so the replayer passes them to Xen as they are.
 // 64-bit values (PTEs, machine and virtual addresses) are bigint; MFN and flags arguments are

@@ -1,6 +1,6 @@
 // Test helpers for the hypervisor facade: PTE builders, a World that audits after every call, and a
 // builder for standard 4-level trees whose virtual addresses are known.
-// Spec: /work/shared/spec/xen-pv-mm.md (every test cites the section it checks).
+// Spec: the project's Xen rules (docs/xen-model.md) and Xen 4.17's source; tests cite the section or line they check.
 import { expect } from 'vitest';
 import { Hypervisor, MMUEXT, type XenVersion } from '../../hypervisor/index.ts';
 import type {
