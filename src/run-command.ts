@@ -151,6 +151,7 @@ interface ExploreFlags {
   set: string[];
   vcpus?: number;
   maxSchedules: number;
+  maxTime?: number;
   json?: boolean;
 }
 
@@ -162,21 +163,19 @@ export function registerExplore(program: Command): void {
     .option('--policy <spec>', 'preset or purge-flush label, then ,knob=value …')
     .option('--set <knob=value>', 'set one policy knob (repeatable)', collect, [])
     .option('--vcpus <n>', 'override the number of vCPUs', intArg('--vcpus', 1, 64))
-    .option('--max-schedules <n>', 'stop after this many complete schedules', intArg('--max-schedules', 1, 10_000_000), 100_000)
+    .option('--max-schedules <n>', 'stop after this many complete schedules (then: not exhaustive)', intArg('--max-schedules', 1, 10_000_000), 100_000)
+    .option('--max-time <seconds>', 'stop after this many seconds (then: not exhaustive)', intArg('--max-time', 1, 10_000_000))
     .option('--json', 'the report as one JSON object')
     .action(async (scenario: string, flags: ExploreFlags) => {
       const { loadScenario, runErrorText } = await import('./scenarios/load.ts');
-      const { explore, exploreText } = await import('./explore.ts');
+      const { exploreCommand } = await import('./lab/explore/command.ts');
       let file: string | undefined;
       try {
         const s = loadScenario(scenario);
         file = s.file;
-        const opts: Parameters<typeof explore>[1] = { set: flags.set, maxSchedules: flags.maxSchedules };
-        if (flags.policy !== undefined) opts.policy = flags.policy;
-        if (flags.vcpus !== undefined) opts.vcpus = flags.vcpus;
-        const r = explore(s, opts);
-        process.stdout.write(flags.json ? JSON.stringify(r) + '\n' : exploreText(r) + '\n');
-        process.exitCode = 0;
+        // Ctrl-C: the report so far, then the shell's usual 130.
+        const r = await exploreCommand(s, scenario, flags);
+        process.exitCode = r.stopped === 'interrupted' ? 130 : 0;
       } catch (e) {
         if (!inputError(e)) throw e;
         process.stderr.write(`xensim explore: ${runErrorText(file, e)}\n`);

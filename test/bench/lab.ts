@@ -233,7 +233,7 @@ async function measureExplore(): Promise<Figure[]> {
     const r = explore(scenario, { vcpus: 2 });
     const ms = performance.now() - t0;
     const schedules = Number(r.schedules ?? NaN);
-    const runs = schedules + Number(r.pruned ?? 0);
+    const runs = schedules + Number(r.blocked ?? 0);
     // The baseline: one run of the same scenario (explore re-runs it from boot for every schedule).
     const run = fn(await tryImport('../../src/run.ts'), 'runScenario') as ((s: unknown, o?: Record<string, unknown>) => unknown) | undefined;
     const one = run ? (await interleaved(5, { one: () => run(scenario, { seed: 1, vcpus: 2 }) })).one.ms : NaN;
@@ -247,7 +247,7 @@ async function measureExplore(): Promise<Figure[]> {
         ...(Number.isFinite(one) ? { baseline: { what: 'one run of the scenario', value: round3(one), unit: 'ms' }, ratio: round3(ms / one) } : {}),
         goal: { on: 'value', op: '<', limit: 10 },
         note: Number.isFinite(schedules)
-          ? `${schedules} complete schedules, ${runs} runs in all (pruned ones included): ${human((runs / ms) * 1000)} runs/s; exhaustive: ${String(r.exhaustive)}`
+          ? `${schedules} complete schedules, ${runs} runs in all (sleep-set-blocked ones included): ${human((runs / ms) * 1000)} runs/s; exhaustive: ${String(r.exhaustive)}`
           : 'schedule count not reported',
       }),
     ];
