@@ -41,7 +41,8 @@ export function bruteForce(s: Scenario, runOpts: RunScenarioOptions, opts: { max
     const v = runScenarioWith(s, runOpts, trace ? { seed: 0, chooser, trace } : { seed: 0, chooser });
     report.schedules++;
     report.outcomes.add(outcomeKey(v));
-    if (trace) report.traces.add(canonical(v.schedule, trace));
+    // (A setup that did not complete leaves no program steps: its schedule is the setup's.)
+    if (trace) report.traces.add(canonical(v.schedule.slice(0, trace.steps.length), trace));
   }
   return report;
 }
