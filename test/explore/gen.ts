@@ -47,7 +47,7 @@ export const scenarioArb: fc.Arbitrary<{ scenario: Scenario; policy: string }> =
       description: 'generated',
       vcpus,
       memory_pages: 256,
-      vmalloc_pages: 512,
+      vmalloc_pages: 2048,
       policy: 'linux-2.6.28',
       set: autoPurge ? ['lazyMaxPagesConstant=1'] : [],
       vmalloc_initialized: true,
