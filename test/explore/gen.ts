@@ -20,6 +20,8 @@ const PIECES: Record<string, Piece> = {
   kill_aliases: () => [{ op: 'kill_aliases' }],
   fork: (v, n) => [{ op: 'fork', parent: 'init', child: `c${v}_${n}` }],
   barrier: () => [{ op: 'barrier', name: 'meet', count: 2 }],
+  // The page setup mapped on vCPU0's block (one vCPU may unmap it: vCPU1).
+  unmap_setup_ram: (v, n) => (v === 1 && n === 0 ? [{ op: 'vm_unmap_ram', name: 'd0' }] : [{ op: 'vm_unmap_aliases' }]),
 };
 
 const pieceArb = fc.constantFrom(...Object.keys(PIECES));
@@ -31,16 +33,19 @@ export const scenarioArb: fc.Arbitrary<{ scenario: Scenario; policy: string }> =
     programs: fc.array(fc.array(pieceArb, { minLength: 1, maxLength: 2 }), { minLength: 3, maxLength: 3 }),
     lazy: fc.boolean(),
     dirty: fc.boolean(),
+    mapped: fc.boolean(),
     autoPurge: fc.boolean(),
     policy: policyArb,
   })
-  .map(({ vcpus, programs, lazy, dirty, autoPurge, policy }) => {
+  .map(({ vcpus, programs, lazy, dirty, mapped, autoPurge, policy }) => {
     const progs = programs.slice(0, vcpus).map((pieces, v) => pieces.flatMap((p, n) => PIECES[p]!(v, n)));
     // Three vCPUs: one piece each at most, or brute force would not finish.
     if (vcpus === 3) progs.forEach((p, i) => (progs[i] = p.slice(0, 2)));
     const setup: Op[] = [{ op: 'spawn', name: 'init', pages: 1 }];
     if (lazy) setup.push({ op: 'vmalloc', name: 'l', pages: 1 }, { op: 'vfree', name: 'l' });
     if (dirty) setup.push({ op: 'vm_map_ram', name: 'd', pages: 1 }, { op: 'vm_unmap_ram', name: 'd' });
+    const unmaps = progs.some((p) => p.some((o) => o.op === 'vm_unmap_ram' && o.name === 'd0'));
+    if (mapped || unmaps) setup.push({ op: 'vm_map_ram', name: 'd0', pages: 1 });
     const scenario = {
       name: 'generated',
       title: 'generated',
