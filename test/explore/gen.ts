@@ -35,9 +35,10 @@ export const scenarioArb: fc.Arbitrary<{ scenario: Scenario; policy: string }> =
     dirty: fc.boolean(),
     mapped: fc.boolean(),
     autoPurge: fc.boolean(),
+    gap: fc.boolean(),
     policy: policyArb,
   })
-  .map(({ vcpus, programs, lazy, dirty, mapped, autoPurge, policy }) => {
+  .map(({ vcpus, programs, lazy, dirty, mapped, autoPurge, gap, policy }) => {
     const progs = programs.slice(0, vcpus).map((pieces, v) => pieces.flatMap((p, n) => PIECES[p]!(v, n)));
     // Three vCPUs: one piece each at most, or brute force would not finish.
     if (vcpus === 3) progs.forEach((p, i) => (progs[i] = p.slice(0, 2)));
@@ -54,7 +55,7 @@ export const scenarioArb: fc.Arbitrary<{ scenario: Scenario; policy: string }> =
       memory_pages: 256,
       vmalloc_pages: 2048,
       policy: 'linux-2.6.28',
-      set: autoPurge ? ['lazyMaxPagesConstant=1'] : [],
+      set: [...(autoPurge ? ['lazyMaxPagesConstant=1'] : []), ...(gap ? ['lazyFreeGap=true'] : [])],
       vmalloc_initialized: true,
       setup,
       programs: progs,
