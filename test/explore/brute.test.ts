@@ -70,8 +70,9 @@ describe('explore finds exactly what brute force finds', () => {
   }, 600_000);
 
   it('on at least 200 generated scenarios of 2–3 vCPUs (locks, irq sections, vmalloc, vm_map_ram, purges, forks)', () => {
-    const want = 200 * SCALE;
-    const cap = 80 * SCALE;
+    // npm run fuzz (scale 20): 1,000 scenarios, with caps 3× larger.
+    const want = 200 * Math.ceil(SCALE / 4);
+    const cap = 80 * Math.min(SCALE, 3);
     let checked = 0;
     let tooBig = 0;
     let withFindings = 0;
@@ -81,7 +82,7 @@ describe('explore finds exactly what brute force finds', () => {
       if (checked >= want) break;
       // One seeded run first: a long one would only exhaust the cap.
       const steps = runScenario(scenario, { policy }).steps;
-      const r = steps <= 11 ? check(scenario, policy, cap) : null;
+      const r = steps <= (SCALE > 1 ? 13 : 11) ? check(scenario, policy, cap) : null;
       if (!r) {
         tooBig++;
         continue;
