@@ -20,12 +20,17 @@ export interface BruteReport {
   traces: Set<string>;
 }
 
-export function bruteForce(s: Scenario, runOpts: RunScenarioOptions, opts: { maxSchedules?: number; traces?: boolean } = {}): BruteReport {
-  const max = opts.maxSchedules ?? 100_000;
+export function bruteForce(
+  s: Scenario,
+  runOpts: RunScenarioOptions,
+  opts: { maxSchedules?: number; maxTimeMs?: number; traces?: boolean } = {},
+): BruteReport {
+  const max = opts.maxSchedules ?? (opts.maxTimeMs !== undefined ? Infinity : 100_000);
+  const started = performance.now();
   const report: BruteReport = { schedules: 0, finished: true, outcomes: new Set(), traces: new Set() };
   const stack: number[][] = [[]];
   while (stack.length > 0) {
-    if (report.schedules >= max) {
+    if (report.schedules >= max || (opts.maxTimeMs !== undefined && performance.now() - started >= opts.maxTimeMs)) {
       report.finished = false;
       break;
     }
