@@ -15,6 +15,8 @@ import { scenarioArb } from './gen.ts';
 
 const SCALE = Math.max(1, Number(process.env.XENSIM_FUZZ_SCALE ?? 1) || 1);
 const SEED = Number(process.env.XENSIM_FUZZ_SEED ?? 20081201);
+// Longer generated runs under npm run fuzz.
+const MAX_STEPS = SCALE > 1 ? 13 : 11;
 
 /** Brute force and explore of one scenario under one policy; null when brute force is over its cap. */
 function check(s: Scenario, policy: string, cap: number): { brute: number; traces: number; explored: number } | null {
@@ -82,7 +84,7 @@ describe('explore finds exactly what brute force finds', () => {
       if (checked >= want) break;
       // One seeded run first: a long one would only exhaust the cap.
       const steps = runScenario(scenario, { policy }).steps;
-      const r = steps <= (SCALE > 1 ? 13 : 11) ? check(scenario, policy, cap) : null;
+      const r = steps <= MAX_STEPS ? check(scenario, policy, cap) : null;
       if (!r) {
         tooBig++;
         continue;
@@ -92,7 +94,7 @@ describe('explore finds exactly what brute force finds', () => {
       const e = explore(scenario, { policy });
       if (e.outcomes.deadlock + e.outcomes.bug + e.va_hazards > 0) withFindings++;
     }
-    console.log(`[explore/brute] seed ${SEED}: ${checked} generated scenarios checked (${schedules} brute-force schedules), ${withFindings} with a deadlock, BUG or hazard; ${tooBig} over the cap of ${cap} skipped`);
+    console.log(`[explore/brute] seed ${SEED}: ${checked} generated scenarios checked (${schedules} brute-force schedules), ${withFindings} with a deadlock, BUG or hazard; ${tooBig} skipped as too big (over ${MAX_STEPS} steps in one run, or over ${cap} schedules)`);
     expect(checked).toBe(want);
     // The generator must reach the interesting cases, not only clean runs.
     expect(withFindings).toBeGreaterThan(want / 10);
