@@ -226,7 +226,7 @@ const THREE = fileURLToPath(new URL('../fixtures/explore/three-vcpu-purge.json',
 type ExploreFn = (s: unknown, o?: Record<string, unknown>) => Record<string, unknown>;
 
 /** One explore against one run of the same scenario: seconds, schedules/s and states/s. */
-async function exploreFigure(id: string, what: string, explore: ExploreFn, scenario: unknown, opts: Record<string, unknown>, goal?: number): Promise<Figure & { ms: number; schedules: number }> {
+async function exploreFigure(id: string, what: string, explore: ExploreFn, scenario: unknown, opts: Record<string, unknown>, goal?: number): Promise<{ fig: Figure; ms: number; schedules: number }> {
   const t0 = performance.now();
   const r = explore(scenario, opts);
   const ms = performance.now() - t0;
@@ -246,7 +246,7 @@ async function exploreFigure(id: string, what: string, explore: ExploreFn, scena
     ...(goal !== undefined ? { goal: { on: 'value' as const, op: '<' as const, limit: goal } } : {}),
     note: `${schedules} complete schedules (Mazurkiewicz-distinct), ${runs} runs, ${states} states: ${human((schedules / ms) * 1000)} schedules/s, ${human((states / ms) * 1000)} states/s; exhaustive: ${String(r.exhaustive)}`,
   });
-  return Object.assign(fig, { ms, schedules });
+  return { fig, ms, schedules };
 }
 
 export async function measureExplore(): Promise<Figure[]> {
@@ -257,14 +257,14 @@ export async function measureExplore(): Promise<Figure[]> {
   if (!explore || !loadScenario) return [pending('lab.explore', 'explore cross-vcpu-irqsoff-purge, 2 vCPUs', 'src/explore.ts explore() not exported yet')];
   const out: Figure[] = [];
   try {
-    out.push(await exploreFigure('lab.explore', 'explore cross-vcpu-irqsoff-purge, 2 vCPUs', explore, loadScenario('cross-vcpu-irqsoff-purge'), { vcpus: 2 }, 10));
+    out.push((await exploreFigure('lab.explore', 'explore cross-vcpu-irqsoff-purge, 2 vCPUs', explore, loadScenario('cross-vcpu-irqsoff-purge'), { vcpus: 2 }, 10)).fig);
   } catch (e) {
     out.push(pending('lab.explore', 'explore cross-vcpu-irqsoff-purge, 2 vCPUs', `explore() failed: ${(e as Error).message}`));
   }
   try {
     const three = loadScenario(THREE);
     const x = await exploreFigure('lab.explore3', 'explore three-vcpu-purge (test fixture), 3 vCPUs', explore, three, {});
-    out.push(x);
+    out.push(x.fig);
     out.push(await bruteFigure(three, x.ms, x.schedules));
   } catch (e) {
     out.push(pending('lab.explore3', 'explore three-vcpu-purge, 3 vCPUs', `explore() failed: ${(e as Error).message}`));
