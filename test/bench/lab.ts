@@ -8,7 +8,8 @@
 //   compare  every scenario × 4 policies × 10 seeds with the built command (child processes): seconds
 //            with a thread per core, against --workers 1 in the same run (goal: ≥ 1.7× on 2 cores)
 //   explore  cross-vcpu-irqsoff-purge with 2 vCPUs: seconds (goal: < 10 s), schedules/s, states/s;
-//            three-vcpu-purge (3 vCPUs), the same, and brute force of it (stopped at 30 s)
+//            three-vcpu-purge and three-vcpu-small (3 vCPUs), the same, and brute force of each
+//            against explore (stopped at 30 s: three-vcpu-purge's is a lower bound)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -223,6 +224,7 @@ async function measureCompare(rounds = 5): Promise<Figure[]> {
 }
 
 const THREE = fileURLToPath(new URL('../fixtures/explore/three-vcpu-purge.json', import.meta.url));
+const THREE_SMALL = fileURLToPath(new URL('../fixtures/explore/three-vcpu-small.json', import.meta.url));
 type ExploreFn = (s: unknown, o?: Record<string, unknown>) => Record<string, unknown>;
 
 /** One explore against one run of the same scenario: seconds, schedules/s and states/s. */
@@ -265,7 +267,11 @@ export async function measureExplore(): Promise<Figure[]> {
     const three = loadScenario(THREE);
     const x = await exploreFigure('lab.explore3', 'explore three-vcpu-purge (test fixture), 3 vCPUs', explore, three, {});
     out.push(x.fig);
-    out.push(await bruteFigure(three, x.ms, x.schedules));
+    out.push(await bruteFigure('lab.explore3.brute', 'three-vcpu-purge', three, x.ms, x.schedules));
+    const small = loadScenario(THREE_SMALL);
+    const y = await exploreFigure('lab.explore3s', 'explore three-vcpu-small (test fixture), 3 vCPUs', explore, small, {});
+    out.push(y.fig);
+    out.push(await bruteFigure('lab.explore3s.brute', 'three-vcpu-small', small, y.ms, y.schedules));
   } catch (e) {
     out.push(pending('lab.explore3', 'explore three-vcpu-purge, 3 vCPUs', `explore() failed: ${(e as Error).message}`));
   }
@@ -273,16 +279,16 @@ export async function measureExplore(): Promise<Figure[]> {
 }
 
 /** Brute force (no reduction) of the same 3-vCPU scenario, stopped after 30 s if it has not finished. */
-async function bruteFigure(scenario: unknown, exploreMs: number, exploreSchedules: number): Promise<Figure> {
-  const what = 'brute-force enumeration of three-vcpu-purge against explore';
+async function bruteFigure(id: string, name: string, scenario: unknown, exploreMs: number, exploreSchedules: number): Promise<Figure> {
+  const what = `brute-force enumeration of ${name} against explore`;
   const m = await tryImport('../../src/lab/explore/brute.ts');
   const brute = fn(m, 'bruteForce') as ((s: unknown, o: unknown, b: Record<string, unknown>) => { schedules: number; finished: boolean }) | undefined;
-  if (!brute) return pending('lab.explore3.brute', what, 'src/lab/explore/brute.ts not there');
+  if (!brute) return pending(id, what, 'src/lab/explore/brute.ts not there');
   const t0 = performance.now();
   const b = brute(scenario, {}, { maxTimeMs: 30_000 });
   const ms = performance.now() - t0;
   return judge({
-    id: 'lab.explore3.brute',
+    id,
     section: SECTION,
     what,
     value: round3(ms / 1000),

@@ -4,6 +4,7 @@
 // VA hazard), and as many complete schedules as brute force finds Mazurkiewicz traces (sleep sets:
 // none twice; soundness: none missed). Over every shipped scenario brute force can finish, and
 // over generated small scenarios. XENSIM_FUZZ_SCALE (npm run fuzz) multiplies the counts and caps.
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/explore.ts';
@@ -54,6 +55,12 @@ const LOCALS_COLLIDE = {
 } as unknown as Scenario;
 
 describe('explore finds exactly what brute force finds', () => {
+  it('on three vCPUs (three-vcpu-small: 1,725 schedules, 178 traces)', () => {
+    const s = loadScenario(fileURLToPath(new URL('../fixtures/explore/three-vcpu-small.json', import.meta.url)));
+    const r = check(s, s.policy, 2000);
+    expect(r).toEqual({ brute: 1725, traces: 178, explored: 178 });
+  }, 120_000);
+
   it('where the old fingerprint pruning found no deadlock (a coroutine local decides it)', () => {
     const r = check(LOCALS_COLLIDE, 'default', 2000);
     expect(r).not.toBeNull();
