@@ -17,6 +17,7 @@ import { mulberry32 } from './rng.ts';
 import { Barrier } from './smp/barrier.ts';
 import { Cpu } from './smp/cpu.ts';
 import { findCycle, waitEdges } from './smp/deadlock.ts';
+import { StepFootprint, waitResource } from './smp/footprint.ts';
 import type { Smp } from './smp/smp.ts';
 import { Spinlock } from './smp/spinlock.ts';
 import type { StopMachine } from './smp/stop-machine.ts';
@@ -50,9 +51,16 @@ export interface PerCpu {
 
 /**
  * Picks the next vCPU among the runnable ones (an index into `runnable`), or null to abandon the
- * run (explore prunes a state it has seen). `fingerprint` describes the state reached so far.
+ * run (explore abandons a branch its sleep sets have covered).
  */
-export type Chooser = (runnable: number[], step: number, fingerprint: () => string) => number | null;
+export type Chooser = (runnable: number[], step: number) => number | null;
+
+/** What explore records of a run: each step's footprint, and at the end each unfinished vCPU's next one. */
+export interface StepTrace {
+  steps: StepFootprint[];
+  /** vCPUs that had not finished when the run ended, with what their next step would read. */
+  pending: { vcpu: number; fp: StepFootprint }[];
+}
 
 export interface RunOptions {
   seed: number;
@@ -61,6 +69,8 @@ export interface RunOptions {
   /** vCPU ids, one per step; the seeded choice takes over when it runs out. */
   schedule?: readonly number[];
   maxSteps?: number;
+  /** Filled with the programs' step footprints (explore's partial-order reduction). */
+  trace?: StepTrace;
 }
 
 export interface RunResult {
@@ -166,7 +176,7 @@ export class Kernel implements Smp {
     this.emit({ event: 'phase', phase: 'programs' });
     const rng = mulberry32(opts.seed);
     const forced = opts.schedule;
-    if (opts.chooser) return this.loop(programs, opts.chooser, opts.maxSteps);
+    if (opts.chooser) return this.loop(programs, opts.chooser, opts.maxSteps, opts.trace);
     return this.loop(programs, (runnable, step) => {
       if (forced && step < forced.length) {
         const want = forced[step]!;
@@ -183,6 +193,7 @@ export class Kernel implements Smp {
     programs: readonly (readonly Op[])[],
     choose: Chooser,
     maxSteps = 1_000_000,
+    trace?: StepTrace,
   ): RunResult {
     const runtimes = this.cpus.map((c, i) => new VcpuRuntime(this, c, programs[i] ?? []));
     const actors = runtimes.map((rt) => createActor(vcpuMachine, { input: { rt } }));
@@ -196,48 +207,35 @@ export class Kernel implements Smp {
     try {
       for (;;) {
         const crashed = runtimes.find((rt) => rt.crashed);
-        if (crashed) return this.result('bug', schedule, null, crashed.cpu.id, crashed.crashed!);
         const runnable: number[] = [];
         actors.forEach((a, i) => {
           if (a.getSnapshot().can({ type: 'STEP' })) runnable.push(i);
         });
+        if (trace && (crashed || runnable.length === 0)) notePending(trace, runtimes, runnable);
+        if (crashed) return this.result('bug', schedule, null, crashed.cpu.id, crashed.crashed!);
         if (runnable.length === 0) {
           if (runtimes.every((rt) => rt.finished()) && this.stop === null) return this.result('completed', schedule, null);
           const waits = waitEdges(this.cpus, runtimes.map((rt) => rt.wait));
           return this.result('deadlock', schedule, { cycle: findCycle(waits) ?? waits, waits });
         }
         if (schedule.length >= maxSteps) throw new ScheduleError(`no end after ${maxSteps} steps`);
-        const choice = choose(runnable, schedule.length, () => this.fingerprint(runtimes));
+        const choice = choose(runnable, schedule.length);
         if (choice === null) return this.result('pruned', schedule, null);
         const pick = runnable[choice]!;
         schedule.push(pick);
+        const fp = trace ? stepFootprint(runtimes[pick]!) : null;
+        this.cpus[pick]!.fp = fp;
         actors[pick]!.send({ type: 'STEP' });
+        this.cpus[pick]!.fp = null;
         if (fatal) throw fatal;
+        if (fp) {
+          if (runtimes[pick]!.crashed) fp.write('H');
+          trace!.steps.push(fp);
+        }
       }
     } finally {
       for (const a of actors) a.stop();
     }
-  }
-
-  /**
-   * What the future of the run depends on, as far as the model can see it: each vCPU's place in
-   * its program and what it waits for, interrupt state and pending IPIs, and the kernel's shared
-   * state (locks, vmalloc areas and blocks, lazy pages, stop_machine, barriers, cr3s, free pages).
-   * Coroutine locals are not visible; a vCPU's progress inside its operation (yields taken) stands
-   * in for them.
-   */
-  fingerprint(runtimes: readonly VcpuRuntime[]): string {
-    const v = runtimes.map((rt) => {
-      const w = rt.wait;
-      const wait = !w ? '-' : w.kind === 'spin' ? `s:${w.lock.name}` : w.kind === 'ack' ? `a:${[...w.csd.pending].join('.')}` : w.kind;
-      return [rt.pc, rt.opYields, wait, rt.cpu.irqsEnabled ? 1 : 0, rt.cpu.pendingIpis.length, rt.cpu.locksHeld.map((l) => l.name).join('+'), this.percpu(rt.cpu).cr3].join(',');
-    });
-    const vs = this.vmap;
-    const areas = vs.areas.map((a) => `${a.start}:${a.pages}:${a.flags}`).join(' ');
-    const blocks = [...vs.blocks.values()].map((b) => `${b.va.start}:${b.free}:${b.dirty}`).join(' ');
-    const stop = this.stop ? `${this.stop.master}:${[...this.stop.parked].join('.')}` : '-';
-    const barriers = [...this.barriers.values()].map((b) => `${b.name}:${[...b.arrived].sort().join('.')}`).join(' ');
-    return [v.join('|'), vs.lazyNr, areas, blocks, stop, barriers, this.mem.freePages, this.pgdList.length, vs.unflushed.size].join('#');
   }
 
   private result(
@@ -255,5 +253,31 @@ export class Kernel implements Smp {
       deadlock,
       bug: bug ? { vcpu: vcpu!, where: bug.where, message: bug.message } : null,
     };
+  }
+}
+
+/**
+ * What every step of this vCPU reads before its code runs: the scheduler's choice of action looks
+ * at its pending IPIs and stop_machine, any step may find the machine halted, and a resumed wait
+ * looks at what it waited for.
+ */
+function stepFootprint(rt: VcpuRuntime): StepFootprint {
+  const fp = new StepFootprint();
+  fp.read(`I:${rt.cpu.id}`);
+  fp.read('S');
+  fp.read('H');
+  const r = rt.wait ? waitResource(rt.wait) : null;
+  if (r) fp.read(r);
+  return fp;
+}
+
+/** At the end of a run, the next step of each unfinished vCPU (unknown, so global, if it could still run). */
+function notePending(trace: StepTrace, runtimes: readonly VcpuRuntime[], runnable: readonly number[]): void {
+  trace.pending = [];
+  for (const rt of runtimes) {
+    if (rt.crashed || rt.finished()) continue;
+    const fp = stepFootprint(rt);
+    fp.global = runnable.includes(rt.cpu.id);
+    trace.pending.push({ vcpu: rt.cpu.id, fp });
   }
 }

@@ -172,6 +172,8 @@ function* freeMm(k: Kernel, c: Cpu, mm: Mm): Co {
 
 export function* runOp(k: Kernel, c: Cpu, op: Op): Co {
   const o = k.objects;
+  // The step that starts an operation ends here, having touched nothing shared.
+  c.fp?.pure();
   yield PREEMPT;
   switch (op.op) {
     case 'vmalloc':
@@ -210,10 +212,13 @@ export function* runOp(k: Kernel, c: Cpu, op: Op): Co {
       return;
     }
     case 'local_irq_disable':
+      // This vCPU's own interrupt flag: no other vCPU's step reads it.
+      c.fp?.pure();
       localIrqDisable(c);
       k.emit({ event: 'irq', vcpu: c.id, enabled: false, why: 'local_irq_disable' });
       return;
     case 'local_irq_enable':
+      c.fp?.pure();
       localIrqEnable(c);
       k.emit({ event: 'irq', vcpu: c.id, enabled: true, why: 'local_irq_enable' });
       return;

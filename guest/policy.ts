@@ -54,6 +54,12 @@ export interface Policy {
   mcBatch: number;
   /** xen_exit_mmap also IPIs vCPUs whose xen_current_cr3 is the dying pgd (false = trust cpu_vm_mask). */
   exitMmapCheckCr3: boolean;
+  /**
+   * A scheduling point in free_unmap_vmap_area_noflush between setting VM_LAZY_FREE and adding to
+   * vmap_lazy_nr, as 2.6.28 really has it (no lock across the two; a concurrent purge can then hit
+   * its BUG_ON). Off by default for now: it changes auto-purge-trylock-race's outcome (docs/explore.md).
+   */
+  lazyFreeGap: boolean;
 }
 
 const BASE: Policy = {
@@ -76,6 +82,7 @@ const BASE: Policy = {
   vmapInitGuard: true,
   mcBatch: 32,
   exitMmapCheckCr3: true,
+  lazyFreeGap: false,
 };
 
 export const PRESETS = {
@@ -111,6 +118,7 @@ const KNOBS: Record<string, KnobSpec> = {
   vmapInitGuard: 'boolean',
   mcBatch: 'number',
   exitMmapCheckCr3: 'boolean',
+  lazyFreeGap: 'boolean',
 };
 for (const s of PIN_SITES) KNOBS[`pinAliasFlushAt.${s}`] = [...PIN_ALIAS_FLUSH, 'inherit'];
 

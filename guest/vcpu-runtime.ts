@@ -19,8 +19,6 @@ export class VcpuRuntime {
   /** What the coroutine waits for (null: it can go on). */
   wait: Wait | null = null;
   current: string | null = null;
-  /** Yields taken inside the current operation (its progress, for explore's fingerprint). */
-  opYields = 0;
   crashed: KernelBug | null = null;
 
   constructor(k: Kernel, cpu: Cpu, program: readonly Op[]) {
@@ -86,7 +84,6 @@ export class VcpuRuntime {
     this.current = describeOp(op);
     this.k.emit({ event: 'op_start', vcpu: this.cpu.id, operation: this.current });
     this.co = runOp(this.k, this.cpu, op);
-    this.opYields = 0;
   }
 
   advance(): void {
@@ -94,7 +91,6 @@ export class VcpuRuntime {
     if (!co) return;
     this.guard(() => {
       const r = co.next();
-      this.opYields++;
       if (r.done) {
         if (this.current && this.current !== 'stop_machine park') {
           this.k.emit({ event: 'op_end', vcpu: this.cpu.id, operation: this.current });

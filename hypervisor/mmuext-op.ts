@@ -85,7 +85,7 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
       return 0;
     case MMUEXT.invlpg_local:
       if (foreign) return EPERM;
-      invlpg(x, d, [v], op.linear_addr ?? 0n);
+      invlpg(x.clock, x.obs, d, [v], op.linear_addr ?? 0n);
       return 0;
     case MMUEXT.tlb_flush_multi:
     case MMUEXT.invlpg_multi: {
@@ -96,7 +96,7 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
         return EINVAL;
       }
       if (op.cmd === MMUEXT.tlb_flush_multi) flushVcpus(x.clock, x.obs, d.id, targets, 'guest');
-      else invlpg(x, d, targets, op.linear_addr ?? 0n);
+      else invlpg(x.clock, x.obs, d, targets, op.linear_addr ?? 0n);
       return 0;
     }
     case MMUEXT.tlb_flush_all:
@@ -105,7 +105,7 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
       return 0;
     case MMUEXT.invlpg_all:
       if (foreign) return EPERM;
-      invlpg(x, d, d.vcpus, op.linear_addr ?? 0n);
+      invlpg(x.clock, x.obs, d, d.vcpus, op.linear_addr ?? 0n);
       return 0;
     case MMUEXT.flush_cache:
     case MMUEXT.flush_cache_global:

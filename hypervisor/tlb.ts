@@ -5,7 +5,6 @@
 
 import type { Domain, Vcpu } from './domain.ts';
 import { addrOk, vpnOf } from './pte.ts';
-import type { XenState } from './state.ts';
 import type { FlushCause, XenObserver } from './types.ts';
 
 export class TlbClock {
@@ -48,9 +47,9 @@ export function filterNeedFlush(clock: TlbClock, vcpus: readonly Vcpu[], stamp: 
 }
 
 /** INVLPG on some vCPUs; silently nothing for an address outside the guest's range. */
-export function invlpg(x: XenState, d: Domain, vcpus: readonly Vcpu[], va: bigint): void {
+export function invlpg(clock: TlbClock, obs: XenObserver, d: Domain, vcpus: readonly Vcpu[], va: bigint): void {
   if (!addrOk(va)) return;
   const vpn = vpnOf(va);
   for (const v of vcpus) invlpgLocal(v, vpn);
-  x.obs.flush?.({ cause: 'guest', dom: d.id, vcpus: vcpus.map((v) => v.id), va, clock: x.clock.now });
+  obs.flush?.({ cause: 'guest', dom: d.id, vcpus: vcpus.map((v) => v.id), va, clock: clock.now });
 }

@@ -58,6 +58,6 @@ export function doUpdateVaMapping(
     return EFAULT;
   }
   if (kind === UVMF.TLB_FLUSH) flushVcpus(x.clock, x.obs, d.id, targets, 'guest');
-  else if (kind === UVMF.INVLPG) invlpg(x, d, targets, va);
+  else if (kind === UVMF.INVLPG) invlpg(x.clock, x.obs, d, targets, va);
   return 0;
 }

@@ -20,7 +20,17 @@ export class Barrier {
   }
 }
 
+/**
+ * Arrive, then spin until the rendezvous is full. The caller (runOp) runs nothing between the
+ * start of its step and this call, nor after it: each step here touches the barrier only.
+ */
 export function* barrierWait(c: Cpu, b: Barrier): Co {
   b.arrived.add(c.id);
-  while (!b.open) yield { kind: 'barrier', barrier: b };
+  c.fp?.write(`B:${b.name}`);
+  while (!b.open) {
+    c.fp?.pure();
+    yield { kind: 'barrier', barrier: b };
+    c.fp?.read(`B:${b.name}`);
+  }
+  c.fp?.pure();
 }

@@ -2,6 +2,7 @@
 // arch/x86/include/asm/irqflags.h, which for a PV guest masks event-channel upcalls), the IPIs
 // delivered but not yet taken, and the locks held.
 
+import type { StepFootprint } from './footprint.ts';
 import type { CallData } from './ipi.ts';
 import type { Spinlock } from './spinlock.ts';
 
@@ -12,6 +13,8 @@ export class Cpu {
   /** IPIs sent to this vCPU and not yet handled. */
   readonly pendingIpis: CallData[] = [];
   readonly locksHeld: Spinlock[] = [];
+  /** What the step this vCPU is taking touches (set by the kernel only while explore records). */
+  fp: StepFootprint | null = null;
 
   constructor(id: number) {
     this.id = id;

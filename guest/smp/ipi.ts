@@ -38,9 +38,18 @@ export function* smpCallFunctionMask(
   const others = targets.filter((t) => t !== c.id);
   if (others.length === 0) return;
   const csd = new CallData(func, run, c.id, others);
-  for (const t of others) k.cpus[t]!.pendingIpis.push(csd);
+  for (const t of others) {
+    k.cpus[t]!.pendingIpis.push(csd);
+    c.fp?.write(`I:${t}`);
+  }
+  c.fp?.write(`A:${c.id}`);
   k.emit({ event: 'ipi_send', vcpu: c.id, targets: others, func, wait });
-  if (wait) while (csd.pending.size > 0) yield { kind: 'ack', csd };
+  if (wait) {
+    while (csd.pending.size > 0) {
+      yield { kind: 'ack', csd };
+      c.fp?.read(`A:${c.id}`);
+    }
+  }
 }
 
 /** smp_call_function: every other online vCPU. */
@@ -67,8 +76,10 @@ export function* onEachCpu(k: Smp, c: Cpu, func: string, run: (t: Cpu) => void, 
 
 /** The target side: take one pending IPI (interrupts are on), run it, acknowledge. */
 export function handleIpi(k: Smp, t: Cpu): void {
+  t.fp?.write(`I:${t.id}`);
   const csd = t.pendingIpis.shift();
   if (!csd) return;
+  t.fp?.write(`A:${csd.from}`);
   const was = t.irqsEnabled;
   t.irqsEnabled = false;
   csd.run(t);

@@ -5,6 +5,7 @@
 
 import { localIrqRestore, localIrqSave, type Cpu } from './cpu.ts';
 import { PREEMPT, type Co } from './co.ts';
+import { lockResource } from './footprint.ts';
 
 export class Spinlock {
   readonly name: string;
@@ -24,16 +25,26 @@ export class LockError extends Error {
 /** spin_lock: a scheduling point, then spin until the lock is free. */
 export function* spinLock(c: Cpu, lock: Spinlock): Co {
   yield PREEMPT;
+  const r = lockResource(lock.name);
+  c.fp?.read(r);
   if (lock.owner === c.id) throw new LockError(`BUG: spinlock recursion on ${lock.name}, cpu ${c.id}`);
-  while (lock.owner !== null) yield { kind: 'spin', lock };
+  while (lock.owner !== null) {
+    // This step began at one of this function's two yields and only looked at the owner.
+    c.fp?.pure();
+    yield { kind: 'spin', lock };
+    c.fp?.read(r);
+  }
   lock.owner = c.id;
+  c.fp?.write(r);
   c.locksHeld.push(lock);
 }
 
 /** spin_trylock: takes the lock only if it is free right now. */
 export function spinTrylock(c: Cpu, lock: Spinlock): boolean {
+  c.fp?.read(lockResource(lock.name));
   if (lock.owner !== null) return false;
   lock.owner = c.id;
+  c.fp?.write(lockResource(lock.name));
   c.locksHeld.push(lock);
   return true;
 }
@@ -41,6 +52,7 @@ export function spinTrylock(c: Cpu, lock: Spinlock): boolean {
 export function spinUnlock(c: Cpu, lock: Spinlock): void {
   if (lock.owner !== c.id) throw new LockError(`BUG: ${lock.name} unlocked by cpu ${c.id}, held by ${lock.owner}`);
   lock.owner = null;
+  c.fp?.write(lockResource(lock.name));
   c.locksHeld.splice(c.locksHeld.lastIndexOf(lock), 1);
 }
 

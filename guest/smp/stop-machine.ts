@@ -18,8 +18,12 @@ export class StopMachine {
 export function* stopMachine(k: Smp, c: Cpu, fn: () => Co): Co {
   const stop = new StopMachine(c.id);
   k.stop = stop;
+  c.fp?.write('S');
   k.emit({ event: 'stop_machine', vcpu: c.id, phase: 'start' });
-  while (stop.parked.size < k.cpus.length - 1) yield { kind: 'stop_wait', stop };
+  while (stop.parked.size < k.cpus.length - 1) {
+    yield { kind: 'stop_wait', stop };
+    c.fp?.read('S');
+  }
   const flags = localIrqSave(c);
   k.emit({ event: 'stop_machine', vcpu: c.id, phase: 'run' });
   try {
@@ -28,6 +32,7 @@ export function* stopMachine(k: Smp, c: Cpu, fn: () => Co): Co {
     localIrqRestore(c, flags);
     stop.released = true;
     k.stop = null;
+    c.fp?.write('S');
   }
   k.emit({ event: 'stop_machine', vcpu: c.id, phase: 'end' });
 }
@@ -37,12 +42,19 @@ export function mustPark(k: Smp, c: Cpu): boolean {
   return k.stop !== null && k.stop.master !== c.id && !k.stop.released && !k.stop.parked.has(c.id);
 }
 
-/** stop_cpu: interrupts off, spin until released. */
+/** stop_cpu: interrupts off, spin until released. Each of its steps touches stop_machine only. */
 export function* park(k: Smp, c: Cpu): Co {
   const stop = k.stop!;
   const flags = localIrqSave(c);
   stop.parked.add(c.id);
-  while (!stop.released) yield { kind: 'parked', stop };
+  c.fp?.write('S');
+  while (!stop.released) {
+    c.fp?.pure();
+    yield { kind: 'parked', stop };
+    c.fp?.read('S');
+  }
   stop.parked.delete(c.id);
+  c.fp?.write('S');
   localIrqRestore(c, flags);
+  c.fp?.pure();
 }

@@ -9,7 +9,7 @@
 import { KernelBug } from '../bug.ts';
 import type { Kernel } from '../kernel.ts';
 import type { Cpu } from '../smp/cpu.ts';
-import type { Co } from '../smp/co.ts';
+import { PREEMPT, type Co } from '../smp/co.ts';
 import { spinLock, spinTrylock, spinUnlock } from '../smp/spinlock.ts';
 import { flushTlbKernelRange } from '../xen-mmu/tlb-flush.ts';
 import { noteFreedUnflushed } from './hazard.ts';
@@ -104,6 +104,10 @@ export function purgeVmapAreaLazy(k: Kernel, c: Cpu): Co {
 export function* freeUnmapVmapAreaNoflush(k: Kernel, c: Cpu, va: VmapArea): Co {
   if (k.policy.ptePolicy === 'eager') unmapVmapArea(k, c, va);
   va.flags |= VM_LAZY_FREE;
+  // Not atomic in 2.6.28: the flag is set, then atomic_add(&vmap_lazy_nr) follows, with no lock
+  // held, and __purge_vmap_area_lazy walks vmap_area_list under rcu_read_lock only. A purge on
+  // another CPU in this gap counts the area in nr but not in vmap_lazy_nr: its BUG_ON fires.
+  if (k.policy.lazyFreeGap) yield PREEMPT;
   k.vmap.lazyNr += va.pages;
   if (k.vmap.lazyNr > lazyMaxPages(k)) yield* tryPurgeVmapAreaLazy(k, c);
 }

@@ -1,13 +1,19 @@
-// `xensim explore SCENARIO …`: flags → explore (every interleaving) → the report (text or --json).
+// `xensim explore SCENARIO …`: flags → explore (every interleaving that can differ, docs/explore.md)
+// → the report (text or --json). A progress line on stderr (a terminal only, not with --json);
+// --max-time and --max-schedules end with a partial result marked "not exhaustive"; SIGINT,
+// SIGTERM and SIGHUP stop the search between runs and print what it found so far (exit 128 + n).
 import type { Command } from 'commander';
-import { intArg, scenarioCommand } from './args.ts';
-import { collect } from './command.ts';
+import type { ExploreOptions, ExploreProgress } from '../lab/explore.ts';
+import { inputErrorExit, intArg } from './args.ts';
+import { collect, runCommand, stoppedExit } from './command.ts';
 
 interface ExploreFlags {
   policy?: string;
   set: string[];
   vcpus?: number;
   maxSchedules: number;
+  /** Seconds. */
+  maxTime?: number;
   json?: boolean;
 }
 
@@ -19,16 +25,61 @@ export function registerExplore(program: Command): void {
     .option('--policy <spec>', 'preset or purge-flush label, then ,knob=value …')
     .option('--set <knob=value>', 'set one policy knob (repeatable)', collect, [])
     .option('--vcpus <n>', 'override the number of vCPUs', intArg('--vcpus', 1, 64))
-    .option('--max-schedules <n>', 'stop after this many complete schedules', intArg('--max-schedules', 1, 10_000_000), 100_000)
+    .option('--max-schedules <n>', 'stop after this many complete schedules (then: not exhaustive)', intArg('--max-schedules', 1, 10_000_000), 100_000)
+    .option('--max-time <seconds>', 'stop after this many seconds (then: not exhaustive)', intArg('--max-time', 1, 10_000_000))
     .option('--json', 'the report as one JSON object')
     .action(async (scenario: string, flags: ExploreFlags) => {
-      await scenarioCommand('explore', scenario, async (s) => {
-        const { explore, exploreText } = await import('../lab/explore.ts');
-        const opts: Parameters<typeof explore>[1] = { set: flags.set, maxSchedules: flags.maxSchedules };
-        if (flags.policy !== undefined) opts.policy = flags.policy;
-        if (flags.vcpus !== undefined) opts.vcpus = flags.vcpus;
-        const r = explore(s, opts);
-        return flags.json ? JSON.stringify(r) : exploreText(r);
+      await runCommand('explore', async (signal) => {
+        const { loadScenario } = await import('../lab/scenarios/load.ts');
+        const { exploreAsync, exploreText } = await import('../lab/explore.ts');
+        let file: string | undefined;
+        const progress = process.stderr.isTTY && !flags.json ? await progressLine() : null;
+        try {
+          const s = loadScenario(scenario);
+          file = s.file;
+          const opts: ExploreOptions = { set: flags.set, maxSchedules: flags.maxSchedules, source: scenario };
+          if (flags.policy !== undefined) opts.policy = flags.policy;
+          if (flags.vcpus !== undefined) opts.vcpus = flags.vcpus;
+          if (flags.maxTime !== undefined) opts.maxTimeMs = flags.maxTime * 1000;
+          if (progress) opts.onRun = progress.update;
+          const r = await exploreAsync(s, opts, signal);
+          progress?.stop();
+          process.stdout.write(flags.json ? JSON.stringify(r) + '\n' : exploreText(r) + '\n');
+          return signal.aborted ? stoppedExit(signal) : 0;
+        } catch (e) {
+          progress?.stop();
+          await inputErrorExit('explore', file, e);
+          return Number(process.exitCode ?? 2);
+        }
       });
     });
+}
+
+/** One line, redrawn at most ~10 times a second: schedules, states, depth, rate. */
+async function progressLine(): Promise<{ update: (p: ExploreProgress) => void; stop: () => void }> {
+  const { default: cliProgress } = await import('cli-progress');
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'explore {schedules} schedules  {states} states  depth {depth}  {rate} schedules/s  {elapsed}s',
+      fps: 10,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const t0 = performance.now();
+  bar.start(1, 0, { schedules: 0, states: 0, depth: 0, rate: 0, elapsed: 0 });
+  let stopped = false;
+  return {
+    update: (p) => {
+      const s = (performance.now() - t0) / 1000;
+      bar.update(0, { schedules: p.schedules, states: p.states, depth: p.depth, rate: s > 0 ? Math.round(p.schedules / s) : 0, elapsed: Math.round(s) });
+    },
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      bar.stop();
+    },
+  };
 }

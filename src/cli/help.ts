@@ -84,6 +84,8 @@ export const EXAMPLES: Record<string, [string, string][]> = {
   explore: [
     ['xensim explore cross-vcpu-irqsoff-purge --policy force', 'every interleaving; the shortest deadlock schedule'],
     ['xensim explore suspend-pin-all-irqs-off --policy never --json', 'the VA-reuse hazard NEVER leaves'],
+    ['xensim explore auto-purge-trylock-race --policy default --set lazyFreeGap=true', 'the BUG_ON(nr > vmap_lazy_nr) of the lazy-free gap'],
+    ['xensim explore cross-vcpu-irqsoff-purge --vcpus 3 --max-time 60', '3 vCPUs; past a minute: a partial result, "NOT EXHAUSTIVE"'],
     ['xensim run cross-vcpu-irqsoff-purge --policy force --schedule 0,1,…', 'replays a schedule explore printed'],
   ],
   inspect: [

@@ -1,14 +1,17 @@
-// `xensim explore SCENARIO`: every interleaving of the scenario's vCPUs, systematically. A depth-
-// first search over scheduling choices that re-runs the scenario from boot for each branch
-// (coroutines cannot be copied) and prunes a branch when it reaches a state fingerprint already
-// seen (guest/kernel.ts `fingerprint`): state de-duplication, so 2-vCPU scenarios finish in
-// seconds. It reports how many complete schedules deadlock, BUG or leave a VA hazard, and the
-// shortest counterexample of each, which `run --schedule` reproduces exactly.
+// `xensim explore SCENARIO`: every interleaving of the scenario's vCPUs that can give a different
+// result, found by source-set DPOR with sleep sets over the kernel's scheduling points
+// (src/lab/explore/dpor.ts, docs/explore.md). It reports how many complete schedules (each a
+// different Mazurkiewicz trace) deadlock, BUG or leave a VA hazard, every distinct outcome, and
+// the shortest schedule of each kind, which `run --schedule` reproduces exactly. A search cut by
+// --max-schedules, --max-time or Ctrl-C says so: "not exhaustive".
 
-import type { Chooser } from '../../guest/kernel.ts';
-import { runScenarioWith, type RunScenarioOptions } from './run.ts';
+import { DporSearch, type RunRecord } from './explore/dpor.ts';
+import { findingsOf, outcomeKey, type Finding } from './explore/outcome.ts';
+import type { RunScenarioOptions } from './run.ts';
 import type { Scenario } from './scenarios/schema.ts';
 import type { Verdict } from './verdict.ts';
+
+export type { Finding } from './explore/outcome.ts';
 
 export interface ExploreOptions {
   policy?: string;
@@ -16,103 +19,199 @@ export interface ExploreOptions {
   vcpus?: number;
   /** Stop after this many complete schedules (default 100,000). */
   maxSchedules?: number;
-  /** Called after each complete or pruned run (progress). */
-  onRun?: (runs: number) => void;
+  /** Stop after this many milliseconds (checked between runs). */
+  maxTimeMs?: number;
+  /** How the user named the scenario (a path or a built-in name), for the repro commands. */
+  source?: string;
+  /** Called after each run. */
+  onRun?: (r: ExploreProgress) => void;
 }
 
-export type Finding = 'deadlock' | 'bug' | 'va_hazard';
+export interface ExploreProgress {
+  schedules: number;
+  runs: number;
+  states: number;
+  depth: number;
+}
+
+export type StopReason = 'max-schedules' | 'max-time' | 'interrupted';
 
 export interface ExploreReport {
   scenario: string;
   policy: string;
+  method: 'source-dpor+sleep-sets';
   /** Complete schedules run to an end (completed, deadlock or BUG). */
   schedules: number;
-  /** Runs cut short at a state already explored. */
-  pruned: number;
-  /** Distinct states (fingerprints) seen. */
+  /**
+   * Mazurkiewicz-distinct traces among them (under the footprint dependence): sleep sets never
+   * let two equivalent complete schedules through, so this equals `schedules`.
+   */
+  mazurkiewicz: number;
+  /** Runs the sleep sets cut short (their continuations are covered by other schedules). */
+  blocked: number;
+  /** Scheduling steps run beyond the replayed prefixes: the states visited. */
   states: number;
-  /** False when maxSchedules stopped the search early. */
+  /** The longest schedule, in steps. */
+  max_depth: number;
+  /** True only when the search ran to its end. */
   exhaustive: boolean;
+  /** Why the search was cut (null when exhaustive). */
+  stopped: StopReason | null;
   outcomes: { completed: number; deadlock: number; bug: number };
   /** Complete schedules that left at least one VA hazard. */
   va_hazards: number;
-  /** The shortest schedule for each finding, with its verdict. */
-  counterexamples: Partial<Record<Finding, { schedule: number[]; verdict: Verdict }>>;
+  /** Every distinct outcome (outcomeKey), with how many schedules gave it and the shortest. */
+  distinct: { outcome: string; schedules: number; shortest: number[] }[];
+  /** The shortest schedule of each kind, with its verdict and the command that replays it. */
+  counterexamples: Partial<Record<Finding, { schedule: number[]; verdict: Verdict; repro: string }>>;
+}
+
+/** A search in progress: feed it runs, read the report at any point. */
+export class Exploration {
+  readonly search: DporSearch;
+  readonly report: ExploreReport;
+  private readonly opts: ExploreOptions;
+  private readonly distinct = new Map<string, { outcome: string; schedules: number; shortest: number[] }>();
+  private runs = 0;
+
+  constructor(s: Scenario, opts: ExploreOptions = {}) {
+    this.opts = opts;
+    const runOpts: RunScenarioOptions = { set: opts.set ?? [] };
+    if (opts.policy !== undefined) runOpts.policy = opts.policy;
+    if (opts.vcpus !== undefined) runOpts.vcpus = opts.vcpus;
+    this.search = new DporSearch(s, runOpts);
+    this.report = {
+      scenario: s.name,
+      policy: opts.policy ?? s.policy,
+      method: 'source-dpor+sleep-sets',
+      schedules: 0,
+      mazurkiewicz: 0,
+      blocked: 0,
+      states: 0,
+      max_depth: 0,
+      exhaustive: false,
+      stopped: null,
+      outcomes: { completed: 0, deadlock: 0, bug: 0 },
+      va_hazards: 0,
+      distinct: [],
+      counterexamples: {},
+    };
+  }
+
+  /** One run; false when the search is over (complete, or a limit reached). */
+  step(started: number): boolean {
+    const r = this.report;
+    if (r.schedules >= (this.opts.maxSchedules ?? 100_000)) return this.stop('max-schedules');
+    if (this.opts.maxTimeMs !== undefined && performance.now() - started >= this.opts.maxTimeMs) return this.stop('max-time');
+    const rec = this.search.next();
+    if (!rec) {
+      r.exhaustive = true;
+      return false;
+    }
+    this.note(rec);
+    this.opts.onRun?.({ schedules: r.schedules, runs: ++this.runs, states: this.search.states, depth: this.search.maxDepth });
+    return true;
+  }
+
+  stop(why: StopReason): false {
+    if (!this.report.exhaustive) this.report.stopped = why;
+    return false;
+  }
+
+  private note({ verdict: v, complete }: RunRecord): void {
+    const r = this.report;
+    r.states = this.search.states;
+    r.max_depth = this.search.maxDepth;
+    if (!complete) {
+      r.blocked++;
+      return;
+    }
+    r.schedules++;
+    r.mazurkiewicz++;
+    if (v.outcome !== 'pruned') r.outcomes[v.outcome]++;
+    if (v.va_hazards > 0) r.va_hazards++;
+    const key = outcomeKey(v);
+    const d = this.distinct.get(key);
+    if (!d) this.distinct.set(key, { outcome: key, schedules: 1, shortest: v.schedule });
+    else {
+      d.schedules++;
+      if (v.schedule.length < d.shortest.length) d.shortest = v.schedule;
+    }
+    r.distinct = [...this.distinct.values()].sort((a, b) => (a.outcome < b.outcome ? -1 : a.outcome > b.outcome ? 1 : 0));
+    for (const f of findingsOf(v)) {
+      const best = r.counterexamples[f];
+      if (!best || v.schedule.length < best.schedule.length) r.counterexamples[f] = { schedule: v.schedule, verdict: v, repro: this.repro(v.schedule) };
+    }
+  }
+
+  /** `xensim run` with the scenario as the user named it (a path stays a path). */
+  private repro(schedule: readonly number[]): string {
+    const o = this.opts;
+    const parts = ['xensim run', shellWord(o.source ?? this.report.scenario), '--policy', shellWord(this.report.policy)];
+    for (const kv of o.set ?? []) parts.push('--set', shellWord(kv));
+    if (o.vcpus !== undefined) parts.push('--vcpus', String(o.vcpus));
+    parts.push('--schedule', schedule.join(',') || '""');
+    return parts.join(' ');
+  }
+}
+
+function shellWord(w: string): string {
+  return /^[\w./,=:+-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }
 
 export function explore(s: Scenario, opts: ExploreOptions = {}): ExploreReport {
-  const max = opts.maxSchedules ?? 100_000;
-  const seen = new Set<string>();
-  const stack: number[][] = [[]];
-  const report: ExploreReport = {
-    scenario: s.name,
-    policy: opts.policy ?? s.policy,
-    schedules: 0,
-    pruned: 0,
-    states: 0,
-    exhaustive: true,
-    outcomes: { completed: 0, deadlock: 0, bug: 0 },
-    va_hazards: 0,
-    counterexamples: {},
-  };
-  const runOpts: RunScenarioOptions = { set: opts.set ?? [] };
-  if (opts.policy !== undefined) runOpts.policy = opts.policy;
-  if (opts.vcpus !== undefined) runOpts.vcpus = opts.vcpus;
-  let runs = 0;
-
-  while (stack.length > 0) {
-    if (report.schedules >= max) {
-      report.exhaustive = false;
-      break;
-    }
-    const prefix = stack.pop()!;
-    const schedulePrefix = [...prefix];
-    // Follow the prefix, then the first runnable vCPU, branching on the others at new states.
-    const chooser: Chooser = (runnable, step, fingerprint) => {
-      if (step < prefix.length) {
-        const i = runnable.indexOf(prefix[step]!);
-        if (i < 0) throw new Error(`explore: replaying step ${step}, vCPU ${prefix[step]} is not runnable`);
-        return i;
-      }
-      const fp = fingerprint();
-      if (seen.has(fp)) return null;
-      seen.add(fp);
-      for (let i = runnable.length - 1; i >= 1; i--) stack.push([...schedulePrefix, runnable[i]!]);
-      schedulePrefix.push(runnable[0]!);
-      return 0;
-    };
-    const v = runScenarioWith(s, runOpts, { seed: 0, chooser });
-    opts.onRun?.(++runs);
-    if (v.outcome === 'pruned') {
-      report.pruned++;
-      continue;
-    }
-    report.schedules++;
-    report.outcomes[v.outcome]++;
-    if (v.va_hazards > 0) report.va_hazards++;
-    const note = (f: Finding) => {
-      const best = report.counterexamples[f];
-      if (!best || v.schedule.length < best.schedule.length) report.counterexamples[f] = { schedule: v.schedule, verdict: v };
-    };
-    if (v.outcome === 'deadlock') note('deadlock');
-    if (v.outcome === 'bug') note('bug');
-    if (v.va_hazards > 0) note('va_hazard');
-  }
-  report.states = seen.size;
-  return report;
+  const x = new Exploration(s, opts);
+  const started = performance.now();
+  while (x.step(started));
+  return x.report;
 }
 
+/**
+ * The same search, handing the event loop a turn every ~50 ms so that Ctrl-C (`signal`) can stop
+ * it between runs with what it found so far.
+ */
+export async function exploreAsync(s: Scenario, opts: ExploreOptions, signal?: AbortSignal): Promise<ExploreReport> {
+  const x = new Exploration(s, opts);
+  const started = performance.now();
+  let turn = performance.now();
+  for (;;) {
+    if (signal?.aborted) {
+      x.stop('interrupted');
+      break;
+    }
+    if (!x.step(started)) break;
+    if (performance.now() - turn > 50) {
+      await new Promise((r) => setImmediate(r));
+      turn = performance.now();
+    }
+  }
+  return x.report;
+}
+
+const STOPPED: Record<StopReason, string> = {
+  'max-schedules': 'stopped at --max-schedules',
+  'max-time': 'stopped at --max-time',
+  interrupted: 'interrupted',
+};
+
 export function exploreText(r: ExploreReport): string {
+  const scope = r.exhaustive ? 'exhaustive' : `NOT EXHAUSTIVE: ${STOPPED[r.stopped ?? 'interrupted']}`;
   const lines = [
     `scenario  ${r.scenario}   policy ${r.policy}`,
-    `explored  ${r.schedules} complete schedules, ${r.pruned} cut at known states, ${r.states} states${r.exhaustive ? ' (exhaustive)' : ' (stopped at --max-schedules)'}`,
+    `explored  ${r.schedules} complete schedules (${r.mazurkiewicz} Mazurkiewicz-distinct), ${r.blocked} runs cut by sleep sets, ${r.states} states, depth ${r.max_depth} (${scope})`,
     `outcomes  completed ${r.outcomes.completed}   deadlock ${r.outcomes.deadlock}   bug ${r.outcomes.bug}   with VA hazards ${r.va_hazards}`,
   ];
+  if (r.distinct.length > 1) {
+    lines.push(`distinct  ${r.distinct.length} outcomes`);
+    for (const d of r.distinct) lines.push(`  ${d.schedules}× ${d.outcome}`);
+  }
   for (const [kind, cx] of Object.entries(r.counterexamples)) {
-    lines.push(`shortest ${kind}: ${cx.schedule.length} steps   xensim run ${r.scenario} --policy '${r.policy}' --schedule ${cx.schedule.join(',')}`);
+    if (kind === 'completed') continue;
+    lines.push(`shortest ${kind}: ${cx.schedule.length} steps   ${cx.repro}`);
     if (cx.verdict.deadlock) for (const e of cx.verdict.deadlock) lines.push(`  vCPU${e.vcpu} ${e.why}`);
     if (cx.verdict.bug) lines.push(`  BUG in ${cx.verdict.bug.where}: ${cx.verdict.bug.message}`);
   }
-  if (Object.keys(r.counterexamples).length === 0) lines.push('no deadlock, BUG or VA hazard in any schedule');
+  const bad = Object.keys(r.counterexamples).filter((k) => k !== 'completed');
+  if (bad.length === 0) lines.push(r.exhaustive ? 'no deadlock, BUG or VA hazard in any schedule' : 'no deadlock, BUG or VA hazard in the schedules explored so far');
   return lines.join('\n');
 }

@@ -7,7 +7,9 @@
 //   run      suspend-pin-all-irqs-off, runs/s (seeds 1, 2, …, for about 3 s)
 //   compare  every scenario × 4 policies × 10 seeds with the built command (child processes): seconds
 //            with a thread per core, against --workers 1 in the same run (goal: ≥ 1.7× on 2 cores)
-//   explore  cross-vcpu-irqsoff-purge with 2 vCPUs: seconds (goal: < 10 s), schedules and runs/s
+//   explore  cross-vcpu-irqsoff-purge with 2 vCPUs: seconds (goal: < 10 s), schedules/s, states/s;
+//            three-vcpu-purge and three-vcpu-small (3 vCPUs), the same, and brute force of each
+//            against explore (stopped at 30 s: three-vcpu-purge's is a lower bound)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -221,39 +223,82 @@ async function measureCompare(rounds = 5): Promise<Figure[]> {
   }
 }
 
-async function measureExplore(): Promise<Figure[]> {
+const THREE = fileURLToPath(new URL('../fixtures/explore/three-vcpu-purge.json', import.meta.url));
+const THREE_SMALL = fileURLToPath(new URL('../fixtures/explore/three-vcpu-small.json', import.meta.url));
+type ExploreFn = (s: unknown, o?: Record<string, unknown>) => Record<string, unknown>;
+
+/** One explore against one run of the same scenario: seconds, schedules/s and states/s. */
+async function exploreFigure(id: string, what: string, explore: ExploreFn, scenario: unknown, opts: Record<string, unknown>, goal?: number): Promise<{ fig: Figure; ms: number; schedules: number }> {
+  const t0 = performance.now();
+  const r = explore(scenario, opts);
+  const ms = performance.now() - t0;
+  const schedules = Number(r.schedules ?? NaN);
+  const states = Number(r.states ?? NaN);
+  const runs = schedules + Number(r.blocked ?? 0);
+  // The baseline: one run of the same scenario (explore re-runs it from boot for every schedule).
+  const run = fn(await tryImport('../../src/lab/run.ts'), 'runScenario') as ((s: unknown, o?: Record<string, unknown>) => unknown) | undefined;
+  const one = run ? (await interleaved(5, { one: () => run(scenario, { seed: 1, ...opts }) })).one.ms : NaN;
+  const fig = judge({
+    id,
+    section: SECTION,
+    what,
+    value: round3(ms / 1000),
+    unit: 's',
+    ...(Number.isFinite(one) ? { baseline: { what: 'one run of the scenario', value: round3(one), unit: 'ms' }, ratio: round3(ms / one) } : {}),
+    ...(goal !== undefined ? { goal: { on: 'value' as const, op: '<' as const, limit: goal } } : {}),
+    note: `${schedules} complete schedules (Mazurkiewicz-distinct), ${runs} runs, ${states} states: ${human((schedules / ms) * 1000)} schedules/s, ${human((states / ms) * 1000)} states/s; exhaustive: ${String(r.exhaustive)}`,
+  });
+  return { fig, ms, schedules };
+}
+
+export async function measureExplore(): Promise<Figure[]> {
   const m = await tryImport('../../src/lab/explore.ts');
-  const explore = fn(m, 'explore') as ((s: unknown, o?: Record<string, unknown>) => Record<string, unknown>) | undefined;
+  const explore = fn(m, 'explore') as ExploreFn | undefined;
   const load = await tryImport('../../src/lab/scenarios/load.ts');
   const loadScenario = fn(load, 'loadScenario') as ((name: string) => unknown) | undefined;
   if (!explore || !loadScenario) return [pending('lab.explore', 'explore cross-vcpu-irqsoff-purge, 2 vCPUs', 'src/lab/explore.ts explore() not exported yet')];
+  const out: Figure[] = [];
   try {
-    const scenario = loadScenario('cross-vcpu-irqsoff-purge');
-    const t0 = performance.now();
-    const r = explore(scenario, { vcpus: 2 });
-    const ms = performance.now() - t0;
-    const schedules = Number(r.schedules ?? NaN);
-    const runs = schedules + Number(r.pruned ?? 0);
-    // The baseline: one run of the same scenario (explore re-runs it from boot for every schedule).
-    const run = fn(await tryImport('../../src/lab/run.ts'), 'runScenario') as ((s: unknown, o?: Record<string, unknown>) => unknown) | undefined;
-    const one = run ? (await interleaved(5, { one: () => run(scenario, { seed: 1, vcpus: 2 }) })).one.ms : NaN;
-    return [
-      judge({
-        id: 'lab.explore',
-        section: SECTION,
-        what: 'explore cross-vcpu-irqsoff-purge, 2 vCPUs',
-        value: round3(ms / 1000),
-        unit: 's',
-        ...(Number.isFinite(one) ? { baseline: { what: 'one run of the scenario', value: round3(one), unit: 'ms' }, ratio: round3(ms / one) } : {}),
-        goal: { on: 'value', op: '<', limit: 10 },
-        note: Number.isFinite(schedules)
-          ? `${schedules} complete schedules, ${runs} runs in all (pruned ones included): ${human((runs / ms) * 1000)} runs/s; exhaustive: ${String(r.exhaustive)}`
-          : 'schedule count not reported',
-      }),
-    ];
+    out.push((await exploreFigure('lab.explore', 'explore cross-vcpu-irqsoff-purge, 2 vCPUs', explore, loadScenario('cross-vcpu-irqsoff-purge'), { vcpus: 2 }, 10)).fig);
   } catch (e) {
-    return [pending('lab.explore', 'explore cross-vcpu-irqsoff-purge, 2 vCPUs', `explore() failed: ${(e as Error).message}`)];
+    out.push(pending('lab.explore', 'explore cross-vcpu-irqsoff-purge, 2 vCPUs', `explore() failed: ${(e as Error).message}`));
   }
+  try {
+    const three = loadScenario(THREE);
+    const x = await exploreFigure('lab.explore3', 'explore three-vcpu-purge (test fixture), 3 vCPUs', explore, three, {});
+    out.push(x.fig);
+    out.push(await bruteFigure('lab.explore3.brute', 'three-vcpu-purge', three, x.ms, x.schedules));
+    const small = loadScenario(THREE_SMALL);
+    const y = await exploreFigure('lab.explore3s', 'explore three-vcpu-small (test fixture), 3 vCPUs', explore, small, {});
+    out.push(y.fig);
+    out.push(await bruteFigure('lab.explore3s.brute', 'three-vcpu-small', small, y.ms, y.schedules));
+  } catch (e) {
+    out.push(pending('lab.explore3', 'explore three-vcpu-purge, 3 vCPUs', `explore() failed: ${(e as Error).message}`));
+  }
+  return out;
+}
+
+/** Brute force (no reduction) of the same 3-vCPU scenario, stopped after 30 s if it has not finished. */
+async function bruteFigure(id: string, name: string, scenario: unknown, exploreMs: number, exploreSchedules: number): Promise<Figure> {
+  const what = `brute-force enumeration of ${name} against explore`;
+  const m = await tryImport('../../src/lab/explore/brute.ts');
+  const brute = fn(m, 'bruteForce') as ((s: unknown, o: unknown, b: Record<string, unknown>) => { schedules: number; finished: boolean }) | undefined;
+  if (!brute) return pending(id, what, 'src/lab/explore/brute.ts not there');
+  const t0 = performance.now();
+  const b = brute(scenario, {}, { maxTimeMs: 30_000 });
+  const ms = performance.now() - t0;
+  return judge({
+    id,
+    section: SECTION,
+    what,
+    value: round3(ms / 1000),
+    unit: 's',
+    baseline: { what: 'explore of the same scenario', value: round3(exploreMs / 1000), unit: 's' },
+    ratio: round3(ms / exploreMs),
+    note: b.finished
+      ? `brute force ran all ${b.schedules} schedules (${human((b.schedules / ms) * 1000)}/s); explore needed ${exploreSchedules}`
+      : `brute force had not finished after ${b.schedules} schedules (${human((b.schedules / ms) * 1000)}/s; stopped at 30 s, so the ratio is a lower bound); explore needed ${exploreSchedules}`,
+  });
 }
 
 export async function lab(): Promise<Figure[]> {

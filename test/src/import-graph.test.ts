@@ -39,8 +39,9 @@ const KNOWN_CYCLES: string[][] = [
     'guest/xen-mmu/tlb-flush.ts',
   ],
   // guest/smp/: the coroutine's wait conditions (co.ts) name the locks, IPIs and stop_machine that
-  // wait, and those take a vCPU's state (cpu.ts), which holds its locks and pending IPIs.
-  ['guest/smp/barrier.ts', 'guest/smp/co.ts', 'guest/smp/cpu.ts', 'guest/smp/ipi.ts', 'guest/smp/smp.ts', 'guest/smp/spinlock.ts', 'guest/smp/stop-machine.ts'],
+  // wait, and those take a vCPU's state (cpu.ts), which holds its locks and pending IPIs; a step's
+  // footprint (footprint.ts, for explore's DPOR) is read off the same wait conditions.
+  ['guest/smp/barrier.ts', 'guest/smp/co.ts', 'guest/smp/cpu.ts', 'guest/smp/footprint.ts', 'guest/smp/ipi.ts', 'guest/smp/smp.ts', 'guest/smp/spinlock.ts', 'guest/smp/stop-machine.ts'],
   // A vmap area points at its block and a block at its area (types only), as struct vmap_area and
   // struct vmap_block do in mm/vmalloc.c.
   ['guest/vmalloc/vmap-area.ts', 'guest/vmalloc/vmap-block.ts'],

@@ -1,0 +1,120 @@
+// The search behind `xensim explore`: stateless model checking with source-set DPOR and sleep sets
+// (docs/explore.md). Coroutines cannot be copied, so every branch re-runs the scenario from boot
+// along a recorded prefix of scheduling choices. Each run records every step's footprint
+// (guest/smp/footprint.ts); the races in it add branches where the opposite order could give a
+// different result, and sleep sets keep a branch from repeating an order already covered. Every
+// complete schedule explored is a different Mazurkiewicz trace (under the footprint dependence).
+
+import type { Chooser, StepTrace } from '../../../guest/kernel.ts';
+import { dependent, type StepFootprint } from '../../../guest/smp/footprint.ts';
+import { runScenarioWith, type RunScenarioOptions } from '../run.ts';
+import type { Scenario } from '../scenarios/schema.ts';
+import type { Verdict } from '../verdict.ts';
+import { findRaces, type Ev } from './races.ts';
+
+interface Node {
+  /** vCPUs that can step in this state. */
+  runnable: number[];
+  /** vCPUs whose step from here is covered elsewhere, with that step's footprint. */
+  sleep: Map<number, StepFootprint>;
+  /** vCPUs to explore from here (those done are also in sleep). */
+  backtrack: Set<number>;
+  chosen: number;
+  /** The chosen vCPU's step here, as the last run recorded it. */
+  event: StepFootprint | null;
+}
+
+export interface RunRecord {
+  verdict: Verdict;
+  /** False for a run the sleep sets cut short (not a complete schedule). */
+  complete: boolean;
+}
+
+/** One run at a time, so a caller can stop between runs (time, count, Ctrl-C) and report. */
+export class DporSearch {
+  private readonly stack: Node[] = [];
+  private started = false;
+  done = false;
+  /** Steps taken beyond replayed prefixes: the states the search visited. */
+  states = 0;
+  maxDepth = 0;
+  private readonly s: Scenario;
+  private readonly runOpts: RunScenarioOptions;
+  private readonly vcpus: number;
+
+  constructor(s: Scenario, runOpts: RunScenarioOptions) {
+    this.s = s;
+    this.runOpts = runOpts;
+    this.vcpus = runOpts.vcpus ?? s.vcpus;
+  }
+
+  /** Runs the next branch; null when the search is complete. */
+  next(): RunRecord | null {
+    if (this.done) return null;
+    if (this.started && this.stack.length === 0) {
+      this.done = true;
+      return null;
+    }
+    this.started = true;
+    const prefix = this.stack.length;
+    const trace: StepTrace = { steps: [], pending: [] };
+    const verdict = runScenarioWith(this.s, this.runOpts, { seed: 0, chooser: this.chooser(prefix, trace), trace });
+    const complete = verdict.outcome !== 'pruned';
+    trace.steps.forEach((fp, i) => (this.stack[i]!.event = fp));
+    this.states += Math.max(0, trace.steps.length - prefix + 1);
+    this.maxDepth = Math.max(this.maxDepth, trace.steps.length);
+    this.addBacktracks(trace, prefix, complete);
+    this.backtrack();
+    if (this.stack.length === 0) this.done = true;
+    return { verdict, complete };
+  }
+
+  /** Follows the stack's choices, then opens new nodes: the lowest vCPU not asleep. */
+  private chooser(prefix: number, trace: StepTrace): Chooser {
+    return (runnable, step) => {
+      if (step < prefix) {
+        const i = runnable.indexOf(this.stack[step]!.chosen);
+        if (i < 0) throw new Error(`explore: replaying step ${step}, vCPU ${this.stack[step]!.chosen} is not runnable (the model is not deterministic)`);
+        return i;
+      }
+      const sleep = new Map<number, StepFootprint>();
+      const parent = this.stack[step - 1];
+      if (parent) {
+        const e = trace.steps[step - 1]!;
+        for (const [q, fp] of parent.sleep) if (!dependent(fp, e)) sleep.set(q, fp);
+      }
+      const p = runnable.find((q) => !sleep.has(q));
+      if (p === undefined) return null;
+      this.stack.push({ runnable: [...runnable], sleep, backtrack: new Set([p]), chosen: p, event: null });
+      return runnable.indexOf(p);
+    };
+  }
+
+  private addBacktracks(trace: StepTrace, prefix: number, complete: boolean): void {
+    const events: Ev[] = trace.steps.map((fp, i) => ({ vcpu: this.stack[i]!.chosen, fp }));
+    const pending: Ev[] = complete ? trace.pending.map((p) => ({ vcpu: p.vcpu, fp: p.fp })) : [];
+    for (const race of findRaces(events, prefix - 1, this.vcpus, pending)) {
+      const node = this.stack[race.at]!;
+      if (race.initials.some((q) => node.backtrack.has(q))) continue;
+      const can = race.initials.filter((q) => node.runnable.includes(q));
+      // None can run there: e enabled e' (a lock release, an ack), an order that cannot be reversed.
+      if (can.length === 0) continue;
+      node.backtrack.add(can.find((q) => !node.sleep.has(q)) ?? can[0]!);
+    }
+  }
+
+  /** Marks the deepest choice done and moves to the next branch to run. */
+  private backtrack(): void {
+    while (this.stack.length > 0) {
+      const n = this.stack[this.stack.length - 1]!;
+      n.sleep.set(n.chosen, n.event!);
+      const next = [...n.backtrack].filter((q) => !n.sleep.has(q)).sort((a, b) => a - b)[0];
+      if (next !== undefined) {
+        n.chosen = next;
+        n.event = null;
+        return;
+      }
+      this.stack.pop();
+    }
+  }
+}
