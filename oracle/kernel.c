@@ -177,13 +177,14 @@ static void deny_ioport(u32 lo, u32 hi) {
 enum {
   OP_END = 0, OP_SEQ = 1, OP_STORE = 2, OP_MMU_UPDATE = 3, OP_MMUEXT = 4, OP_UVM = 5,
   OP_MULTICALL = 6, OP_FRAME = 7, OP_READ = 8, OP_ACCESS = 9, OP_DUMP = 10, OP_DENY_IO = 11,
+  OP_KSLOT = 12,
 };
 /* A value is two words: its kind and the raw word. */
 enum { V_RAW = 0, V_FIELD = 1, V_MFN = 2, V_MASK = 3, V_BADPTR = 4 };
 #define FIELD_MASK (0xfffffffffful << 12)
 #define BAD_POINTER 0xffff800000000000ul /* Xen's own range: copy_from_guest fails (-EFAULT) */
 
-static const u64 *pc, *prog_end;
+static const u64 *pc, *prog_end, *seq_end;
 static u64 word(void) {
   if (pc >= prog_end) fatal("program ends inside a record at word", (u64)(pc - (prog_end - 0)));
   return *pc++;
@@ -250,6 +251,27 @@ static void decode_call(u64 op, struct call *c) {
   fatal("bad hypercall op", op);
 }
 
+/* A NEW_BASEPTR to an L4 without the kernel's slot 511 would leave the kernel unmapped: the
+ * sequence stops there ("@@ r stop") and goes on at its DUMP. */
+static int l4_keeps_kernel(u64 mfn) {
+  if (scratch_map(mfn, 0x25)) return 1; /* not a frame of ours: Xen refuses the switch itself */
+  u64 e = ((volatile u64 *)scratch_page)[511];
+  scratch_unmap();
+  return ((e ^ ((u64 *)si->pt_base)[511]) & FIELD_MASK) == 0 && (e & 1);
+}
+static int calls_safe(const struct call *c, u64 n) {
+  for (u64 i = 0; i < n; i++) {
+    if (c[i].nr != HC_mmuext_op) continue;
+    const struct mmuext_op *o = (const struct mmuext_op *)c[i].args[0];
+    for (u64 j = 0; j < c[i].args[1]; j++) if (o[j].cmd == 5 && !l4_keeps_kernel(o[j].arg1)) return 0;
+  }
+  return 1;
+}
+static void stop_sequence(void) {
+  begin("r stop"); end_line();
+  pc = seq_end;
+}
+
 static void report_call(long rc, struct call *c) {
   begin("r "); put_dec(rc);
   if (c->done) { put(" d "); put_dec((s64)*c->done); }
@@ -260,13 +282,14 @@ static void run_multicall(void) {
   u64 n = word();
   if (n > 64) fatal("multicall too long", n);
   struct multicall_entry *e = (struct multicall_entry *)alloc_words(8 * n);
+  static struct call cs[64];
   for (u64 i = 0; i < n; i++) {
-    struct call c;
-    decode_call(word(), &c);
-    e[i].op = c.nr; e[i].result = 0;
-    for (int j = 0; j < 5; j++) e[i].args[j] = c.args[j];
+    decode_call(word(), &cs[i]);
+    e[i].op = cs[i].nr; e[i].result = 0;
+    for (int j = 0; j < 5; j++) e[i].args[j] = cs[i].args[j];
     e[i].args[5] = 0;
   }
+  if (!calls_safe(cs, n)) { stop_sequence(); return; }
   long rc = hcall(HC_multicall, (u64)e, n, 0, 0, 0);
   begin("r "); put_dec(rc); put(" m");
   for (u64 i = 0; i < n; i++) { put(" "); put_dec((s64)e[i].result); }
@@ -318,7 +341,10 @@ static void dump_pool(void) {
 }
 
 static void start_sequence(void) {
-  u64 id = word(), n = word(), kernel_slot = word();
+  const u64 *at = pc - 1;
+  u64 id = word(), n = word(), dump_at = word();
+  seq_end = at + dump_at;
+  if (seq_end >= prog_end || *seq_end != OP_DUMP) fatal("sequence without its DUMP at word", dump_at);
   if (n > MAX_POOL) fatal("pool too large", n);
   /* Back on the kernel's own tables: a previous trace may have left its L4 in CR3. */
   struct mmuext_op o = { 5 /* MMUEXT_NEW_BASEPTR */, 0, own_l4_mfn, 0 };
@@ -337,7 +363,6 @@ static void start_sequence(void) {
   }
   /* The kernel's own L4 entry, to be stored in slot 511 of the trace's L4 tables (their VAs then
      keep the kernel mapped when the trace loads them into CR3). */
-  (void)kernel_slot;
   u64 *own_l4 = (u64 *)si->pt_base;
   begin("k "); put_hex(own_l4[511]); end_line();
 }
@@ -388,12 +413,20 @@ void kmain(struct start_info *start) {
     case OP_MMU_UPDATE: case OP_MMUEXT: case OP_UVM: {
       struct call c;
       decode_call(op, &c);
+      if (!calls_safe(&c, 1)) { stop_sequence(); break; }
       report_call(hcall(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4]), &c);
       break;
     }
     case OP_MULTICALL: run_multicall(); break;
     case OP_FRAME: { u64 t = pfinfo(value()); begin("r 0 f "); put_hex(t); end_line(); break; }
     case OP_READ: run_read(); break;
+    case OP_KSLOT: {
+      u64 mfn = value();
+      if (scratch_map(mfn, 0x67)) fatal("cannot map a trace L4 to give it the kernel's slot", mfn);
+      ((volatile u64 *)scratch_page)[511] = ((u64 *)si->pt_base)[511];
+      scratch_unmap();
+      break;
+    }
     case OP_ACCESS: {
       u64 va = value(), write = word();
       long r = probe_access((volatile u64 *)va, (int)write);

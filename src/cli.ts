@@ -39,10 +39,18 @@ interface ReplayFlags {
   logLevel: LogLevel;
   audit?: boolean;
   xenBuild?: 'debug' | 'release';
+  on?: 'sim' | 'xen';
+  xen?: string;
+  compare?: boolean;
 }
 
 async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
   await runCommand(async (signal) => {
+    // On real Xen (src/oracle/on-xen.ts): --on xen, or --compare (both).
+    if (flags.on === 'xen' || flags.compare) {
+      const { replayOnXen } = await import('./oracle/on-xen.ts');
+      return replayOnXen(file, { xen: flags.xen, compare: flags.compare === true, json: flags.json === true });
+    }
     const opts: Parameters<typeof replay>[1] = { logLevel: flags.logLevel, signal };
     if (flags.json) opts.json = true;
     if (flags.quiet) opts.quiet = true;
@@ -77,6 +85,9 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--audit', 'audit every reference after every record; stop at the first mismatch')
     .addOption(new Option('--xen-build <build>', "Xen's build: debug logs gdprintk texts with refusals, release none").choices(['debug', 'release']).default('debug'))
+    .addOption(new Option('--on <hypervisor>', 'sim: the simulated Xen; xen: real Xen 4.17 under QEMU (scripts/get-xen; docs/oracle.md)').choices(['sim', 'xen']).default('sim'))
+    .option('--xen <path>', 'the Xen image for --on xen (default oracle/.xen/xen-4.17-amd64)')
+    .option('--compare', 'run on real Xen and on the model, and list every disagreement')
     .action(runReplay);
   registerRun(program);
   registerCompare(program);

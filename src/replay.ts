@@ -58,7 +58,7 @@ export interface ReplaySummary {
 export const EXIT_INTERRUPTED = 130;
 
 /** Runs one record against Xen and returns its result. Throws SetupError (and model bugs). */
-function execute(hv: Hypervisor, rec: TraceRecord, caller: Caller): RecordResult {
+export function execute(hv: Hypervisor, rec: TraceRecord, caller: Caller): RecordResult {
   switch (rec.op) {
     case 'create_domain': {
       const spec = { domid: rec.domid, vcpus: rec.vcpus, base: rec.frames.base, count: rec.frames.count };
@@ -153,7 +153,7 @@ function describeCall(c: Hypercall): string {
   }
 }
 
-function describe(rec: TraceRecord): string {
+export function describe(rec: TraceRecord): string {
   switch (rec.op) {
     case 'create_domain':
       return `create_domain d${rec.domid} vcpus ${rec.vcpus} frames ${hex(rec.frames.base)}-${hex(rec.frames.base + rec.frames.count - 1)}${rec.privileged ? ' privileged' : ''}`;
@@ -233,7 +233,7 @@ function resultText(rec: TraceRecord, r: RecordResult): string {
   return s;
 }
 
-function linePrefix(line: number): string {
+export function linePrefix(line: number): string {
   const s = `line ${line}`;
   return s + ' '.repeat(Math.max(2, 9 - s.length));
 }

@@ -1,0 +1,151 @@
+// `xensim replay TRACE --on xen [--xen PATH] [--compare]`: runs the trace on real Xen 4.17 (QEMU,
+// the oracle kernel as dom0, see docs/oracle.md) and prints the replay report with Xen's results;
+// --compare also runs the model and lists every disagreement. Exit 0 when every expectation Xen
+// can answer held (and, with --compare, nothing disagreed), 1 otherwise, 2 when the trace cannot
+// run on real Xen (the message says why) or Xen/QEMU is missing.
+import { describe, linePrefix, type Sink } from '../replay.ts';
+import { checkExpect } from '../trace/expect.ts';
+import { TraceError } from '../trace/fields.ts';
+import { readTrace } from '../trace/read.ts';
+import type { Expect, ExpectValue, TraceEntry, TraceRecord } from '../trace/types.ts';
+import { hex } from '../trace/write.ts';
+import { diffSequence, disagreementText, runModel, type Disagreement } from './diff.ts';
+import { encodeSequence, program, Unmappable, type Encoded } from './encode.ts';
+import { boot, findXen } from './qemu.ts';
+import { parseRun, type XenResult, type XenSequence } from './results.ts';
+
+export interface OnXenOptions {
+  xen?: string;
+  compare?: boolean;
+  json?: boolean;
+  out?: Sink;
+  err?: Sink;
+}
+
+/** Runs encoded sequences in one boot. Throws when Xen or the kernel fails (message says how). */
+export async function runSequences(seqs: readonly Encoded[], xenPath?: string): Promise<XenSequence[]> {
+  const setup = findXen(xenPath);
+  if (typeof setup === 'string') throw new XenMissing(setup);
+  const res = await boot(setup, program(seqs));
+  const parsed = parseRun(res.lines, seqs);
+  if (res.ended !== 'halted' || parsed.length !== seqs.length || parsed.some((s) => !s.complete)) {
+    const tail = res.serial.split('\n').slice(-12).join('\n');
+    throw new Error(`real Xen did not finish the run (${res.ended}, ${parsed.length}/${seqs.length} sequences); the serial console's end:\n${tail}`);
+  }
+  return parsed;
+}
+
+export class XenMissing extends Error {}
+
+const PT_TYPES = new Set(['l1', 'l2', 'l3', 'l4']);
+
+/** The part of an expectation real Xen can answer, and the keys it cannot. */
+export function xenExpect(rec: TraceRecord, e: Expect): { expect: Expect | undefined; skipped: string[] } {
+  if (typeof e === 'number') return { expect: e, skipped: [] };
+  const keep: Record<string, ExpectValue> = {};
+  const skipped: string[] = [];
+  for (const [k, v] of Object.entries(e)) {
+    const ok =
+      k === 'rc' || k === 'done' || k === 'results' ||
+      (rec.op === 'read' && (k === 'val' || k === 'mfn' || k === 'present')) ||
+      (rec.op === 'frame' && k === 'pinned') ||
+      (rec.op === 'frame' && k === 'owner') ||
+      (rec.op === 'frame' && k === 'type' && (PT_TYPES.has(String(v)) ? e.type_count !== 0 : v === 'none'));
+    if (ok) keep[k] = v;
+    else skipped.push(k);
+  }
+  return { expect: Object.keys(keep).length > 0 ? keep : undefined, skipped };
+}
+
+function flatten(rec: TraceRecord, enc: Encoded, r: XenResult): Record<string, unknown> {
+  const o: Record<string, unknown> = { ...r };
+  if (rec.op === 'frame') o.owner = enc.domid;
+  return o;
+}
+
+function rcText(rc: number): string {
+  return rc === 0 ? 'OK' : String(rc);
+}
+
+function resultText(rec: TraceRecord, r: XenResult): string {
+  if (rec.op === 'frame') return `${r.type}${r.pinned ? ' pinned' : ''}  (getpageframeinfo3 ${hex(r.pfinfo ?? 0)})`;
+  if (rec.op === 'read') return `${hex(r.val ?? 0n)} (${r.present ? `mfn ${hex(r.mfn ?? 0)}, present` : 'not present'})`;
+  if (rec.op === 'access') return r.rc === 0 ? 'OK' : `${r.rc} page fault`;
+  if (rec.op === 'store' && r.mapRc !== undefined) return `${r.rc}  (Xen refused the writable mapping: ${r.mapRc})`;
+  let s = rcText(r.rc);
+  if (r.results !== undefined) s += `  results [${r.results.map(rcText).join(', ')}]`;
+  const n = rec.op === 'mmu_update' ? rec.reqs.length : rec.op === 'mmuext_op' ? rec.ops.length : 0;
+  if (r.done !== undefined && r.rc !== 0 && n > 1) s += `  done ${r.done}/${n}`;
+  return s;
+}
+
+async function readAll(path: string): Promise<TraceEntry[]> {
+  const all: TraceEntry[] = [];
+  for await (const e of readTrace(path)) all.push(e);
+  return all;
+}
+
+export async function replayOnXen(path: string, opts: OnXenOptions = {}): Promise<number> {
+  const out = opts.out ?? process.stdout;
+  const err = opts.err ?? process.stderr;
+  let enc: Encoded;
+  let xen: XenSequence;
+  try {
+    enc = encodeSequence(await readAll(path), 0);
+    [xen] = (await runSequences([enc], opts.xen)) as [XenSequence];
+  } catch (e) {
+    if (e instanceof TraceError) {
+      err.write(e.message + '\n');
+      return 2;
+    }
+    if (e instanceof Unmappable || e instanceof XenMissing) {
+      err.write(`${path}: ${e.message}\n`);
+      return 2;
+    }
+    err.write(`${path}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  let held = 0;
+  let failed = 0;
+  let unchecked = 0;
+  enc.plan.forEach(({ line, record }, i) => {
+    const r = xen.results[i];
+    if (record.op === 'create_domain') {
+      out.write(opts.json ? JSON.stringify({ line, op: record.op, pool: xen.pool.map(hex) }) + '\n' : `${linePrefix(line)}${describe(record)}  on dom0's frames ${xen.pool.length > 0 ? `${hex(xen.pool[0]!)}…` : ''}\n`);
+      return;
+    }
+    if (xen.stoppedAt === i) out.write(`${linePrefix(line)}${describe(record)}  NOT RUN: it loads an L4 without the oracle kernel's slot 511; the rest is not run\n`);
+    if (r === undefined) return;
+    let text = `${linePrefix(line)}${describe(record)}  ${resultText(record, r)}`;
+    const jo: Record<string, unknown> = { line, op: record.op, ...r, val: r.val === undefined ? undefined : hex(r.val), mfn: r.mfn === undefined ? undefined : hex(r.mfn) };
+    if (record.expect !== undefined) {
+      const { expect, skipped } = xenExpect(record, record.expect);
+      if (expect !== undefined) {
+        const check = checkExpect(record.op, expect, flatten(record, enc, r));
+        if (check.ok) {
+          held++;
+          text += '  [as expected]';
+        } else {
+          failed++;
+          jo.expect = 'failed';
+          text += `\n${' '.repeat(11)}EXPECT FAILED: expected ${JSON.stringify(check.expected)}, got ${JSON.stringify(check.actual)}`;
+        }
+      }
+      if (skipped.length > 0) {
+        unchecked++;
+        text += `  (not visible on Xen: ${skipped.join(', ')})`;
+      }
+    }
+    out.write(opts.json ? JSON.stringify(jo) + '\n' : text + '\n');
+  });
+  let disagreements: Disagreement[] = [];
+  if (opts.compare) {
+    disagreements = diffSequence(enc, runModel(enc), xen);
+    out.write(`\ncompared with the model: ${disagreements.filter((d) => !d.hardware).length} disagreements${disagreements.some((d) => d.hardware) ? ` (+${disagreements.filter((d) => d.hardware).length} A/D-bit differences, out of scope)` : ''}\n`);
+    for (const d of disagreements) out.write(`  ${disagreementText(d)}\n`);
+  }
+  if (!opts.json) {
+    out.write(`\non real Xen 4.17: expectations: ${held} held, ${failed} failed${unchecked > 0 ? `, ${unchecked} with keys Xen does not show (type_count, count, tlb state…)` : ''}\n`);
+  }
+  return failed > 0 || disagreements.some((d) => !d.hardware) ? 1 : 0;
+}
