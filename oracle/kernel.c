@@ -395,6 +395,9 @@ void kmain(struct start_info *start) {
     case OP_END: begin("done"); end_line(); power_off(); return;
     case OP_SEQ: start_sequence(); break;
     case OP_DENY_IO: {
+      /* Once is enough (and all a boot can do: what is denied cannot be asked back). */
+      static int denied;
+      if (denied++) break;
       /* dom0 starts with [0, 2^(paddr_bits-12)) minus a few pages (dom0_setup_permissions);
          paddr_bits is what CPUID leaf 0x80000008 says. Nothing above is held, and a range held
          nowhere would be split down to single frames. */

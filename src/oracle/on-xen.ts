@@ -24,6 +24,10 @@ export interface OnXenOptions {
 
 /** Runs encoded sequences in one boot. Throws when Xen or the kernel fails (message says how). */
 export async function runSequences(seqs: readonly Encoded[], xenPath?: string): Promise<XenSequence[]> {
+  const firstDomU = seqs.findIndex((s) => !s.privileged);
+  if (firstDomU >= 0 && seqs.slice(firstDomU).some((s) => s.privileged)) {
+    throw new Error('a privileged trace after an unprivileged one in the same boot: dom0 cannot get its I/O rights back');
+  }
   const setup = findXen(xenPath);
   if (typeof setup === 'string') throw new XenMissing(setup);
   const res = await boot(setup, program(seqs));
