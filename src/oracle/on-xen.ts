@@ -30,7 +30,8 @@ export async function runSequences(seqs: readonly Encoded[], xenPath?: string): 
   }
   const setup = findXen(xenPath);
   if (typeof setup === 'string') throw new XenMissing(setup);
-  const res = await boot(setup, program(seqs));
+  // TCG boots in ~1.3 s; a sequence takes well under a second: anything longer is a hang.
+  const res = await boot(setup, program(seqs), 60_000 + 3_000 * seqs.length);
   const parsed = parseRun(res.lines, seqs);
   if (res.ended !== 'halted' || parsed.length !== seqs.length || parsed.some((s) => !s.complete)) {
     const tail = res.serial.split('\n').slice(-12).join('\n');

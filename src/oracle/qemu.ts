@@ -49,18 +49,19 @@ export interface BootResult {
   lines: string[];
   /** Xen's whole serial output (for an error message). */
   serial: string;
-  ended: 'halted' | 'fatal' | 'panic' | 'timeout' | 'exited';
+  ended: 'halted' | 'crashed' | 'fatal' | 'panic' | 'timeout' | 'exited';
 }
 
 /** Boots Xen with `program` as dom0's initrd; resolves when the watcher ends QEMU. */
-export async function boot(setup: XenSetup, program: Buffer, timeoutMs = 600_000): Promise<BootResult> {
+export async function boot(setup: XenSetup, program: Buffer, timeoutMs: number): Promise<BootResult> {
   const dir = mkdtempSync(join(tmpdir(), 'xensim-oracle-'));
   const prog = join(dir, 'program.bin');
   writeFileSync(prog, program);
   const args = [
     '-kernel', setup.xen,
     '-initrd', `${setup.kernel} ,${prog}`,
-    '-append', 'console=com1 noreboot dom0=verbose loglvl=all guest_loglvl=all',
+    // serial_tx_buffer: Xen drops console output when its 16 KiB transmit buffer is full.
+    '-append', 'console=com1 noreboot dom0=verbose loglvl=all guest_loglvl=all serial_tx_buffer=16M',
     '-serial', 'stdio', '-nographic', '-monitor', 'none', '-no-reboot',
     '-cpu', 'max', '-m', '1024', '-smp', '2',
   ];
@@ -87,12 +88,14 @@ export async function boot(setup: XenSetup, program: Buffer, timeoutMs = 600_000
         lines.push(l.slice(at + 3));
         if (l.startsWith('fatal', at + 3)) stop('fatal');
       } else if (l.includes('Hardware Dom0 halted')) stop('halted');
+      else if (l.includes('Hardware Dom0 crashed')) stop('crashed');
       else if (l.includes('Panic on CPU')) setTimeout(() => stop('panic'), 200);
     }
     if (pending.includes('Hardware Dom0 halted')) stop('halted');
   });
   child.stderr.resume();
   await new Promise<void>((res) => child.on('close', () => res()));
+  if (process.env.XENSIM_ORACLE_SERIAL) writeFileSync(process.env.XENSIM_ORACLE_SERIAL, serial);
   clearTimeout(timer);
   rmSync(dir, { recursive: true, force: true });
   return { lines, serial, ended };

@@ -121,7 +121,7 @@ export function parseRun(lines: readonly string[], seqs: readonly Encoded[]): Xe
         map ??= new PoolMap(cur!.pool, enc!.base);
         const at = advance();
         const item = enc!.plan[at];
-        if (item === undefined) throw new Error(`the oracle kernel answered more records than the trace has: ${l}`);
+        if (item === undefined) throw new Error(`the oracle kernel answered more records than sequence ${seqs.indexOf(enc!)} has: ${l}`);
         if (tok[1] === 'stop') {
           cur!.stoppedAt = at;
           next = enc!.plan.length;
