@@ -26,6 +26,9 @@ async function replayText(path: string, compare = false): Promise<{ exit: number
   return { exit, text };
 }
 
+// Each boot of QEMU takes seconds (more when the suite's other files share the cores).
+const SLOW = 240_000;
+
 describe.skipIf(missing !== undefined)('real Xen 4.17 (QEMU)', () => {
   it('refuses the pin of a frame a lazy alias maps writable (examples/seed-alias-blocks-pin.ndjson)', async () => {
     const { exit, text } = await replayText('examples/seed-alias-blocks-pin.ndjson', true);
@@ -33,7 +36,7 @@ describe.skipIf(missing !== undefined)('real Xen 4.17 (QEMU)', () => {
     expect(text).toMatch(/line 42 +mmuext_op pin_l1_table 0x1011 +OK/);
     expect(text).toContain('compared with the model: 0 disagreements');
     expect(exit).toBe(0);
-  });
+  }, SLOW);
 
   it('holds every expectation of every example trace that it can see', async () => {
     for (const f of readdirSync('examples').filter((n) => n.endsWith('.ndjson'))) {
@@ -41,7 +44,7 @@ describe.skipIf(missing !== undefined)('real Xen 4.17 (QEMU)', () => {
       expect(text, f).toMatch(/expectations: \d+ held, 0 failed/);
       expect(exit, f).toBe(0);
     }
-  });
+  }, SLOW);
 
   it('takes dom0\'s I/O rights away: a cache attribute in an L1 entry is refused unless the trace is privileged', async () => {
     const body = [
@@ -54,7 +57,7 @@ describe.skipIf(missing !== undefined)('real Xen 4.17 (QEMU)', () => {
     const [p, u] = await runSequences([priv, domU]);
     expect(p!.results[2]).toMatchObject({ rc: 0, done: 1 });
     expect(u!.results[2]).toMatchObject({ rc: -22, done: 0 });
-  });
+  }, SLOW);
 
   it('agrees with the model on a sample of generated traces, but for the known model bugs', async () => {
     const cases = Array.from({ length: 12 }, (_, i) => encodeMappable(generated(1000 + i, 50), i));
