@@ -66,5 +66,5 @@ describe.skipIf(missing !== undefined)('real Xen 4.17 (QEMU)', () => {
       diffSequence(c.enc, runModel(c.enc), runs[i]!).filter((d) => !d.hardware && !KNOWN_DISAGREEMENTS.some((k) => k.test(`${d.what}: model ${d.model}, xen ${d.xen}`))),
     );
     expect(unknown).toEqual([]);
-  });
+  }, SLOW);
 });
