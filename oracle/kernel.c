@@ -355,6 +355,15 @@ static void start_sequence(void) {
   pool_n = n;
   for (u64 i = 0; i < n; i++) pool[i] = p2m[next_pfn + i];
   next_pfn += n;
+  /* dom0's frames come unscrubbed (whatever Xen's boot left there): clear them, as a domU's are.
+     MMUEXT_CLEAR_PAGE leaves them typed writable with count 0, as a plain store would. */
+  static struct mmuext_op clr[64];
+  for (u64 i = 0; i < n; i += 64) {
+    u64 k = n - i < 64 ? n - i : 64;
+    for (u64 j = 0; j < k; j++) { clr[j].cmd = 16 /* MMUEXT_CLEAR_PAGE */; clr[j].pad = 0; clr[j].arg1 = pool[i + j]; clr[j].arg2 = 0; }
+    rc = hcall(HC_mmuext_op, (u64)clr, k, (u64)&done, DOMID_SELF, 0);
+    if (rc) fatal("clear_page of a pool frame", (u64)rc);
+  }
   begin("seq "); put_dec((s64)id); end_line();
   for (u64 i = 0; i < n; i += 16) {
     begin("pool "); put_dec((s64)i);

@@ -138,16 +138,33 @@ class Encoder {
   l4s = new Set<number>();
 }
 
+/**
+ * The frames that get the kernel's slot 511: those the trace pins or loads as an L4 and uses as
+ * nothing else. A frame some entry references, or that is pinned at another level, does not (slot
+ * 511 would be validated as an L3/L2/L1 entry there, and refused where the model accepts).
+ */
 function l4Targets(records: readonly TraceRecord[]): Set<number> {
-  const s = new Set<number>();
+  const l4 = new Set<number>();
+  const other = new Set<number>();
+  const ref = (v: bigint): void => {
+    if ((v & 1n) === 1n) other.add(Number((v & FIELD) >> 12n));
+  };
   const visit = (c: Hypercall): void => {
     if (c.op === 'multicall') c.calls.forEach(visit);
     else if (c.op === 'mmuext_op') {
-      for (const o of c.ops) if ((o.cmd === MMUEXT.pin_l4_table || o.cmd === MMUEXT.new_baseptr) && o.mfn !== undefined) s.add(o.mfn);
-    }
+      for (const o of c.ops) {
+        if (o.mfn === undefined) continue;
+        if (o.cmd === MMUEXT.pin_l4_table || o.cmd === MMUEXT.new_baseptr) l4.add(o.mfn);
+        else if (o.cmd <= MMUEXT.pin_l3_table || o.cmd === MMUEXT.new_user_baseptr) other.add(o.mfn);
+      }
+    } else if (c.op === 'mmu_update') c.reqs.forEach((r) => ref(r.val));
+    else ref(c.val);
   };
-  for (const r of records) if (r.op === 'mmu_update' || r.op === 'mmuext_op' || r.op === 'multicall') visit(r);
-  return s;
+  for (const r of records) {
+    if (r.op === 'store') for (let i = 0; i < (r.count ?? 1); i++) ref(r.val + BigInt(i) * (r.stride ?? 0n));
+    else if (r.op === 'mmu_update' || r.op === 'mmuext_op' || r.op === 'multicall' || r.op === 'update_va_mapping') visit(r);
+  }
+  return new Set([...l4].filter((m) => !other.has(m)));
 }
 
 /** One sequence (a whole trace) as instructions; `id` tells its output apart from the others'. */

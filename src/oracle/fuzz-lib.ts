@@ -45,6 +45,24 @@ export function realDiffs(enc: Encoded, xen: XenSequence): Disagreement[] {
   return diffSequence(enc, runModel(enc), xen).filter((d) => !d.hardware);
 }
 
+/**
+ * What tells two disagreements apart when the fuzzer counts distinct ones: the op and field, with
+ * a multicall's results reduced to the first entry that differs (so the same refusal inside and
+ * outside a multicall counts once), frame numbers left out.
+ */
+export function bugKey(d: Disagreement): string {
+  const m = /^(\S+) (rc|results|done|type|pinned|read)/.exec(d.what);
+  if (m === null) return `${d.what}: ${d.model} / ${d.xen}`.replace(/0x[0-9a-f]+/g, 'X');
+  if (m[2] === 'results') {
+    const a = d.model.slice(1, -1).split(',');
+    const b = d.xen.slice(1, -1).split(',');
+    const i = a.findIndex((v, k) => v !== b[k]);
+    return `call rc: ${a[i]} / ${b[i]}`;
+  }
+  const op = m[1] === 'mmuext_op' || m[1] === 'multicall' ? 'call' : m[1];
+  return `${op} ${m[2]}: ${d.model} / ${d.xen}`.replace(/0x[0-9a-f]+/g, 'X');
+}
+
 /** What identifies a disagreement across minimization steps (its line moves). */
 export const keyOf = (d: Disagreement): string => `${d.what}: model ${d.model}, xen ${d.xen}`;
 

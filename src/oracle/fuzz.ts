@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { disagreementText, type Disagreement } from './diff.ts';
-import { encodeMappable, generated, keyOf, minimize, realDiffs, traceText, type Case } from './fuzz-lib.ts';
+import { bugKey, encodeMappable, generated, keyOf, minimize, realDiffs, traceText, type Case } from './fuzz-lib.ts';
 import { runSequences, XenMissing } from './on-xen.ts';
 
 async function main(): Promise<number> {
@@ -40,7 +40,7 @@ async function main(): Promise<number> {
     cases.forEach((c, i) => {
       const diffs = realDiffs(c.enc, runs[i]!);
       if (diffs.length === 0) return;
-      const key = keyOf(diffs[0]!).replace(/0x[0-9a-f]+/g, 'X');
+      const key = bugKey(diffs[0]!);
       if (!found.has(key)) found.set(key, { seed: c.seed, diffs, c });
     });
     process.stderr.write(`fuzz:xen: ${Math.min(n, start + perBoot)}/${n} sequences, ${found.size} distinct disagreements\n`);
