@@ -177,7 +177,6 @@ static void deny_ioport(u32 lo, u32 hi) {
 enum {
   OP_END = 0, OP_SEQ = 1, OP_STORE = 2, OP_MMU_UPDATE = 3, OP_MMUEXT = 4, OP_UVM = 5,
   OP_MULTICALL = 6, OP_FRAME = 7, OP_READ = 8, OP_ACCESS = 9, OP_DUMP = 10, OP_DENY_IO = 11,
-  OP_KSLOT = 12,
 };
 /* A value is two words: its kind and the raw word. */
 enum { V_RAW = 0, V_FIELD = 1, V_MFN = 2, V_MASK = 3, V_BADPTR = 4 };
@@ -251,21 +250,77 @@ static void decode_call(u64 op, struct call *c) {
   fatal("bad hypercall op", op);
 }
 
-/* A NEW_BASEPTR to an L4 without the kernel's slot 511 would leave the kernel unmapped: the
- * sequence stops there ("@@ r stop") and goes on at its DUMP. */
-static int l4_keeps_kernel(u64 mfn) {
-  if (scratch_map(mfn, 0x25)) return 1; /* not a frame of ours: Xen refuses the switch itself */
-  u64 e = ((volatile u64 *)scratch_page)[511];
+/* The kernel lives in L4 slot 511. A NEW_BASEPTR to a trace's L4 would leave it unmapped, so the
+ * target gets the kernel's slot 511 entry just before the call, and loses it again once it is no
+ * longer the base: the trace's tables carry it only while they are in CR3. A trace that uses slot
+ * 511 itself cannot run on; the sequence stops there ("@@ r stop") and goes on at its DUMP. */
+static u64 cur_base; /* the real MFN in CR3 (the kernel's own L4 between sequences) */
+static u64 kernel_l4e(void) { return ((u64 *)si->pt_base)[511]; }
+static int is_kernel_l4e(u64 e) { return (e & 1) && ((e ^ kernel_l4e()) & FIELD_MASK) == 0; }
+static long read_entry(u64 mfn, u64 slot, u64 *out) {
+  if (scratch_map(mfn, 0x25)) return -1;
+  *out = ((volatile u64 *)scratch_page)[slot];
   scratch_unmap();
-  return ((e ^ ((u64 *)si->pt_base)[511]) & FIELD_MASK) == 0 && (e & 1);
+  return 0;
 }
-static int calls_safe(const struct call *c, u64 n) {
+/* Writes an entry: with mmu_update while the frame is a validated L4, else as plain memory. */
+static long write_entry(u64 mfn, u64 slot, u64 v) {
+  if (((pfinfo(mfn) >> 28) & 7) == 4) { /* L4TAB, pinned or not */
+    struct mmu_update u = { (mfn << 12) + slot * 8, v };
+    u64 done = 0;
+    return hcall(HC_mmu_update, (u64)&u, 1, (u64)&done, DOMID_SELF, 0);
+  }
+  if (scratch_map(mfn, 0x67)) return -1;
+  ((volatile u64 *)scratch_page)[slot] = v;
+  scratch_unmap();
+  return 0;
+}
+/* 1: the NEW_BASEPTR to mfn may run (the kernel stays mapped, or Xen refuses it anyway). */
+static int prepare_base(u64 mfn) {
+  u64 e;
+  if (mfn == own_l4_mfn || read_entry(mfn, 511, &e)) return 1; /* not ours: Xen refuses it */
+  if (is_kernel_l4e(e)) return 1;
+  u64 lvl = (pfinfo(mfn) >> 28) & 7; /* bit 31 is the pin */
+  /* A validated L1-L3 has a type count (4.17 devalidates page tables at count 0): refused. */
+  if (lvl >= 1 && lvl <= 3) return 1;
+  if (e != 0) return 0;
+  return write_entry(mfn, 511, kernel_l4e()) == 0;
+}
+static void release_base(u64 mfn) {
+  u64 e;
+  if (mfn == own_l4_mfn || mfn == cur_base || read_entry(mfn, 511, &e) || !is_kernel_l4e(e)) return;
+  if (write_entry(mfn, 511, 0)) fatal("cannot take the kernel's slot out of a former base", mfn);
+}
+/* Before calls: every NEW_BASEPTR target prepared; no mmu_update of slot 511 of the base. */
+static int prepare_calls(const struct call *c, u64 n) {
+  for (u64 i = 0; i < n; i++) {
+    if (c[i].nr == HC_mmu_update) {
+      const struct mmu_update *u = (const struct mmu_update *)c[i].args[0];
+      for (u64 j = 0; j < c[i].args[1]; j++)
+        if ((u[j].ptr & 7) != 1 && ((u[j].ptr & 0xfff) >> 3) == 511 && (u[j].ptr >> 12) == cur_base) return 0;
+    }
+    if (c[i].nr != HC_mmuext_op) continue;
+    const struct mmuext_op *o = (const struct mmuext_op *)c[i].args[0];
+    for (u64 j = 0; j < c[i].args[1]; j++) if (o[j].cmd == 5 && !prepare_base(o[j].arg1)) return 0;
+  }
+  return 1;
+}
+/* After calls: the base is the last NEW_BASEPTR that was done; the others lose the kernel's slot. */
+static void finish_calls(const struct call *c, u64 n, const long *results) {
+  u64 old = cur_base;
   for (u64 i = 0; i < n; i++) {
     if (c[i].nr != HC_mmuext_op) continue;
     const struct mmuext_op *o = (const struct mmuext_op *)c[i].args[0];
-    for (u64 j = 0; j < c[i].args[1]; j++) if (o[j].cmd == 5 && !l4_keeps_kernel(o[j].arg1)) return 0;
+    u64 done = *c[i].done;
+    (void)results;
+    for (u64 j = 0; j < done && j < c[i].args[1]; j++) if (o[j].cmd == 5) cur_base = o[j].arg1;
   }
-  return 1;
+  for (u64 i = 0; i < n; i++) {
+    if (c[i].nr != HC_mmuext_op) continue;
+    const struct mmuext_op *o = (const struct mmuext_op *)c[i].args[0];
+    for (u64 j = 0; j < c[i].args[1]; j++) if (o[j].cmd == 5) release_base(o[j].arg1);
+  }
+  release_base(old);
 }
 static void stop_sequence(void) {
   begin("r stop"); end_line();
@@ -289,8 +344,9 @@ static void run_multicall(void) {
     for (int j = 0; j < 5; j++) e[i].args[j] = cs[i].args[j];
     e[i].args[5] = 0;
   }
-  if (!calls_safe(cs, n)) { stop_sequence(); return; }
+  if (!prepare_calls(cs, n)) { stop_sequence(); return; }
   long rc = hcall(HC_multicall, (u64)e, n, 0, 0, 0);
+  finish_calls(cs, n, 0);
   begin("r "); put_dec(rc); put(" m");
   for (u64 i = 0; i < n; i++) { put(" "); put_dec((s64)e[i].result); }
   end_line();
@@ -351,6 +407,7 @@ static void start_sequence(void) {
   u64 done = 0;
   long rc = hcall(HC_mmuext_op, (u64)&o, 1, (u64)&done, DOMID_SELF, 0);
   if (rc) fatal("new_baseptr to the kernel's own L4", (u64)rc);
+  cur_base = own_l4_mfn;
   if (next_pfn + n > si->nr_pages) fatal("out of frames at pfn", next_pfn);
   pool_n = n;
   for (u64 i = 0; i < n; i++) pool[i] = p2m[next_pfn + i];
@@ -425,20 +482,15 @@ void kmain(struct start_info *start) {
     case OP_MMU_UPDATE: case OP_MMUEXT: case OP_UVM: {
       struct call c;
       decode_call(op, &c);
-      if (!calls_safe(&c, 1)) { stop_sequence(); break; }
-      report_call(hcall(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4]), &c);
+      if (!prepare_calls(&c, 1)) { stop_sequence(); break; }
+      long r = hcall(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4]);
+      finish_calls(&c, 1, 0);
+      report_call(r, &c);
       break;
     }
     case OP_MULTICALL: run_multicall(); break;
     case OP_FRAME: { u64 t = pfinfo(value()); begin("r 0 f "); put_hex(t); end_line(); break; }
     case OP_READ: run_read(); break;
-    case OP_KSLOT: {
-      u64 mfn = value();
-      if (scratch_map(mfn, 0x67)) fatal("cannot map a trace L4 to give it the kernel's slot", mfn);
-      ((volatile u64 *)scratch_page)[511] = ((u64 *)si->pt_base)[511];
-      scratch_unmap();
-      break;
-    }
     case OP_ACCESS: {
       u64 va = value(), write = word();
       long r = probe_access((volatile u64 *)va, (int)write);

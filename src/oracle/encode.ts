@@ -2,7 +2,6 @@
 // indices into a pool of real frames the kernel picks at boot, its VAs stay as they are (the
 // kernel lives in L4 slot 511, which no trace may use), and each record becomes one instruction
 // whose result comes back as one "@@ r" line. What has no real counterpart is an Unmappable error.
-import { MMUEXT } from '../../hypervisor/abi.ts';
 import type { Hypercall, MmuextOp } from '../../hypervisor/types.ts';
 import type { TraceEntry, TraceRecord } from '../trace/types.ts';
 import { hex } from '../trace/write.ts';
@@ -10,7 +9,7 @@ import { hex } from '../trace/write.ts';
 export const MAGIC = 0x314c43524f534558n; // "XESORCL1"
 export const OP = {
   END: 0, SEQ: 1, STORE: 2, MMU_UPDATE: 3, MMUEXT: 4, UVM: 5, MULTICALL: 6, FRAME: 7, READ: 8,
-  ACCESS: 9, DUMP: 10, DENY_IO: 11, KSLOT: 12,
+  ACCESS: 9, DUMP: 10, DENY_IO: 11,
 } as const;
 const V = { RAW: 0n, FIELD: 1n, MFN: 2n, MASK: 3n, BADPTR: 4n } as const;
 export const MAX_POOL = 4096;
@@ -96,12 +95,6 @@ class Encoder {
           const present = (r.val & 1n) === 1n;
           this.field(r.ptr, true);
           this.field(r.val, present);
-          if ((r.ptr & 7n) === 0n || (r.ptr & 7n) === 2n) {
-            const slot = Number((r.ptr & 0xfffn) >> 3n);
-            if (slot === KERNEL_L4_SLOT && this.l4s.has(Number((r.ptr & FIELD) >> 12n))) {
-              throw new Unmappable(this.line, 'mmu_update writes slot 511 of an L4, the oracle kernel\'s slot');
-            }
-          }
         }
         return;
       case 'mmuext_op':
@@ -134,37 +127,6 @@ class Encoder {
     else if (o.vcpumask !== undefined) this.mask(o.vcpumask);
     else this.w(V.RAW, o.nr_ents ?? 0);
   }
-  /** Frames the trace loads or pins as L4: they get the kernel's slot 511 before anything else. */
-  l4s = new Set<number>();
-}
-
-/**
- * The frames that get the kernel's slot 511: those the trace pins or loads as an L4 and uses as
- * nothing else. A frame some entry references, or that is pinned at another level, does not (slot
- * 511 would be validated as an L3/L2/L1 entry there, and refused where the model accepts).
- */
-function l4Targets(records: readonly TraceRecord[]): Set<number> {
-  const l4 = new Set<number>();
-  const other = new Set<number>();
-  const ref = (v: bigint): void => {
-    if ((v & 1n) === 1n) other.add(Number((v & FIELD) >> 12n));
-  };
-  const visit = (c: Hypercall): void => {
-    if (c.op === 'multicall') c.calls.forEach(visit);
-    else if (c.op === 'mmuext_op') {
-      for (const o of c.ops) {
-        if (o.mfn === undefined) continue;
-        if (o.cmd === MMUEXT.pin_l4_table || o.cmd === MMUEXT.new_baseptr) l4.add(o.mfn);
-        else if (o.cmd <= MMUEXT.pin_l3_table || o.cmd === MMUEXT.new_user_baseptr) other.add(o.mfn);
-      }
-    } else if (c.op === 'mmu_update') c.reqs.forEach((r) => ref(r.val));
-    else ref(c.val);
-  };
-  for (const r of records) {
-    if (r.op === 'store') for (let i = 0; i < (r.count ?? 1); i++) ref(r.val + BigInt(i) * (r.stride ?? 0n));
-    else if (r.op === 'mmu_update' || r.op === 'mmuext_op' || r.op === 'multicall' || r.op === 'update_va_mapping') visit(r);
-  }
-  return new Set([...l4].filter((m) => !other.has(m)));
 }
 
 /** One sequence (a whole trace) as instructions; `id` tells its output apart from the others'. */
@@ -176,7 +138,6 @@ export function encodeSequence(entries: readonly TraceEntry[], id: number, enc =
   enc.base = cd.frames.base;
   enc.count = cd.frames.count;
   enc.domid = cd.domid;
-  enc.l4s = l4Targets(entries.map((e) => e.record));
   const plan: Encoded['plan'] = [];
   let seqAt = -1;
   for (const { line, record: r } of entries) {
@@ -186,12 +147,6 @@ export function encodeSequence(entries: readonly TraceEntry[], id: number, enc =
       seqAt = enc.words.length;
       enc.w(OP.SEQ, id, cd.frames.count, 0); // the last word: where DUMP is, patched below
       if (cd.privileged !== true) enc.w(OP.DENY_IO);
-      for (const m of [...enc.l4s].sort((a, b) => a - b)) {
-        if (m >= enc.base && m < enc.base + enc.count) {
-          enc.w(OP.KSLOT);
-          enc.mfn(m);
-        }
-      }
       plan.push({ line, record: r, answer: 'none' });
       continue;
     }
@@ -201,7 +156,6 @@ export function encodeSequence(entries: readonly TraceEntry[], id: number, enc =
       case 'store': {
         if (r.mfn < enc.base || r.mfn >= enc.base + enc.count) throw new Unmappable(line, `store into ${hex(r.mfn)}, not the domain's`);
         const n = r.count ?? 1;
-        if (enc.l4s.has(r.mfn) && r.slot <= KERNEL_L4_SLOT && r.slot + n > KERNEL_L4_SLOT) throw new Unmappable(line, 'store into slot 511 of an L4, the oracle kernel\'s slot');
         enc.w(OP.STORE);
         enc.mfn(r.mfn);
         enc.w(r.slot, n);

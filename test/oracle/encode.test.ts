@@ -29,11 +29,10 @@ describe('encodeSequence', () => {
     expect(enc.plan.map((p) => p.answer)).toEqual(['none', 'result']);
   });
 
-  it('gives a trace L4 the kernel slot before anything runs, and removes I/O rights unless privileged', () => {
+  it('removes I/O rights unless the domain is privileged', () => {
     const pin = '{"op":"mmuext_op","ops":[{"cmd":"pin_l4_table","mfn":"0x1000"}]}';
     const words = encodeSequence(trace(DOM, pin), 0).words;
     expect(words).toContain(BigInt(OP.DENY_IO));
-    expect(words).toContain(BigInt(OP.KSLOT));
     const priv = DOM.replace('"vcpus":1', '"vcpus":1,"privileged":true');
     expect(encodeSequence(trace(priv, pin), 0).words).not.toContain(BigInt(OP.DENY_IO));
   });
@@ -43,7 +42,6 @@ describe('encodeSequence', () => {
     expect(unmappable(trace(DOM, '{"op":"access","va":"0xffffffff80001000","write":false}'))).toMatch(/slot 511/);
     expect(unmappable(trace(DOM, '{"op":"mmuext_op","vcpu":1,"ops":[{"cmd":"tlb_flush_local"}]}'))).toMatch(/vCPU 1/);
     expect(unmappable(trace(DOM, '{"op":"mmuext_op","ops":[{"cmd":"pin_l1_table","mfn":"0x5000"}]}'))).toMatch(/0x5000 belongs to no domain/);
-    expect(unmappable(trace(DOM, '{"op":"mmuext_op","ops":[{"cmd":"pin_l4_table","mfn":"0x1000"}]}', '{"op":"store","mfn":"0x1000","slot":511,"val":"0x0"}'))).toMatch(/slot 511/);
   });
 
   it('passes I/O frames and frames beyond the machine through unchanged', () => {
