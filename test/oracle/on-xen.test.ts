@@ -38,9 +38,10 @@ describe.skipIf(missing !== undefined)('real Xen 4.17 (QEMU)', () => {
     expect(exit).toBe(0);
   }, SLOW);
 
-  it('holds every expectation of every example trace that it can see', async () => {
-    for (const f of readdirSync('examples').filter((n) => n.endsWith('.ndjson'))) {
-      const { exit, text } = await replayText(`examples/${f}`);
+  it('holds every expectation it can see of the examples and of the disagreement traces', async () => {
+    const dirs = ['examples', 'test/fixtures/xen-disagreements'];
+    for (const f of dirs.flatMap((d) => readdirSync(d).filter((n) => n.endsWith('.ndjson')).map((n) => `${d}/${n}`))) {
+      const { exit, text } = await replayText(f);
       expect(text, f).toMatch(/expectations: \d+ held, 0 failed/);
       expect(exit, f).toBe(0);
     }
