@@ -52,7 +52,7 @@ export function realDiffs(enc: Encoded, xen: XenSequence): Disagreement[] {
  */
 export function bugKey(d: Disagreement): string {
   const m = /^(\S+) (rc|results|done|type|pinned|read)/.exec(d.what);
-  if (m === null) return `${d.what}: ${d.model} / ${d.xen}`.replace(/0x[0-9a-f]+/g, 'X');
+  if (m === null) return `${d.what}: ${d.model} / ${d.xen}`.replace(/0x[0-9a-f]+/g, 'X').replace(/\[\d+\]/g, '[N]');
   if (m[2] === 'results') {
     const a = d.model.slice(1, -1).split(',');
     const b = d.xen.slice(1, -1).split(',');

@@ -90,67 +90,82 @@ async function readAll(path: string): Promise<TraceEntry[]> {
   return all;
 }
 
+interface Tally {
+  held: number;
+  failed: number;
+  unchecked: number;
+}
+
+/** One record's report line (or JSON object) with Xen's result and its expectation. */
+function reportRecord(enc: Encoded, xen: XenSequence, i: number, tally: Tally, json: boolean): string | undefined {
+  const { line, record } = enc.plan[i]!;
+  const r = xen.results[i];
+  if (record.op === 'create_domain') {
+    if (json) return JSON.stringify({ line, op: record.op, pool: xen.pool.map(hex) });
+    return `${linePrefix(line)}${describe(record)}  on dom0's frames ${xen.pool.length > 0 ? `${hex(xen.pool[0]!)}…` : ''}`;
+  }
+  if (xen.stoppedAt === i) return `${linePrefix(line)}${describe(record)}  NOT RUN: the trace uses slot 511 of the base, the oracle kernel's; the rest is not run`;
+  if (r === undefined) return undefined;
+  let text = `${linePrefix(line)}${describe(record)}  ${resultText(record, r)}`;
+  const jo: Record<string, unknown> = { line, op: record.op, ...r, val: r.val === undefined ? undefined : hex(r.val), mfn: r.mfn === undefined ? undefined : hex(r.mfn) };
+  if (record.expect !== undefined) {
+    const { expect, skipped } = xenExpect(record, record.expect);
+    if (expect !== undefined) {
+      const check = checkExpect(record.op, expect, flatten(record, enc, r));
+      if (check.ok) {
+        tally.held++;
+        text += '  [as expected]';
+      } else {
+        tally.failed++;
+        jo.expect = 'failed';
+        text += `\n${' '.repeat(11)}EXPECT FAILED: expected ${JSON.stringify(check.expected)}, got ${JSON.stringify(check.actual)}`;
+      }
+    }
+    if (skipped.length > 0) {
+      tally.unchecked++;
+      text += `  (not visible on Xen: ${skipped.join(', ')})`;
+    }
+  }
+  return json ? JSON.stringify(jo) : text;
+}
+
+/** Encodes and runs the trace at `path`; a string is the message of an exit 2 (or 1: `code`). */
+async function runTrace(path: string, xenPath?: string): Promise<{ enc: Encoded; xen: XenSequence } | { message: string; code: number }> {
+  try {
+    const enc = encodeSequence(await readAll(path), 0);
+    const [xen] = (await runSequences([enc], xenPath)) as [XenSequence];
+    return { enc, xen };
+  } catch (e) {
+    if (e instanceof TraceError) return { message: e.message, code: 2 };
+    if (e instanceof Unmappable || e instanceof XenMissing) return { message: `${path}: ${e.message}`, code: 2 };
+    return { message: `${path}: ${(e as Error).message}`, code: 1 };
+  }
+}
+
 export async function replayOnXen(path: string, opts: OnXenOptions = {}): Promise<number> {
   const out = opts.out ?? process.stdout;
   const err = opts.err ?? process.stderr;
-  let enc: Encoded;
-  let xen: XenSequence;
-  try {
-    enc = encodeSequence(await readAll(path), 0);
-    [xen] = (await runSequences([enc], opts.xen)) as [XenSequence];
-  } catch (e) {
-    if (e instanceof TraceError) {
-      err.write(e.message + '\n');
-      return 2;
-    }
-    if (e instanceof Unmappable || e instanceof XenMissing) {
-      err.write(`${path}: ${e.message}\n`);
-      return 2;
-    }
-    err.write(`${path}: ${(e as Error).message}\n`);
-    return 1;
+  const run = await runTrace(path, opts.xen);
+  if ('message' in run) {
+    err.write(run.message + '\n');
+    return run.code;
   }
-  let held = 0;
-  let failed = 0;
-  let unchecked = 0;
-  enc.plan.forEach(({ line, record }, i) => {
-    const r = xen.results[i];
-    if (record.op === 'create_domain') {
-      out.write(opts.json ? JSON.stringify({ line, op: record.op, pool: xen.pool.map(hex) }) + '\n' : `${linePrefix(line)}${describe(record)}  on dom0's frames ${xen.pool.length > 0 ? `${hex(xen.pool[0]!)}…` : ''}\n`);
-      return;
-    }
-    if (xen.stoppedAt === i) out.write(`${linePrefix(line)}${describe(record)}  NOT RUN: it loads an L4 without the oracle kernel's slot 511; the rest is not run\n`);
-    if (r === undefined) return;
-    let text = `${linePrefix(line)}${describe(record)}  ${resultText(record, r)}`;
-    const jo: Record<string, unknown> = { line, op: record.op, ...r, val: r.val === undefined ? undefined : hex(r.val), mfn: r.mfn === undefined ? undefined : hex(r.mfn) };
-    if (record.expect !== undefined) {
-      const { expect, skipped } = xenExpect(record, record.expect);
-      if (expect !== undefined) {
-        const check = checkExpect(record.op, expect, flatten(record, enc, r));
-        if (check.ok) {
-          held++;
-          text += '  [as expected]';
-        } else {
-          failed++;
-          jo.expect = 'failed';
-          text += `\n${' '.repeat(11)}EXPECT FAILED: expected ${JSON.stringify(check.expected)}, got ${JSON.stringify(check.actual)}`;
-        }
-      }
-      if (skipped.length > 0) {
-        unchecked++;
-        text += `  (not visible on Xen: ${skipped.join(', ')})`;
-      }
-    }
-    out.write(opts.json ? JSON.stringify(jo) + '\n' : text + '\n');
-  });
+  const { enc, xen } = run;
+  const tally: Tally = { held: 0, failed: 0, unchecked: 0 };
+  for (let i = 0; i < enc.plan.length; i++) {
+    const text = reportRecord(enc, xen, i, tally, opts.json === true);
+    if (text !== undefined) out.write(text + '\n');
+  }
   let disagreements: Disagreement[] = [];
   if (opts.compare) {
     disagreements = diffSequence(enc, runModel(enc), xen);
-    out.write(`\ncompared with the model: ${disagreements.filter((d) => !d.hardware).length} disagreements${disagreements.some((d) => d.hardware) ? ` (+${disagreements.filter((d) => d.hardware).length} A/D-bit differences, out of scope)` : ''}\n`);
+    const hw = disagreements.filter((d) => d.hardware).length;
+    out.write(`\ncompared with the model: ${disagreements.length - hw} disagreements${hw > 0 ? ` (+${hw} A/D-bit differences, out of scope)` : ''}\n`);
     for (const d of disagreements) out.write(`  ${disagreementText(d)}\n`);
   }
   if (!opts.json) {
-    out.write(`\non real Xen 4.17: expectations: ${held} held, ${failed} failed${unchecked > 0 ? `, ${unchecked} with keys Xen does not show (type_count, count, tlb state…)` : ''}\n`);
+    const extra = tally.unchecked > 0 ? `, ${tally.unchecked} with keys Xen does not show (type_count, count, tlb state…)` : '';
+    out.write(`\non real Xen 4.17: expectations: ${tally.held} held, ${tally.failed} failed${extra}\n`);
   }
-  return failed > 0 || disagreements.some((d) => !d.hardware) ? 1 : 0;
+  return tally.failed > 0 || disagreements.some((d) => !d.hardware) ? 1 : 0;
 }
