@@ -9,7 +9,7 @@ import { replayOnXen, runSequences } from '../../src/oracle/on-xen.ts';
 import { findXen } from '../../src/oracle/qemu.ts';
 import { parseLine } from '../../src/trace/read.ts';
 import type { TraceEntry } from '../../src/trace/types.ts';
-import { KNOWN_DISAGREEMENTS } from '../fixtures/xen-disagreements/known.ts';
+import { isKnown } from '../../src/oracle/known.ts';
 
 const setup = findXen();
 const missing = typeof setup === 'string' ? setup : undefined;
@@ -64,7 +64,7 @@ describe.skipIf(missing !== undefined)('real Xen 4.17 (QEMU)', () => {
     const cases = Array.from({ length: 12 }, (_, i) => encodeMappable(generated(1000 + i, 50), i));
     const runs = await runSequences(cases.map((c) => c.enc));
     const unknown = cases.flatMap((c, i) =>
-      diffSequence(c.enc, runModel(c.enc), runs[i]!).filter((d) => !d.hardware && !KNOWN_DISAGREEMENTS.some((k) => k.test(`${d.what}: model ${d.model}, xen ${d.xen}`))),
+      diffSequence(c.enc, runModel(c.enc), runs[i]!).filter((d) => !d.hardware && !isKnown(`${d.what}: model ${d.model}, xen ${d.xen}`)),
     );
     expect(unknown).toEqual([]);
   }, SLOW);
