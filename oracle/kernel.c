@@ -306,13 +306,12 @@ static int prepare_calls(const struct call *c, u64 n) {
   return 1;
 }
 /* After calls: the base is the last NEW_BASEPTR that was done; the others lose the kernel's slot. */
-static void finish_calls(const struct call *c, u64 n, const long *results) {
+static void finish_calls(const struct call *c, u64 n) {
   u64 old = cur_base;
   for (u64 i = 0; i < n; i++) {
     if (c[i].nr != HC_mmuext_op) continue;
     const struct mmuext_op *o = (const struct mmuext_op *)c[i].args[0];
     u64 done = *c[i].done;
-    (void)results;
     for (u64 j = 0; j < done && j < c[i].args[1]; j++) if (o[j].cmd == 5) cur_base = o[j].arg1;
   }
   for (u64 i = 0; i < n; i++) {
@@ -346,7 +345,7 @@ static void run_multicall(void) {
   }
   if (!prepare_calls(cs, n)) { stop_sequence(); return; }
   long rc = hcall(HC_multicall, (u64)e, n, 0, 0, 0);
-  finish_calls(cs, n, 0);
+  finish_calls(cs, n);
   begin("r "); put_dec(rc); put(" m");
   for (u64 i = 0; i < n; i++) { put(" "); put_dec((s64)e[i].result); }
   end_line();
@@ -433,6 +432,33 @@ static void start_sequence(void) {
   begin("k "); put_hex(own_l4[511]); end_line();
 }
 
+static void deny_io(void) {
+  /* Once is enough (and all a boot can do: what is denied cannot be asked back). */
+  static int denied;
+  if (denied++) return;
+  /* dom0 starts with [0, 2^(paddr_bits-12)) minus a few pages (dom0_setup_permissions);
+     paddr_bits is what CPUID leaf 0x80000008 says. Nothing above is held, and a range held
+     nowhere would be split down to single frames. */
+  u32 a = 0x80000008, b = 0, c = 0, d = 0;
+  asm volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+  u64 bits = a & 0xff;
+  if (bits < 32 || bits > 52) bits = 36;
+  /* dom0_setup_permissions denies [2^40 - 12 GiB, 2^40) on AMD: too large to split. */
+  if (bits >= 40) { ht_hi = (1ul << 28) - 1; ht_lo = ht_hi + 1 - (3ul << 20); }
+  deny_iomem(0, (1ul << (bits - 12)) - 1);
+  deny_ioport(0, 65535);
+  begin("io denied "); put_dec((s64)io_calls); put(" paddr_bits "); put_dec((s64)bits); end_line();
+}
+
+static void run_call(u64 op) {
+  struct call c;
+  decode_call(op, &c);
+  if (!prepare_calls(&c, 1)) { stop_sequence(); return; }
+  long r = hcall(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4]);
+  finish_calls(&c, 1);
+  report_call(r, &c);
+}
+
 void kmain(struct start_info *start) {
   si = start;
   p2m = (u64 *)si->mfn_list;
@@ -443,7 +469,7 @@ void kmain(struct start_info *start) {
   if (rc) fatal("set_trap_table", (u64)rc);
 
   /* Pools start above the bootstrap region: the page tables end it, plus Xen's stack page and
-     >= 512 KiB padding (dom0_construct_pv); 4 MiB more is a safe margin. */
+     >= 512 KiB padding (dom0_construct_pv), all within 8 MiB of the tables' end for this kernel. */
   u64 pt_end = si->pt_base + si->nr_pt_frames * 4096 - 0xffffffff80000000ul;
   next_pfn = ((pt_end + (8ul << 20)) >> 12);
   begin("boot nr_pages "); put_dec((s64)si->nr_pages); put(" first_pool_pfn "); put_hex(next_pfn);
@@ -460,34 +486,9 @@ void kmain(struct start_info *start) {
     switch (op) {
     case OP_END: begin("done"); end_line(); power_off(); return;
     case OP_SEQ: start_sequence(); break;
-    case OP_DENY_IO: {
-      /* Once is enough (and all a boot can do: what is denied cannot be asked back). */
-      static int denied;
-      if (denied++) break;
-      /* dom0 starts with [0, 2^(paddr_bits-12)) minus a few pages (dom0_setup_permissions);
-         paddr_bits is what CPUID leaf 0x80000008 says. Nothing above is held, and a range held
-         nowhere would be split down to single frames. */
-      u32 a = 0x80000008, b = 0, c2 = 0, dd = 0;
-      asm volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c2), "=d"(dd));
-      u64 bits = a & 0xff;
-      if (bits < 32 || bits > 52) bits = 36;
-      /* dom0_setup_permissions denies [2^40 - 12 GiB, 2^40) on AMD: too large to split. */
-      if (bits >= 40) { ht_hi = (1ul << 28) - 1; ht_lo = ht_hi + 1 - (3ul << 20); }
-      deny_iomem(0, (1ul << (bits - 12)) - 1);
-      deny_ioport(0, 65535);
-      begin("io denied "); put_dec((s64)io_calls); put(" paddr_bits "); put_dec((s64)bits); end_line();
-      break;
-    }
+    case OP_DENY_IO: deny_io(); break;
     case OP_STORE: run_store(); break;
-    case OP_MMU_UPDATE: case OP_MMUEXT: case OP_UVM: {
-      struct call c;
-      decode_call(op, &c);
-      if (!prepare_calls(&c, 1)) { stop_sequence(); break; }
-      long r = hcall(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4]);
-      finish_calls(&c, 1, 0);
-      report_call(r, &c);
-      break;
-    }
+    case OP_MMU_UPDATE: case OP_MMUEXT: case OP_UVM: run_call(op); break;
     case OP_MULTICALL: run_multicall(); break;
     case OP_FRAME: { u64 t = pfinfo(value()); begin("r 0 f "); put_hex(t); end_line(); break; }
     case OP_READ: run_read(); break;

@@ -56,3 +56,13 @@ describe('encodeSequence', () => {
     expect(b.readBigUInt64LE(b.length - 8)).toBe(0n);
   });
 });
+
+describe('known model bugs (src/oracle/known.ts)', () => {
+  it('recognises PRESERVE_AD into a non-present entry, and only that, as the known A/D bug', async () => {
+    const { isKnown } = await import('../../src/oracle/known.ts');
+    expect(isKnown('0x1000[0] at the end: model 0x1021e06, xen 0x1021e66')).toBe(true);
+    expect(isKnown('0x100b[0] at the end: model empty, xen 0x60')).toBe(true);
+    expect(isKnown('0x1000[0] at the end: model 0x1021e07, xen 0x1021e67')).toBe(false);
+    expect(isKnown('mmuext_op rc: model 0, xen -22')).toBe(false);
+  });
+});
