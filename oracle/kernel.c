@@ -20,7 +20,7 @@ typedef long s64;
 
 /* ---- Xen's ABI (public/xen.h) ------------------------------------------------------------- */
 enum {
-  HC_set_trap_table = 0, HC_mmu_update = 1, HC_memory_op = 12, HC_multicall = 13,
+  HC_set_trap_table = 0, HC_mmu_update = 1, HC_set_gdt = 2, HC_memory_op = 12, HC_multicall = 13,
   HC_update_va_mapping = 14, HC_console_io = 18, HC_mmuext_op = 26, HC_sched_op = 29,
   HC_domctl = 36,
 };
@@ -42,6 +42,7 @@ struct mmu_update { u64 ptr, val; };
 struct mmuext_op { u32 cmd; u32 pad; u64 arg1; u64 arg2; };
 struct multicall_entry { u64 op, result, args[6]; };
 struct trap_info { u8 vector, flags; u16 cs; u64 address; };
+struct memory_reservation { u64 extent_start, nr_extents; u32 extent_order, mem_flags; u16 domid; };
 
 /* public/domctl.h, interface version 0x15 (Xen 4.17). */
 #define DOMCTL_VERSION 0x15u
@@ -177,6 +178,7 @@ static void deny_ioport(u32 lo, u32 hi) {
 enum {
   OP_END = 0, OP_SEQ = 1, OP_STORE = 2, OP_MMU_UPDATE = 3, OP_MMUEXT = 4, OP_UVM = 5,
   OP_MULTICALL = 6, OP_FRAME = 7, OP_READ = 8, OP_ACCESS = 9, OP_DUMP = 10, OP_DENY_IO = 11,
+  OP_SET_GDT = 12, OP_DECREASE = 13,
 };
 /* A value is two words: its kind and the raw word. */
 enum { V_RAW = 0, V_FIELD = 1, V_MFN = 2, V_MASK = 3, V_BADPTR = 4 };
@@ -432,6 +434,26 @@ static void start_sequence(void) {
   begin("k "); put_hex(own_l4[511]); end_line();
 }
 
+/* HYPERVISOR_set_gdt(frames, entries): the kernel's selectors are Xen's reserved ones (FLAT_RING3_*),
+   so a trace's GDT does not disturb it. */
+static void run_set_gdt(void) {
+  u64 n = word(), entries = word();
+  u64 *f = alloc_words(n + 1);
+  for (u64 i = 0; i < n; i++) f[i] = value();
+  long rc = hcall(HC_set_gdt, (u64)f, entries, 0, 0, 0);
+  begin("r "); put_dec(rc); end_line();
+}
+
+/* XENMEM_decrease_reservation of single frames (a PV guest names them by MFN): rc = extents done. */
+static void run_decrease(void) {
+  u64 n = word();
+  u64 *f = alloc_words(n + 1);
+  for (u64 i = 0; i < n; i++) f[i] = value();
+  struct memory_reservation r = { (u64)f, n, 0, 0, DOMID_SELF };
+  long rc = hcall(HC_memory_op, 1 /* XENMEM_decrease_reservation */, (u64)&r, 0, 0, 0);
+  begin("r "); put_dec(rc); end_line();
+}
+
 static void deny_io(void) {
   /* Once is enough (and all a boot can do: what is denied cannot be asked back). */
   static int denied;
@@ -492,6 +514,8 @@ void kmain(struct start_info *start) {
     case OP_MULTICALL: run_multicall(); break;
     case OP_FRAME: { u64 t = pfinfo(value()); begin("r 0 f "); put_hex(t); end_line(); break; }
     case OP_READ: run_read(); break;
+    case OP_SET_GDT: run_set_gdt(); break;
+    case OP_DECREASE: run_decrease(); break;
     case OP_ACCESS: {
       u64 va = value(), write = word();
       long r = probe_access((volatile u64 *)va, (int)write);

@@ -29,7 +29,9 @@ export interface Disagreement {
   hardware?: boolean;
 }
 
-export function visibleType(f: FrameInfo): { type: VisibleType; pinned: boolean } {
+export function visibleType(f: FrameInfo, domid: number): { type: VisibleType; pinned: boolean } {
+  // getpageframeinfo3 answers XTAB for a frame the domain does not own (freed, or another's).
+  if (f.owner !== domid) return { type: 'foreign', pinned: false };
   const pt = f.type === 'l1' || f.type === 'l2' || f.type === 'l3' || f.type === 'l4';
   return { type: pt && (f.validated || f.pinned) ? (f.type as VisibleType) : 'none', pinned: f.pinned };
 }
@@ -60,7 +62,7 @@ export function runModel(enc: Encoded): ModelRun {
     }
   }
   for (let i = 0; i < enc.count; i++) {
-    const v = visibleType(hv.frame(enc.base + i));
+    const v = visibleType(hv.frame(enc.base + i), enc.domid);
     const entries = new Map<number, bigint>();
     if (v.type !== 'none') {
       for (let s = 0; s < 512; s++) {
@@ -83,7 +85,7 @@ function compareEntry(out: Disagreement[], line: number, what: string, m: bigint
   out.push({ line, what, model: m === undefined ? 'empty' : hex(m), xen: x === undefined ? 'empty' : hex(x), hardware });
 }
 
-function compareRecord(out: Disagreement[], line: number, op: string, slot: number | undefined, m: RecordResult, x: XenResult): void {
+function compareRecord(out: Disagreement[], line: number, op: string, slot: number | undefined, domid: number, m: RecordResult, x: XenResult): void {
   const push = (what: string, a: unknown, b: unknown): void => {
     out.push({ line, what: `${op} ${what}`, model: String(a), xen: String(b) });
   };
@@ -91,7 +93,7 @@ function compareRecord(out: Disagreement[], line: number, op: string, slot: numb
   if (m.done !== undefined && x.done !== undefined && m.done !== x.done) push('done', m.done, x.done);
   if (m.results !== undefined && JSON.stringify(m.results) !== JSON.stringify(x.results)) push('results', `[${m.results}]`, `[${x.results}]`);
   if (m.frame !== undefined && x.type !== undefined) {
-    const v = visibleType(m.frame);
+    const v = visibleType(m.frame, domid);
     if (v.type !== x.type) push('type', v.type, x.type);
     if (v.pinned !== x.pinned) push('pinned', v.pinned, x.pinned);
   }
@@ -109,7 +111,7 @@ export function diffSequence(enc: Encoded, model: ModelRun, xen: XenSequence): D
     const x = xen.results[i];
     if (m === undefined || x === undefined) continue;
     const rec = enc.plan[i]!.record;
-    compareRecord(out, enc.plan[i]!.line, rec.op, rec.op === 'read' ? rec.slot : undefined, m, x);
+    compareRecord(out, enc.plan[i]!.line, rec.op, rec.op === 'read' ? rec.slot : undefined, enc.domid, m, x);
   }
   if (xen.stoppedAt !== undefined || !xen.complete || model.error !== undefined) return out;
   for (let i = 0; i < enc.count; i++) {

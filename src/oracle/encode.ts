@@ -9,7 +9,7 @@ import { hex } from '../trace/write.ts';
 export const MAGIC = 0x314c43524f534558n; // "XESORCL1"
 export const OP = {
   END: 0, SEQ: 1, STORE: 2, MMU_UPDATE: 3, MMUEXT: 4, UVM: 5, MULTICALL: 6, FRAME: 7, READ: 8,
-  ACCESS: 9, DUMP: 10, DENY_IO: 11,
+  ACCESS: 9, DUMP: 10, DENY_IO: 11, SET_GDT: 12, DECREASE: 13,
 } as const;
 const V = { RAW: 0n, FIELD: 1n, MFN: 2n, MASK: 3n, BADPTR: 4n } as const;
 export const MAX_POOL = 4096;
@@ -177,6 +177,14 @@ export function encodeSequence(entries: readonly TraceEntry[], id: number, enc =
         enc.w(OP.ACCESS);
         enc.va(r.va);
         enc.w(r.write ? 1 : 0);
+        break;
+      case 'set_gdt':
+        enc.w(OP.SET_GDT, r.frames.length, r.entries >>> 0);
+        for (const m of r.frames) enc.mfn(m);
+        break;
+      case 'decrease_reservation':
+        enc.w(OP.DECREASE, r.mfns.length);
+        for (const m of r.mfns) enc.mfn(m);
         break;
       case 'audit':
         plan.push({ line, record: r, answer: 'none' });

@@ -64,7 +64,7 @@ export function xenExpect(rec: TraceRecord, e: Expect): { expect: Expect | undef
 
 function flatten(rec: TraceRecord, enc: Encoded, r: XenResult): Record<string, unknown> {
   const o: Record<string, unknown> = { ...r };
-  if (rec.op === 'frame') o.owner = enc.domid;
+  if (rec.op === 'frame') o.owner = r.type === 'foreign' ? null : enc.domid;
   return o;
 }
 
