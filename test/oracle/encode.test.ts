@@ -58,11 +58,13 @@ describe('encodeSequence', () => {
 });
 
 describe('known model bugs (src/oracle/known.ts)', () => {
-  it('recognises PRESERVE_AD into a non-present entry, and only that, as the known A/D bug', async () => {
+  it('tells the known model bugs (PRESERVE_AD into a non-present entry, -EACCES for -EINVAL) from others', async () => {
     const { isKnown } = await import('../../src/oracle/known.ts');
     expect(isKnown('0x1000[0] at the end: model 0x1021e06, xen 0x1021e66')).toBe(true);
     expect(isKnown('0x100b[0] at the end: model empty, xen 0x60')).toBe(true);
     expect(isKnown('0x1000[0] at the end: model 0x1021e07, xen 0x1021e67')).toBe(false);
     expect(isKnown('mmuext_op rc: model 0, xen -22')).toBe(false);
+    expect(isKnown('multicall results: model [-13,-22,-14,0], xen [-22,-22,-14,0]')).toBe(true);
+    expect(isKnown('multicall results: model [-13,0], xen [-22,-22]')).toBe(false);
   });
 });
