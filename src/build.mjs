@@ -7,11 +7,13 @@
 //   dist/chunk-*.js         code split out of both: what only some subcommands need (replay, the
 //                           guest and xstate, zod, cli-progress) loads when its action import()s it
 //   dist/scenarios/*.json   the built-in scenarios (lab/scenarios/builtin.ts finds them here when built)
+//   oracle/build/xensim-oracle  the oracle's dom0 kernel (make, when gcc is present)
 //
 // Dependencies are bundled too (one file read instead of dozens from node_modules). They are
 // CommonJS in part, so each output file gets a `require` made with createRequire: esbuild's
 // require shim calls it for Node built-ins. Usage: node src/build.mjs [OUTDIR] [--metafile]
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -51,3 +53,16 @@ for (const f of readdirSync(scenarios)) if (f.endsWith('.json')) cpSync(join(sce
 // The bin: src/cli/program.ts's #! line is kept at the top of dist/xensim.js.
 chmodSync(join(outdir, 'xensim.js'), 0o755);
 if (args.includes('--metafile')) writeFileSync(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+
+// The oracle's dom0 test kernel (oracle/, C and assembly; `xensim replay --on xen`): built with the
+// host's gcc and make when they are there, skipped with a message when not (nothing else needs it).
+const oracle = join(repo, 'oracle');
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+if (!existsSync(join(oracle, 'Makefile'))) {
+  // A package without the oracle's sources.
+} else if (!has('make') || !has('gcc')) {
+  console.error('build: gcc or make not found: the oracle kernel (oracle/, for `xensim replay --on xen`) is not built');
+} else {
+  const make = spawnSync('make', ['-s', '-C', oracle], { encoding: 'utf8' });
+  if (make.status !== 0) console.error(`build: the oracle kernel (oracle/) did not build; \`replay --on xen\` needs it:\n${make.stderr}`);
+}

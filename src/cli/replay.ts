@@ -13,10 +13,18 @@ interface ReplayFlags {
   audit?: boolean;
   xenBuild?: 'debug' | 'release';
   xenVersion?: XenVersion;
+  on?: 'sim' | 'xen';
+  xen?: string;
+  compare?: boolean;
 }
 
 async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
   await runCommand('replay', async (signal, err) => {
+    // On real Xen (src/oracle/on-xen.ts): --on xen, or --compare (both).
+    if (flags.on === 'xen' || flags.compare) {
+      const { replayOnXen } = await import('../oracle/on-xen.ts');
+      return replayOnXen(file, { xen: flags.xen, compare: flags.compare === true, json: flags.json === true });
+    }
     const opts: ReplayOptions = { logLevel: flags.logLevel, signal, err };
     if (flags.json) opts.json = true;
     if (flags.quiet) opts.quiet = true;
@@ -40,6 +48,9 @@ export function registerReplay(program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--audit', 'audit every reference after every record; stop at the first mismatch')
     .addOption(new Option('--xen-build <build>', "Xen's build: debug logs gdprintk texts with refusals, release none").choices(['debug', 'release']).default('debug'))
+    .addOption(new Option('--on <hypervisor>', 'sim: the simulated Xen; xen: real Xen 4.17 under QEMU (scripts/get-xen; docs/oracle.md)').choices(['sim', 'xen']).default('sim'))
+    .option('--xen <path>', 'the Xen image for --on xen (default oracle/.xen/xen-4.17-amd64)')
+    .option('--compare', 'run on real Xen and on the model, and list every disagreement')
     .addOption(new Option('--xen-version <version>', 'the Xen release whose answers to give where they differ (docs/xen-versions.md)').choices([...XEN_VERSIONS]).default('4.17'))
     .action(runReplay);
 }

@@ -78,7 +78,7 @@ function describeCall(c: Hypercall): string {
   }
 }
 
-function describe(rec: TraceRecord): string {
+export function describe(rec: TraceRecord): string {
   switch (rec.op) {
     case 'create_domain':
       return `create_domain d${rec.domid} vcpus ${rec.vcpus} frames ${hex(rec.frames.base)}-${hex(rec.frames.base + rec.frames.count - 1)}${rec.privileged ? ' privileged' : ''}`;
@@ -138,7 +138,7 @@ function resultText(rec: TraceRecord, r: RecordResult): string {
   return s;
 }
 
-function linePrefix(line: number): string {
+export function linePrefix(line: number): string {
   const s = `line ${line}`;
   return s + ' '.repeat(Math.max(2, 9 - s.length));
 }
