@@ -264,6 +264,15 @@ export async function measureExplore(): Promise<Figure[]> {
     out.push(pending('lab.explore', 'explore cross-vcpu-irqsoff-purge, 2 vCPUs', `explore() failed: ${(e as Error).message}`));
   }
   try {
+    // The built-in 3-vCPU scenario, exhaustively under the default policy (5,328 schedules).
+    const builtin = loadScenario('three-vcpu-irqsoff-purge');
+    const b = await exploreFigure('lab.explore3b', 'explore three-vcpu-irqsoff-purge (built-in), 3 vCPUs, default policy', explore, builtin, { policy: 'default' });
+    out.push(b.fig);
+    out.push(await bruteFigure('lab.explore3b.brute', 'three-vcpu-irqsoff-purge', builtin, b.ms, b.schedules, { policy: 'default' }));
+  } catch (e) {
+    out.push(pending('lab.explore3b', 'explore three-vcpu-irqsoff-purge, 3 vCPUs', `explore() failed: ${(e as Error).message}`));
+  }
+  try {
     const three = loadScenario(THREE);
     const x = await exploreFigure('lab.explore3', 'explore three-vcpu-purge (test fixture), 3 vCPUs', explore, three, {});
     out.push(x.fig);
@@ -279,13 +288,13 @@ export async function measureExplore(): Promise<Figure[]> {
 }
 
 /** Brute force (no reduction) of the same 3-vCPU scenario, stopped after 30 s if it has not finished. */
-async function bruteFigure(id: string, name: string, scenario: unknown, exploreMs: number, exploreSchedules: number): Promise<Figure> {
+async function bruteFigure(id: string, name: string, scenario: unknown, exploreMs: number, exploreSchedules: number, opts: Record<string, unknown> = {}): Promise<Figure> {
   const what = `brute-force enumeration of ${name} against explore`;
   const m = await tryImport('../../src/lab/explore/brute.ts');
   const brute = fn(m, 'bruteForce') as ((s: unknown, o: unknown, b: Record<string, unknown>) => { schedules: number; finished: boolean }) | undefined;
   if (!brute) return pending(id, what, 'src/lab/explore/brute.ts not there');
   const t0 = performance.now();
-  const b = brute(scenario, {}, { maxTimeMs: 30_000 });
+  const b = brute(scenario, opts, { maxTimeMs: 30_000 });
   const ms = performance.now() - t0;
   return judge({
     id,

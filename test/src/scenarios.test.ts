@@ -19,8 +19,9 @@ function counts(v: Verdict): Record<string, number> {
 
 describe('every built-in scenario meets its expected verdict under each policy', () => {
   const names = builtinScenarios();
-  it('ships the 14 scenarios of linux-guest.md §6 (all but the 32-bit highmem one)', () => {
-    expect(names).toHaveLength(14);
+  it('ships the 14 scenarios of linux-guest.md §6 (all but the 32-bit highmem one) and a 3-vCPU one for explore', () => {
+    expect(names).toHaveLength(15);
+    expect(names).toContain('three-vcpu-irqsoff-purge');
   });
   for (const name of names) {
     const s = loadScenario(name);
