@@ -4,6 +4,7 @@
 // 128 + n, the output closed properly (a whole JSON array, whole rows), and each row written is the
 // verdict `run` gives for that cell. With --workers 2 the rows still come in matrix order.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csvRow, compareJobs } from '../../src/lab/compare.ts';
 import { runScenario } from '../../src/lab/run.ts';
@@ -12,6 +13,8 @@ import { SEED_QUESTION } from '../../src/lab/scenarios/policies.ts';
 import type { Verdict } from '../../src/lab/verdict.ts';
 import { buildCommand, repo, type Built } from './built.ts';
 
+/** The default matrix over seeds 1..400: every built-in scenario × the four policies × 400. */
+const TOTAL = builtinScenarios().length * SEED_QUESTION.length * 400;
 let built: Built;
 beforeAll(() => {
   built = buildCommand('xensim-compare-stream-');
@@ -19,7 +22,7 @@ beforeAll(() => {
 afterAll(() => built?.remove());
 
 /**
- * A sweep far longer than the test waits (22,400 runs), stopped by `sig` once `lines` lines are
+ * A sweep far longer than the test waits (TOTAL runs), stopped by `sig` once `lines` lines are
  * out — or, for the table (nothing out until the end), `lines` = -1: one second after it starts.
  */
 function stopAfter(args: string[], sig: NodeJS.Signals, lines: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -36,7 +39,22 @@ function stopAfter(args: string[], sig: NodeJS.Signals, lines: number): Promise<
       }
     });
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    if (lines < 0) setTimeout(() => ((sent = true), child.kill(sig)), 1000);
+    if (lines < 0) {
+      // Once the command has installed its handler for `sig` (the caught-signal mask in /proc),
+      // plus a moment for the sweep to get going: a signal before that would kill node outright.
+      const bit = 1n << BigInt(({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as Record<string, number>)[sig]! - 1);
+      const poll = setInterval(() => {
+        let caught = 0n;
+        try {
+          caught = BigInt('0x' + (/SigCgt:\s+([0-9a-f]+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? '0'));
+        } catch {
+          return;
+        }
+        if ((caught & bit) === 0n) return;
+        clearInterval(poll);
+        setTimeout(() => ((sent = true), child.kill(sig)), 300);
+      }, 20);
+    }
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('close', (status) => {
       clearTimeout(timer);
@@ -58,7 +76,7 @@ describe('compare stopped by a signal keeps every finished run', () => {
     expect(r.stdout.endsWith('\n')).toBe(true);
     const rows = r.stdout.trimEnd().split('\n').slice(1);
     expect(rows.length).toBeGreaterThanOrEqual(29);
-    expect(rows.length).toBeLessThan(22_400);
+    expect(rows.length).toBeLessThan(TOTAL);
     expect(rows.slice(0, 10)).toEqual(expectedVerdicts(10).map(csvRow));
   });
 
@@ -66,7 +84,7 @@ describe('compare stopped by a signal keeps every finished run', () => {
     const r = await stopAfter(['--json', '--workers', '2'], 'SIGHUP', 0);
     expect(r.status).toBe(129);
     const got = JSON.parse(r.stdout) as Verdict[];
-    expect(got.length).toBeLessThan(22_400);
+    expect(got.length).toBeLessThan(TOTAL);
     const want = expectedVerdicts(got.length);
     expect(got.map((v) => [v.scenario, v.policy, v.seed, v.outcome])).toEqual(want.map((v) => [v.scenario, v.policy, v.seed, v.outcome]));
   });
@@ -75,7 +93,7 @@ describe('compare stopped by a signal keeps every finished run', () => {
     const r = await stopAfter(['--workers', '1'], 'SIGINT', -1);
     expect(r.status).toBe(130);
     expect(r.stdout).toMatch(/^scenario +force +if_needed +never +default$/m);
-    expect(r.stdout).toMatch(/stopped after \d+ of 22400 runs \(… = not run\)\n$/);
+    expect(r.stdout).toMatch(new RegExp(`stopped after \\d+ of ${TOTAL} runs \\(… = not run\\)\\n$`));
     expect(r.stdout).toMatch(/…/);
   });
 });
