@@ -148,7 +148,8 @@ describe.skipIf(!haveChromium)(`export --html in headless Chromium (${CHROMIUM})
     expect(await link.textContent()).toMatch(/pin_l1_table mfn 0x[0-9a-f]+ {2}-EINVAL/);
     await link.click();
     const details = (await page.locator('#details').textContent())!;
-    expect(details).toMatch(/blocker: L1 0x[0-9a-f]+ slot \d+ maps it writable/);
+    // Xen's L1 and slot, with the guest's VA and owner of the mapping (a guest run's log has them).
+    expect(details).toMatch(/blocker: L1 0x[0-9a-f]+ slot \d+ \(va 0x[0-9a-f]+: .+\) maps it writable/);
     expect(details).toContain('Bad type (saw writable != exp l1)');
     expect(await page.locator('#plot .instant.bug').count()).toBe(1);
     expect(errors).toEqual([]);
