@@ -57,7 +57,8 @@ export interface Policy {
   /**
    * A scheduling point in free_unmap_vmap_area_noflush between setting VM_LAZY_FREE and adding to
    * vmap_lazy_nr, as 2.6.28 really has it (no lock across the two; a concurrent purge can then hit
-   * its BUG_ON). Off by default for now: it changes auto-purge-trylock-race's outcome (docs/explore.md).
+   * its BUG_ON). On by default, as the kernel has it, so that explore's exhaustive search covers
+   * it; a scenario that studies something else may close it (auto-purge-trylock-race does).
    */
   lazyFreeGap: boolean;
 }
@@ -82,7 +83,7 @@ const BASE: Policy = {
   vmapInitGuard: true,
   mcBatch: 32,
   exitMmapCheckCr3: true,
-  lazyFreeGap: false,
+  lazyFreeGap: true,
 };
 
 export const PRESETS = {
