@@ -3,17 +3,19 @@
 // nested slices, interrupts-off spans, refusals, flushes, WARNs, BUGs, deadlock as markers, the
 // pinned-frames and TLB-clock counters) with the `inspect` summary beside it. A click on any mark
 // shows its details; on a refused pin, its reason, blockers, validation chain and Xen's messages.
-// The log is read in one streaming pass; the page holds at most `maxEvents` slices and instants
-// (the summary always covers the whole log, and the page says when the drawing was cut).
-import { writeFileSync } from 'node:fs';
+// The log is read in one streaming pass; the page holds at most `maxEvents` slices and instants,
+// and at most MAX_PAGE_ARGS_BYTES of their args (the summary always covers the whole log, and the
+// page says when the drawing was cut), so its memory is bounded whatever the log's size.
 import type { Obj } from '../log/line.ts';
-import { LogCheck, logReadError, readLog } from '../log/read.ts';
+import type { LogLine } from '../log/read.ts';
 import { summaryText } from '../inspect/format-summary.ts';
 import { Summary, type SummaryJson } from '../inspect/summary.ts';
+import { readPass } from './pass.ts';
 import { Timeline, type TimelineStats, type TlEvent } from './timeline.ts';
-import type { ExportResult } from './perfetto.ts';
 
 export const DEFAULT_MAX_EVENTS = 50_000;
+/** The most text of args (JSON) the page holds for its marks; past it, marks are left out like past maxEvents. */
+export const MAX_PAGE_ARGS_BYTES = 64 << 20;
 
 /** What the page's script draws (embedded as JSON). Times in ns. */
 export interface PageData {
@@ -48,6 +50,7 @@ class PageTimeline {
   readonly marks: PageData['marks'] = [];
   private readonly counters = new Map<string, PageData['counters'][number]>();
   dropped = 0;
+  private argsBytes = 0;
   private readonly max: number;
 
   constructor(max: number) {
@@ -92,10 +95,11 @@ class PageTimeline {
   }
 
   private mark(e: Extract<TlEvent, { ph: 'X' | 'i' }>): void {
-    if (this.marks.length >= this.max) {
+    if (this.marks.length >= this.max || this.argsBytes > MAX_PAGE_ARGS_BYTES) {
       this.dropped++;
       return;
     }
+    this.argsBytes += JSON.stringify(e.args).length + e.name.length;
     this.marks.push([this.trackOf(e.pid, e.tid), e.ts, e.ph === 'X' ? e.dur : -1, e.name, e.cat, e.args]);
   }
 
@@ -114,38 +118,53 @@ class PageTimeline {
   }
 }
 
-/** Reads LOG and builds the page's data (one pass). */
-export async function pageData(log: string, opts: HtmlOptions = {}): Promise<PageData> {
-  const source = opts.source ?? log;
-  const summary = new Summary(source);
-  const page = new PageTimeline(opts.maxEvents ?? DEFAULT_MAX_EVENTS);
-  const tl = new Timeline(page.onEvent);
-  const check = new LogCheck(log);
-  for await (const line of readLog(log)) {
-    check.see(line);
-    if (line.o === null) {
-      summary.addUnparsed(line.comment);
-      continue;
-    }
-    summary.add(line.o, line.n);
-    tl.feed(line.o);
+/** The page's data as a pass over the log builds it: the summary from the lines, the drawing from the timeline. */
+export class PageBuilder {
+  private readonly summary: Summary;
+  private readonly page: PageTimeline;
+  private readonly source: string;
+  readonly onEvent: (e: TlEvent) => void;
+
+  constructor(source: string, maxEvents = DEFAULT_MAX_EVENTS) {
+    this.source = source;
+    this.summary = new Summary(source);
+    this.page = new PageTimeline(maxEvents);
+    this.onEvent = this.page.onEvent;
   }
-  const stats = tl.finish();
-  const tracks = page.sortedTracks();
-  const s = summary.json();
-  const problem = check.problem();
-  return {
-    ...(problem !== undefined ? { problem } : {}),
-    source,
-    summary: s,
-    summaryText: summaryText(s),
-    tracks,
-    marks: page.marks,
-    counters: page.counterSeries(),
-    end: stats.end,
-    dropped: page.dropped,
-    stats,
-  };
+
+  onLine(line: LogLine): void {
+    if (line.o === null) this.summary.addUnparsed(line.comment);
+    else this.summary.add(line.o, line.n);
+  }
+
+  data(stats: TimelineStats, problem: string | undefined): PageData {
+    const tracks = this.page.sortedTracks();
+    const s = this.summary.json();
+    return {
+      ...(problem !== undefined ? { problem } : {}),
+      source: this.source,
+      summary: s,
+      summaryText: summaryText(s),
+      tracks,
+      marks: this.page.marks,
+      counters: this.page.counterSeries(),
+      end: stats.end,
+      dropped: this.page.dropped,
+      stats,
+    };
+  }
+}
+
+/** Reads LOG and builds the page's data (one pass); a log that cannot be read throws. */
+export async function pageData(log: string, opts: HtmlOptions = {}): Promise<PageData> {
+  const b = new PageBuilder(opts.source ?? log, opts.maxEvents);
+  const tl = new Timeline(b.onEvent);
+  const r = await readPass(log, (line) => {
+    b.onLine(line);
+    if (line.o !== null) tl.feed(line.o);
+  });
+  if (r.error !== undefined) throw new Error(r.error);
+  return b.data(tl.finish(), r.problem);
 }
 
 /** JSON safe inside <script>: no "</script>", no U+2028/9. */
@@ -430,21 +449,4 @@ export function renderHtml(d: PageData): string {
 </body>
 </html>
 `;
-}
-
-/** Writes the page for LOG to OUT. */
-export async function exportHtml(log: string, out: string, opts: HtmlOptions = {}): Promise<ExportResult & { dropped?: number }> {
-  let d: PageData;
-  try {
-    d = await pageData(log, opts);
-  } catch (e) {
-    return { exit: 2, unparsed: 0, error: logReadError(log, e) };
-  }
-  try {
-    writeFileSync(out, renderHtml(d));
-  } catch (e) {
-    return { exit: 2, unparsed: d.summary.unparsed, error: `${out}: ${(e as Error).message}` };
-  }
-  if (d.problem !== undefined) return { exit: 2, stats: d.stats, unparsed: d.summary.unparsed, dropped: d.dropped, error: d.problem };
-  return { exit: 0, stats: d.stats, unparsed: d.summary.unparsed, dropped: d.dropped };
 }
