@@ -194,7 +194,11 @@ export class ProtoTraceWriter {
     );
   }
 
-  /** One debug annotation: scalars as such, objects as dict entries, arrays as array values. */
+  /**
+   * One debug annotation: scalars as such, objects as dict entries, arrays as array values; null,
+   * an empty array and an empty object (which would have no value at all) as the strings "null",
+   * "[]" and "{}".
+   */
   private annotation(field: number, name: string | undefined, v: unknown, interned: boolean): void {
     if (v === undefined) return;
     const w = this.w;
@@ -210,9 +214,15 @@ export class ProtoTraceWriter {
       if (Number.isSafeInteger(v)) w.int(DA_INT, v);
       else w.double(DA_DOUBLE, v);
     } else if (typeof v === 'bigint') w.string(DA_STRING, '0x' + v.toString(16));
-    else if (Array.isArray(v)) for (const x of v) this.annotation(DA_ARRAY, undefined, x ?? null, false);
     else if (v === null) w.string(DA_STRING, 'null');
-    else if (typeof v === 'object') for (const [k, x] of Object.entries(v)) this.annotation(DA_DICT, k, x, false);
+    else if (Array.isArray(v)) {
+      if (v.length === 0) w.string(DA_STRING, '[]');
+      for (const x of v) this.annotation(DA_ARRAY, undefined, x ?? null, false);
+    } else if (typeof v === 'object') {
+      const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+      if (entries.length === 0) w.string(DA_STRING, '{}');
+      for (const [k, x] of entries) this.annotation(DA_DICT, k, x, false);
+    }
     w.close();
   }
 
