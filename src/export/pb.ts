@@ -82,6 +82,14 @@ export class PbWriter {
     this.pos += this.buf.write(s, this.pos, 'utf8');
   }
 
+  bytes(field: number, b: Uint8Array): void {
+    this.tag(field, WIRE_LEN);
+    this.varint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
   /** Starts a nested message in `field`. */
   open(field: number): void {
     this.tag(field, WIRE_LEN);

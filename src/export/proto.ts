@@ -7,7 +7,10 @@
 // Event names, categories and annotation names are interned (InternedData on the one sequence,
 // at most MAX_INTERNED of each; rarer ones are written inline). Timestamps are the timeline's ns.
 // Packets are written as the timeline makes them, not sorted: trace processor sorts by timestamp
-// and keeps the order of equal ones, which on each track is the order of the timeline.
+// and keeps the order of equal ones, which on each track is the order of the timeline. Every
+// COMPRESS_AT bytes of packets are deflated (zlib, as Perfetto's tracing service does) into one
+// packet's `compressed_packets`, which trace processor expands as it reads: about a tenth of the size.
+import { constants, deflateSync } from 'node:zlib';
 import type { Obj } from '../log/line.ts';
 import type { Sink } from './out-file.ts';
 import { PbWriter } from './pb.ts';
@@ -21,6 +24,7 @@ const P_TRACK_EVENT = 11;
 const P_INTERNED = 12;
 const P_SEQ_FLAGS = 13;
 const P_TRACK_DESCRIPTOR = 60;
+const P_COMPRESSED = 50;
 const TD_UUID = 1;
 const TD_NAME = 2;
 const TD_PROCESS = 3;
@@ -61,7 +65,7 @@ const ORDER_EXPLICIT = 3;
 const SEQ = 1;
 /** Interned strings per kind: past this, a name is written in each event (memory stays bounded). */
 export const MAX_INTERNED = 4096;
-const FLUSH_AT = 1 << 16;
+const COMPRESS_AT = 1 << 20;
 const INT32_MAX = 2 ** 31 - 1;
 
 /** Strings interned once each: their iid, and the new ones to add to the next packet. */
@@ -93,10 +97,25 @@ export class ProtoTraceWriter {
   /** Per track, the args of its open slices (innermost last): an end says only what closing added. */
   private readonly openArgs = new Map<number, Obj[]>();
   private first = true;
+  private readonly compress: boolean;
   packets = 0;
 
-  constructor(sink: Sink) {
+  /** `compress` false: the packets as they are (for a reader without zlib). */
+  constructor(sink: Sink, compress = true) {
     this.sink = sink;
+    this.compress = compress;
+  }
+
+  /** The packets written so far to the sink (deflated into one packet when compressing). */
+  private flush(): void {
+    const raw = this.w.take();
+    if (!this.compress) return this.sink.bytes(raw);
+    const z = deflateSync(raw, { level: constants.Z_BEST_SPEED });
+    const outer = new PbWriter();
+    outer.open(TRACE_PACKET);
+    outer.bytes(P_COMPRESSED, z);
+    outer.close();
+    this.sink.bytes(outer.take());
   }
 
   private uuid(key: string): { id: number; fresh: boolean } {
@@ -119,7 +138,7 @@ export class ProtoTraceWriter {
     build();
     w.close();
     this.packets++;
-    if (w.pos >= FLUSH_AT) this.sink.bytes(w.take());
+    if (w.pos >= COMPRESS_AT) this.flush();
   }
 
   /** The InternedData of strings first seen by the event being written (before it, in its packet). */
@@ -309,6 +328,6 @@ export class ProtoTraceWriter {
 
   /** Writes what is still buffered. */
   finish(): void {
-    if (this.w.pos > 0) this.sink.bytes(this.w.take());
+    if (this.w.pos > 0) this.flush();
   }
 }

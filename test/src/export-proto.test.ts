@@ -6,6 +6,7 @@
 // the JSON trace's slices, instants and counters, with the same args, on tracks of the same names.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import protobuf from 'protobufjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportPerfetto, traceFormatOf } from '../../src/export/outputs.ts';
@@ -25,6 +26,7 @@ interface Packet {
   sequenceFlags?: number;
   internedData?: { eventCategories?: { iid: number; name: string }[]; eventNames?: { iid: number; name: string }[]; debugAnnotationNames?: { iid: number; name: string }[] };
   trackDescriptor?: { uuid: number; name?: string; parentUuid?: number; process?: { pid: number; processName: string }; counter?: object; siblingOrderRank?: number };
+  compressedPackets?: Uint8Array;
   trackEvent?: { type: number; trackUuid: number; nameIid?: number; name?: string; categoryIids?: number[]; categories?: string[]; debugAnnotations?: Ann[]; counterValue?: number; doubleCounterValue?: number };
 }
 
@@ -60,10 +62,19 @@ function annValue(a: Ann, names: Map<number, string>): [string | undefined, unkn
 }
 
 /** The trace as trace processor reads it: slices, instants and counters in the JSON's terms (ns). */
-function readProto(buf: Buffer): { slices: string[]; instants: string[]; counters: string[]; packets: Packet[] } {
-  const msg = Trace.decode(buf);
-  expect(Trace.encode(msg).finish().length, 'every field is one the format defines').toBe(buf.length);
-  const packets = (Trace.toObject(msg, { longs: Number }) as { packet: Packet[] }).packet;
+function readProto(buf: Buffer): { slices: string[]; instants: string[]; counters: string[]; packets: Packet[]; compressed: number } {
+  let compressed = 0;
+  const decode = (b: Uint8Array): Packet[] => {
+    const msg = Trace.decode(b);
+    expect(Trace.encode(msg).finish().length, 'every field is one the format defines').toBe(b.length);
+    return (Trace.toObject(msg, { longs: Number, bytes: Buffer }) as { packet: Packet[] }).packet.flatMap((p) => {
+      if (p.compressedPackets === undefined) return [p];
+      compressed++;
+      expect(Object.keys(p)).toEqual(['compressedPackets']);
+      return decode(inflateSync(p.compressedPackets));
+    });
+  };
+  const packets = decode(buf);
   const names = new Map<number, string>();
   const cats = new Map<number, string>();
   const keys = new Map<number, string>();
@@ -106,7 +117,7 @@ function readProto(buf: Buffer): { slices: string[]; instants: string[]; counter
     else if (e.type === 4) counters.push(JSON.stringify([where(e.trackUuid), ev.ts, e.counterValue ?? e.doubleCounterValue]));
   }
   for (const s of open.values()) expect(s).toEqual([]);
-  return { slices: slices.sort(), instants: instants.sort(), counters: counters.sort(), packets };
+  return { slices: slices.sort(), instants: instants.sort(), counters: counters.sort(), packets, compressed };
 }
 
 /** The JSON trace in the same terms. */
@@ -166,10 +177,14 @@ describe('export --perfetto OUT.pftrace: the protobuf trace', () => {
 
   it('written to a file by extension: starts with a TracePacket (field 1, length-delimited)', async () => {
     const out = join(logs.dir, 'seed.pftrace');
+    expect((await exportPerfetto(logs.replay.seed!, join(logs.dir, 'seed.json'))).exit).toBe(0);
     const r = await exportPerfetto(logs.replay.seed!, out);
     expect(r.exit).toBe(0);
     const buf = readFileSync(out);
     expect(buf[0]).toBe(0x0a);
-    expect(readProto(buf).slices.length).toBe(r.stats!.slices);
+    const p = readProto(buf);
+    expect(p.slices.length).toBe(r.stats!.slices);
+    expect(p.compressed).toBe(1); // a small log: one deflated packet
+    expect(buf.length).toBeLessThan(readFileSync(join(logs.dir, 'seed.json'), 'utf8').length / 4);
   });
 });
