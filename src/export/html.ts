@@ -239,18 +239,46 @@ const JS = String.raw`
       tr.depth = Math.max(tr.depth, stack.length);
     }
   });
-  // Rows: a process header, then its tracks; then the counters.
-  const rows = [];
-  let y = AXIS_H, lastProc = null;
-  D.tracks.forEach((t, ti) => {
-    if (t.proc !== lastProc) { rows.push({ kind: 'proc', y, h: PROC_H, label: t.proc }); y += PROC_H; lastProc = t.proc; }
-    const h = MARK_H + Math.max(1, byTrack[ti].depth) * ROW_H + GAP;
-    rows.push({ kind: 'track', y, h, label: t.name, ti });
-    byTrack[ti].y = y;
-    y += h;
-  });
-  D.counters.forEach((c, ci) => { rows.push({ kind: 'counter', y, h: COUNTER_H + GAP, label: c.proc + ' ' + c.name, ci }); y += COUNTER_H + GAP; });
-  const H = y + 8;
+  // Marks at (nearly) the same place on a track — the refusals of one multicall share a tick —
+  // are stacked in lanes so that each can be clicked: a mark goes to the first lane where it is
+  // at least MARK_GAP px right of the last mark there (at most MAX_LANES; the rest share the last).
+  const MARK_GAP = 13, LANE_H = 14, MAX_LANES = 8;
+  const laneOf = new Int32Array(D.marks.length);
+  byTrack.forEach((tr) => tr.instants.sort((a, b) => D.marks[a][1] - D.marks[b][1] || a - b));
+  function lanes() {
+    byTrack.forEach((tr) => {
+      const last = [];
+      tr.lanes = 1;
+      for (const i of tr.instants) {
+        const x = D.marks[i][1] * pxPerNs;
+        let l = 0;
+        while (l < last.length && x - last[l] < MARK_GAP) l++;
+        if (l >= MAX_LANES) l = MAX_LANES - 1;
+        last[l] = x;
+        laneOf[i] = l;
+        tr.lanes = Math.max(tr.lanes, l + 1);
+      }
+    });
+  }
+  // Rows: a process header, then its tracks (their lanes of marks, then their slices); then the
+  // counters. Laid out again at each zoom (the lanes depend on it).
+  let rows = [], H = 0;
+  function layout() {
+    lanes();
+    rows = [];
+    let y = AXIS_H, lastProc = null;
+    D.tracks.forEach((t, ti) => {
+      if (t.proc !== lastProc) { rows.push({ kind: 'proc', y, h: PROC_H, label: t.proc }); y += PROC_H; lastProc = t.proc; }
+      const tr = byTrack[ti];
+      tr.y = y;
+      tr.marksH = Math.max(MARK_H, tr.lanes * LANE_H);
+      const h = tr.marksH + Math.max(1, tr.depth) * ROW_H + GAP;
+      rows.push({ kind: 'track', y, h, label: t.name, ti });
+      y += h;
+    });
+    D.counters.forEach((c, ci) => { rows.push({ kind: 'counter', y, h: COUNTER_H + GAP, label: c.proc + ' ' + c.name, ci }); y += COUNTER_H + GAP; });
+    H = y + 8;
+  }
 
   function esc(s) { return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'); }
   function fmtT(ns) { const u = ns / 1000; return Number.isInteger(u) ? String(u) : u.toFixed(3).replace(/0+$/, '').replace(/\.$/, ''); }
@@ -277,6 +305,7 @@ const JS = String.raw`
   }
 
   function draw() {
+    layout();
     const W = Math.max(600, Math.ceil((tEnd - t0) * pxPerNs) + 40);
     const X = (ns) => 10 + (ns - t0) * pxPerNs;
     let s = '';
@@ -292,15 +321,24 @@ const JS = String.raw`
       else s += '<line x1="0" y1="' + (r.y + r.h - 0.5) + '" x2="' + W + '" y2="' + (r.y + r.h - 0.5) + '" stroke="#eef0f3"/>';
     }
     byTrack.forEach((tr) => {
-      for (const i of tr.slices) {
-        const m = D.marks[i];
-        const x = X(m[1]), w = Math.max(1, m[2] * pxPerNs), yy = tr.y + MARK_H + depthOf[i] * ROW_H;
-        s += '<rect class="slice cat-' + m[4] + (i === selected ? ' sel' : '') + '" data-i="' + i + '" x="' + x + '" y="' + yy + '" width="' + w + '" height="' + (ROW_H - 2) + '" fill="' + colorOf(m) + '"><title>' + esc(m[3]) + '</title></rect>';
-        if (w > 28) s += '<text class="slabel" x="' + (x + 3) + '" y="' + (yy + 11) + '">' + esc(fitText(m[3], w - 6)) + '</text>';
+      // A slice's label may run on into the free space after it, up to the next slice of its row.
+      const nextAt = [];
+      const room = new Float64Array(tr.slices.length);
+      for (let k = tr.slices.length - 1; k >= 0; k--) {
+        const i = tr.slices[k], d = depthOf[i];
+        room[k] = (nextAt[d] !== undefined ? X(nextAt[d]) : X(tEnd) + 30) - X(D.marks[i][1]);
+        nextAt[d] = D.marks[i][1];
       }
+      tr.slices.forEach((i, k) => {
+        const m = D.marks[i];
+        const x = X(m[1]), w = Math.max(1, m[2] * pxPerNs), yy = tr.y + tr.marksH + depthOf[i] * ROW_H;
+        s += '<rect class="slice cat-' + m[4] + (i === selected ? ' sel' : '') + '" data-i="' + i + '" x="' + x + '" y="' + yy + '" width="' + w + '" height="' + (ROW_H - 2) + '" fill="' + colorOf(m) + '"><title>' + esc(m[3]) + '</title></rect>';
+        const label = w > 20 ? fitText(m[3], room[k] - 6) : '';
+        if (label !== '') s += '<text class="slabel" data-i="' + i + '" x="' + (x + 3) + '" y="' + (yy + 11) + '">' + esc(label) + '</text>';
+      });
       for (const i of tr.instants) {
         const m = D.marks[i];
-        s += '<g class="' + classOf(m) + (i === selected ? ' sel' : '') + '" data-i="' + i + '"><title>' + esc(m[3]) + '</title>' + markerOf(m, X(m[1]), tr.y + MARK_H / 2) + '</g>';
+        s += '<g class="' + classOf(m) + (i === selected ? ' sel' : '') + '" data-i="' + i + '"><title>' + esc(m[3]) + '</title>' + markerOf(m, X(m[1]), tr.y + 7 + laneOf[i] * LANE_H) + '</g>';
       }
     });
     rows.filter((r) => r.kind === 'counter').forEach((r) => {
@@ -331,7 +369,18 @@ const JS = String.raw`
     for (const k of [1, 2, 5, 10]) if (k * p >= ns) return k * p;
     return 10 * p;
   }
-  function fitText(t, w) { const n = Math.floor(w / 6); return t.length <= n ? t : t.slice(0, Math.max(0, n - 1)) + '…'; }
+  // Text widths as the page draws them (11px system-ui), measured, not guessed.
+  const ctx2d = document.createElement('canvas').getContext('2d');
+  ctx2d.font = '11px system-ui, sans-serif';
+  const widths = new Map();
+  function textW(t) { let v = widths.get(t); if (v === undefined) { v = ctx2d.measureText(t).width; if (widths.size < 20000) widths.set(t, v); } return v; }
+  /** The name, whole when it fits in w px, else its longest prefix that fits with an ellipsis ('' when not even one letter does). */
+  function fitText(t, w) {
+    if (textW(t) <= w) return t;
+    let lo = 0, hi = t.length;
+    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (textW(t.slice(0, mid) + '…') <= w) lo = mid; else hi = mid - 1; }
+    return lo === 0 ? '' : t.slice(0, lo) + '…';
+  }
 
   function show(i) {
     selected = i;

@@ -3,7 +3,8 @@
 // `TrackDescriptor` per domain (with its `ProcessDescriptor`), per vCPU track (a child of its
 // domain, ordered as in the JSON) and per counter, then `TrackEvent`s — SLICE_BEGIN when a slice
 // opens and SLICE_END when it closes (the flags closing adds, `closed_early` / `unfinished`, as
-// the end's debug annotations), INSTANT, COUNTER — with the same args as debug annotations.
+// the end's debug annotations), INSTANT, COUNTER — with the same args as debug annotations
+// (nested ones as JSON text).
 // Event names, categories and annotation names are interned (InternedData on the one sequence,
 // at most MAX_INTERNED of each; rarer ones are written inline). Timestamps are the timeline's ns.
 // Packets are written as the timeline makes them, not sorted: trace processor sorts by timestamp
@@ -48,9 +49,8 @@ const DA_BOOL = 2;
 const DA_INT = 4;
 const DA_DOUBLE = 5;
 const DA_STRING = 6;
+const DA_JSON = 9;
 const DA_NAME = 10;
-const DA_DICT = 11;
-const DA_ARRAY = 12;
 const ID_CATEGORIES = 1;
 const ID_NAMES = 2;
 const ID_ANNOTATION_NAMES = 3;
@@ -80,6 +80,15 @@ class Interner {
     this.ids.set(s, n);
     this.fresh.push([n, s]);
     return n;
+  }
+}
+
+/** JSON text of a nested arg (log lines hold no bigint, but the timeline's own args might). */
+function jsonText(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? 'null';
+  } catch {
+    return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? '0x' + x.toString(16) : x)) ?? 'null';
   }
 }
 
@@ -141,7 +150,7 @@ export class ProtoTraceWriter {
     if (w.pos >= COMPRESS_AT) this.flush();
   }
 
-  /** The InternedData of strings first seen by the event being written (before it, in its packet). */
+  /** The InternedData of strings first seen by the event being written (in its packet). */
   private internedData(): void {
     const w = this.w;
     const kinds: [Interner, number, number][] = [
@@ -193,11 +202,9 @@ export class ProtoTraceWriter {
   private event(type: number, track: number, ts: number, name: string | undefined, cat: string | undefined, args: Obj | undefined): void {
     const nameId = name !== undefined ? this.names.iid(name) : undefined;
     const catId = cat !== undefined ? this.cats.iid(cat) : undefined;
-    if (args !== undefined) for (const k of Object.keys(args)) this.keys.iid(k);
     this.packet(
       () => {
         const w = this.w;
-        this.internedData();
         w.open(P_TRACK_EVENT);
         w.uint(TE_TYPE, type);
         w.uint(TE_TRACK, track);
@@ -205,8 +212,10 @@ export class ProtoTraceWriter {
         else if (cat !== undefined) w.string(TE_CATEGORIES, cat);
         if (nameId !== undefined) w.uint(TE_NAME_IID, nameId);
         else if (name !== undefined) w.string(TE_NAME, name);
-        if (args !== undefined) for (const [k, v] of Object.entries(args)) this.annotation(TE_ANNOTATIONS, k, v, true);
+        if (args !== undefined) for (const k in args) this.annotation(k, args[k]);
         w.close();
+        // After the event in the packet's bytes: trace processor reads a packet's interned data first.
+        this.internedData();
       },
       ts,
       true,
@@ -214,34 +223,23 @@ export class ProtoTraceWriter {
   }
 
   /**
-   * One debug annotation: scalars as such, objects as dict entries, arrays as array values; null,
-   * an empty array and an empty object (which would have no value at all) as the strings "null",
-   * "[]" and "{}".
+   * One debug annotation: a string, bool or number as such; an object or array (a record's
+   * result, a refusal's blockers) as its JSON text in `legacy_json_value`, which trace processor
+   * parses into nested args — one native JSON.stringify instead of a message per leaf.
    */
-  private annotation(field: number, name: string | undefined, v: unknown, interned: boolean): void {
+  private annotation(name: string, v: unknown): void {
     if (v === undefined) return;
     const w = this.w;
-    w.open(field);
-    if (name !== undefined) {
-      const id = interned ? this.keys.iid(name) : undefined;
-      if (id !== undefined) w.uint(DA_NAME_IID, id);
-      else w.string(DA_NAME, name);
-    }
+    w.open(TE_ANNOTATIONS);
+    const id = this.keys.iid(name);
+    if (id !== undefined) w.uint(DA_NAME_IID, id);
+    else w.string(DA_NAME, name);
     if (typeof v === 'string') w.string(DA_STRING, v);
     else if (typeof v === 'boolean') w.uint(DA_BOOL, v ? 1 : 0);
     else if (typeof v === 'number') {
       if (Number.isSafeInteger(v)) w.int(DA_INT, v);
       else w.double(DA_DOUBLE, v);
-    } else if (typeof v === 'bigint') w.string(DA_STRING, '0x' + v.toString(16));
-    else if (v === null) w.string(DA_STRING, 'null');
-    else if (Array.isArray(v)) {
-      if (v.length === 0) w.string(DA_STRING, '[]');
-      for (const x of v) this.annotation(DA_ARRAY, undefined, x ?? null, false);
-    } else if (typeof v === 'object') {
-      const entries = Object.entries(v).filter(([, x]) => x !== undefined);
-      if (entries.length === 0) w.string(DA_STRING, '{}');
-      for (const [k, x] of entries) this.annotation(DA_DICT, k, x, false);
-    }
+    } else w.string(DA_JSON, jsonText(v));
     w.close();
   }
 

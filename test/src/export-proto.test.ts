@@ -19,7 +19,7 @@ beforeAll(async () => {
   Trace = protobuf.loadSync(join(import.meta.dirname, '../fixtures/export/perfetto-trace-subset.proto')).lookupType('perfetto.protos.Trace');
 });
 
-type Ann = { name?: string; nameIid?: number; boolValue?: boolean; intValue?: number; doubleValue?: number; stringValue?: string; dictEntries?: Ann[]; arrayValues?: Ann[] };
+type Ann = { name?: string; nameIid?: number; boolValue?: boolean; intValue?: number; doubleValue?: number; stringValue?: string; legacyJsonValue?: string };
 interface Packet {
   timestamp?: number;
   trustedPacketSequenceId?: number;
@@ -55,9 +55,7 @@ function annValue(a: Ann, names: Map<number, string>): [string | undefined, unkn
   else if (a.intValue !== undefined) v = a.intValue;
   else if (a.doubleValue !== undefined) v = a.doubleValue;
   else if (a.boolValue !== undefined) v = a.boolValue;
-  else if (a.dictEntries !== undefined) v = Object.fromEntries(a.dictEntries.map((d) => annValue(d, names)));
-  else if (a.arrayValues !== undefined) v = a.arrayValues.map((d) => annValue(d, names)[1]);
-  else v = {}; // an empty object or array: no entries
+  else if (a.legacyJsonValue !== undefined) v = JSON.parse(a.legacyJsonValue);
   return [name, v];
 }
 
@@ -130,9 +128,7 @@ function readJson(buf: Buffer): { slices: string[]; instants: string[]; counters
     if (e.ph === 'M' && e.name === 'thread_name') thread.set(`${e.pid}:${e.tid}`, String(e.args!.name));
   }
   const ns = (us: number): number => Math.round(us * 1000);
-  // As the protobuf says what has no value of its own: null, [] and {} as strings.
-  const empty = (x: unknown): unknown => (x === null ? 'null' : Array.isArray(x) && x.length === 0 ? '[]' : x !== null && typeof x === 'object' && Object.keys(x).length === 0 ? '{}' : x);
-  const norm = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_k, x: unknown) => empty(x)));
+  const norm = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
   const at = (e: Ev): string => `${proc.get(e.pid)}/${thread.get(`${e.pid}:${e.tid}`)}`;
   return {
     slices: evs.filter((e) => e.ph === 'X').map((e) => JSON.stringify([at(e), e.name, e.cat, ns(e.ts!), ns(e.dur!), norm(e.args)])).sort(),
