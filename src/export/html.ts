@@ -326,7 +326,7 @@ const JS = String.raw`
       const room = new Float64Array(tr.slices.length);
       for (let k = tr.slices.length - 1; k >= 0; k--) {
         const i = tr.slices[k], d = depthOf[i];
-        room[k] = (nextAt[d] !== undefined ? X(nextAt[d]) : X(tEnd) + 30) - X(D.marks[i][1]);
+        room[k] = (nextAt[d] !== undefined ? X(nextAt[d]) : W) - X(D.marks[i][1]);
         nextAt[d] = D.marks[i][1];
       }
       tr.slices.forEach((i, k) => {
