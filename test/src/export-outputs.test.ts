@@ -3,7 +3,7 @@
 // an output that is the input, or two outputs on one path, are refused before anything is written;
 // outputs are written to a temporary file and renamed, so a failed or stopped export leaves the
 // old file whole; a full disk is one line and exit 2.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,50 @@ describe('cost bounded by the input', () => {
     const doc = JSON.parse(c.text) as { traceEvents: { name: string; ph: string; tid: number }[] };
     expect(doc.traceEvents.filter((e) => e.name === 'tlb_flush x').map((e) => e.tid)).toEqual(vcpus);
     expect(doc.traceEvents.filter((e) => e.ph === 'i' && e.name.startsWith('tlb_flush y'))).toHaveLength(1);
+  });
+});
+
+/** A log of `copies` seed runs one after another (times shifted): about 280 bytes a line. */
+function bigLog(path: string, copies: number): number {
+  const lines = readFileSync(SEED_LOG, 'utf8').trim().split('\n').map((t) => JSON.parse(t) as { time: number });
+  const span = Math.max(...lines.map((o) => o.time)) + 1;
+  const fd = openSync(path, 'w');
+  let n = 0;
+  for (let c = 0; c < copies; c++) {
+    writeSync(fd, lines.map((o) => JSON.stringify({ ...o, time: o.time + c * span })).join('\n') + '\n');
+    n += lines.length;
+  }
+  closeSync(fd);
+  return n;
+}
+
+describe('streams: bounded memory, progress', () => {
+  it('a 40 MB log to protobuf and HTML at once under a 96 MiB V8 heap: exit 0, resident memory far below the log', async () => {
+    const log = join(dir, 'big.log');
+    const lines = bigLog(log, 6000);
+    expect(statSync(log).size).toBeGreaterThan(35e6);
+    const r = await runBuilt(built.bin, ['export', log, '--perfetto', join(dir, 'big.pftrace'), '--html', join(dir, 'big.html')], { heapMiB: 96, timeoutMs: 120_000 });
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.status, r.stderr).toBe(0);
+    // Not a TTY: no progress bar, only the counts.
+    expect(r.stderr.trim().split('\n')).toHaveLength(2);
+    expect(r.stderr).toMatch(/big\.html: \d+ slices, \d+ instants \(\d+ more left out: --max-events\)/);
+    if (r.peakMiB !== undefined) expect(r.peakMiB).toBeLessThan(250);
+    expect(lines).toBeGreaterThan(100_000);
+  }, 150_000);
+
+  it('progress: reported as the log is read, in bytes, rising to about the file size; --quiet prints nothing but errors', async () => {
+    const log = join(dir, 'mid.log');
+    bigLog(log, 400);
+    const seen: number[] = [];
+    const r = await exportPerfetto(log, counter(), { format: 'proto', progress: (b) => seen.push(b) });
+    expect(r.exit).toBe(0);
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen.every((b, i) => i === 0 || b > seen[i - 1]!)).toBe(true);
+    expect(seen.at(-1)!).toBeLessThanOrEqual(statSync(log).size);
+    const q = await runBuilt(built.bin, ['export', log, '--perfetto', join(dir, 'mid.pftrace'), '--quiet']);
+    expect(q.status).toBe(0);
+    expect(q.stderr).toBe('');
   });
 });
 
