@@ -185,6 +185,22 @@ describe('nothing destroyed', () => {
     expect(readdirSync(sub).sort()).toEqual(['cut.log', 'page.html', 'trace.json']);
   });
 
+  it('Ctrl-C during an export: exit 130, the old file as it was, no temporary file', async () => {
+    const sub = mkdtempSync(join(dir, 'sigint-'));
+    const log = join(sub, 'long.log');
+    bigLog(log, 6000);
+    const out = join(sub, 'trace.pftrace');
+    writeFileSync(out, 'old trace\n');
+    const r = await runBuilt(built.bin, ['export', log, '--perfetto', out], {
+      timeoutMs: 120_000,
+      started: (pid) => setTimeout(() => process.kill(pid, 'SIGINT'), 1500),
+    });
+    expect(r.status).toBe(130);
+    oneLine(r.stderr, /^xensim export: interrupted: nothing written$/m);
+    expect(readFileSync(out, 'utf8')).toBe('old trace\n');
+    expect(readdirSync(sub).sort()).toEqual(['long.log', 'trace.pftrace']);
+  }, 150_000);
+
   it('a missing log writes nothing', async () => {
     const out = join(dir, 'never.json');
     const r = await runBuilt(built.bin, ['export', join(dir, 'missing.log'), '--perfetto', out]);
