@@ -53,6 +53,7 @@ function open(out: Out, what: string, log: string): Sink {
 export async function exportLog(log: string, req: ExportRequest, opts: ExportOptions = {}): Promise<ExportOutcome> {
   const source = opts.source ?? log;
   const sinks: Sink[] = [];
+  let abortProto: (() => void) | undefined;
   const outcome: ExportOutcome = { exit: 0, unparsed: 0, dropped: 0, packets: 0, interrupted: false };
   try {
     const emit: ((e: TlEvent) => void)[] = [];
@@ -65,6 +66,7 @@ export async function exportLog(log: string, req: ExportRequest, opts: ExportOpt
       sinks.push(sink);
       if (req.perfetto.format === 'proto') {
         proto = new ProtoTraceWriter(sink);
+        abortProto = () => proto!.abort();
         emit.push(proto.onEvent);
         onOpen = proto.onOpen;
       } else {
@@ -86,15 +88,16 @@ export async function exportLog(log: string, req: ExportRequest, opts: ExportOpt
         if (line.o !== null) tl.feed(line.o);
         else if (!line.comment) outcome.unparsed++;
       },
-      opts,
+      { ...opts, ...(proto !== undefined ? { drain: () => proto.drain() } : {}) },
     );
     if (r.interrupted || r.error !== undefined) {
+      proto?.abort();
       for (const s of sinks) s.discard();
       return { ...outcome, exit: r.interrupted ? 130 : 2, interrupted: r.interrupted, ...(r.error !== undefined ? { error: r.error } : {}) };
     }
     const stats = tl.finish();
     json?.finish(stats, source);
-    proto?.finish();
+    await proto?.finish();
     if (page !== undefined) {
       const d = page.b.data(stats, r.problem);
       page.sink.text(renderHtml(d));
@@ -104,6 +107,7 @@ export async function exportLog(log: string, req: ExportRequest, opts: ExportOpt
     // Lines that are not log lines (or none at all): the outputs hold the rest, exit 2.
     return { ...outcome, stats, packets: proto?.packets ?? 0, exit: r.problem !== undefined ? 2 : 0, ...(r.problem !== undefined ? { error: r.problem } : {}) };
   } catch (e) {
+    abortProto?.();
     for (const s of sinks) s.discard();
     if (e instanceof OutputError) return { ...outcome, exit: 2, error: e.message };
     throw e;

@@ -9,6 +9,8 @@ export interface PassOptions {
   signal?: AbortSignal;
   /** Called every few thousand lines with the bytes read so far (about: text length + line breaks). */
   progress?: (bytes: number) => void;
+  /** Awaited every few thousand lines: lets a writer with work in flight (deflating) catch up. */
+  drain?: () => Promise<void>;
 }
 
 export interface PassResult {
@@ -36,13 +38,15 @@ export async function readPass(log: string, consume: (line: LogLine) => void, op
   const check = new LogCheck(log);
   let bytes = 0;
   let n = 0;
+  // (An error from drain() is a writer's, not the log's: it is thrown on, past logReadError.)
   try {
     for await (const line of readLog(log)) {
       check.see(line);
       consume(line);
-      if (opts.progress !== undefined) {
-        bytes += line.text.length + 1;
-        if (++n % PROGRESS_EVERY === 0) opts.progress(bytes);
+      bytes += line.text.length + 1;
+      if (++n % PROGRESS_EVERY === 0) {
+        opts.progress?.(bytes);
+        await opts.drain?.();
       }
       if (opts.signal?.aborted) return { interrupted: true };
     }

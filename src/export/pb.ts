@@ -76,6 +76,24 @@ export class PbWriter {
 
   string(field: number, s: string): void {
     this.tag(field, WIRE_LEN);
+    // Short ASCII (names, keys, errnos): byte by byte, its length one byte; else the general way.
+    if (s.length < 64) {
+      this.ensure(s.length + 1);
+      const b = this.buf;
+      const start = this.pos;
+      let p = start + 1;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[p++] = c;
+      }
+      if (i === s.length) {
+        b[start] = s.length;
+        this.pos = p;
+        return;
+      }
+    }
     const n = Buffer.byteLength(s);
     this.varint(n);
     this.ensure(n);

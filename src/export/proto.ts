@@ -11,7 +11,7 @@
 // and keeps the order of equal ones, which on each track is the order of the timeline. Every
 // COMPRESS_AT bytes of packets are deflated (zlib, as Perfetto's tracing service does) into one
 // packet's `compressed_packets`, which trace processor expands as it reads: about a tenth of the size.
-import { constants, deflateSync } from 'node:zlib';
+import { constants, deflate } from 'node:zlib';
 import type { Obj } from '../log/line.ts';
 import type { Sink } from './out-file.ts';
 import { PbWriter } from './pb.ts';
@@ -66,6 +66,7 @@ const SEQ = 1;
 /** Interned strings per kind: past this, a name is written in each event (memory stays bounded). */
 export const MAX_INTERNED = 4096;
 const COMPRESS_AT = 1 << 20;
+const MAX_INFLIGHT = 4;
 const INT32_MAX = 2 ** 31 - 1;
 
 /** Strings interned once each: their iid, and the new ones to add to the next packet. */
@@ -107,6 +108,11 @@ export class ProtoTraceWriter {
   private readonly openArgs = new Map<number, Obj[]>();
   private first = true;
   private readonly compress: boolean;
+  /** The chain of deflated chunks being written, in order; how many are not written yet. */
+  private written: Promise<void> = Promise.resolve();
+  private inflight = 0;
+  private failed: unknown;
+  private aborted = false;
   packets = 0;
 
   /** `compress` false: the packets as they are (for a reader without zlib). */
@@ -115,16 +121,43 @@ export class ProtoTraceWriter {
     this.compress = compress;
   }
 
-  /** The packets written so far to the sink (deflated into one packet when compressing). */
+  /**
+   * The packets written so far to the sink, deflated into one packet when compressing. Deflating
+   * runs on libuv's thread pool (another core) while the timeline goes on; the results are written
+   * in order. At most MAX_INFLIGHT chunks wait: drain() waits for them (memory stays bounded).
+   */
   private flush(): void {
     const raw = this.w.take();
     if (!this.compress) return this.sink.bytes(raw);
-    const z = deflateSync(raw, { level: constants.Z_BEST_SPEED });
-    const outer = new PbWriter();
-    outer.open(TRACE_PACKET);
-    outer.bytes(P_COMPRESSED, z);
-    outer.close();
-    this.sink.bytes(outer.take());
+    const z = new Promise<Buffer>((resolve, reject) => deflate(raw, { level: constants.Z_BEST_SPEED }, (e, out) => (e ? reject(e) : resolve(out))));
+    this.inflight++;
+    // Never rejects: a failure is kept and thrown by drain() or finish(); after it (or abort) nothing more is written.
+    this.written = this.written.then(async () => {
+      try {
+        const body = await z;
+        if (this.failed !== undefined || this.aborted) return;
+        const outer = new PbWriter();
+        outer.open(TRACE_PACKET);
+        outer.bytes(P_COMPRESSED, body);
+        outer.close();
+        this.sink.bytes(outer.take());
+      } catch (e) {
+        this.failed ??= e;
+      } finally {
+        this.inflight--;
+      }
+    });
+  }
+
+  /** Waits while too many deflated chunks are still to be written; throws a write error kept meanwhile. */
+  async drain(): Promise<void> {
+    if (this.inflight > MAX_INFLIGHT) await this.written;
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  /** The export failed or stopped: chunks still being deflated are dropped. */
+  abort(): void {
+    this.aborted = true;
   }
 
   private uuid(key: string): { id: number; fresh: boolean } {
@@ -324,8 +357,10 @@ export class ProtoTraceWriter {
     }
   }
 
-  /** Writes what is still buffered. */
-  finish(): void {
+  /** Writes what is still buffered, and waits until all of it is written. */
+  async finish(): Promise<void> {
     if (this.w.pos > 0) this.flush();
+    await this.written;
+    if (this.failed !== undefined) throw this.failed;
   }
 }
