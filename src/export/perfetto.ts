@@ -25,7 +25,12 @@ export function eventJson(e: TlEvent): string {
     o.s = e.s;
   }
   o.args = e.args;
-  return JSON.stringify(o, (_k, v: unknown) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v));
+  // Without a replacer JSON.stringify takes V8's fast path; a bigint (none comes from a log line) throws, and is then written as hex.
+  try {
+    return JSON.stringify(o);
+  } catch {
+    return JSON.stringify(o, (_k, v: unknown) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v));
+  }
 }
 
 export interface ExportResult {
