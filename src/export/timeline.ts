@@ -132,9 +132,17 @@ export interface TimelineStats {
 
 /** A short JSON text of a record for a slice's args (level, time, msg and result left out). */
 function recordText(o: Obj): string {
-  const { level: _l, time: _t, msg: _m, result: _r, line: _n, ...rest } = o;
-  const s = JSON.stringify(rest);
-  return s.length > 400 ? s.slice(0, 400) + '…' : s;
+  // JSON.stringify of the record less those keys, built key by key so that it stops at 400
+  // characters (a record with a huge field costs no more than that) without copying the record.
+  let s = '{';
+  for (const k in o) {
+    if (k === 'level' || k === 'time' || k === 'msg' || k === 'result' || k === 'line') continue;
+    const v = JSON.stringify(o[k]) as string | undefined;
+    if (v === undefined) continue;
+    s += (s.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + v;
+    if (s.length > 400) return s.slice(0, 400) + '…';
+  }
+  return s + '}';
 }
 
 /** The slice name of a record: "mmuext_op pin_l4_table+new_baseptr", "multicall[3]", "store". */
@@ -243,7 +251,7 @@ export class Timeline {
 
   private openLeaf(t: Track, ts: number, leaf: Omit<Leaf, 'b'>): void {
     this.closeLeaf(t, ts);
-    t.leaf = { ...leaf, b: ts };
+    t.leaf = { name: leaf.name, cat: leaf.cat, args: leaf.args, b: ts };
     this.opened?.({ pid: t.pid, tid: t.tid, ts, name: leaf.name, cat: leaf.cat, args: leaf.args });
   }
 
