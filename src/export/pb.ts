@@ -94,6 +94,23 @@ export class PbWriter {
         return;
       }
     }
+    if (s.length < 5461) {
+      // At most 3 bytes a UTF-16 unit: under 16384 bytes, a length of two bytes at most. Written
+      // in place, then the length before it (moved left a byte when it needs only one).
+      this.ensure(3 * s.length + 2);
+      const at = this.pos;
+      const n = this.buf.write(s, at + 2, 'utf8');
+      if (n < 0x80) {
+        this.buf.copyWithin(at + 1, at + 2, at + 2 + n);
+        this.buf[at] = n;
+        this.pos = at + 1 + n;
+      } else {
+        this.buf[at] = (n & 0x7f) | 0x80;
+        this.buf[at + 1] = n >> 7;
+        this.pos = at + 2 + n;
+      }
+      return;
+    }
     const n = Buffer.byteLength(s);
     this.varint(n);
     this.ensure(n);
