@@ -3,17 +3,19 @@
 // nested slices, interrupts-off spans, refusals, flushes, WARNs, BUGs, deadlock as markers, the
 // pinned-frames and TLB-clock counters) with the `inspect` summary beside it. A click on any mark
 // shows its details; on a refused pin, its reason, blockers, validation chain and Xen's messages.
-// The log is read in one streaming pass; the page holds at most `maxEvents` slices and instants
-// (the summary always covers the whole log, and the page says when the drawing was cut).
-import { writeFileSync } from 'node:fs';
+// The log is read in one streaming pass; the page holds at most `maxEvents` slices and instants,
+// and at most MAX_PAGE_ARGS_BYTES of their args (the summary always covers the whole log, and the
+// page says when the drawing was cut), so its memory is bounded whatever the log's size.
 import type { Obj } from '../log/line.ts';
-import { LogCheck, logReadError, readLog } from '../log/read.ts';
+import type { LogLine } from '../log/read.ts';
 import { summaryText } from '../inspect/format-summary.ts';
 import { Summary, type SummaryJson } from '../inspect/summary.ts';
+import { readPass } from './pass.ts';
 import { Timeline, type TimelineStats, type TlEvent } from './timeline.ts';
-import type { ExportResult } from './perfetto.ts';
 
 export const DEFAULT_MAX_EVENTS = 50_000;
+/** The most text of args (JSON) the page holds for its marks; past it, marks are left out like past maxEvents. */
+export const MAX_PAGE_ARGS_BYTES = 64 << 20;
 
 /** What the page's script draws (embedded as JSON). Times in ns. */
 export interface PageData {
@@ -48,6 +50,7 @@ class PageTimeline {
   readonly marks: PageData['marks'] = [];
   private readonly counters = new Map<string, PageData['counters'][number]>();
   dropped = 0;
+  private argsBytes = 0;
   private readonly max: number;
 
   constructor(max: number) {
@@ -92,10 +95,11 @@ class PageTimeline {
   }
 
   private mark(e: Extract<TlEvent, { ph: 'X' | 'i' }>): void {
-    if (this.marks.length >= this.max) {
+    if (this.marks.length >= this.max || this.argsBytes > MAX_PAGE_ARGS_BYTES) {
       this.dropped++;
       return;
     }
+    this.argsBytes += JSON.stringify(e.args).length + e.name.length;
     this.marks.push([this.trackOf(e.pid, e.tid), e.ts, e.ph === 'X' ? e.dur : -1, e.name, e.cat, e.args]);
   }
 
@@ -114,38 +118,53 @@ class PageTimeline {
   }
 }
 
-/** Reads LOG and builds the page's data (one pass). */
-export async function pageData(log: string, opts: HtmlOptions = {}): Promise<PageData> {
-  const source = opts.source ?? log;
-  const summary = new Summary(source);
-  const page = new PageTimeline(opts.maxEvents ?? DEFAULT_MAX_EVENTS);
-  const tl = new Timeline(page.onEvent);
-  const check = new LogCheck(log);
-  for await (const line of readLog(log)) {
-    check.see(line);
-    if (line.o === null) {
-      summary.addUnparsed(line.comment);
-      continue;
-    }
-    summary.add(line.o, line.n);
-    tl.feed(line.o);
+/** The page's data as a pass over the log builds it: the summary from the lines, the drawing from the timeline. */
+export class PageBuilder {
+  private readonly summary: Summary;
+  private readonly page: PageTimeline;
+  private readonly source: string;
+  readonly onEvent: (e: TlEvent) => void;
+
+  constructor(source: string, maxEvents = DEFAULT_MAX_EVENTS) {
+    this.source = source;
+    this.summary = new Summary(source);
+    this.page = new PageTimeline(maxEvents);
+    this.onEvent = this.page.onEvent;
   }
-  const stats = tl.finish();
-  const tracks = page.sortedTracks();
-  const s = summary.json();
-  const problem = check.problem();
-  return {
-    ...(problem !== undefined ? { problem } : {}),
-    source,
-    summary: s,
-    summaryText: summaryText(s),
-    tracks,
-    marks: page.marks,
-    counters: page.counterSeries(),
-    end: stats.end,
-    dropped: page.dropped,
-    stats,
-  };
+
+  onLine(line: LogLine): void {
+    if (line.o === null) this.summary.addUnparsed(line.comment);
+    else this.summary.add(line.o, line.n);
+  }
+
+  data(stats: TimelineStats, problem: string | undefined): PageData {
+    const tracks = this.page.sortedTracks();
+    const s = this.summary.json();
+    return {
+      ...(problem !== undefined ? { problem } : {}),
+      source: this.source,
+      summary: s,
+      summaryText: summaryText(s),
+      tracks,
+      marks: this.page.marks,
+      counters: this.page.counterSeries(),
+      end: stats.end,
+      dropped: this.page.dropped,
+      stats,
+    };
+  }
+}
+
+/** Reads LOG and builds the page's data (one pass); a log that cannot be read throws. */
+export async function pageData(log: string, opts: HtmlOptions = {}): Promise<PageData> {
+  const b = new PageBuilder(opts.source ?? log, opts.maxEvents);
+  const tl = new Timeline(b.onEvent);
+  const r = await readPass(log, (line) => {
+    b.onLine(line);
+    if (line.o !== null) tl.feed(line.o);
+  });
+  if (r.error !== undefined) throw new Error(r.error);
+  return b.data(tl.finish(), r.problem);
 }
 
 /** JSON safe inside <script>: no "</script>", no U+2028/9. */
@@ -220,18 +239,46 @@ const JS = String.raw`
       tr.depth = Math.max(tr.depth, stack.length);
     }
   });
-  // Rows: a process header, then its tracks; then the counters.
-  const rows = [];
-  let y = AXIS_H, lastProc = null;
-  D.tracks.forEach((t, ti) => {
-    if (t.proc !== lastProc) { rows.push({ kind: 'proc', y, h: PROC_H, label: t.proc }); y += PROC_H; lastProc = t.proc; }
-    const h = MARK_H + Math.max(1, byTrack[ti].depth) * ROW_H + GAP;
-    rows.push({ kind: 'track', y, h, label: t.name, ti });
-    byTrack[ti].y = y;
-    y += h;
-  });
-  D.counters.forEach((c, ci) => { rows.push({ kind: 'counter', y, h: COUNTER_H + GAP, label: c.proc + ' ' + c.name, ci }); y += COUNTER_H + GAP; });
-  const H = y + 8;
+  // Marks at (nearly) the same place on a track — the refusals of one multicall share a tick —
+  // are stacked in lanes so that each can be clicked: a mark goes to the first lane where it is
+  // at least MARK_GAP px right of the last mark there (at most MAX_LANES; the rest share the last).
+  const MARK_GAP = 13, LANE_H = 14, MAX_LANES = 8;
+  const laneOf = new Int32Array(D.marks.length);
+  byTrack.forEach((tr) => tr.instants.sort((a, b) => D.marks[a][1] - D.marks[b][1] || a - b));
+  function lanes() {
+    byTrack.forEach((tr) => {
+      const last = [];
+      tr.lanes = 1;
+      for (const i of tr.instants) {
+        const x = D.marks[i][1] * pxPerNs;
+        let l = 0;
+        while (l < last.length && x - last[l] < MARK_GAP) l++;
+        if (l >= MAX_LANES) l = MAX_LANES - 1;
+        last[l] = x;
+        laneOf[i] = l;
+        tr.lanes = Math.max(tr.lanes, l + 1);
+      }
+    });
+  }
+  // Rows: a process header, then its tracks (their lanes of marks, then their slices); then the
+  // counters. Laid out again at each zoom (the lanes depend on it).
+  let rows = [], H = 0;
+  function layout() {
+    lanes();
+    rows = [];
+    let y = AXIS_H, lastProc = null;
+    D.tracks.forEach((t, ti) => {
+      if (t.proc !== lastProc) { rows.push({ kind: 'proc', y, h: PROC_H, label: t.proc }); y += PROC_H; lastProc = t.proc; }
+      const tr = byTrack[ti];
+      tr.y = y;
+      tr.marksH = Math.max(MARK_H, tr.lanes * LANE_H);
+      const h = tr.marksH + Math.max(1, tr.depth) * ROW_H + GAP;
+      rows.push({ kind: 'track', y, h, label: t.name, ti });
+      y += h;
+    });
+    D.counters.forEach((c, ci) => { rows.push({ kind: 'counter', y, h: COUNTER_H + GAP, label: c.proc + ' ' + c.name, ci }); y += COUNTER_H + GAP; });
+    H = y + 8;
+  }
 
   function esc(s) { return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'); }
   function fmtT(ns) { const u = ns / 1000; return Number.isInteger(u) ? String(u) : u.toFixed(3).replace(/0+$/, '').replace(/\.$/, ''); }
@@ -258,6 +305,7 @@ const JS = String.raw`
   }
 
   function draw() {
+    layout();
     const W = Math.max(600, Math.ceil((tEnd - t0) * pxPerNs) + 40);
     const X = (ns) => 10 + (ns - t0) * pxPerNs;
     let s = '';
@@ -273,15 +321,24 @@ const JS = String.raw`
       else s += '<line x1="0" y1="' + (r.y + r.h - 0.5) + '" x2="' + W + '" y2="' + (r.y + r.h - 0.5) + '" stroke="#eef0f3"/>';
     }
     byTrack.forEach((tr) => {
-      for (const i of tr.slices) {
-        const m = D.marks[i];
-        const x = X(m[1]), w = Math.max(1, m[2] * pxPerNs), yy = tr.y + MARK_H + depthOf[i] * ROW_H;
-        s += '<rect class="slice cat-' + m[4] + (i === selected ? ' sel' : '') + '" data-i="' + i + '" x="' + x + '" y="' + yy + '" width="' + w + '" height="' + (ROW_H - 2) + '" fill="' + colorOf(m) + '"><title>' + esc(m[3]) + '</title></rect>';
-        if (w > 28) s += '<text class="slabel" x="' + (x + 3) + '" y="' + (yy + 11) + '">' + esc(fitText(m[3], w - 6)) + '</text>';
+      // A slice's label may run on into the free space after it, up to the next slice of its row.
+      const nextAt = [];
+      const room = new Float64Array(tr.slices.length);
+      for (let k = tr.slices.length - 1; k >= 0; k--) {
+        const i = tr.slices[k], d = depthOf[i];
+        room[k] = (nextAt[d] !== undefined ? X(nextAt[d]) : W) - X(D.marks[i][1]);
+        nextAt[d] = D.marks[i][1];
       }
+      tr.slices.forEach((i, k) => {
+        const m = D.marks[i];
+        const x = X(m[1]), w = Math.max(1, m[2] * pxPerNs), yy = tr.y + tr.marksH + depthOf[i] * ROW_H;
+        s += '<rect class="slice cat-' + m[4] + (i === selected ? ' sel' : '') + '" data-i="' + i + '" x="' + x + '" y="' + yy + '" width="' + w + '" height="' + (ROW_H - 2) + '" fill="' + colorOf(m) + '"><title>' + esc(m[3]) + '</title></rect>';
+        const label = w > 20 ? fitText(m[3], room[k] - 6) : '';
+        if (label !== '') s += '<text class="slabel" data-i="' + i + '" x="' + (x + 3) + '" y="' + (yy + 11) + '">' + esc(label) + '</text>';
+      });
       for (const i of tr.instants) {
         const m = D.marks[i];
-        s += '<g class="' + classOf(m) + (i === selected ? ' sel' : '') + '" data-i="' + i + '"><title>' + esc(m[3]) + '</title>' + markerOf(m, X(m[1]), tr.y + MARK_H / 2) + '</g>';
+        s += '<g class="' + classOf(m) + (i === selected ? ' sel' : '') + '" data-i="' + i + '"><title>' + esc(m[3]) + '</title>' + markerOf(m, X(m[1]), tr.y + 7 + laneOf[i] * LANE_H) + '</g>';
       }
     });
     rows.filter((r) => r.kind === 'counter').forEach((r) => {
@@ -312,7 +369,18 @@ const JS = String.raw`
     for (const k of [1, 2, 5, 10]) if (k * p >= ns) return k * p;
     return 10 * p;
   }
-  function fitText(t, w) { const n = Math.floor(w / 6); return t.length <= n ? t : t.slice(0, Math.max(0, n - 1)) + '…'; }
+  // Text widths as the page draws them (11px system-ui), measured, not guessed.
+  const ctx2d = document.createElement('canvas').getContext('2d');
+  ctx2d.font = '11px system-ui, sans-serif';
+  const widths = new Map();
+  function textW(t) { let v = widths.get(t); if (v === undefined) { v = ctx2d.measureText(t).width; if (widths.size < 20000) widths.set(t, v); } return v; }
+  /** The name, whole when it fits in w px, else its longest prefix that fits with an ellipsis ('' when not even one letter does). */
+  function fitText(t, w) {
+    if (textW(t) <= w) return t;
+    let lo = 0, hi = t.length;
+    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (textW(t.slice(0, mid) + '…') <= w) lo = mid; else hi = mid - 1; }
+    return lo === 0 ? '' : t.slice(0, lo) + '…';
+  }
 
   function show(i) {
     selected = i;
@@ -430,21 +498,4 @@ export function renderHtml(d: PageData): string {
 </body>
 </html>
 `;
-}
-
-/** Writes the page for LOG to OUT. */
-export async function exportHtml(log: string, out: string, opts: HtmlOptions = {}): Promise<ExportResult & { dropped?: number }> {
-  let d: PageData;
-  try {
-    d = await pageData(log, opts);
-  } catch (e) {
-    return { exit: 2, unparsed: 0, error: logReadError(log, e) };
-  }
-  try {
-    writeFileSync(out, renderHtml(d));
-  } catch (e) {
-    return { exit: 2, unparsed: d.summary.unparsed, error: `${out}: ${(e as Error).message}` };
-  }
-  if (d.problem !== undefined) return { exit: 2, stats: d.stats, unparsed: d.summary.unparsed, dropped: d.dropped, error: d.problem };
-  return { exit: 0, stats: d.stats, unparsed: d.summary.unparsed, dropped: d.dropped };
 }

@@ -57,6 +57,12 @@ export const LEAF_NS = 900;
 /** The guest's domain when no line has named one yet. */
 const DEFAULT_DOM = 1;
 const DOMID_SELF = 0x7ff0n;
+/**
+ * The most vCPU tracks one `tlb_flush` line is drawn on (the most vCPUs a scenario may have). A
+ * flush naming more is one instant on Xen's track: each per-vCPU instant carries the line's args,
+ * so fanning out a line naming n vCPUs would cost n × its size (a 1 MB line of 158,730 vCPUs: 1.75 GB).
+ */
+export const MAX_FLUSH_FANOUT = 64;
 
 export type TlEvent =
   | { ph: 'X'; pid: number; tid: number; ts: number; dur: number; name: string; cat: string; args: Obj }
@@ -69,6 +75,16 @@ export type TlEvent =
       name: 'process_name' | 'process_sort_index' | 'thread_name' | 'thread_sort_index';
       args: Obj;
     };
+
+/** A slice as it opens (its X event comes when it closes): for writers that need begin and end. */
+export interface Opened {
+  pid: number;
+  tid: number;
+  ts: number;
+  name: string;
+  cat: string;
+  args: Obj;
+}
 
 interface Frame {
   kind: 'op' | 'stop_machine' | 'ipi';
@@ -116,9 +132,17 @@ export interface TimelineStats {
 
 /** A short JSON text of a record for a slice's args (level, time, msg and result left out). */
 function recordText(o: Obj): string {
-  const { level: _l, time: _t, msg: _m, result: _r, line: _n, ...rest } = o;
-  const s = JSON.stringify(rest);
-  return s.length > 400 ? s.slice(0, 400) + '…' : s;
+  // JSON.stringify of the record less those keys, built key by key so that it stops at 400
+  // characters (a record with a huge field costs no more than that) without copying the record.
+  let s = '{';
+  for (const k in o) {
+    if (k === 'level' || k === 'time' || k === 'msg' || k === 'result' || k === 'line') continue;
+    const v = JSON.stringify(o[k]) as string | undefined;
+    if (v === undefined) continue;
+    s += (s.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + v;
+    if (s.length > 400) return s.slice(0, 400) + '…';
+  }
+  return s + '}';
 }
 
 /** The slice name of a record: "mmuext_op pin_l4_table+new_baseptr", "multicall[3]", "store". */
@@ -145,6 +169,7 @@ function slimResult(o: Obj): Obj | undefined {
 
 export class Timeline {
   private readonly emit: (e: TlEvent) => void;
+  private readonly opened: ((o: Opened) => void) | undefined;
   private last = -STEP_NS;
   private readonly tracks = new Map<string, Track>();
   private readonly procs = new Set<number>();
@@ -156,8 +181,13 @@ export class Timeline {
   private lastRecordTrack: Track | undefined;
   readonly stats: TimelineStats = { lines: 0, slices: 0, instants: 0, counters: 0, end: 0 };
 
-  constructor(emit: (e: TlEvent) => void) {
+  /**
+   * `emit` gets every event once final (a slice when it closes); `opened`, when given, each slice
+   * as it opens, with the args object its X event will carry unless closing adds a flag to it.
+   */
+  constructor(emit: (e: TlEvent) => void, opened?: (o: Opened) => void) {
     this.emit = emit;
+    this.opened = opened;
   }
 
   private pos(o: Obj): number {
@@ -221,12 +251,14 @@ export class Timeline {
 
   private openLeaf(t: Track, ts: number, leaf: Omit<Leaf, 'b'>): void {
     this.closeLeaf(t, ts);
-    t.leaf = { ...leaf, b: ts };
+    t.leaf = { name: leaf.name, cat: leaf.cat, args: leaf.args, b: ts };
+    this.opened?.({ pid: t.pid, tid: t.tid, ts, name: leaf.name, cat: leaf.cat, args: leaf.args });
   }
 
   private push(t: Track, ts: number, f: Omit<Frame, 'b'>): void {
     this.closeLeaf(t, ts);
     t.stack.push({ ...f, b: ts });
+    this.opened?.({ pid: t.pid, tid: t.tid, ts, name: f.name, cat: f.cat, args: f.args });
   }
 
   /**
@@ -473,7 +505,8 @@ export class Timeline {
     const vcpus = Array.isArray(o.vcpus) ? o.vcpus.filter(isNum) : [];
     const name = `tlb_flush ${isStr(o.cause) ? o.cause : ''}`.trim();
     if (vcpus.length === 0) this.instant(this.xenTrack(), ts, name, 'flush', args);
-    for (const v of vcpus) this.instant(this.vcpuTrack(dom, v), ts, name, 'flush', args);
+    else if (vcpus.length > MAX_FLUSH_FANOUT) this.instant(this.xenTrack(), ts, `${name} (${vcpus.length} vCPUs)`, 'flush', args);
+    else for (const v of vcpus) this.instant(this.vcpuTrack(dom, v), ts, name, 'flush', args);
     if (isNum(o.clock)) this.counter(XEN_PID, ts, 'TLB clock', { clock: o.clock });
   }
 
@@ -519,6 +552,7 @@ export class Timeline {
       if (open === undefined) {
         const t = this.track(dom, IRQ_TID_BASE + vcpu);
         this.irqOff.set(key, { pid: t.pid, tid: t.tid, b: ts, why });
+        this.opened?.({ pid: t.pid, tid: t.tid, ts, name: 'irqs off', cat: 'irq', args: { off: why } });
       }
     } else if (open !== undefined) {
       this.irqOff.delete(key);

@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [-- --quick] [-- --only replay,validation,scale,growth,lab,startup]`
+// `npm run bench [-- --json] [-- --quick] [-- --only replay,validation,scale,growth,lab,startup,export]`
 // (for machines: `npm run --silent bench -- --json`, so that npm's banner stays off stdout)
 //
 // xensim's performance figures, each measured against a baseline in the same run (see report.ts
@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { exportSpeed } from './export.ts';
 import { lab } from './lab.ts';
 import { replayGrowth, replayThroughput } from './replay.ts';
 import { machine, markdown, textTable, type Figure } from './report.ts';
@@ -15,7 +16,7 @@ import { scale } from './scale.ts';
 import { startup } from './startup.ts';
 import { scratchDir } from './util.ts';
 
-const SECTIONS = ['replay', 'validation', 'scale', 'growth', 'lab', 'startup'] as const;
+const SECTIONS = ['replay', 'validation', 'scale', 'growth', 'lab', 'startup', 'export'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -70,6 +71,11 @@ if (want('lab')) {
 if (want('startup')) {
   progress('start-up of the built command (child processes)…');
   figures.push(...(await startup({ runs: quick ? 5 : 15 })));
+}
+// ---- export (issue 17; export.ts): 1M records to protobuf and JSON against read + JSON.parse ---
+if (want('export')) {
+  progress('export of a hypercall log…');
+  figures.push(...(await exportSpeed(dir, quick ? 100_000 : 1_000_000, quick ? 1 : 2)));
 }
 
 const m = machine();

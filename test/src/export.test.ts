@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pageData, renderHtml } from '../../src/export/html.ts';
-import { exportPerfetto } from '../../src/export/perfetto.ts';
+import { exportPerfetto } from '../../src/export/outputs.ts';
 import { makeLogs, rawLines, type Line, type Logs } from './inspect-logs.ts';
 
 let logs: Logs;
