@@ -3,7 +3,7 @@
 // file or stdout that cannot be written: full disk, read-only, no such directory) prints one line
 // and exits 2.
 
-import { OutputError } from '../log/output.ts';
+import { OutputError, stopExit } from '../log/output.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -47,10 +47,7 @@ export interface StopReason {
 const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
 /** The exit status of a stopped command (130 when the reason is not one of ours). */
-export function stoppedExit(signal: AbortSignal): number {
-  const r = signal.reason as Partial<StopReason> | undefined;
-  return typeof r?.exit === 'number' ? r.exit : 130;
-}
+export const stoppedExit = stopExit;
 
 /**
  * Runs subcommand `sub`'s body with the CLI's conventions: `… | head` (EPIPE on stdout) stops

@@ -3,6 +3,7 @@
 // page (html.ts) — each written to a temporary file renamed into place when complete
 // (out-file.ts). Memory: the timeline's open slices and tracks, the protobuf writer's interned
 // strings (bounded), the page's capped marks and the summary; never the log or the trace.
+import { stopExit } from '../log/output.ts';
 import { OutputError } from '../log/output.ts';
 import { PageBuilder, renderHtml } from './html.ts';
 import { fileSink, memorySink, type Sink } from './out-file.ts';
@@ -49,7 +50,7 @@ function open(out: Out, what: string, log: string): Sink {
   return typeof out === 'string' ? fileSink(out, what, log === '-' ? [] : [log]) : memorySink(out);
 }
 
-/** Exports LOG to every output in `req`, in one pass. Exit 0; 2 for a log that could not be (wholly) read or an output that could not be written; 130 when stopped. */
+/** Exports LOG to every output in `req`, in one pass. Exit 0; 2 for a log that could not be (wholly) read or an output that could not be written; 128 + n when a signal stopped it (130 for Ctrl-C). */
 export async function exportLog(log: string, req: ExportRequest, opts: ExportOptions = {}): Promise<ExportOutcome> {
   const source = opts.source ?? log;
   const sinks: Sink[] = [];
@@ -93,7 +94,7 @@ export async function exportLog(log: string, req: ExportRequest, opts: ExportOpt
     if (r.interrupted || r.error !== undefined) {
       proto?.abort();
       for (const s of sinks) s.discard();
-      return { ...outcome, exit: r.interrupted ? 130 : 2, interrupted: r.interrupted, ...(r.error !== undefined ? { error: r.error } : {}) };
+      return { ...outcome, exit: r.interrupted ? stopExit(opts.signal) : 2, interrupted: r.interrupted, ...(r.error !== undefined ? { error: r.error } : {}) };
     }
     const stats = tl.finish();
     json?.finish(stats, source);

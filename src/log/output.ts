@@ -93,3 +93,12 @@ export function writeAllSync(fd: number, buf: Uint8Array, what: string, path: st
     throw new OutputError(`${what} ${path}: ${ioCause(e)}`);
   }
 }
+
+/**
+ * The exit status of a command stopped through its AbortSignal: the CLI aborts with a reason that
+ * carries it (128 + the signal's number: SIGINT 130, SIGTERM 143, SIGHUP 129); 130 otherwise.
+ */
+export function stopExit(signal: AbortSignal | undefined): number {
+  const exit = (signal?.reason as { exit?: unknown } | undefined)?.exit;
+  return typeof exit === 'number' ? exit : 130;
+}

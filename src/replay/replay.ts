@@ -11,7 +11,7 @@ import { TraceError } from '../trace/fields.ts';
 import { readTraceBatches } from '../trace/read.ts';
 import { flattenResult, type RecordResult } from '../trace/result.ts';
 import { hasCaller, isHypercallRecord, type Expect, type TraceRecord } from '../trace/types.ts';
-import { OutputError } from '../log/output.ts';
+import { OutputError, stopExit } from '../log/output.ts';
 import { callerOf, execute } from './execute.ts';
 import { outcomeJson, outcomeText, wentWrong, type Outcome } from './report.ts';
 
@@ -146,9 +146,7 @@ class Replayer {
   /** One turn of the loop: execute → check → log → report. False = stop the replay. */
   private runOne(line: number, rec: TraceRecord): boolean {
     if (this.opts.signal?.aborted) {
-      // A signal's stop carries its exit status (128 + n: SIGTERM 143, SIGHUP 129); 130 otherwise.
-      const exit = (this.opts.signal.reason as { exit?: unknown } | undefined)?.exit;
-      this.stop('interrupted', typeof exit === 'number' ? exit : EXIT_INTERRUPTED);
+      this.stop('interrupted', stopExit(this.opts.signal));
       return false;
     }
     this.recordLine = line;

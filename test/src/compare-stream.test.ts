@@ -40,9 +40,10 @@ function stopAfter(args: string[], sig: NodeJS.Signals, lines: number): Promise<
     });
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     if (lines < 0) {
-      // Once the command has installed its handler for `sig` (the caught-signal mask in /proc),
+      // Once the command has installed its handlers (the caught-signal mask in /proc: SIGHUP's bit,
+      // which node leaves alone until then, while it catches SIGINT and SIGTERM from the start),
       // plus a moment for the sweep to get going: a signal before that would kill node outright.
-      const bit = 1n << BigInt(({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as Record<string, number>)[sig]! - 1);
+      const bit = 1n; // SIGHUP (1): bit 0
       const poll = setInterval(() => {
         let caught = 0n;
         try {
