@@ -4,13 +4,12 @@
 // mutant is a rule no test pins down: it gets a test, or a note in docs/mutation.md saying why it
 // is equivalent. `npm run mutate -- --mutate hypervisor/page-type.ts` narrows the run; the budget
 // (one runner per core, a timeout per mutant) keeps a whole run within an hour on 2 cores.
-const root = new URL('../..', import.meta.url).pathname;
-
 export default {
   packageManager: 'npm',
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
-  vitest: { configFile: `${root}test/mutate/vitest.config.ts`, related: false },
+  // Relative: Stryker runs vitest inside its sandbox copy of the repository.
+  vitest: { configFile: 'test/mutate/vitest.config.ts', related: false },
   coverageAnalysis: 'perTest',
   mutate: ['hypervisor/**/*.ts', '!hypervisor/types.ts', '!hypervisor/abi.ts'],
   ignoreStatic: true,

@@ -7,7 +7,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    root: new URL('../..', import.meta.url).pathname,
+    // The working directory: Stryker runs this in its sandbox copy, whose sources it mutated.
+    root: process.cwd(),
     include: ['test/hypervisor/**/*.test.ts'],
     exclude: ['test/hypervisor/trace-fuzz.test.ts'],
     pool: 'forks',
