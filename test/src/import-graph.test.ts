@@ -20,21 +20,14 @@ const KNOWN_CYCLES: string[][] = [
   // module). Issue 14 item 3 removes it: modules will receive what they use.
   [
     'guest/kernel.ts',
-    'guest/mm/boot.ts',
-    'guest/mm/mm-struct.ts',
     'guest/ops.ts',
     'guest/vcpu-runtime.ts',
     'guest/vcpu.machine.ts',
-    'guest/vmalloc/pte-range.ts',
-    'guest/vmalloc/purge.ts',
-    'guest/vmalloc/unmap-aliases.ts',
-    'guest/vmalloc/vmalloc.ts',
     'guest/xen-mmu/alias-kill.ts',
     'guest/xen-mmu/contiguous.ts',
     'guest/xen-mmu/exit-mmap.ts',
     'guest/xen-mmu/pin.ts',
     'guest/xen-mmu/ptpage.ts',
-    'guest/xen-mmu/tlb-flush.ts',
   ],
   // guest/smp/: the coroutine's wait conditions (co.ts) name the locks, IPIs and stop_machine that
   // wait, and those take a vCPU's state (cpu.ts), which holds its locks and pending IPIs; a step's
