@@ -26,6 +26,7 @@ import { VcpuRuntime } from './vcpu-runtime.ts';
 import { VmapState } from './vmalloc/vmap-area.ts';
 import { VmapBlockQueue } from './vmalloc/vmap-block.ts';
 import { McBuffer } from './xen-mmu/multicall.ts';
+import type { PerCpu } from './xen-mmu/pin.ts';
 
 export interface GuestConfig {
   vcpus: number;
@@ -39,14 +40,6 @@ export interface GuestConfig {
   base?: number;
   /** Whether vmalloc_init() has run (false for the early-boot scenario). */
   vmallocInitialized?: boolean;
-}
-
-export interface PerCpu {
-  readonly mc: McBuffer;
-  /** cpu_tlbstate.active_mm (null: init_mm). */
-  activeMm: Mm | null;
-  /** xen_current_cr3: the pgd pfn this vCPU has loaded. */
-  cr3: number;
 }
 
 /**

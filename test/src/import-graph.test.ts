@@ -23,11 +23,6 @@ const KNOWN_CYCLES: string[][] = [
     'guest/ops.ts',
     'guest/vcpu-runtime.ts',
     'guest/vcpu.machine.ts',
-    'guest/xen-mmu/alias-kill.ts',
-    'guest/xen-mmu/contiguous.ts',
-    'guest/xen-mmu/exit-mmap.ts',
-    'guest/xen-mmu/pin.ts',
-    'guest/xen-mmu/ptpage.ts',
   ],
   // guest/smp/: the coroutine's wait conditions (co.ts) name the locks, IPIs and stop_machine that
   // wait, and those take a vCPU's state (cpu.ts), which holds its locks and pending IPIs; a step's
