@@ -8,7 +8,8 @@
 import type { KernelTables } from './mm/boot.ts';
 import { PAGE_OFFSET, PAGE_SIZE, USER_BASE, type Mem } from './mm/mem.ts';
 import type { Objects } from './ops.ts';
-import { VM_LAZY_FREE, VM_LAZY_FREEING, vaOf, type VmapArea, type VmapState } from './vmalloc/vmap-area.ts';
+import { VM_LAZY_FREE, VM_LAZY_FREEING, vaOf, type VmapArea } from './vmalloc/vmap-area.ts';
+import type { VmapState } from './vmalloc/vmap-state.ts';
 
 /** What blame reads: init_mm's tables, pfn → mfn, the vmap state, the scenario's named objects. */
 export interface BlameCtx {

@@ -7,7 +7,8 @@ import type { Caller } from '../../hypervisor/index.ts';
 import type { GuestEvent } from '../events.ts';
 import type { HypercallPort } from '../port.ts';
 import type { Cpu } from '../smp/cpu.ts';
-import { vaOf, type VmapState } from './vmap-area.ts';
+import { vaOf } from './vmap-area.ts';
+import type { VmapState } from './vmap-state.ts';
 
 /** What the hazard check uses: the vCPUs, the port's TLB probe, the unflushed pages, the report. */
 export interface HazardCtx {

@@ -12,7 +12,8 @@ import type { Cpu } from '../smp/cpu.ts';
 import type { Co } from '../smp/co.ts';
 import { onEachCpu, smpCallFunctionMask } from '../smp/ipi.ts';
 import type { Smp } from '../smp/smp.ts';
-import { vaOf, type VmapState } from '../vmalloc/vmap-area.ts';
+import { vaOf } from '../vmalloc/vmap-area.ts';
+import type { VmapState } from '../vmalloc/vmap-state.ts';
 import { PARAVIRT_LAZY_MMU, xenMcBatch, xenMcEntry, xenMcIssue, type McCtx } from './multicall.ts';
 
 /**
