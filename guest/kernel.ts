@@ -7,10 +7,11 @@ import { createActor } from 'xstate';
 import type { Caller, CallResult, Hypercall } from '../hypervisor/index.ts';
 import type { KernelBug } from './bug.ts';
 import type { GuestEvent, GuestEventSink, WaitEdge } from './events.ts';
-import { bootKernel, type KernelTables } from './mm/boot.ts';
+import type { BlameCtx } from './blame.ts';
+import { bootKernel, type BootCtx, type KernelTables } from './mm/boot.ts';
 import { Mem } from './mm/mem.ts';
 import type { Mm } from './mm/mm-struct.ts';
-import { Objects, ScenarioError, type Op } from './ops.ts';
+import { Objects, ScenarioError, type Op, type OpsCtx } from './ops.ts';
 import type { Policy } from './policy.ts';
 import type { HypercallPort } from './port.ts';
 import { mulberry32 } from './rng.ts';
@@ -19,7 +20,6 @@ import { Cpu } from './smp/cpu.ts';
 import { findCycle, waitEdges } from './smp/deadlock.ts';
 import { waitResource } from './smp/co.ts';
 import { StepFootprint } from './smp/footprint.ts';
-import type { Smp } from './smp/smp.ts';
 import { Spinlock } from './smp/spinlock.ts';
 import type { StopMachine } from './smp/stop-machine.ts';
 import { vcpuMachine } from './vcpu.machine.ts';
@@ -81,7 +81,11 @@ export class ScheduleError extends Error {
   override name = 'ScheduleError';
 }
 
-export class Kernel implements Smp {
+/**
+ * The kernel-wide state. Modules never take it whole: each defines the context it uses (OpsCtx
+ * gathers those of the operations' paths), and the Kernel is what satisfies them all.
+ */
+export class Kernel implements OpsCtx, BootCtx, BlameCtx {
   readonly cpus: Cpu[];
   readonly policy: Policy;
   readonly port: HypercallPort;
