@@ -5,11 +5,11 @@
 // them (refused while any PTE still references a frame), and map them back.
 
 import { UVMF } from '../../hypervisor/index.ts';
+import type { GuestEvent } from '../events.ts';
 import { pte, PTE } from '../mm/mem.ts';
 import type { Cpu } from '../smp/cpu.ts';
 import type { Co } from '../smp/co.ts';
 import { spinLockIrqsave, spinUnlockIrqrestore, type Spinlock } from '../smp/spinlock.ts';
-import type { GuestEvent } from '../events.ts';
 import type { VmallocCtx } from '../vmalloc/purge.ts';
 import { xenKillAliases } from './alias-kill.ts';
 import { xenMcBatch, xenMcEntry, xenMcIssue } from './multicall.ts';
