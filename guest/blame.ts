@@ -5,15 +5,25 @@
 // the refusal, from the kernel's own structures (the tables it built at boot and at fault time),
 // as a developer would from a crash dump with the kernel's symbols.
 
-import type { Kernel } from './kernel.ts';
-import { PAGE_OFFSET, PAGE_SIZE, USER_BASE } from './mm/mem.ts';
+import type { KernelTables } from './mm/boot.ts';
+import { PAGE_OFFSET, PAGE_SIZE, USER_BASE, type Mem } from './mm/mem.ts';
+import type { Objects } from './ops.ts';
 import { VM_LAZY_FREE, VM_LAZY_FREEING, vaOf, type VmapArea } from './vmalloc/vmap-area.ts';
+import type { VmapState } from './vmalloc/vmap-state.ts';
+
+/** What blame reads: init_mm's tables, pfn → mfn, the vmap state, the scenario's named objects. */
+export interface BlameCtx {
+  readonly mem: Mem;
+  readonly tables: KernelTables;
+  readonly vmap: VmapState;
+  readonly objects: Objects;
+}
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
 /** Bytes a user PTE page covers (512 pages). */
 const L1_SPAN = 512n * PAGE_SIZE;
 
-function areaText(k: Kernel, a: VmapArea, idx: number): string {
+function areaText(k: BlameCtx, a: VmapArea, idx: number): string {
   let name: string | undefined;
   for (const [n, v] of k.objects.vmalloc) if (v === a) name = n;
   for (const [n, m] of k.objects.vmMapRam) if (m.start <= idx && idx < m.start + m.pfns.length) name = n;
@@ -26,7 +36,7 @@ function areaText(k: Kernel, a: VmapArea, idx: number): string {
 }
 
 /** What slot `slot` of the L1 frame `l1mfn` maps, in the guest's words; undefined if not the kernel's. */
-export function describeL1Slot(k: Kernel, l1mfn: number, slot: number): string | undefined {
+export function describeL1Slot(k: BlameCtx, l1mfn: number, slot: number): string | undefined {
   const vm = k.tables.vmL1.findIndex((pfn) => k.mem.mfn(pfn) === l1mfn);
   if (vm >= 0) {
     const idx = vm * 512 + slot;

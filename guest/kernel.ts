@@ -7,25 +7,27 @@ import { createActor } from 'xstate';
 import type { Caller, CallResult, Hypercall } from '../hypervisor/index.ts';
 import type { KernelBug } from './bug.ts';
 import type { GuestEvent, GuestEventSink, WaitEdge } from './events.ts';
-import { bootKernel, type KernelTables } from './mm/boot.ts';
+import type { BlameCtx } from './blame.ts';
+import { bootKernel, type BootCtx, type KernelTables } from './mm/boot.ts';
 import { Mem } from './mm/mem.ts';
 import type { Mm } from './mm/mm-struct.ts';
-import { Objects, ScenarioError, type Op } from './ops.ts';
+import { Objects, ScenarioError, type Op, type OpsCtx } from './ops.ts';
 import type { Policy } from './policy.ts';
 import type { HypercallPort } from './port.ts';
 import { mulberry32 } from './rng.ts';
 import { Barrier } from './smp/barrier.ts';
 import { Cpu } from './smp/cpu.ts';
 import { findCycle, waitEdges } from './smp/deadlock.ts';
-import { StepFootprint, waitResource } from './smp/footprint.ts';
-import type { Smp } from './smp/smp.ts';
+import { waitResource } from './smp/co.ts';
+import { StepFootprint } from './smp/footprint.ts';
 import { Spinlock } from './smp/spinlock.ts';
 import type { StopMachine } from './smp/stop-machine.ts';
 import { vcpuMachine } from './vcpu.machine.ts';
 import { VcpuRuntime } from './vcpu-runtime.ts';
-import { VmapState } from './vmalloc/vmap-area.ts';
+import { VmapState } from './vmalloc/vmap-state.ts';
 import { VmapBlockQueue } from './vmalloc/vmap-block.ts';
 import { McBuffer } from './xen-mmu/multicall.ts';
+import type { PerCpu } from './xen-mmu/pin.ts';
 
 export interface GuestConfig {
   vcpus: number;
@@ -39,14 +41,6 @@ export interface GuestConfig {
   base?: number;
   /** Whether vmalloc_init() has run (false for the early-boot scenario). */
   vmallocInitialized?: boolean;
-}
-
-export interface PerCpu {
-  readonly mc: McBuffer;
-  /** cpu_tlbstate.active_mm (null: init_mm). */
-  activeMm: Mm | null;
-  /** xen_current_cr3: the pgd pfn this vCPU has loaded. */
-  cr3: number;
 }
 
 /**
@@ -87,7 +81,11 @@ export class ScheduleError extends Error {
   override name = 'ScheduleError';
 }
 
-export class Kernel implements Smp {
+/**
+ * The kernel-wide state. Modules never take it whole: each defines the context it uses (OpsCtx
+ * gathers those of the operations' paths), and the Kernel is what satisfies them all.
+ */
+export class Kernel implements OpsCtx, BootCtx, BlameCtx {
   readonly cpus: Cpu[];
   readonly policy: Policy;
   readonly port: HypercallPort;

@@ -3,23 +3,22 @@
 // activate_mm, a page fault that allocates a PTE page, exit_mmap, suspend, …).
 
 import { KernelBug } from './bug.ts';
-import type { Kernel } from './kernel.ts';
 import { PTE, pte } from './mm/mem.ts';
 import { buildUserTables, Mm, pgdAlloc, plainStore, USER_L2_SLOT, withPgdLock, zeroedPage } from './mm/mm-struct.ts';
 import { localIrqDisable, localIrqEnable, type Cpu } from './smp/cpu.ts';
 import { PREEMPT, type Co } from './smp/co.ts';
 import { spinLock, spinUnlock } from './smp/spinlock.ts';
 import { stopMachine } from './smp/stop-machine.ts';
-import { barrierWait } from './smp/barrier.ts';
+import { barrierWait, type Barrier } from './smp/barrier.ts';
 import { vunmapPageRange, } from './vmalloc/pte-range.ts';
 import { vaOf, type VmapArea } from './vmalloc/vmap-area.ts';
 import { vfree, vmalloc, vmMapRam, vmUnmapRam } from './vmalloc/vmalloc.ts';
 import { vmUnmapAliases } from './vmalloc/unmap-aliases.ts';
 import { xenExitMmap } from './xen-mmu/exit-mmap.ts';
-import { activateMm, xenMmPinAll, xenMmUnpinAll, xenPgdPin } from './xen-mmu/pin.ts';
+import { activateMm, xenMmPinAll, xenMmUnpinAll, xenPgdPin, type PinCtx } from './xen-mmu/pin.ts';
 import { xenAllocPtpage, xenReleasePtpage } from './xen-mmu/ptpage.ts';
 import { xenKillAliases } from './xen-mmu/alias-kill.ts';
-import { xenCreateContiguousRegion } from './xen-mmu/contiguous.ts';
+import { xenCreateContiguousRegion, type ContiguousCtx } from './xen-mmu/contiguous.ts';
 import type { PinSite } from './policy.ts';
 import { flushTlbKernelRange, flushTlbMm } from './xen-mmu/tlb-flush.ts';
 import { enterLazyMmu, leaveLazyMmu, PARAVIRT_LAZY_MMU, xenMcBatch, xenMcEntry, xenMcIssue } from './xen-mmu/multicall.ts';
@@ -83,6 +82,16 @@ export class Objects {
   }
 }
 
+/**
+ * What the operations use: every subsystem's context (arch/x86/xen/mmu.c's, which brings mm,
+ * vmalloc, the multicall and SMP layers; the contiguous-region exchange's), the scenario's named
+ * objects and its rendezvous.
+ */
+export interface OpsCtx extends PinCtx, ContiguousCtx {
+  readonly objects: Objects;
+  barrier(name: string, count: number): Barrier;
+}
+
 export function describeOp(op: Op): string {
   const args = Object.entries(op)
     .filter(([k]) => k !== 'op')
@@ -91,7 +100,7 @@ export function describeOp(op: Op): string {
   return args ? `${op.op} ${args}` : op.op;
 }
 
-function* newProcess(k: Kernel, c: Cpu, name: string, pages: number): Co<Mm> {
+function* newProcess(k: OpsCtx, c: Cpu, name: string, pages: number): Co<Mm> {
   const mm = yield* pgdAlloc(k, c, name);
   const data = Array.from({ length: pages }, () => k.mem.alloc());
   buildUserTables(k, c, mm, data, PTE.USER_RW);
@@ -104,7 +113,7 @@ function* newProcess(k: Kernel, c: Cpu, name: string, pages: number): Co<Mm> {
  * set_pmd / set_pte on a user table: a plain store while the mm is not pinned; otherwise a queued
  * mmu_update, issued at once unless lazy MMU mode covers `mode` (then at arch_leave_lazy_mmu_mode).
  */
-function setUserEntry(k: Kernel, c: Cpu, mm: Mm, table: number, slot: number, val: bigint, mode = 0): void {
+function setUserEntry(k: OpsCtx, c: Cpu, mm: Mm, table: number, slot: number, val: bigint, mode = 0): void {
   if (!k.mem.pinned(mm.pgd)) {
     plainStore(k, c, table, slot, val);
     return;
@@ -120,7 +129,7 @@ function setUserEntry(k: Kernel, c: Cpu, mm: Mm, table: number, slot: number, va
  * is not pinned yet) and the parent's PTEs are write-protected for copy-on-write in lazy MMU mode
  * (one multicall at the end); then flush_tlb_mm(oldmm).
  */
-function* copyPageRange(k: Kernel, c: Cpu, parent: Mm, child: Mm): Co {
+function* copyPageRange(k: OpsCtx, c: Cpu, parent: Mm, child: Mm): Co {
   buildUserTables(k, c, child, parent.data, PTE.USER_RO);
   enterLazyMmu(k, c);
   parent.data.forEach((p, i) => setUserEntry(k, c, parent, parent.l1s[0]!, i, pte(k.mem.mfn(p), PTE.USER_RO), PARAVIRT_LAZY_MMU));
@@ -129,7 +138,7 @@ function* copyPageRange(k: Kernel, c: Cpu, parent: Mm, child: Mm): Co {
 }
 
 /** munmap of the last PTE page's range: zap its PTE, clear the pmd, free_pte_range → xen_release_ptpage. */
-function* freePte(k: Kernel, c: Cpu, mm: Mm): Co {
+function* freePte(k: OpsCtx, c: Cpu, mm: Mm): Co {
   if (mm.l1s.length < 2) throw new ScenarioError(`mm ${mm.name} has no faulted-in PTE page to free`);
   yield* spinLock(c, mm.pageTableLock);
   const pfn = mm.l1s.pop()!;
@@ -144,7 +153,7 @@ function* freePte(k: Kernel, c: Cpu, mm: Mm): Co {
 }
 
 /** A page fault in mm that needs a new PTE page (__pte_alloc → pmd_populate, then set_pte_at). */
-function* faultPteAlloc(k: Kernel, c: Cpu, mm: Mm): Co {
+function* faultPteAlloc(k: OpsCtx, c: Cpu, mm: Mm): Co {
   yield* spinLock(c, mm.pageTableLock);
   const pfn = zeroedPage(k, c);
   yield* xenAllocPtpage(k, c, k.mem.pinned(mm.pgd), pfn, true);
@@ -159,7 +168,7 @@ function* faultPteAlloc(k: Kernel, c: Cpu, mm: Mm): Co {
 }
 
 /** exit_mmap's teardown after xen_exit_mmap: tables and owned pages back to the allocator. */
-function* freeMm(k: Kernel, c: Cpu, mm: Mm): Co {
+function* freeMm(k: OpsCtx, c: Cpu, mm: Mm): Co {
   yield* withPgdLock(k, c, function* () {
     k.pgdList.splice(k.pgdList.indexOf(mm), 1);
   });
@@ -170,7 +179,7 @@ function* freeMm(k: Kernel, c: Cpu, mm: Mm): Co {
   k.objects.mms.delete(mm.name);
 }
 
-export function* runOp(k: Kernel, c: Cpu, op: Op): Co {
+export function* runOp(k: OpsCtx, c: Cpu, op: Op): Co {
   const o = k.objects;
   // The step that starts an operation ends here, having touched nothing shared.
   c.fp?.pure();

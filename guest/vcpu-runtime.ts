@@ -3,15 +3,15 @@
 // time the scheduler asks (a spinning vCPU retries; an IPI sender looks at its acknowledgements).
 
 import { KernelBug } from './bug.ts';
-import type { Kernel } from './kernel.ts';
-import { describeOp, runOp, ScenarioError, type Op } from './ops.ts';
+import type { GuestEvent } from './events.ts';
+import { describeOp, runOp, ScenarioError, type Op, type OpsCtx } from './ops.ts';
 import type { Co, Wait } from './smp/co.ts';
 import type { Cpu } from './smp/cpu.ts';
 import { handleIpi } from './smp/ipi.ts';
 import { mustPark, park } from './smp/stop-machine.ts';
 
 export class VcpuRuntime {
-  readonly k: Kernel;
+  readonly k: OpsCtx;
   readonly cpu: Cpu;
   readonly program: readonly Op[];
   pc = 0;
@@ -21,7 +21,7 @@ export class VcpuRuntime {
   current: string | null = null;
   crashed: KernelBug | null = null;
 
-  constructor(k: Kernel, cpu: Cpu, program: readonly Op[]) {
+  constructor(k: OpsCtx, cpu: Cpu, program: readonly Op[]) {
     this.k = k;
     this.cpu = cpu;
     this.program = program;
@@ -116,7 +116,7 @@ export class VcpuRuntime {
       this.crashed = e;
       this.co = null;
       this.wait = null;
-      const ev: Parameters<Kernel['emit']>[0] = {
+      const ev: GuestEvent = {
         event: 'bug',
         vcpu: this.cpu.id,
         where: e.where,

@@ -6,8 +6,17 @@
 
 import { MMUEXT, type MmuextOp } from '../../hypervisor/index.ts';
 import { KernelBug } from '../bug.ts';
-import type { Kernel } from '../kernel.ts';
-import { PG_pinned, pte, PTE } from './mem.ts';
+import type { HypercallPort } from '../port.ts';
+import type { Cpu } from '../smp/cpu.ts';
+import { PG_pinned, pte, PTE, type Mem } from './mem.ts';
+
+/** What boot uses: the domain, its memory and vCPUs, and the port (the builder's stores, the pin). */
+export interface BootCtx {
+  readonly dom: number;
+  readonly port: HypercallPort;
+  readonly mem: Mem;
+  readonly cpus: readonly Cpu[];
+}
 
 export interface KernelTables {
   /** swapper_pg_dir / init_level4_pgt. */
@@ -24,7 +33,7 @@ export interface KernelTables {
 const DIRECT_MAP_L4_SLOT = 272;
 const VMALLOC_L4_SLOT = 388;
 
-export function bootKernel(k: Kernel, memoryPages: number, vmallocPages: number, base: number): KernelTables {
+export function bootKernel(k: BootCtx, memoryPages: number, vmallocPages: number, base: number): KernelTables {
   const mem = k.mem;
   const caller = { dom: k.dom, vcpu: 0 };
   k.port.createDomain({ domid: k.dom, vcpus: k.cpus.length, base, count: memoryPages });

@@ -4,11 +4,14 @@
 // While an mm is not pinned its tables are ordinary memory written with plain stores.
 
 import { KernelBug } from '../bug.ts';
-import type { Kernel } from '../kernel.ts';
+import type { Caller } from '../../hypervisor/index.ts';
+import type { Policy } from '../policy.ts';
+import type { HypercallPort } from '../port.ts';
+import type { KernelTables } from './boot.ts';
 import type { Cpu } from '../smp/cpu.ts';
 import type { Co } from '../smp/co.ts';
 import { spinLock, spinLockIrqsave, spinUnlock, spinUnlockIrqrestore, Spinlock } from '../smp/spinlock.ts';
-import { pte, PTE } from './mem.ts';
+import { pte, PTE, type Mem } from './mem.ts';
 
 /** USER_BASE = 0x400000: L4 slot 0, L3 slot 0, L2 slot 2. */
 export const USER_L2_SLOT = 2;
@@ -57,14 +60,28 @@ export class Mm {
   }
 }
 
+/**
+ * What the mm code uses: the page allocator, the port's plain stores, init_mm's kernel L4 slots,
+ * pgd_list under pgd_lock, and the policy (whether pgd_lock is irq-safe).
+ */
+export interface MmCtx {
+  readonly mem: Mem;
+  readonly port: HypercallPort;
+  readonly tables: KernelTables;
+  readonly policy: Policy;
+  readonly pgdList: Mm[];
+  readonly pgdLock: Spinlock;
+  caller(c: Cpu): Caller;
+}
+
 /** A page fresh from the allocator, zeroed (get_zeroed_page), with a plain store. */
-export function zeroedPage(k: Kernel, c: Cpu): number {
+export function zeroedPage(k: MmCtx, c: Cpu): number {
   const pfn = k.mem.alloc();
   plainStore(k, c, pfn, 0, 0n, 512);
   return pfn;
 }
 
-export function plainStore(k: Kernel, c: Cpu, pfn: number, slot: number, val: bigint, count = 1): void {
+export function plainStore(k: MmCtx, c: Cpu, pfn: number, slot: number, val: bigint, count = 1): void {
   const rc = k.port.store(k.caller(c), k.mem.mfn(pfn), slot, val, count, 0n);
   if (rc !== 0) {
     throw new KernelBug('store', `BUG: unable to handle kernel paging request: write to pfn ${pfn} (a page table) faulted`);
@@ -72,7 +89,7 @@ export function plainStore(k: Kernel, c: Cpu, pfn: number, slot: number, val: bi
 }
 
 /** pgd_alloc: the kernel pgd (pgd_ctor copies init_mm's kernel slots), the user pgd, pgd_list. */
-export function* pgdAlloc(k: Kernel, c: Cpu, name: string): Co<Mm> {
+export function* pgdAlloc(k: MmCtx, c: Cpu, name: string): Co<Mm> {
   const mm = new Mm(name, zeroedPage(k, c), zeroedPage(k, c));
   for (const { slot, val } of k.tables.kernelL4) plainStore(k, c, mm.pgd, slot, val);
   yield* withPgdLock(k, c, function* () {
@@ -82,7 +99,7 @@ export function* pgdAlloc(k: Kernel, c: Cpu, name: string): Co<Mm> {
 }
 
 /** Runs body under pgd_lock: spin_lock_irqsave (≤ 2.6.36) or spin_lock, per pgdLockIrqSafe. */
-export function* withPgdLock(k: Kernel, c: Cpu, body: () => Co): Co {
+export function* withPgdLock(k: MmCtx, c: Cpu, body: () => Co): Co {
   if (k.policy.pgdLockIrqSafe) {
     const flags = yield* spinLockIrqsave(c, k.pgdLock);
     try {
@@ -101,7 +118,7 @@ export function* withPgdLock(k: Kernel, c: Cpu, body: () => Co): Co {
 }
 
 /** Builds fresh user tables for an unpinned mm: L3 → L2 → one L1 mapping `pages` data pages. */
-export function buildUserTables(k: Kernel, c: Cpu, mm: Mm, data: readonly number[], flags: number): void {
+export function buildUserTables(k: MmCtx, c: Cpu, mm: Mm, data: readonly number[], flags: number): void {
   mm.l3 = zeroedPage(k, c);
   mm.l2 = zeroedPage(k, c);
   const l1 = zeroedPage(k, c);

@@ -4,21 +4,9 @@
 
 import type { Cpu } from './cpu.ts';
 import type { Co } from './co.ts';
+import type { Barrier } from './types.ts';
 
-export class Barrier {
-  readonly name: string;
-  readonly count: number;
-  readonly arrived = new Set<number>();
-
-  constructor(name: string, count: number) {
-    this.name = name;
-    this.count = count;
-  }
-
-  get open(): boolean {
-    return this.arrived.size >= this.count;
-  }
-}
+export { Barrier } from './types.ts';
 
 /**
  * Arrive, then spin until the rendezvous is full. The caller (runOp) runs nothing between the

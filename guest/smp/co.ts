@@ -3,10 +3,8 @@
 // go on (a spinning lock, an IPI it waits for, stop_machine). The scheduler resumes a coroutine
 // only when what it waits for has happened.
 
-import type { CallData } from './ipi.ts';
-import type { Spinlock } from './spinlock.ts';
-import type { StopMachine } from './stop-machine.ts';
-import type { Barrier } from './barrier.ts';
+import { lockResource } from './footprint.ts';
+import type { Barrier, CallData, Spinlock, StopMachine } from './types.ts';
 
 export type Wait =
   /** A scheduling point: nothing is awaited, another vCPU may run first. */
@@ -25,3 +23,20 @@ export type Wait =
 export type Co<T = void> = Generator<Wait, T, void>;
 
 export const PREEMPT: Wait = { kind: 'preempt' };
+
+/** The resource a vCPU's wait is on (its resumption reads it). */
+export function waitResource(w: Wait): string | null {
+  switch (w.kind) {
+    case 'spin':
+      return lockResource(w.lock.name);
+    case 'ack':
+      return `A:${w.csd.from}`;
+    case 'stop_wait':
+    case 'parked':
+      return 'S';
+    case 'barrier':
+      return `B:${w.barrier.name}`;
+    case 'preempt':
+      return null;
+  }
+}

@@ -2,24 +2,9 @@
 // arch/x86/include/asm/irqflags.h, which for a PV guest masks event-channel upcalls), the IPIs
 // delivered but not yet taken, and the locks held.
 
-import type { StepFootprint } from './footprint.ts';
-import type { CallData } from './ipi.ts';
-import type { Spinlock } from './spinlock.ts';
+import type { Cpu } from './types.ts';
 
-export class Cpu {
-  readonly id: number;
-  /** Event-channel upcalls unmasked: the vCPU takes interrupts (IPIs) at its next step. */
-  irqsEnabled = true;
-  /** IPIs sent to this vCPU and not yet handled. */
-  readonly pendingIpis: CallData[] = [];
-  readonly locksHeld: Spinlock[] = [];
-  /** What the step this vCPU is taking touches (set by the kernel only while explore records). */
-  fp: StepFootprint | null = null;
-
-  constructor(id: number) {
-    this.id = id;
-  }
-}
+export { Cpu } from './types.ts';
 
 /** local_irq_save: returns the previous state and disables interrupts. */
 export function localIrqSave(c: Cpu): boolean {

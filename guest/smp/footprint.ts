@@ -10,8 +10,6 @@
 // declares the step `pure`. So a forgotten hook can only make the search do more work, except in
 // the few pure steps and for the named resources, which docs/explore.md lists.
 
-import type { Wait } from './co.ts';
-
 export const GLOBAL = 'G';
 
 export class StepFootprint {
@@ -48,23 +46,6 @@ export function dependent(a: StepFootprint, b: StepFootprint): boolean {
   for (const w of a.writes) if (b.writes.has(w) || b.reads.has(w)) return true;
   for (const w of b.writes) if (a.reads.has(w)) return true;
   return false;
-}
-
-/** The resource a vCPU's wait is on (its resumption reads it). */
-export function waitResource(w: Wait): string | null {
-  switch (w.kind) {
-    case 'spin':
-      return lockResource(w.lock.name);
-    case 'ack':
-      return `A:${w.csd.from}`;
-    case 'stop_wait':
-    case 'parked':
-      return 'S';
-    case 'barrier':
-      return `B:${w.barrier.name}`;
-    case 'preempt':
-      return null;
-  }
 }
 
 export function lockResource(name: string): string {

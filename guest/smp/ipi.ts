@@ -6,21 +6,9 @@
 import { localIrqDisable, localIrqEnable, localIrqRestore, type Cpu } from './cpu.ts';
 import type { Co } from './co.ts';
 import type { Smp } from './smp.ts';
+import { CallData } from './types.ts';
 
-export class CallData {
-  readonly func: string;
-  readonly run: (t: Cpu) => void;
-  readonly from: number;
-  /** Targets that have not run the function yet. */
-  readonly pending: Set<number>;
-
-  constructor(func: string, run: (t: Cpu) => void, from: number, targets: readonly number[]) {
-    this.func = func;
-    this.run = run;
-    this.from = from;
-    this.pending = new Set(targets);
-  }
-}
+export { CallData } from './types.ts';
 
 /**
  * smp_call_function_mask: WARN_ON(irqs_disabled()) first (even with no other vCPU), then the IPI

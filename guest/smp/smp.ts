@@ -3,8 +3,7 @@
 
 import type { GuestEvent } from '../events.ts';
 import type { Policy } from '../policy.ts';
-import type { Cpu } from './cpu.ts';
-import type { StopMachine } from './stop-machine.ts';
+import type { Cpu, StopMachine } from './types.ts';
 
 export interface Smp {
   readonly cpus: readonly Cpu[];

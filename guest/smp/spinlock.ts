@@ -6,17 +6,9 @@
 import { localIrqRestore, localIrqSave, type Cpu } from './cpu.ts';
 import { PREEMPT, type Co } from './co.ts';
 import { lockResource } from './footprint.ts';
+import type { Spinlock } from './types.ts';
 
-export class Spinlock {
-  readonly name: string;
-  readonly sleeping: boolean;
-  owner: number | null = null;
-
-  constructor(name: string, sleeping = false) {
-    this.name = name;
-    this.sleeping = sleeping;
-  }
-}
+export { Spinlock } from './types.ts';
 
 export class LockError extends Error {
   override name = 'LockError';

@@ -4,16 +4,9 @@
 import { localIrqRestore, localIrqSave, type Cpu } from './cpu.ts';
 import type { Co } from './co.ts';
 import type { Smp } from './smp.ts';
+import { StopMachine } from './types.ts';
 
-export class StopMachine {
-  readonly master: number;
-  readonly parked = new Set<number>();
-  released = false;
-
-  constructor(master: number) {
-    this.master = master;
-  }
-}
+export { StopMachine } from './types.ts';
 
 export function* stopMachine(k: Smp, c: Cpu, fn: () => Co): Co {
   const stop = new StopMachine(c.id);

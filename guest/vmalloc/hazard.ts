@@ -3,12 +3,24 @@
 // vmap of the range can be reached through a stale entry. The simulator checks the vCPUs' real
 // (simulated) TLBs through the port's probe: this is the tool's hindsight, not kernel code.
 
-import type { Kernel } from '../kernel.ts';
+import type { Caller } from '../../hypervisor/index.ts';
+import type { GuestEvent } from '../events.ts';
+import type { HypercallPort } from '../port.ts';
 import type { Cpu } from '../smp/cpu.ts';
 import { vaOf } from './vmap-area.ts';
+import type { VmapState } from './vmap-state.ts';
+
+/** What the hazard check uses: the vCPUs, the port's TLB probe, the unflushed pages, the report. */
+export interface HazardCtx {
+  readonly cpus: readonly Cpu[];
+  readonly port: HypercallPort;
+  readonly vmap: VmapState;
+  caller(c: Cpu): Caller;
+  emit(e: GuestEvent): void;
+}
 
 /** The vCPUs whose TLB still holds a translation for some page of [start, end). */
-export function staleVcpus(k: Kernel, start: number, end: number): number[] {
+export function staleVcpus(k: HazardCtx, start: number, end: number): number[] {
   const out: number[] = [];
   for (const t of k.cpus) {
     for (let i = start; i < end; i++) {
@@ -26,7 +38,7 @@ function hex(idx: number): string {
 }
 
 /** A lazy area freed without a flush: remember its pages; a hazard if a TLB still maps them. */
-export function noteFreedUnflushed(k: Kernel, c: Cpu, start: number, end: number): void {
+export function noteFreedUnflushed(k: HazardCtx, c: Cpu, start: number, end: number): void {
   for (let i = start; i < end; i++) k.vmap.unflushed.add(i);
   const stale = staleVcpus(k, start, end);
   if (stale.length > 0) {
@@ -35,7 +47,7 @@ export function noteFreedUnflushed(k: Kernel, c: Cpu, start: number, end: number
 }
 
 /** A new mapping at [start, end): reusing an unflushed range while a TLB still maps it. */
-export function checkReuse(k: Kernel, c: Cpu, start: number, end: number): void {
+export function checkReuse(k: HazardCtx, c: Cpu, start: number, end: number): void {
   let reused = false;
   for (let i = start; i < end; i++) if (k.vmap.unflushed.delete(i)) reused = true;
   if (!reused) return;

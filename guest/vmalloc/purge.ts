@@ -7,18 +7,23 @@
 //   order: unmap the lazy areas' PTEs, flush, and only then free their virtual ranges.
 
 import { KernelBug } from '../bug.ts';
-import type { Kernel } from '../kernel.ts';
 import type { Cpu } from '../smp/cpu.ts';
 import { PREEMPT, type Co } from '../smp/co.ts';
 import { spinLock, spinTrylock, spinUnlock } from '../smp/spinlock.ts';
-import { flushTlbKernelRange } from '../xen-mmu/tlb-flush.ts';
-import { noteFreedUnflushed } from './hazard.ts';
-import { vunmapPageRange } from './pte-range.ts';
+import { flushTlbKernelRange, type TlbFlushCtx } from '../xen-mmu/tlb-flush.ts';
+import { noteFreedUnflushed, type HazardCtx } from './hazard.ts';
+import { vunmapPageRange, type PteRangeCtx } from './pte-range.ts';
 import { VM_LAZY_FREE, VM_LAZY_FREEING, type VmapArea } from './vmap-area.ts';
 
 export const PURGE_FLUSH = { NEVER: 0, IF_NEEDED: 1, FORCE: 2 } as const;
 export type PurgeFlush = (typeof PURGE_FLUSH)[keyof typeof PURGE_FLUSH];
 export const PURGE_FLUSH_NAMES = ['never', 'if_needed', 'force'] as const;
+
+/**
+ * What mm/vmalloc.c uses: the vmap state and the policy, the PTE walkers, the arch's
+ * flush_tlb_kernel_range (through the multicall and SMP layers), and the hazard tracker.
+ */
+export interface VmallocCtx extends TlbFlushCtx, PteRangeCtx, HazardCtx {}
 
 /** fls(x): the 1-based index of the highest set bit. */
 function fls(x: number): number {
@@ -26,7 +31,7 @@ function fls(x: number): number {
 }
 
 /** lazy_max_pages(): fls(num_online_cpus()) * 32 MiB / PAGE_SIZE (0 when vmap_lazy_unmap is off). */
-export function lazyMaxPages(k: Kernel): number {
+export function lazyMaxPages(k: VmallocCtx): number {
   const p = k.policy;
   if (!p.vmapLazyUnmap) return 0;
   if (p.lazyMaxPagesConstant !== null) return p.lazyMaxPagesConstant;
@@ -40,11 +45,11 @@ export interface PurgeRange {
 }
 
 /** unmap_vmap_area: clears the area's PTEs (no flush). */
-export function unmapVmapArea(k: Kernel, c: Cpu, va: VmapArea): void {
+export function unmapVmapArea(k: VmallocCtx, c: Cpu, va: VmapArea): void {
   vunmapPageRange(k, c, va.start, va.pages);
 }
 
-export function* purgeVmapAreaLazyRange(k: Kernel, c: Cpu, range: PurgeRange, sync: boolean, flush: PurgeFlush): Co {
+export function* purgeVmapAreaLazyRange(k: VmallocCtx, c: Cpu, range: PurgeRange, sync: boolean, flush: PurgeFlush): Co {
   const vs = k.vmap;
   const lock = vs.purgeLock;
   if (!sync && flush !== PURGE_FLUSH.FORCE) {
@@ -88,12 +93,12 @@ export function* purgeVmapAreaLazyRange(k: Kernel, c: Cpu, range: PurgeRange, sy
 }
 
 /** try_purge_vmap_area_lazy: (sync 0, IF_NEEDED) — gives up if another purge runs. */
-export function tryPurgeVmapAreaLazy(k: Kernel, c: Cpu): Co {
+export function tryPurgeVmapAreaLazy(k: VmallocCtx, c: Cpu): Co {
   return purgeVmapAreaLazyRange(k, c, { start: Infinity, end: 0 }, false, PURGE_FLUSH.IF_NEEDED);
 }
 
 /** purge_vmap_area_lazy: (sync 1, IF_NEEDED), as alloc_vmap_area does on exhaustion. */
-export function purgeVmapAreaLazy(k: Kernel, c: Cpu): Co {
+export function purgeVmapAreaLazy(k: VmallocCtx, c: Cpu): Co {
   return purgeVmapAreaLazyRange(k, c, { start: Infinity, end: 0 }, true, PURGE_FLUSH.IF_NEEDED);
 }
 
@@ -101,7 +106,7 @@ export function purgeVmapAreaLazy(k: Kernel, c: Cpu): Co {
  * free_unmap_vmap_area_noflush: mark the area lazily freed (PTEs stay under the lazy policy; the
  * eager policy of 2.6.37 clears them now) and purge when vmap_lazy_nr passes lazy_max_pages().
  */
-export function* freeUnmapVmapAreaNoflush(k: Kernel, c: Cpu, va: VmapArea): Co {
+export function* freeUnmapVmapAreaNoflush(k: VmallocCtx, c: Cpu, va: VmapArea): Co {
   if (k.policy.ptePolicy === 'eager') unmapVmapArea(k, c, va);
   va.flags |= VM_LAZY_FREE;
   // Not atomic in 2.6.28: the flag is set, then atomic_add(&vmap_lazy_nr) follows, with no lock

@@ -4,10 +4,9 @@
 // the caller passes allow_flush = 0. vm_unmap_aliases() is __vm_unmap_aliases(1).
 
 import { KernelBug } from '../bug.ts';
-import type { Kernel } from '../kernel.ts';
 import type { Cpu } from '../smp/cpu.ts';
 import { PREEMPT, type Co } from '../smp/co.ts';
-import { PURGE_FLUSH, PURGE_FLUSH_NAMES, purgeVmapAreaLazyRange, type PurgeFlush } from './purge.ts';
+import { PURGE_FLUSH, PURGE_FLUSH_NAMES, purgeVmapAreaLazyRange, type PurgeFlush, type VmallocCtx } from './purge.ts';
 import { vunmapPageRange } from './pte-range.ts';
 import { dirtyRuns, type VmapBlock } from './vmap-block.ts';
 
@@ -16,7 +15,7 @@ import { dirtyRuns, type VmapBlock } from './vmap-block.ts';
  * policy knobs pinAliasFlush=force / if_needed); `site` names the caller in the event.
  */
 export function* vmUnmapAliases(
-  k: Kernel,
+  k: VmallocCtx,
   c: Cpu,
   allowFlush: boolean,
   site: string,

@@ -3,18 +3,17 @@
 // and the per-cpu block allocator behind them (new_vmap_block, vb_alloc, vb_free, free_vmap_block).
 
 import { KernelBug } from '../bug.ts';
-import type { Kernel } from '../kernel.ts';
 import type { Cpu } from '../smp/cpu.ts';
 import { PREEMPT, type Co } from '../smp/co.ts';
 import { spinLock, spinUnlock } from '../smp/spinlock.ts';
 import { checkReuse } from './hazard.ts';
-import { freeUnmapVmapAreaNoflush, purgeVmapAreaLazy } from './purge.ts';
+import { freeUnmapVmapAreaNoflush, purgeVmapAreaLazy, type VmallocCtx } from './purge.ts';
 import { vmapPageRange, vunmapPageRange } from './pte-range.ts';
 import { vaOf, VM_VM_AREA, VmapArea } from './vmap-area.ts';
 import { findFreeRegion, orderOf, VMAP_BBMAP_BITS, VMAP_MAX_ALLOC, VmapBlock } from './vmap-block.ts';
 
 /** alloc_vmap_area: first fit; on failure one synchronous purge and a retry, then NULL. */
-export function* allocVmapArea(k: Kernel, c: Cpu, pages: number, align: number, use: string, flags = 0): Co<VmapArea | null> {
+export function* allocVmapArea(k: VmallocCtx, c: Cpu, pages: number, align: number, use: string, flags = 0): Co<VmapArea | null> {
   const vs = k.vmap;
   for (let purged = false; ; purged = true) {
     yield* spinLock(c, vs.vmapAreaLock);
@@ -35,7 +34,7 @@ export function* allocVmapArea(k: Kernel, c: Cpu, pages: number, align: number, 
 }
 
 /** Maps pfns at a fresh range, checking for reuse of a range freed without a flush. */
-function mapFresh(k: Kernel, c: Cpu, start: number, pfns: readonly number[]): void {
+function mapFresh(k: VmallocCtx, c: Cpu, start: number, pfns: readonly number[]): void {
   checkReuse(k, c, start, start + pfns.length);
   vmapPageRange(k, c, start, pfns);
 }
@@ -44,7 +43,7 @@ function mapFresh(k: Kernel, c: Cpu, start: number, pfns: readonly number[]): vo
  * vmalloc: an area with a guard page (__get_vm_area_node adds one), backing pages, PAGE_KERNEL
  * mappings; the caller then writes the memory, which fills its TLB for the first page.
  */
-export function* vmalloc(k: Kernel, c: Cpu, pages: number): Co<VmapArea> {
+export function* vmalloc(k: VmallocCtx, c: Cpu, pages: number): Co<VmapArea> {
   const va = yield* allocVmapArea(k, c, pages + 1, 1, 'vmalloc', VM_VM_AREA);
   if (!va) throw new KernelBug('vmalloc', `vmalloc(${pages} pages) failed: vmalloc area exhausted`);
   va.pfns = Array.from({ length: pages }, () => k.mem.alloc());
@@ -54,14 +53,14 @@ export function* vmalloc(k: Kernel, c: Cpu, pages: number): Co<VmapArea> {
 }
 
 /** vfree → __vunmap: the area is freed lazily, its pages go back to the allocator at once. */
-export function* vfree(k: Kernel, c: Cpu, va: VmapArea): Co {
+export function* vfree(k: VmallocCtx, c: Cpu, va: VmapArea): Co {
   yield* freeUnmapVmapAreaNoflush(k, c, va);
   for (const p of va.pfns) k.mem.free(p);
   va.pfns = [];
 }
 
 /** new_vmap_block: a block-sized, block-aligned area at the head of this cpu's free list. */
-function* newVmapBlock(k: Kernel, c: Cpu): Co<VmapBlock> {
+function* newVmapBlock(k: VmallocCtx, c: Cpu): Co<VmapBlock> {
   const va = yield* allocVmapArea(k, c, VMAP_BBMAP_BITS, VMAP_BBMAP_BITS, 'vmap_block');
   if (!va) throw new KernelBug('new_vmap_block', 'vmap block allocation failed');
   const vb = new VmapBlock(va, c.id);
@@ -71,7 +70,7 @@ function* newVmapBlock(k: Kernel, c: Cpu): Co<VmapBlock> {
 }
 
 /** vb_alloc: a 2^order run from this cpu's free blocks; a full block leaves the free list. */
-function* vbAlloc(k: Kernel, c: Cpu, pages: number): Co<number> {
+function* vbAlloc(k: VmallocCtx, c: Cpu, pages: number): Co<number> {
   const order = orderOf(pages);
   const q = k.vmap.vbq[c.id]!;
   for (;;) {
@@ -87,7 +86,7 @@ function* vbAlloc(k: Kernel, c: Cpu, pages: number): Co<number> {
 }
 
 /** vb_free: mark the run dirty (PTEs stay, no flush); a block dirty all over is freed lazily. */
-function* vbFree(k: Kernel, c: Cpu, start: number, pages: number): Co {
+function* vbFree(k: VmallocCtx, c: Cpu, start: number, pages: number): Co {
   const order = orderOf(pages);
   const vb = k.vmap.blocks.get(Math.floor(start / VMAP_BBMAP_BITS) * VMAP_BBMAP_BITS);
   if (!vb) throw new KernelBug('vb_free', `no vmap block holds page ${start}`);
@@ -109,7 +108,7 @@ function* vbFree(k: Kernel, c: Cpu, start: number, pages: number): Co {
 }
 
 /** vm_map_ram: small requests from per-cpu blocks, large ones from the global allocator. */
-export function* vmMapRam(k: Kernel, c: Cpu, pfns: readonly number[]): Co<number> {
+export function* vmMapRam(k: VmallocCtx, c: Cpu, pfns: readonly number[]): Co<number> {
   yield PREEMPT;
   let start: number;
   if (pfns.length <= VMAP_MAX_ALLOC) {
@@ -125,7 +124,7 @@ export function* vmMapRam(k: Kernel, c: Cpu, pfns: readonly number[]): Co<number
 }
 
 /** vm_unmap_ram: vb_free for small mappings, lazy free of the area for large ones. */
-export function* vmUnmapRam(k: Kernel, c: Cpu, start: number, pages: number): Co {
+export function* vmUnmapRam(k: VmallocCtx, c: Cpu, start: number, pages: number): Co {
   if (pages <= VMAP_MAX_ALLOC) {
     yield* vbFree(k, c, start, pages);
     return;

@@ -2,14 +2,13 @@
 // (__xen_pgd_pin, xen_alloc_ptpage; and Jeremy's dom0 frame exchange): vm_unmap_aliases(),
 // or — with the seed patch and the pinAliasFlush policy — __vm_unmap_aliases(0) or a fixed flush.
 
-import type { Kernel } from '../kernel.ts';
 import { aliasFlushAt, type PinSite } from '../policy.ts';
 import type { Cpu } from '../smp/cpu.ts';
 import type { Co } from '../smp/co.ts';
-import { PURGE_FLUSH } from '../vmalloc/purge.ts';
+import { PURGE_FLUSH, type VmallocCtx } from '../vmalloc/purge.ts';
 import { vmUnmapAliases } from '../vmalloc/unmap-aliases.ts';
 
-export function* xenKillAliases(k: Kernel, c: Cpu, site: PinSite, highmem = false): Co {
+export function* xenKillAliases(k: VmallocCtx, c: Cpu, site: PinSite, highmem = false): Co {
   const when = k.policy.xenCallsVmUnmapAliases;
   if (when === 'none' || (when === 'highmem_only' && !highmem)) return;
   switch (aliasFlushAt(k.policy, site)) {

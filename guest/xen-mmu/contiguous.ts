@@ -5,16 +5,22 @@
 // them (refused while any PTE still references a frame), and map them back.
 
 import { UVMF } from '../../hypervisor/index.ts';
-import type { Kernel } from '../kernel.ts';
+import type { GuestEvent } from '../events.ts';
 import { pte, PTE } from '../mm/mem.ts';
 import type { Cpu } from '../smp/cpu.ts';
 import type { Co } from '../smp/co.ts';
-import { spinLockIrqsave, spinUnlockIrqrestore } from '../smp/spinlock.ts';
+import { spinLockIrqsave, spinUnlockIrqrestore, type Spinlock } from '../smp/spinlock.ts';
+import type { VmallocCtx } from '../vmalloc/purge.ts';
 import { xenKillAliases } from './alias-kill.ts';
 import { xenMcBatch, xenMcEntry, xenMcIssue } from './multicall.ts';
 
+/** The alias kill's context, and xen_reservation_lock, which guards exchanges with Xen. */
+export interface ContiguousCtx extends VmallocCtx {
+  readonly reservationLock: Spinlock;
+}
+
 /** The pages' direct-map PTEs, all at once through the multicall buffer. */
-function setDirectMap(k: Kernel, c: Cpu, pfns: readonly number[], present: boolean): void {
+function setDirectMap(k: ContiguousCtx, c: Cpu, pfns: readonly number[], present: boolean): void {
   xenMcBatch(c, k.mc(c));
   for (const p of pfns) {
     xenMcEntry(k, c, {
@@ -27,7 +33,7 @@ function setDirectMap(k: Kernel, c: Cpu, pfns: readonly number[], present: boole
   xenMcIssue(k, c, 0);
 }
 
-export function* xenCreateContiguousRegion(k: Kernel, c: Cpu, pfns: readonly number[]): Co {
+export function* xenCreateContiguousRegion(k: ContiguousCtx, c: Cpu, pfns: readonly number[]): Co {
   const lock = k.reservationLock;
   const flags = yield* spinLockIrqsave(c, lock);
   yield* xenKillAliases(k, c, 'create_contiguous');
@@ -35,7 +41,7 @@ export function* xenCreateContiguousRegion(k: Kernel, c: Cpu, pfns: readonly num
   const r = k.port.memoryExchange(k.caller(c), pfns.map((p) => k.mem.mfn(p)));
   setDirectMap(k, c, pfns, true);
   spinUnlockIrqrestore(c, lock, flags);
-  const ev: Parameters<Kernel['emit']>[0] = { event: 'exchange', vcpu: c.id, pages: pfns.length, ok: r.rc === 0 };
+  const ev: GuestEvent = { event: 'exchange', vcpu: c.id, pages: pfns.length, ok: r.rc === 0 };
   if (r.refusals[0]) ev.refusal = r.refusals[0];
   k.emit(ev);
 }

@@ -2,22 +2,21 @@
 // (leave the mm here; IPI, wait=1, every vCPU in cpu_vm_mask or whose xen_current_cr3 is still
 // this pgd, because lazily deferred cr3 loads make the mask unreliable) → unpin if pinned.
 
-import type { Kernel } from '../kernel.ts';
 import type { Mm } from '../mm/mm-struct.ts';
 import type { Cpu } from '../smp/cpu.ts';
 import type { Co } from '../smp/co.ts';
 import { smpCallFunctionMask } from '../smp/ipi.ts';
 import { spinLock, spinUnlock } from '../smp/spinlock.ts';
-import { leaveMm, loadCr3, xenPgdUnpin } from './pin.ts';
+import { leaveMm, loadCr3, xenPgdUnpin, type PinCtx } from './pin.ts';
 
 /** drop_other_mm_ref, on the IPI's target. */
-function dropOtherMmRef(k: Kernel, t: Cpu, mm: Mm): void {
+function dropOtherMmRef(k: PinCtx, t: Cpu, mm: Mm): void {
   const pc = k.percpu(t);
   if (pc.activeMm === mm) leaveMm(k, t);
   if (pc.cr3 === mm.pgd) loadCr3(k, t, k.tables.initL4, null);
 }
 
-export function* xenDropMmRef(k: Kernel, c: Cpu, mm: Mm): Co {
+export function* xenDropMmRef(k: PinCtx, c: Cpu, mm: Mm): Co {
   const pc = k.percpu(c);
   if (pc.activeMm === mm || pc.cr3 === mm.pgd) leaveMm(k, c);
   const mask = new Set(mm.cpuVmMask);
@@ -30,7 +29,7 @@ export function* xenDropMmRef(k: Kernel, c: Cpu, mm: Mm): Co {
 }
 
 /** xen_exit_mmap. The pgd may be unpinned already (execve's error path). */
-export function* xenExitMmap(k: Kernel, c: Cpu, mm: Mm): Co {
+export function* xenExitMmap(k: PinCtx, c: Cpu, mm: Mm): Co {
   yield* xenDropMmRef(k, c, mm);
   yield* spinLock(c, mm.pageTableLock);
   if (k.mem.pinned(mm.pgd)) yield* xenPgdUnpin(k, c, mm);

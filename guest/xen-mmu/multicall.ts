@@ -4,10 +4,10 @@
 // restores the saved interrupt state, and xen_mc_flush that issues one HYPERVISOR_multicall,
 // prints every failed entry and BUG()s, then runs the callbacks (e.g. PTE-page unlocks).
 
-import { errnoName, HYPERCALL, type Hypercall, type Refusal } from '../../hypervisor/index.ts';
+import { errnoName, HYPERCALL, type CallResult, type Hypercall, type Refusal } from '../../hypervisor/index.ts';
 import { KernelBug } from '../bug.ts';
 import { localIrqRestore, localIrqSave, type Cpu } from '../smp/cpu.ts';
-import type { Kernel } from '../kernel.ts';
+import type { Policy } from '../policy.ts';
 
 export const PARAVIRT_LAZY_NONE = 0;
 export const PARAVIRT_LAZY_MMU = 1;
@@ -21,31 +21,38 @@ export class McBuffer {
   lazyMode = PARAVIRT_LAZY_NONE;
 }
 
+/** What the multicall layer uses: this vCPU's buffer (xen_mc_buffer), its size, the hypercall. */
+export interface McCtx {
+  readonly policy: Policy;
+  mc(c: Cpu): McBuffer;
+  hypercall(c: Cpu, call: Hypercall): CallResult;
+}
+
 /** xen_mc_batch: interrupts off until the batch is issued. */
 export function xenMcBatch(c: Cpu, mc: McBuffer): void {
   mc.irqFlags = localIrqSave(c);
 }
 
 /** xen_mc_entry's slot: flushes first when the buffer is full. */
-export function xenMcEntry(k: Kernel, c: Cpu, call: Hypercall): void {
+export function xenMcEntry(k: McCtx, c: Cpu, call: Hypercall): void {
   const mc = k.mc(c);
   if (mc.entries.length >= k.policy.mcBatch) xenMcFlush(k, c);
   mc.entries.push(call);
 }
 
-export function xenMcCallback(k: Kernel, c: Cpu, fn: () => void): void {
+export function xenMcCallback(k: McCtx, c: Cpu, fn: () => void): void {
   k.mc(c).callbacks.push(fn);
 }
 
 /** xen_mc_issue(mode): flush unless lazy mode covers it, then restore the batch's irq state. */
-export function xenMcIssue(k: Kernel, c: Cpu, mode: number): void {
+export function xenMcIssue(k: McCtx, c: Cpu, mode: number): void {
   const mc = k.mc(c);
   if ((mc.lazyMode & mode) === 0) xenMcFlush(k, c);
   localIrqRestore(c, mc.irqFlags);
 }
 
 /** xen_mc_flush: one multicall; any failed entry is printed and is a BUG. */
-export function xenMcFlush(k: Kernel, c: Cpu): void {
+export function xenMcFlush(k: McCtx, c: Cpu): void {
   const mc = k.mc(c);
   if (mc.entries.length === 0 && mc.callbacks.length === 0) return;
   const calls = mc.entries.splice(0);
@@ -75,12 +82,12 @@ function opNumber(call: Hypercall): number {
 }
 
 /** arch_enter_lazy_mmu_mode: page-table writes of pinned tables queue up. */
-export function enterLazyMmu(k: Kernel, c: Cpu): void {
+export function enterLazyMmu(k: McCtx, c: Cpu): void {
   k.mc(c).lazyMode = PARAVIRT_LAZY_MMU;
 }
 
 /** xen_leave_lazy: leave the mode and flush what queued. */
-export function leaveLazyMmu(k: Kernel, c: Cpu): void {
+export function leaveLazyMmu(k: McCtx, c: Cpu): void {
   k.mc(c).lazyMode = PARAVIRT_LAZY_NONE;
   xenMcFlush(k, c);
 }

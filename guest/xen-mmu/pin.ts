@@ -6,25 +6,42 @@
 
 import { MMUEXT, UVMF } from '../../hypervisor/index.ts';
 import { KernelBug } from '../bug.ts';
-import type { Kernel } from '../kernel.ts';
 import { PG_pinned, PG_savepinned, pte, PTE } from '../mm/mem.ts';
-import { withPgdLock, type Mm } from '../mm/mm-struct.ts';
+import { withPgdLock, type Mm, type MmCtx } from '../mm/mm-struct.ts';
 import type { PinSite } from '../policy.ts';
 import type { Cpu } from '../smp/cpu.ts';
 import type { Co } from '../smp/co.ts';
 import { spinLock, spinUnlock } from '../smp/spinlock.ts';
 import { xenKillAliases } from './alias-kill.ts';
-import { xenMcBatch, xenMcCallback, xenMcEntry, xenMcIssue } from './multicall.ts';
+import type { VmallocCtx } from '../vmalloc/purge.ts';
+import { xenMcBatch, xenMcCallback, xenMcEntry, xenMcIssue, type McBuffer } from './multicall.ts';
+
+/** A vCPU's own state here: its multicall buffer, cpu_tlbstate.active_mm, xen_current_cr3. */
+export interface PerCpu {
+  readonly mc: McBuffer;
+  /** cpu_tlbstate.active_mm (null: init_mm). */
+  activeMm: Mm | null;
+  /** xen_current_cr3: the pgd pfn this vCPU has loaded. */
+  cr3: number;
+}
+
+/**
+ * What arch/x86/xen/mmu.c uses: the mm code (pgd_list, pgd_lock), the alias kill's vmalloc
+ * context (which brings the multicall and SMP layers), and each vCPU's per-cpu state.
+ */
+export interface PinCtx extends VmallocCtx, MmCtx {
+  percpu(c: Cpu): PerCpu;
+}
 
 type Level = 'pgd' | 'pud' | 'pmd' | 'pte';
 
 /** xen_do_pin: a queued MMUEXT pin/unpin of one frame. */
-function xenDoPin(k: Kernel, c: Cpu, cmd: number, pfn: number): void {
+function xenDoPin(k: PinCtx, c: Cpu, cmd: number, pfn: number): void {
   xenMcEntry(k, c, { op: 'mmuext_op', ops: [{ cmd, mfn: k.mem.mfn(pfn) }] });
 }
 
 /** The direct-map PTE of a page made RO (pin) or RW (unpin), as a queued update_va_mapping. */
-function queueProtect(k: Kernel, c: Cpu, pfn: number, flags: number, level: Level): void {
+function queueProtect(k: PinCtx, c: Cpu, pfn: number, flags: number, level: Level): void {
   xenMcEntry(k, c, {
     op: 'update_va_mapping',
     va: k.mem.va(pfn),
@@ -34,7 +51,7 @@ function queueProtect(k: Kernel, c: Cpu, pfn: number, flags: number, level: Leve
 }
 
 /** xen_pin_page: RO in the direct map; a PTE page is also pinned under its split lock. */
-function* xenPinPage(k: Kernel, c: Cpu, mm: Mm, pfn: number, level: Level): Co {
+function* xenPinPage(k: PinCtx, c: Cpu, mm: Mm, pfn: number, level: Level): Co {
   const mem = k.mem;
   if (mem.flags[pfn]! & PG_pinned) return; // TestSetPagePinned: already pinned
   mem.flags[pfn]! |= PG_pinned;
@@ -48,7 +65,7 @@ function* xenPinPage(k: Kernel, c: Cpu, mm: Mm, pfn: number, level: Level): Co {
 }
 
 /** xen_unpin_page: back to RW; a PTE page is unpinned first under its split lock. */
-function* xenUnpinPage(k: Kernel, c: Cpu, mm: Mm, pfn: number, level: Level): Co {
+function* xenUnpinPage(k: PinCtx, c: Cpu, mm: Mm, pfn: number, level: Level): Co {
   const mem = k.mem;
   if (!(mem.flags[pfn]! & PG_pinned)) return; // TestClearPagePinned
   mem.flags[pfn]! &= ~PG_pinned;
@@ -62,7 +79,7 @@ function* xenUnpinPage(k: Kernel, c: Cpu, mm: Mm, pfn: number, level: Level): Co
 }
 
 /** __xen_pgd_pin(mm, pgd). A failed entry BUGs in xen_mc_flush. */
-export function* xenPgdPinAt(k: Kernel, c: Cpu, mm: Mm, site: PinSite): Co {
+export function* xenPgdPinAt(k: PinCtx, c: Cpu, mm: Mm, site: PinSite): Co {
   yield* xenKillAliases(k, c, site);
   xenMcBatch(c, k.mc(c));
   for (const [pfn, level] of mm.walkPages()) yield* xenPinPage(k, c, mm, pfn, level);
@@ -74,14 +91,14 @@ export function* xenPgdPinAt(k: Kernel, c: Cpu, mm: Mm, site: PinSite): Co {
 }
 
 /** xen_pgd_pin(mm), from xen_dup_mmap (fork) and xen_activate_mm (exec), under page_table_lock. */
-export function* xenPgdPin(k: Kernel, c: Cpu, mm: Mm): Co {
+export function* xenPgdPin(k: PinCtx, c: Cpu, mm: Mm): Co {
   yield* spinLock(c, mm.pageTableLock);
   yield* xenPgdPinAt(k, c, mm, 'pgd_pin');
   spinUnlock(c, mm.pageTableLock);
 }
 
 /** __xen_pgd_unpin: UNPIN the pgds first, then every page back to RW (PGD last). */
-export function* xenPgdUnpin(k: Kernel, c: Cpu, mm: Mm): Co {
+export function* xenPgdUnpin(k: PinCtx, c: Cpu, mm: Mm): Co {
   xenMcBatch(c, k.mc(c));
   xenDoPin(k, c, MMUEXT.unpin_table, mm.pgd);
   xenDoPin(k, c, MMUEXT.unpin_table, mm.userPgd);
@@ -95,7 +112,7 @@ export function* xenPgdUnpin(k: Kernel, c: Cpu, mm: Mm): Co {
  * xen_mm_pin_all (suspend): under spin_lock_irqsave(&pgd_lock), pin every pgd that is not
  * pinned — each pin running its alias kill with interrupts off — and mark it SavePinned.
  */
-export function* xenMmPinAll(k: Kernel, c: Cpu): Co {
+export function* xenMmPinAll(k: PinCtx, c: Cpu): Co {
   yield* withPgdLock(k, c, function* () {
     for (const mm of k.pgdList) {
       if (k.mem.pinned(mm.pgd)) continue;
@@ -106,7 +123,7 @@ export function* xenMmPinAll(k: Kernel, c: Cpu): Co {
 }
 
 /** xen_mm_unpin_all: unpin what xen_mm_pin_all pinned. */
-export function* xenMmUnpinAll(k: Kernel, c: Cpu): Co {
+export function* xenMmUnpinAll(k: PinCtx, c: Cpu): Co {
   yield* withPgdLock(k, c, function* () {
     for (const mm of k.pgdList) {
       if (!(k.mem.flags[mm.pgd]! & PG_savepinned)) continue;
@@ -118,7 +135,7 @@ export function* xenMmUnpinAll(k: Kernel, c: Cpu): Co {
 }
 
 /** load_cr3 → xen_write_cr3: the kernel and user base pointers in one batch. */
-export function loadCr3(k: Kernel, c: Cpu, pgd: number, userPgd: number | null): void {
+export function loadCr3(k: PinCtx, c: Cpu, pgd: number, userPgd: number | null): void {
   xenMcBatch(c, k.mc(c));
   xenMcEntry(k, c, {
     op: 'mmuext_op',
@@ -132,7 +149,7 @@ export function loadCr3(k: Kernel, c: Cpu, pgd: number, userPgd: number | null):
 }
 
 /** switch_mm to mm on this vCPU: it joins cpu_vm_mask and loads the mm's pgds. */
-export function activateMm(k: Kernel, c: Cpu, mm: Mm): void {
+export function activateMm(k: PinCtx, c: Cpu, mm: Mm): void {
   const pc = k.percpu(c);
   pc.activeMm?.cpuVmMask.delete(c.id);
   pc.activeMm = mm;
@@ -141,7 +158,7 @@ export function activateMm(k: Kernel, c: Cpu, mm: Mm): void {
 }
 
 /** leave_mm: back to init_mm's swapper_pg_dir. */
-export function leaveMm(k: Kernel, c: Cpu): void {
+export function leaveMm(k: PinCtx, c: Cpu): void {
   const pc = k.percpu(c);
   pc.activeMm?.cpuVmMask.delete(c.id);
   pc.activeMm = null;

@@ -5,14 +5,14 @@
 
 import { MMUEXT } from '../../hypervisor/index.ts';
 import { KernelBug } from '../bug.ts';
-import type { Kernel } from '../kernel.ts';
 import { PG_pinned, pte, PTE } from '../mm/mem.ts';
 import type { Cpu } from '../smp/cpu.ts';
 import type { Co } from '../smp/co.ts';
+import type { VmallocCtx } from '../vmalloc/purge.ts';
 import { xenKillAliases } from './alias-kill.ts';
 
 /** make_lowmem_page_readonly / _readwrite: the direct-map PTE via update_va_mapping, flags 0. */
-export function setLowmemPageProt(k: Kernel, c: Cpu, pfn: number, readonly: boolean): void {
+export function setLowmemPageProt(k: VmallocCtx, c: Cpu, pfn: number, readonly: boolean): void {
   const r = k.hypercall(c, {
     op: 'update_va_mapping',
     va: k.mem.va(pfn),
@@ -24,7 +24,7 @@ export function setLowmemPageProt(k: Kernel, c: Cpu, pfn: number, readonly: bool
 }
 
 /** pin_pagetable_pfn: one synchronous MMUEXT op; BUG on failure. */
-export function pinPagetablePfn(k: Kernel, c: Cpu, cmd: number, pfn: number): void {
+export function pinPagetablePfn(k: VmallocCtx, c: Cpu, cmd: number, pfn: number): void {
   const r = k.hypercall(c, { op: 'mmuext_op', ops: [{ cmd, mfn: k.mem.mfn(pfn) }] });
   if (r.rc !== 0) {
     throw new KernelBug('pin_pagetable_pfn', `kernel BUG in pin_pagetable_pfn: mmuext_op returned ${r.rc}`, r.refusals[0]);
@@ -32,7 +32,7 @@ export function pinPagetablePfn(k: Kernel, c: Cpu, cmd: number, pfn: number): vo
 }
 
 /** xen_alloc_ptpage(mm, pfn, level): only for a pinned mm. */
-export function* xenAllocPtpage(k: Kernel, c: Cpu, mmPinned: boolean, pfn: number, pte_level: boolean): Co {
+export function* xenAllocPtpage(k: VmallocCtx, c: Cpu, mmPinned: boolean, pfn: number, pte_level: boolean): Co {
   if (!mmPinned) return;
   k.mem.flags[pfn]! |= PG_pinned;
   yield* xenKillAliases(k, c, 'alloc_ptpage');
@@ -41,7 +41,7 @@ export function* xenAllocPtpage(k: Kernel, c: Cpu, mmPinned: boolean, pfn: numbe
 }
 
 /** xen_release_ptpage: the reverse, for a page that was pinned. */
-export function xenReleasePtpage(k: Kernel, c: Cpu, pfn: number, pte_level: boolean): void {
+export function xenReleasePtpage(k: VmallocCtx, c: Cpu, pfn: number, pte_level: boolean): void {
   if (!k.mem.pinned(pfn)) return;
   if (pte_level && k.policy.splitPtlocks) pinPagetablePfn(k, c, MMUEXT.unpin_table, pfn);
   setLowmemPageProt(k, c, pfn, false);

@@ -7,23 +7,32 @@
 
 import { MMUEXT } from '../../hypervisor/index.ts';
 import { KernelBug } from '../bug.ts';
-import type { Kernel } from '../kernel.ts';
 import type { Mm } from '../mm/mm-struct.ts';
 import type { Cpu } from '../smp/cpu.ts';
 import type { Co } from '../smp/co.ts';
 import { onEachCpu, smpCallFunctionMask } from '../smp/ipi.ts';
+import type { Smp } from '../smp/smp.ts';
 import { vaOf } from '../vmalloc/vmap-area.ts';
-import { PARAVIRT_LAZY_MMU, xenMcBatch, xenMcEntry, xenMcIssue } from './multicall.ts';
+import type { VmapState } from '../vmalloc/vmap-state.ts';
+import { PARAVIRT_LAZY_MMU, xenMcBatch, xenMcEntry, xenMcIssue, type McCtx } from './multicall.ts';
+
+/**
+ * What the flushes use: the multicall layer, the SMP layer (IPIs) and, for the hazard tracker,
+ * the vmap state's set of unflushed pages (a kernel-range flush empties it).
+ */
+export interface TlbFlushCtx extends McCtx, Smp {
+  readonly vmap: VmapState;
+}
 
 /** xen_flush_tlb: this vCPU's TLB, through the multicall buffer. */
-export function xenFlushTlb(k: Kernel, c: Cpu): void {
+export function xenFlushTlb(k: TlbFlushCtx, c: Cpu): void {
   xenMcBatch(c, k.mc(c));
   xenMcEntry(k, c, { op: 'mmuext_op', ops: [{ cmd: MMUEXT.tlb_flush_local }] });
   xenMcIssue(k, c, PARAVIRT_LAZY_MMU);
 }
 
 /** flush_tlb_kernel_range(start, end): x86 ignores the range and flushes every TLB. */
-export function* flushTlbKernelRange(k: Kernel, c: Cpu, start: number, end: number): Co {
+export function* flushTlbKernelRange(k: TlbFlushCtx, c: Cpu, start: number, end: number): Co {
   const via = k.policy.kernelFlushVia === 'ipi' ? 'ipi' : 'hypercall';
   k.emit({
     event: 'tlb_flush_kernel',
@@ -46,7 +55,7 @@ export function* flushTlbKernelRange(k: Kernel, c: Cpu, start: number, end: numb
  * MMUEXT_TLB_FLUSH_MULTI under PV, or (userFlushVia=ipi, the native model) IPIs that need the
  * targets' interrupts.
  */
-export function* flushTlbMm(k: Kernel, c: Cpu, mm: Mm): Co {
+export function* flushTlbMm(k: TlbFlushCtx, c: Cpu, mm: Mm): Co {
   xenFlushTlb(k, c);
   const others = [...mm.cpuVmMask].filter((id) => id !== c.id).sort((a, b) => a - b);
   if (others.length === 0) return;

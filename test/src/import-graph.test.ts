@@ -16,35 +16,6 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
  * exactly (remove or update its entry when you break or shrink it).
  */
 const KNOWN_CYCLES: string[][] = [
-  // guest/: the circle around Kernel (every module takes the whole kernel; kernel.ts imports every
-  // module). Issue 14 item 3 removes it: modules will receive what they use.
-  [
-    'guest/kernel.ts',
-    'guest/mm/boot.ts',
-    'guest/mm/mm-struct.ts',
-    'guest/ops.ts',
-    'guest/vcpu-runtime.ts',
-    'guest/vcpu.machine.ts',
-    'guest/vmalloc/hazard.ts',
-    'guest/vmalloc/pte-range.ts',
-    'guest/vmalloc/purge.ts',
-    'guest/vmalloc/unmap-aliases.ts',
-    'guest/vmalloc/vmalloc.ts',
-    'guest/xen-mmu/alias-kill.ts',
-    'guest/xen-mmu/contiguous.ts',
-    'guest/xen-mmu/exit-mmap.ts',
-    'guest/xen-mmu/multicall.ts',
-    'guest/xen-mmu/pin.ts',
-    'guest/xen-mmu/ptpage.ts',
-    'guest/xen-mmu/tlb-flush.ts',
-  ],
-  // guest/smp/: the coroutine's wait conditions (co.ts) name the locks, IPIs and stop_machine that
-  // wait, and those take a vCPU's state (cpu.ts), which holds its locks and pending IPIs; a step's
-  // footprint (footprint.ts, for explore's DPOR) is read off the same wait conditions.
-  ['guest/smp/barrier.ts', 'guest/smp/co.ts', 'guest/smp/cpu.ts', 'guest/smp/footprint.ts', 'guest/smp/ipi.ts', 'guest/smp/smp.ts', 'guest/smp/spinlock.ts', 'guest/smp/stop-machine.ts'],
-  // A vmap area points at its block and a block at its area (types only), as struct vmap_area and
-  // struct vmap_block do in mm/vmalloc.c.
-  ['guest/vmalloc/vmap-area.ts', 'guest/vmalloc/vmap-block.ts'],
   // Xen's own recursion (mm.c): validating a table (page-type.ts, alloc_lN_table) takes references
   // through its entries (entries.ts, get_page_from_lNe), which take the type of the table below.
   ['hypervisor/entries.ts', 'hypervisor/page-type.ts'],
