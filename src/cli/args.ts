@@ -64,3 +64,11 @@ export function seedsArg(v: string): number[] {
 }
 
 export const listArg = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), ...v.split(/[\s,]+/).filter(Boolean)];
+
+/** `--shard K/N` (1 ≤ K ≤ N, the habit of vitest/jest/playwright) → a 0-based index and the count. */
+export function shardArg(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  const [k, n] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!m || k < 1 || k > n || n > 1_000_000) throw new InvalidArgumentError('a shard is K/N with 1 ≤ K ≤ N ≤ 1000000, e.g. 2/8');
+  return { index: k - 1, count: n };
+}

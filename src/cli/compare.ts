@@ -5,8 +5,8 @@
 // table, which needs whole rows, is printed at the end, or of the finished runs when stopped.
 import type { Command } from 'commander';
 import type { Verdict } from '../lab/verdict.ts';
-import { inputErrorExit, intArg, listArg, seedsArg } from './args.ts';
-import { collect, runCommand, stoppedExit } from './command.ts';
+import { inputErrorExit, intArg, listArg, seedsArg, shardArg } from './args.ts';
+import { collect, runCommand, stoppedExit, UsageError } from './command.ts';
 
 interface CompareFlags {
   scenarios?: string[];
@@ -17,10 +17,11 @@ interface CompareFlags {
   ndjson?: boolean;
   csv?: boolean;
   workers: number;
+  shard?: { index: number; count: number };
 }
 
-/** How each finished verdict is written (--json, --ndjson, --csv), and what closes the output. */
-async function streamFor(flags: CompareFlags): Promise<{ start: string; each: (v: Verdict, i: number) => string; end: string } | undefined> {
+/** How each finished verdict is written (--json, --ndjson, --csv), and what closes the output (also `merge`'s). */
+export async function streamFor(flags: Pick<CompareFlags, 'json' | 'ndjson' | 'csv'>): Promise<{ start: string; each: (v: Verdict, i: number) => string; end: string } | undefined> {
   const { CSV_HEADER, csvRow } = await import('../lab/compare.ts');
   // --json is one array, written element by element: the same bytes as JSON.stringify of it.
   if (flags.json) return { start: '[', each: (v, i) => (i === 0 ? '' : ',') + JSON.stringify(v), end: ']\n' };
@@ -38,6 +39,7 @@ export function registerCompare(program: Command): void {
     .option('--seeds <seeds>', 'a range 1..10 or a list 1,2,3', seedsArg, [1, 2, 3])
     .option('--set <knob=value>', 'set one policy knob in every run (repeatable)', collect, [])
     .option('--workers <n>', 'threads running the matrix, this one included (0 = one per core from 2000 runs, 1 = this thread only)', intArg('--workers', 0, 256), 0)
+    .option('--shard <K/N>', 'run only the runs i with i mod N = K - 1, written for `xensim merge` (--ndjson unless --json)', shardArg)
     .option('--json', 'every verdict as a JSON array (the same objects `run --json` prints), written as runs finish')
     .option('--ndjson', 'every verdict as one JSON line, written as runs finish')
     .option('--csv', 'one CSV row per run, written as runs finish')
@@ -48,8 +50,13 @@ export function registerCompare(program: Command): void {
         const { compare, compareTable } = await import('../lab/compare.ts');
         const scenarios = flags.scenarios ?? builtinScenarios();
         const policies = flags.policy.length ? flags.policy : [...SEED_QUESTION];
-        const total = scenarios.length * policies.length * flags.seeds.length;
-        const stream = await streamFor(flags);
+        let total = scenarios.length * policies.length * flags.seeds.length;
+        let stream = await streamFor(flags);
+        if (flags.shard) {
+          const head = { k: flags.shard.index + 1, n: flags.shard.count, scenarios, policies, seeds: flags.seeds, set: flags.set };
+          stream = shardStream(flags, head);
+          total = Math.floor((total - flags.shard.index - 1) / flags.shard.count) + 1;
+        }
         const bar = stream === undefined && process.stderr.isTTY && total >= 20 ? await progressBar(total) : null;
         let started = false;
         const begin = (): void => {
@@ -66,6 +73,7 @@ export function registerCompare(program: Command): void {
             set: flags.set,
             workers: flags.workers,
             signal,
+            ...(flags.shard && { shard: flags.shard }),
             onProgress: (done) => bar?.update(done),
             onVerdict: stream && ((v, i) => {
               begin();
@@ -89,6 +97,17 @@ export function registerCompare(program: Command): void {
         return stopped ? stoppedExit(signal) : 0;
       });
     });
+}
+
+/**
+ * A shard's output, what `xensim merge` reads: its place and the whole matrix first (a head line,
+ * or the head of one object), then its verdicts as --ndjson (default) or --json writes them.
+ */
+function shardStream(flags: CompareFlags, head: object): { start: string; each: (v: Verdict, i: number) => string; end: string } {
+  if (flags.csv) throw new UsageError('--shard writes what `xensim merge` reads: --ndjson (the default) or --json, not --csv');
+  const h = JSON.stringify({ shard: head });
+  if (flags.json) return { start: h.slice(0, -1) + ',"verdicts":[', each: (v, i) => (i === 0 ? '' : ',') + JSON.stringify(v), end: ']}\n' };
+  return { start: h + '\n', each: (v) => JSON.stringify(v) + '\n', end: '' };
 }
 
 async function progressBar(total: number) {

@@ -4,7 +4,7 @@
 // SIGTERM and SIGHUP stop the search between runs and print what it found so far (exit 128 + n).
 import type { Command } from 'commander';
 import type { ExploreOptions, ExploreProgress } from '../lab/explore.ts';
-import { inputErrorExit, intArg } from './args.ts';
+import { inputErrorExit, intArg, shardArg } from './args.ts';
 import { collect, runCommand, stoppedExit } from './command.ts';
 
 interface ExploreFlags {
@@ -15,6 +15,7 @@ interface ExploreFlags {
   /** Seconds. */
   maxTime?: number;
   json?: boolean;
+  shard?: { index: number; count: number };
 }
 
 export function registerExplore(program: Command): void {
@@ -27,13 +28,14 @@ export function registerExplore(program: Command): void {
     .option('--vcpus <n>', 'override the number of vCPUs', intArg('--vcpus', 1, 64))
     .option('--max-schedules <n>', 'stop after this many complete schedules (then: not exhaustive)', intArg('--max-schedules', 1, 10_000_000), 100_000)
     .option('--max-time <seconds>', 'stop after this many seconds (then: not exhaustive)', intArg('--max-time', 1, 10_000_000))
+    .option('--shard <K/N>', "explore only the root's choices u with u mod N = K - 1; the report (JSON) is for `xensim merge`", shardArg)
     .option('--json', 'the report as one JSON object')
     .action(async (scenario: string, flags: ExploreFlags) => {
       await runCommand('explore', async (signal) => {
         const { loadScenario } = await import('../lab/scenarios/load.ts');
         const { exploreAsync, exploreText } = await import('../lab/explore.ts');
         let file: string | undefined;
-        const progress = process.stderr.isTTY && !flags.json ? await progressLine() : null;
+        const progress = process.stderr.isTTY && !flags.json && !flags.shard ? await progressLine() : null;
         try {
           const s = loadScenario(scenario);
           file = s.file;
@@ -42,9 +44,10 @@ export function registerExplore(program: Command): void {
           if (flags.vcpus !== undefined) opts.vcpus = flags.vcpus;
           if (flags.maxTime !== undefined) opts.maxTimeMs = flags.maxTime * 1000;
           if (progress) opts.onRun = progress.update;
+          if (flags.shard) opts.shard = flags.shard;
           const r = await exploreAsync(s, opts, signal);
           progress?.stop();
-          process.stdout.write(flags.json ? JSON.stringify(r) + '\n' : exploreText(r) + '\n');
+          process.stdout.write(flags.json || flags.shard ? JSON.stringify(r) + '\n' : exploreText(r) + '\n');
           return signal.aborted ? stoppedExit(signal) : 0;
         } catch (e) {
           progress?.stop();

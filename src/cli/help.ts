@@ -80,6 +80,7 @@ export const EXAMPLES: Record<string, [string, string][]> = {
     ['xensim compare --scenarios suspend-pin-all-irqs-off,cross-vcpu-irqsoff-purge --seeds 1..20', 'the seed patch\'s question, 20 seeds'],
     ['xensim compare --policy linux-2.6.28 --policy rfc-2008-12 --csv', 'two presets side by side, one CSV row per run'],
     ['xensim compare --scenarios fork-pin-clean --seeds 1..30 --workers 2 --json', 'on two threads: this one and a worker'],
+    ['xensim compare --seeds 1..100000 --shard 3/16 > s3.ndjson', 'one of 16 shares of the runs (then: xensim merge)'],
   ],
   explore: [
     ['xensim explore cross-vcpu-irqsoff-purge --policy force', 'every interleaving; the shortest deadlock schedule'],
@@ -87,6 +88,13 @@ export const EXAMPLES: Record<string, [string, string][]> = {
     ['xensim explore auto-purge-trylock-race --policy default --set lazyFreeGap=true', 'the BUG_ON(nr > vmap_lazy_nr) of the lazy-free gap'],
     ['xensim explore cross-vcpu-irqsoff-purge --vcpus 3 --max-time 60', '3 vCPUs; past a minute: a partial result, "NOT EXHAUSTIVE"'],
     ['xensim run cross-vcpu-irqsoff-purge --policy force --schedule 0,1,…', 'replays a schedule explore printed'],
+    ['xensim explore three-vcpu-irqsoff-purge --shard 2/3 > x2.json', 'one of 3 shares of the search (then: xensim merge)'],
+  ],
+  merge: [
+    ['xensim compare --seeds 1..1000 --shard 1/2 > s1.ndjson', 'shard 1 of 2, on one machine…'],
+    ['xensim compare --seeds 1..1000 --shard 2/2 > s2.ndjson', '…shard 2 of 2, on another'],
+    ['xensim merge s1.ndjson s2.ndjson', 'the table `compare --seeds 1..1000` prints (or --json, --ndjson, --csv)'],
+    ['xensim merge x1.json x2.json x3.json', 'explore\'s shards: the report one search prints (docs/scale-out.md)'],
   ],
   inspect: [
     ['xensim run suspend-pin-all-irqs-off --policy never --log /tmp/run.log', 'write a log, then read it:'],

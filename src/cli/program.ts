@@ -16,6 +16,7 @@ import { addHelp, EXIT, PACKAGE_ROOT, programHelp } from './help.ts';
 import { ioCause, OutputError } from '../log/output.ts';
 import { registerCompare } from './compare.ts';
 import { registerExplore } from './explore.ts';
+import { registerMerge } from './merge.ts';
 import { headline } from './headline.ts';
 import { registerReplay } from './replay.ts';
 import { registerRun } from './run.ts';
@@ -51,6 +52,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
   registerRun(program);
   registerCompare(program);
   registerExplore(program);
+  registerMerge(program);
   const sub = argv[2];
   if (sub === undefined || !EAGER.includes(sub)) {
     for (const load of Object.values(ON_DEMAND)) (await load())(program);

@@ -36,6 +36,8 @@ export interface CompareOptions {
    * (CSV rows, NDJSON) writes, so that a stopped compare has written every finished prefix run.
    */
   onVerdict?: (v: Verdict, index: number) => void;
+  /** `--shard K/N` (0-based index): only the jobs i with i mod count = index, in order (src/lab/merge.ts joins them). */
+  shard?: { index: number; count: number };
   /** Abort = claim no more runs; compare returns the verdicts done (in order, possibly with gaps). */
   signal?: AbortSignal;
 }
@@ -79,9 +81,11 @@ const YIELD_MS = 20;
 
 export function compareJobs(o: CompareOptions): CompareJob[] {
   const jobs: CompareJob[] = [];
+  const { index: k, count: n } = o.shard ?? { index: 0, count: 1 };
+  let i = 0;
   for (const scenario of o.scenarios) {
     for (const policy of o.policies) {
-      for (const seed of o.seeds) jobs.push({ index: jobs.length, scenario, policy, seed, set: [...(o.set ?? [])] });
+      for (const seed of o.seeds) if (i++ % n === k) jobs.push({ index: jobs.length, scenario, policy, seed, set: [...(o.set ?? [])] });
     }
   }
   return jobs;

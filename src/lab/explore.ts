@@ -5,7 +5,7 @@
 // the shortest schedule of each kind, which `run --schedule` reproduces exactly. A search cut by
 // --max-schedules, --max-time or Ctrl-C says so: "not exhaustive".
 
-import { DporSearch, type RunRecord } from './explore/dpor.ts';
+import { DporSearch, type RootShare, type RunRecord } from './explore/dpor.ts';
 import { findingsOf, outcomeKey, type Finding } from './explore/outcome.ts';
 import type { RunScenarioOptions } from './run.ts';
 import type { Scenario } from './scenarios/schema.ts';
@@ -25,6 +25,8 @@ export interface ExploreOptions {
   source?: string;
   /** Called after each run. */
   onRun?: (r: ExploreProgress) => void;
+  /** `--shard K/N`: explore only the root choices dealt to this shard (0-based index). */
+  shard?: RootShare;
 }
 
 export interface ExploreProgress {
@@ -64,6 +66,8 @@ export interface ExploreReport {
   distinct: { outcome: string; schedules: number; shortest: number[] }[];
   /** The shortest schedule of each kind, with its verdict and the command that replays it. */
   counterexamples: Partial<Record<Finding, { schedule: number[]; verdict: Verdict; repro: string }>>;
+  /** Only in a shard's report (`--shard K/N`, 1-based K): what `xensim merge` joins. */
+  shard?: { k: number; n: number; first: Partial<Record<Finding, number>> };
 }
 
 /** A search in progress: feed it runs, read the report at any point. */
@@ -79,7 +83,7 @@ export class Exploration {
     const runOpts: RunScenarioOptions = { set: opts.set ?? [] };
     if (opts.policy !== undefined) runOpts.policy = opts.policy;
     if (opts.vcpus !== undefined) runOpts.vcpus = opts.vcpus;
-    this.search = new DporSearch(s, runOpts);
+    this.search = new DporSearch(s, runOpts, opts.shard);
     this.report = {
       scenario: s.name,
       policy: opts.policy ?? s.policy,
@@ -96,6 +100,7 @@ export class Exploration {
       distinct: [],
       counterexamples: {},
     };
+    if (opts.shard) this.report.shard = { k: opts.shard.index + 1, n: opts.shard.count, first: {} };
   }
 
   /** One run; false when the search is over (complete, or a limit reached). */
@@ -140,6 +145,8 @@ export class Exploration {
     r.distinct = [...this.distinct.values()].sort((a, b) => (a.outcome < b.outcome ? -1 : a.outcome > b.outcome ? 1 : 0));
     for (const f of findingsOf(v)) {
       const best = r.counterexamples[f];
+      // A shard notes the root choice under which each kind was first found: the merge's order.
+      if (!best && r.shard) r.shard.first[f] = v.schedule[0] ?? 0;
       if (!best || v.schedule.length < best.schedule.length) r.counterexamples[f] = { schedule: v.schedule, verdict: v, repro: this.repro(v.schedule) };
     }
   }

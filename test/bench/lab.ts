@@ -11,7 +11,7 @@
 //            three-vcpu-purge and three-vcpu-small (3 vCPUs), the same, and brute force of each
 //            against explore (stopped at 30 s: three-vcpu-purge's is a lower bound)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -223,6 +223,74 @@ async function measureCompare(rounds = 5): Promise<Figure[]> {
   }
 }
 
+/** One `node dist/xensim.js …` with its stdout to `file` (large outputs): as xensim(), without the text. */
+function xensimToFile(args: readonly string[], file: string): ChildRun {
+  const fd = openSync(file, 'w');
+  try {
+    const c0 = cpuMs();
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [BIN, ...args], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', fd, 'pipe'] });
+    const ms = performance.now() - t0;
+    const c1 = cpuMs();
+    if (r.status !== 0) throw new Error(`xensim ${args.join(' ')}: exit ${r.status ?? r.signal}: ${r.stderr}`);
+    const cpu = c1.children - c0.children;
+    return { ms, cpu, other: Math.max(0, c1.machine - c0.machine - cpu), stdout: '' };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Issue 18's sizes: a matrix of `runs` runs (every scenario × 4 policies × as many seeds as that
+ * takes), the built command, --workers 1 against a thread per core, whole processes, interleaved,
+ * best of `rounds`; the two outputs (--ndjson, to files) must be the same bytes.
+ */
+export async function measureCompareSized(runs: number, rounds: number): Promise<Figure[]> {
+  const id = `lab.compare-${runs / 1000}k`;
+  const load = await tryImport('../../src/lab/scenarios/load.ts');
+  const builtin = fn(load, 'builtinScenarios') as (() => string[]) | undefined;
+  const per = (builtin?.().length ?? 1) * 4;
+  const seeds = Math.ceil(runs / per);
+  const what = `compare: ${human(per * seeds)} runs (all scenarios × 4 policies × seeds 1..${seeds}, node dist/xensim.js)`;
+  if (!builtin) return [pending(id, what, 'src/lab/scenarios/load.ts not there')];
+  try {
+    const cores = cpus().length;
+    const dir = mkdtempSync(join(tmpdir(), 'xensim-bench-compare-'));
+    const matrix = ['compare', '--seeds', `1..${seeds}`, '--ndjson'];
+    const out = { one: join(dir, 'one.ndjson'), threads: join(dir, 'threads.ndjson') };
+    const samples: Record<'one' | 'threads', ChildRun[]> = { one: [], threads: [] };
+    const t = await interleaved(rounds, {
+      one: () => void samples.one.push(xensimToFile([...matrix, '--workers', '1'], out.one)),
+      threads: () => void samples.threads.push(xensimToFile([...matrix, '--workers', String(cores)], out.threads)),
+    });
+    if (!readFileSync(out.one).equals(readFileSync(out.threads))) throw new Error("the threaded output differs from one thread's");
+    rmSync(dir, { recursive: true, force: true });
+    const best = (k: 'one' | 'threads') => samples[k].reduce((a, b) => (b.ms < a.ms ? b : a));
+    const [one, many] = [best('one'), best('threads')];
+    const disturbed = [...samples.one, ...samples.threads].filter((r) => r.other > 0.1 * r.ms).length;
+    return [
+      judge({
+        id,
+        section: SECTION,
+        what: `${what}, --workers ${cores}`,
+        value: round3(many.ms / 1000),
+        unit: 's',
+        baseline: { what: '--workers 1 (one thread)', value: round3(one.ms / 1000), unit: 's' },
+        ratio: round3(one.ms / many.ms),
+        goal: { on: 'ratio', op: '>=', limit: 1.7 },
+        note:
+          `ratio = one thread / threaded, whole processes, best of ${rounds} interleaved, the outputs the same bytes; ` +
+          `CPU: one thread ${s1(one.cpu)} (${(one.cpu / one.ms).toFixed(2)} cores), threaded ${s1(many.cpu)} (${(many.cpu / many.ms).toFixed(2)} cores); ` +
+          `threads costing no CPU beyond one thread's could reach at most ${((cores * one.ms) / one.cpu).toFixed(2)}× on ${cores} cores` +
+          (disturbed > 0 ? `; ${disturbed} of ${2 * rounds} samples had other load on the machine (> 10 % of a core): the ratio is then not the code's` : ''),
+        samples: { one: t.one.samples, threads: t.threads.samples },
+      }),
+    ];
+  } catch (e) {
+    return [pending(id, what, `compare failed: ${(e as Error).message}`)];
+  }
+}
+
 const THREE = fileURLToPath(new URL('../fixtures/explore/three-vcpu-purge.json', import.meta.url));
 const THREE_SMALL = fileURLToPath(new URL('../fixtures/explore/three-vcpu-small.json', import.meta.url));
 type ExploreFn = (s: unknown, o?: Record<string, unknown>) => Record<string, unknown>;
@@ -311,5 +379,12 @@ async function bruteFigure(id: string, name: string, scenario: unknown, exploreM
 }
 
 export async function lab(): Promise<Figure[]> {
-  return [...(await measureRun()), ...(await measureCompare()), ...(await measureExplore())];
+  return [
+    ...(await measureRun()),
+    ...(await measureCompare()),
+    // Issue 18's sizes (the 100,000-run matrix: about 5 CPU-minutes a sample, so one round).
+    ...(await measureCompareSized(10_000, 3)),
+    ...(await measureCompareSized(100_000, 1)),
+    ...(await measureExplore()),
+  ];
 }

@@ -30,6 +30,19 @@ export interface RunRecord {
   complete: boolean;
 }
 
+/**
+ * A share of the search for `explore --shard K/N`: the root's choices (its runnable vCPUs, in
+ * order) are dealt round-robin, choice u to shard u mod N. The root is fully expanded (every
+ * runnable vCPU is a branch, each with the earlier ones asleep), so each root choice's subtree is
+ * explored the same whichever process runs it: a shard only needs the first steps' footprints of
+ * the earlier choices for its sleep set, which a one-step probe run gives.
+ */
+export interface RootShare {
+  /** 0-based. */
+  index: number;
+  count: number;
+}
+
 /** One run at a time, so a caller can stop between runs (time, count, Ctrl-C) and report. */
 export class DporSearch {
   private readonly stack: Node[] = [];
@@ -41,27 +54,50 @@ export class DporSearch {
   private readonly s: Scenario;
   private readonly runOpts: RunScenarioOptions;
   private readonly vcpus: number;
+  private readonly share: RootShare;
+  /** Root choices of other shards: their subtrees are not run here, only probed for a footprint. */
+  private readonly others = new Set<number>();
 
-  constructor(s: Scenario, runOpts: RunScenarioOptions) {
+  constructor(s: Scenario, runOpts: RunScenarioOptions, share: RootShare = { index: 0, count: 1 }) {
     this.s = s;
     this.runOpts = runOpts;
     this.vcpus = runOpts.vcpus ?? s.vcpus;
+    this.share = share;
   }
 
   /** Runs the next branch; null when the search is complete. */
   next(): RunRecord | null {
-    if (this.done) return null;
-    if (this.started && this.stack.length === 0) {
-      this.done = true;
-      return null;
+    for (;;) {
+      if (this.done) return null;
+      if (this.started && this.stack.length === 0) {
+        this.done = true;
+        return null;
+      }
+      const r = this.run();
+      if (r) return r;
     }
-    this.started = true;
+  }
+
+  /** One run: a branch (its record), or a probe of another shard's root choice (null). */
+  private run(): RunRecord | null {
     const prefix = this.stack.length;
+    const first = !this.started;
+    this.started = true;
     const trace: StepTrace = { steps: [], pending: [] };
     const verdict = runScenarioWith(this.s, this.runOpts, { seed: 0, chooser: this.chooser(prefix, trace), trace });
-    const complete = verdict.outcome !== 'pruned';
     trace.steps.forEach((fp, i) => (this.stack[i]!.event = fp));
-    this.states += Math.max(0, trace.steps.length - prefix + 1);
+    // The root state is counted once in all: by the first shard.
+    const root = first && this.share.index > 0 ? 1 : 0;
+    if (this.stack.length === 0 && this.share.index > 0) return null; // no choice at all: the first shard's run
+    if (this.stack.length > 0 && this.others.has(this.stack[0]!.chosen)) {
+      // A probe: it ran the root choice's first step only, for the sleep set.
+      this.states += first && this.share.index === 0 ? 1 : 0;
+      this.stack.length = 1;
+      this.backtrack();
+      return null;
+    }
+    const complete = verdict.outcome !== 'pruned';
+    this.states += Math.max(0, trace.steps.length - prefix + 1) - root;
     this.maxDepth = Math.max(this.maxDepth, trace.steps.length);
     this.addBacktracks(trace, prefix, complete);
     this.backtrack();
@@ -72,6 +108,8 @@ export class DporSearch {
   /** Follows the stack's choices, then opens new nodes: the lowest vCPU not asleep. */
   private chooser(prefix: number, trace: StepTrace): Chooser {
     return (runnable, step) => {
+      // A probe of another shard's root choice stops after its first step.
+      if (step === 1 && this.others.has(this.stack[0]!.chosen)) return null;
       if (step < prefix) {
         const i = runnable.indexOf(this.stack[step]!.chosen);
         if (i < 0) throw new Error(`explore: replaying step ${step}, vCPU ${this.stack[step]!.chosen} is not runnable (the model is not deterministic)`);
@@ -85,7 +123,10 @@ export class DporSearch {
       }
       const p = runnable.find((q) => !sleep.has(q));
       if (p === undefined) return null;
-      this.stack.push({ runnable: [...runnable], sleep, backtrack: new Set([p]), chosen: p, event: null });
+      // The root is fully expanded (RootShare): every runnable vCPU is a branch there.
+      const backtrack = new Set(step === 0 ? runnable : [p]);
+      if (step === 0) runnable.forEach((q, u) => u % this.share.count !== this.share.index && this.others.add(q));
+      this.stack.push({ runnable: [...runnable], sleep, backtrack, chosen: p, event: null });
       return runnable.indexOf(p);
     };
   }
