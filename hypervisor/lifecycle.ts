@@ -158,26 +158,60 @@ export function destroyDomain(x: XenState, d: Domain): void {
     destroyGdt(x, v);
     v.tlb.clear();
   }
-  for (let level = PGT_l4_page_table; level >= PGT_l2_page_table; level--) {
-    for (const mfn of d.mfns()) {
-      if (f.owner[mfn] !== d.id || !getPage(x, mfn, d.id)) continue;
-      dropPin(x, mfn);
-      if (f.flags[mfn]! & F_ALLOCATED) {
-        f.flags[mfn]! &= ~F_ALLOCATED;
-        putPage(x, mfn);
+  // relinquish_memory's passes (domain.c), L4 first. A frame held by nothing but its allocation
+  // reference (most of a big domain: never typed, never mapped) is freed as it is met, by a few
+  // typed-array stores; only the others (used frames) take the passes and the leak check.
+  const used: number[] = [];
+  for (const r of d.ranges) {
+    for (let m = r.base; m < r.base + r.count; m++) {
+      if (f.owner[m] !== d.id) continue;
+      if (f.count[m] === 1 && f.flags[m] === F_ALLOCATED && f.typeCount[m] === 0) freeUnused(x, m);
+      else {
+        x.framesExamined++;
+        relinquish(x, d, m, PGT_l4_page_table);
+        if (f.owner[m] === d.id) used.push(m);
       }
-      if (f.type[mfn] === level && f.flags[mfn]! & (F_VALIDATED | F_PARTIAL)) forceDevalidate(x, mfn);
-      putPage(x, mfn);
     }
+  }
+  for (let level = PGT_l4_page_table - 1; level >= PGT_l2_page_table; level--) {
+    for (const m of used) if (f.owner[m] === d.id) relinquish(x, d, m, level);
   }
   x.domains.delete(d.id);
   // Nothing may be left: a frame still owned is a leak, unless another domain still maps it or a
   // release build of Xen leaks it too (page-type.ts assertUnreachable; the domain stays a zombie).
-  for (const mfn of d.mfns()) {
+  for (const mfn of used) {
     if (f.owner[mfn] !== d.id) continue;
     const foreign = holdersOf(x, mfn).filter((h) => h.dom !== d.id);
     if (foreign.length + (x.leaked.get(mfn) ?? 0) !== f.count[mfn]) {
       throw new Error(`domain ${d.id} destroyed but mfn ${hex(mfn)} leaked (caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))})`);
     }
   }
+}
+
+/** One frame in relinquish_memory's pass for `level`: unpin, drop the allocation, devalidate. */
+function relinquish(x: XenState, d: Domain, mfn: number, level: number): void {
+  const f = x.frames;
+  if (!getPage(x, mfn, d.id)) return;
+  dropPin(x, mfn);
+  if (f.flags[mfn]! & F_ALLOCATED) {
+    f.flags[mfn]! &= ~F_ALLOCATED;
+    putPage(x, mfn);
+  }
+  if (f.type[mfn] === level && f.flags[mfn]! & (F_VALIDATED | F_PARTIAL)) forceDevalidate(x, mfn);
+  putPage(x, mfn);
+}
+
+/**
+ * What relinquish() comes to for a frame with only its allocation reference: put_page to 0 and
+ * free_domheap_page (page-type.ts freeDomheapPage), stamped for the realloc flush.
+ */
+function freeUnused(x: XenState, mfn: number): void {
+  const f = x.frames;
+  f.count[mfn] = 0;
+  f.owner[mfn] = NO_OWNER;
+  f.type[mfn] = 0;
+  f.flags[mfn] = 0;
+  f.linear[mfn] = 0;
+  f.tlbflushTimestamp[mfn] = x.clock.now;
+  f.dropContents(mfn);
 }
