@@ -6,6 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Hypervisor, MMUEXT } from '../../hypervisor/index.ts';
+import { getHeapStatistics } from 'node:v8';
+import { explore, exploreText } from '../../src/lab/explore.ts';
+import { MAX_EXPLORE_DEPTH } from '../../src/lab/explore/dpor.ts';
+import { loadScenario } from '../../src/lab/scenarios/load.ts';
 import { MAX_LOGGED_BLOCKERS } from '../../src/log/write.ts';
 import { replay } from '../../src/replay/replay.ts';
 import { repo } from './built.ts';
@@ -76,5 +80,24 @@ describe('a refusal line lists at most MAX_LOGGED_BLOCKERS blockers and counts t
     const input = statSync(join(BOMBS, 'multicall-blockers.ndjson')).size;
     expect(statSync(log).size).toBeLessThan(200 * 3000);
     expect(statSync(log).size / input).toBeLessThan(50);
+  });
+});
+
+describe('explore stops at its depth limit and heap budget with a partial result', () => {
+  it('explore-64x60.json (64 vCPUs × 60 operations): stops at the depth limit, not exhaustive, the heap bounded', () => {
+    const s = loadScenario(join(BOMBS, 'explore-64x60.json'));
+    const before = getHeapStatistics().used_heap_size;
+    const r = explore(s, {});
+    expect(r).toMatchObject({ exhaustive: false, stopped: 'max-depth', max_depth: MAX_EXPLORE_DEPTH });
+    expect(exploreText(r)).toContain('NOT EXHAUSTIVE: a run went past 4096 steps');
+    // Race detection on a run of n steps keeps up to n²/2 numbers: 4096 steps, at most ~70 MB.
+    expect(getHeapStatistics().used_heap_size - before).toBeLessThan(256 * 2 ** 20);
+  });
+
+  it('a heap budget already spent: stops before the first run, not exhaustive', () => {
+    const s = loadScenario('cross-vcpu-irqsoff-purge');
+    const r = explore(s, { maxHeapBytes: 1 });
+    expect(r).toMatchObject({ exhaustive: false, stopped: 'max-memory', schedules: 0 });
+    expect(exploreText(r)).toContain('NOT EXHAUSTIVE: stopped at the memory budget');
   });
 });
