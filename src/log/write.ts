@@ -49,7 +49,8 @@ import type { Caller, FlushEvent, Holder, Refusal } from '../../hypervisor/types
 import { hasCaller, type TraceRecord } from '../trace/types.ts';
 import { recordToJson, hex } from '../trace/write.ts';
 import { resultToJson, type RecordResult } from '../trace/result.ts';
-import { openOutput, writeAllSync } from './output.ts';
+import { lockOutput } from './lock.ts';
+import { openOutput, refuseInputAsOutput, regularOrNew, requireDirectory, writeAllSync } from './output.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -139,10 +140,21 @@ export class LogFile {
   private readonly path: string;
   /** A write failed: later lines are dropped, and end() only closes. */
   private failed = false;
+  /** Gives back the lock on the path (none for a device or a pipe). */
+  private unlock: () => void = () => {};
 
   constructor(path: string, inputs: readonly string[] = []) {
     this.path = path;
-    this.fd = openOutput(path, '--log', inputs);
+    // Locked before it is truncated: a log another xensim writes is refused (lock.ts).
+    refuseInputAsOutput(path, '--log', inputs);
+    requireDirectory(path, '--log');
+    if (regularOrNew(path)) this.unlock = lockOutput(path, '--log');
+    try {
+      this.fd = openOutput(path, '--log', inputs);
+    } catch (e) {
+      this.unlock();
+      throw e;
+    }
     LogFile.open.add(this);
     if (!LogFile.exitHook) {
       LogFile.exitHook = true;
@@ -226,6 +238,7 @@ export class LogFile {
     }
     closeSync(this.fd);
     this.fd = -1;
+    this.unlock();
   }
 }
 
