@@ -48,3 +48,17 @@ describe('compare: scenario arguments', () => {
     });
   }
 });
+
+describe('--vcpus fewer than the programs that do something', () => {
+  it('run and explore: exit 2, naming the program that would be dropped; an empty program may go', async () => {
+    for (const cmd of ['run', 'explore']) {
+      const r = await runBuilt(built.bin, [cmd, 'cross-vcpu-irqsoff-purge', '--vcpus', '1']);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/--vcpus 1 would drop programs: the scenario's program 1 needs vCPU 1 \(give at least 2\)/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    // suspend-pin-all-irqs-off's second program is empty: one vCPU runs it all.
+    const ok = await runBuilt(built.bin, ['run', 'suspend-pin-all-irqs-off', '--vcpus', '1']);
+    expect(ok.status).toBe(0);
+  });
+});
