@@ -1,0 +1,35 @@
+// kill -9 (issue 15, acceptance): no handler runs, so no end line or closing bracket; what a
+// streaming compare wrote is whole rows in matrix order, at most the last one cut (one write in
+// flight). The replay case is in stop.test.ts; run is synchronous and has no handler (docs/limits.md).
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compareJobs } from '../../src/lab/compare.ts';
+import { builtinScenarios } from '../../src/lab/scenarios/load.ts';
+import { SEED_QUESTION } from '../../src/lab/scenarios/policies.ts';
+import { buildCommand, repo, type Built } from './built.ts';
+
+let built: Built;
+beforeAll(() => void (built = buildCommand('xensim-kill-')));
+afterAll(() => built?.remove());
+
+describe('compare --ndjson killed with SIGKILL', () => {
+  it('keeps whole rows, the matrix prefix in order; at most the last row is cut', async () => {
+    const { stdout, signal } = await new Promise<{ stdout: string; signal: NodeJS.Signals | null }>((resolve) => {
+      const child = spawn(process.execPath, [built.bin, 'compare', '--seeds', '1..400', '--ndjson', '--workers', '1'], { cwd: repo });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (s: string) => {
+        out += s;
+        if (out.split('\n').length > 30) child.kill('SIGKILL');
+      });
+      child.on('close', (_code, sig) => resolve({ stdout: out, signal: sig }));
+    });
+    expect(signal).toBe('SIGKILL');
+    const cut = stdout.lastIndexOf('\n');
+    const rows = stdout.slice(0, cut).split('\n').map((l) => JSON.parse(l) as { scenario: string; policy: string; seed: number });
+    expect(rows.length).toBeGreaterThanOrEqual(30);
+    const jobs = compareJobs({ scenarios: builtinScenarios(), policies: [...SEED_QUESTION], seeds: Array.from({ length: 400 }, (_, i) => i + 1) });
+    expect(rows.map((r) => [r.scenario, r.seed])).toEqual(jobs.slice(0, rows.length).map((j) => [j.scenario, j.seed]));
+    // What follows the last line break is a prefix of one row, never more.
+    expect(stdout.slice(cut + 1)).not.toContain('\n');
+  });
+});
