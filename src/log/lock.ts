@@ -9,11 +9,22 @@
 //   file system held from another host, or a pid reused since the crash, is reported as in use:
 //   remove PATH.lock by hand.)
 // A normal end, an exception or a signal the CLI handles release it (LogFile.end).
+// proper-lockfile loads signal-exit 3, which listens for SIGINT, SIGTERM, SIGHUP and more to
+// remove its locks on the way out. A JS listener defers a signal to the next turn of the event
+// loop, so a synchronous `run` would finish, and exit 0, instead of dying of it: those listeners
+// are taken off here (they are the only signal listeners when this module loads, at start-up). A
+// lock is still given back at a normal exit and after the signals the CLI handles (LogFile's exit
+// hook); a process killed by a signal leaves it for the next one to recover by its pid.
 
 import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { ioCause, OutputError } from './output.ts';
+
+for (const event of process.eventNames()) {
+  if (typeof event !== 'string' || !event.startsWith('SIG')) continue;
+  for (const l of process.listeners(event as NodeJS.Signals)) if (l.name === 'listener') process.off(event, l);
+}
 
 /** ~12 days: over proper-lockfile's timer limit (stale / 2 must fit setTimeout's 2^31 ms). */
 const NEVER_STALE_MS = 2 ** 30;
