@@ -73,6 +73,7 @@ export class Hypervisor {
       everPrivileged: false,
       oldGuestTable: 0,
       leaked: new Map(),
+      framesExamined: 0,
     };
   }
 
@@ -309,6 +310,11 @@ export class Hypervisor {
   /** Recount every reference from scratch; one line per mismatch or broken invariant. */
   audit(): string[] {
     return audit(this.x);
+  }
+
+  /** Frames destruction and the audit examined one by one so far (XenState.framesExamined). */
+  get framesExamined(): number {
+    return this.x.framesExamined;
   }
 
   /** The TLB-flush clock. */

@@ -60,11 +60,12 @@ export function createDomain(x: XenState, spec: DomainSpec): Domain {
   const pristine = Math.min(Math.max(base, f.size), base + count);
   f.grow(base + count);
   let newest = pristine < base + count ? 0 : -1;
+  const { owner, count: refs, tlbflushTimestamp: stamp } = f;
   for (let m = base; m < pristine; m++) {
-    if ((f.owner[m] !== NO_OWNER || f.count[m] !== 0) && !reclaimLeaked(x, m)) {
-      throw new SetupError(`mfn ${hex(m)} already belongs to d${f.owner[m]}`, 'frames');
+    if ((owner[m] !== NO_OWNER || refs[m] !== 0) && !reclaimLeaked(x, m)) {
+      throw new SetupError(`mfn ${hex(m)} already belongs to d${owner[m]}`, 'frames');
     }
-    if (f.tlbflushTimestamp[m]! > newest) newest = f.tlbflushTimestamp[m]!;
+    if (stamp[m]! > newest) newest = stamp[m]!;
   }
   // alloc_heap_pages: frames freed earlier may still be in some TLB; flush those CPUs first.
   for (const other of x.domains.values()) {
@@ -74,9 +75,8 @@ export function createDomain(x: XenState, spec: DomainSpec): Domain {
   f.owner.fill(domid, base, base + count);
   f.count.fill(1, base, base + count);
   f.flags.fill(F_ALLOCATED, base, base + count);
-  f.type.fill(0, base, pristine);
-  f.typeCount.fill(0, base, pristine);
-  f.linear.fill(0, base, pristine);
+  // A free frame's type, type count and linear count are 0 already (freeDomheapPage, freeUnused,
+  // reclaimLeaked): no fill for them.
   // A new domain's vCPUs start with clean TLBs: one tick marks them as flushed now.
   const d = new Domain(domid, vcpus, spec.privileged ?? false, ++x.clock.now);
   if (d.privileged) x.everPrivileged = true;
@@ -99,6 +99,8 @@ function reclaimLeaked(x: XenState, mfn: number): boolean {
   f.count[mfn] = 0;
   f.owner[mfn] = NO_OWNER;
   f.flags[mfn] = 0;
+  f.type[mfn] = 0;
+  f.linear[mfn] = 0;
   f.tlbflushTimestamp[mfn] = x.clock.now;
   f.dropContents(mfn);
   return true;
@@ -158,26 +160,82 @@ export function destroyDomain(x: XenState, d: Domain): void {
     destroyGdt(x, v);
     v.tlb.clear();
   }
-  for (let level = PGT_l4_page_table; level >= PGT_l2_page_table; level--) {
-    for (const mfn of d.mfns()) {
-      if (f.owner[mfn] !== d.id || !getPage(x, mfn, d.id)) continue;
-      dropPin(x, mfn);
-      if (f.flags[mfn]! & F_ALLOCATED) {
-        f.flags[mfn]! &= ~F_ALLOCATED;
-        putPage(x, mfn);
+  // relinquish_memory's passes (domain.c), L4 first. A frame held by nothing but its allocation
+  // reference (most of a big domain: never typed, never mapped) is freed as it is met, by a few
+  // typed-array stores; only the others (used frames) take the passes and the leak check.
+  const used: number[] = [];
+  for (const r of d.ranges) {
+    for (let m = r.base; m < r.base + r.count; m++) {
+      if (f.owner[m] !== d.id) continue;
+      if (unused(x, m)) {
+        // Untouched frames come in runs: the run is freed with fills.
+        const end = unusedRun(x, d.id, m, r.base + r.count);
+        freeUnused(x, m, end);
+        m = end - 1;
+        continue;
       }
-      if (f.type[mfn] === level && f.flags[mfn]! & (F_VALIDATED | F_PARTIAL)) forceDevalidate(x, mfn);
-      putPage(x, mfn);
+      x.framesExamined++;
+      relinquish(x, d, m, PGT_l4_page_table);
+      if (f.owner[m] === d.id) used.push(m);
     }
   }
+  for (let level = PGT_l4_page_table - 1; level >= PGT_l2_page_table; level--) {
+    for (const m of used) if (f.owner[m] === d.id) relinquish(x, d, m, level);
+  }
+  // freeUnused leaves the contents of what it freed: a free frame reads as zeroes.
+  const stale: number[] = [];
+  for (const m of f.writtenFrames()) if (f.owner[m] === NO_OWNER) stale.push(m);
+  for (const m of stale) f.dropContents(m);
   x.domains.delete(d.id);
   // Nothing may be left: a frame still owned is a leak, unless another domain still maps it or a
   // release build of Xen leaks it too (page-type.ts assertUnreachable; the domain stays a zombie).
-  for (const mfn of d.mfns()) {
+  for (const mfn of used) {
     if (f.owner[mfn] !== d.id) continue;
     const foreign = holdersOf(x, mfn).filter((h) => h.dom !== d.id);
     if (foreign.length + (x.leaked.get(mfn) ?? 0) !== f.count[mfn]) {
       throw new Error(`domain ${d.id} destroyed but mfn ${hex(mfn)} leaked (caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))})`);
     }
   }
+}
+
+/** One frame in relinquish_memory's pass for `level`: unpin, drop the allocation, devalidate. */
+function relinquish(x: XenState, d: Domain, mfn: number, level: number): void {
+  const f = x.frames;
+  if (!getPage(x, mfn, d.id)) return;
+  dropPin(x, mfn);
+  if (f.flags[mfn]! & F_ALLOCATED) {
+    f.flags[mfn]! &= ~F_ALLOCATED;
+    putPage(x, mfn);
+  }
+  if (f.type[mfn] === level && f.flags[mfn]! & (F_VALIDATED | F_PARTIAL)) forceDevalidate(x, mfn);
+  putPage(x, mfn);
+}
+
+/** Held by nothing but its allocation reference: never typed, mapped, pinned or a base pointer. */
+function unused(x: XenState, mfn: number): boolean {
+  const f = x.frames;
+  return f.count[mfn] === 1 && f.flags[mfn] === F_ALLOCATED && f.typeCount[mfn] === 0;
+}
+
+/** The end of the run of d's unused frames from `from` (itself unused), at most `limit`. */
+function unusedRun(x: XenState, dom: number, from: number, limit: number): number {
+  const { owner, count, flags, typeCount } = x.frames;
+  let end = from + 1;
+  while (end < limit && owner[end] === dom && count[end] === 1 && flags[end] === F_ALLOCATED && typeCount[end] === 0) end++;
+  return end;
+}
+
+/**
+ * What relinquish() comes to for frames [from, to) with only their allocation reference: put_page
+ * to 0 and free_domheap_page (page-type.ts freeDomheapPage), stamped for the realloc flush. Their
+ * contents are dropped after the pass (destroyDomain): a Map lookup a frame would cost more.
+ */
+function freeUnused(x: XenState, from: number, to: number): void {
+  const f = x.frames;
+  f.count.fill(0, from, to);
+  f.owner.fill(NO_OWNER, from, to);
+  f.type.fill(0, from, to);
+  f.flags.fill(0, from, to);
+  f.linear.fill(0, from, to);
+  f.tlbflushTimestamp.fill(x.clock.now, from, to);
 }

@@ -39,6 +39,12 @@ export interface XenState {
    * old_guest_table (ASSERT_UNREACHABLE() in promote_l{3,4}_table). The audit accepts exactly these.
    */
   readonly leaked: Map<number, number>;
+  /**
+   * Frames that destruction and the audit looked at one by one (the used ones): the rest of a
+   * domain costs them a few typed-array reads a frame. A cost counter for the tests of
+   * docs/limits.md, never read by the model.
+   */
+  framesExamined: number;
 }
 
 export class Diag {

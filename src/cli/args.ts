@@ -63,7 +63,15 @@ export function seedsArg(v: string): number[] {
   throw new InvalidArgumentError('seeds are a range 1..10 or a list 1,2,3');
 }
 
-export const listArg = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), ...v.split(/[\s,]+/).filter(Boolean)];
+/**
+ * A comma-separated list (repeatable, the lists add up); spaces around a comma are dropped, spaces
+ * inside a name kept (a path may have them). A list that names nothing ("", ",") is a usage error.
+ */
+export const listArg = (v: string, prev: string[] | undefined): string[] => {
+  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new InvalidArgumentError(`"${v}" names nothing (a comma-separated list; a path with a comma: --scenario PATH)`);
+  return [...(prev ?? []), ...items];
+};
 
 /** `--shard K/N` (1 ≤ K ≤ N, the habit of vitest/jest/playwright) → a 0-based index and the count. */
 export function shardArg(v: string): { index: number; count: number } {

@@ -10,6 +10,7 @@ import { collect, runCommand, stoppedExit, UsageError } from './command.ts';
 
 interface CompareFlags {
   scenarios?: string[];
+  scenario: string[];
   policy: string[];
   seeds: number[];
   set: string[];
@@ -35,6 +36,7 @@ export function registerCompare(program: Command): void {
     .command('compare')
     .description('the matrix of verdicts: scenarios × policies × seeds (default: the seed patch\'s question)')
     .option('--scenarios <names>', 'scenarios, comma-separated (default: all built-ins)', listArg)
+    .option('--scenario <name-or-path>', 'one scenario, taken as it is: a path may hold commas and spaces (repeatable; adds to --scenarios)', collect, [])
     .option('--policy <spec>', 'a policy column (repeatable; default: force, if_needed, never, default)', collect, [])
     .option('--seeds <seeds>', 'a range 1..10 or a list 1,2,3', seedsArg, [1, 2, 3])
     .option('--set <knob=value>', 'set one policy knob in every run (repeatable)', collect, [])
@@ -48,7 +50,8 @@ export function registerCompare(program: Command): void {
         const { builtinScenarios } = await import('../lab/scenarios/load.ts');
         const { SEED_QUESTION } = await import('../lab/scenarios/policies.ts');
         const { compare, compareTable } = await import('../lab/compare.ts');
-        const scenarios = flags.scenarios ?? builtinScenarios();
+        const named = [...(flags.scenarios ?? []), ...flags.scenario];
+        const scenarios = named.length ? named : builtinScenarios();
         const policies = flags.policy.length ? flags.policy : [...SEED_QUESTION];
         let total = scenarios.length * policies.length * flags.seeds.length;
         let stream = await streamFor(flags);

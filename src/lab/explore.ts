@@ -3,9 +3,11 @@
 // (src/lab/explore/dpor.ts, docs/explore.md). It reports how many complete schedules (each a
 // different Mazurkiewicz trace) deadlock, BUG or leave a VA hazard, every distinct outcome, and
 // the shortest schedule of each kind, which `run --schedule` reproduces exactly. A search cut by
-// --max-schedules, --max-time or Ctrl-C says so: "not exhaustive".
+// --max-schedules, --max-time, Ctrl-C, a run past MAX_EXPLORE_DEPTH steps or the heap budget says
+// so: "not exhaustive".
 
-import { DporSearch, type RootShare, type RunRecord } from './explore/dpor.ts';
+import { getHeapStatistics } from 'node:v8';
+import { DporSearch, MAX_EXPLORE_DEPTH, type RootShare, type RunRecord } from './explore/dpor.ts';
 import { findingsOf, outcomeKey, type Finding } from './explore/outcome.ts';
 import type { RunScenarioOptions } from './run.ts';
 import type { Scenario } from './scenarios/schema.ts';
@@ -21,6 +23,10 @@ export interface ExploreOptions {
   maxSchedules?: number;
   /** Stop after this many milliseconds (checked between runs). */
   maxTimeMs?: number;
+  /** Stop at a run longer than this many steps (default MAX_EXPLORE_DEPTH, docs/limits.md). */
+  maxDepth?: number;
+  /** Stop once the V8 heap holds more than this many bytes, checked between runs (default 1 GiB). */
+  maxHeapBytes?: number;
   /** How the user named the scenario (a path or a built-in name), for the repro commands. */
   source?: string;
   /** Called after each run. */
@@ -36,7 +42,10 @@ export interface ExploreProgress {
   depth: number;
 }
 
-export type StopReason = 'max-schedules' | 'max-time' | 'interrupted';
+export type StopReason = 'max-schedules' | 'max-time' | 'max-depth' | 'max-memory' | 'interrupted';
+
+/** The heap explore may fill before it stops with what it found (docs/limits.md). */
+export const MAX_EXPLORE_HEAP_BYTES = 2 ** 30;
 
 export interface ExploreReport {
   scenario: string;
@@ -83,7 +92,7 @@ export class Exploration {
     const runOpts: RunScenarioOptions = { set: opts.set ?? [] };
     if (opts.policy !== undefined) runOpts.policy = opts.policy;
     if (opts.vcpus !== undefined) runOpts.vcpus = opts.vcpus;
-    this.search = new DporSearch(s, runOpts, opts.shard);
+    this.search = new DporSearch(s, runOpts, opts.shard, opts.maxDepth);
     this.report = {
       scenario: s.name,
       policy: opts.policy ?? s.policy,
@@ -108,12 +117,14 @@ export class Exploration {
     const r = this.report;
     if (r.schedules >= (this.opts.maxSchedules ?? 100_000)) return this.stop('max-schedules');
     if (this.opts.maxTimeMs !== undefined && performance.now() - started >= this.opts.maxTimeMs) return this.stop('max-time');
+    if (getHeapStatistics().used_heap_size > (this.opts.maxHeapBytes ?? MAX_EXPLORE_HEAP_BYTES)) return this.stop('max-memory');
     const rec = this.search.next();
     if (!rec) {
       r.exhaustive = true;
       return false;
     }
     this.note(rec);
+    if (this.search.cut) return this.stop('max-depth');
     this.opts.onRun?.({ schedules: r.schedules, runs: ++this.runs, states: this.search.states, depth: this.search.maxDepth });
     return true;
   }
@@ -198,6 +209,8 @@ export async function exploreAsync(s: Scenario, opts: ExploreOptions, signal?: A
 const STOPPED: Record<StopReason, string> = {
   'max-schedules': 'stopped at --max-schedules',
   'max-time': 'stopped at --max-time',
+  'max-depth': `a run went past ${MAX_EXPLORE_DEPTH} steps (the depth limit)`,
+  'max-memory': 'stopped at the memory budget (1 GiB of heap)',
   interrupted: 'interrupted',
 };
 

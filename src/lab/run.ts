@@ -5,6 +5,7 @@
 
 import type { GuestEvent } from '../../guest/events.ts';
 import { Kernel, type RunOptions, type RunResult } from '../../guest/kernel.ts';
+import { ScenarioError } from '../../guest/ops.ts';
 import { Hypervisor, type FlushEvent, type Refusal } from '../../hypervisor/index.ts';
 import { hypervisorPort, type PortRecord } from './guest-port.ts';
 import { createLog, refusalJson, type BlameHolder, type HypercallLog, type LogLevel, type RunEndReason } from '../log/write.ts';
@@ -168,6 +169,12 @@ function scenarioFiles(s: Scenario): string[] {
 export function runScenarioWith(s: Scenario, opts: RunScenarioOptions, runOpts: RunOptions): Verdict {
   const { label, policy } = resolvePolicy(opts.policy ?? '', s.policy, s.set, opts.set ?? []);
   const vcpus = opts.vcpus ?? s.vcpus;
+  // One program per vCPU: fewer vCPUs would drop programs without a word (more leave some idle;
+  // an empty program may go).
+  const needed = s.programs.reduce((n, p, i) => (p.length > 0 ? i + 1 : n), 0);
+  if (vcpus < needed) {
+    throw new ScenarioError(`--vcpus ${vcpus} would drop programs: the scenario's program ${needed - 1} needs vCPU ${needed - 1} (give at least ${needed})`);
+  }
   const counter = new VerdictCounter();
   const log = opts.log ? new RunLog(createLog({ dest: opts.log, level: opts.logLevel ?? 'info', inputs: scenarioFiles(s) })) : null;
   // Whatever stops the run, the log ends with a line saying why: the outcome (a BUG and a deadlock

@@ -70,6 +70,16 @@ export function refuseInputAsOutput(path: string, what: string, inputs: readonly
  */
 export function openOutput(path: string, what: string, inputs: readonly string[] = []): number {
   refuseInputAsOutput(path, what, inputs);
+  requireDirectory(path, what);
+  try {
+    return openSync(path, 'w');
+  } catch (e) {
+    throw new OutputError(`${what} ${path}: ${ioCause(e)}`);
+  }
+}
+
+/** The directory `path` goes in must exist (nothing is created behind the user's back). */
+export function requireDirectory(path: string, what: string): void {
   const dir = dirname(path);
   let dirOk = false;
   try {
@@ -78,11 +88,12 @@ export function openOutput(path: string, what: string, inputs: readonly string[]
     dirOk = false;
   }
   if (!dirOk) throw new OutputError(`${what} ${path}: no such directory ${dir} (create it first)`);
-  try {
-    return openSync(path, 'w');
-  } catch (e) {
-    throw new OutputError(`${what} ${path}: ${ioCause(e)}`);
-  }
+}
+
+/** A path that is, or will be, a regular file (not a device, a pipe or a directory). */
+export function regularOrNew(path: string): boolean {
+  const st = statOrUndefined(path);
+  return st === undefined || st.isFile();
 }
 
 /** write(2) until the whole buffer is out; an error is an OutputError naming `what` and `path`. */

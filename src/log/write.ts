@@ -20,6 +20,7 @@
 //             "rc":-22,"errno":"EINVAL","reason":…,"mfn":"0x…"?,"xen":[…],
 //             "chain":[{"mfn":"0x…","level":1,"slot":16,"val":"0x…"}],
 //             "blockers":[{"kind":"l1e","mfn":"0x…","slot":16?,"val":"0x…"?,"dom":1,"vcpu":0?,"rw":true?}],
+//             "more_blockers":K? (blockers past the first 16, not listed),
 //             "debug_stop":"ASSERT_UNREACHABLE() in …: a debug build stops here"? (debug builds)},
 //             "msg":"refused <what>: <reason>"}
 //  flush     info  (30), from XenObserver.flush, before the record line of the record that caused it:
@@ -48,7 +49,8 @@ import type { Caller, FlushEvent, Holder, Refusal } from '../../hypervisor/types
 import { hasCaller, type TraceRecord } from '../trace/types.ts';
 import { recordToJson, hex } from '../trace/write.ts';
 import { resultToJson, type RecordResult } from '../trace/result.ts';
-import { openOutput, writeAllSync } from './output.ts';
+import { lockOutput } from './lock.ts';
+import { openOutput, refuseInputAsOutput, regularOrNew, requireDirectory, writeAllSync } from './output.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -91,13 +93,19 @@ export function holderJson(h: BlameHolder): Record<string, unknown> {
   return o;
 }
 
+/** Blockers a refusal line lists; `more_blockers` counts the ones past them (docs/limits.md). */
+export const MAX_LOGGED_BLOCKERS = 16;
+
 /** A Refusal in JSON form: hex strings for MFNs and entry values. */
 export function refusalJson(r: Refusal): Record<string, unknown> {
   const o: Record<string, unknown> = { at: r.at, what: r.what, rc: r.rc, errno: errnoName(r.rc), reason: r.reason };
   if (r.mfn !== undefined) o.mfn = hex(r.mfn);
   o.xen = r.xen;
   o.chain = r.chain.map((c) => ({ mfn: hex(c.mfn), level: c.level, slot: c.slot, val: hex(c.val) }));
-  o.blockers = r.blockers.map(holderJson);
+  // A frame can have thousands of holders, and a multicall thousands of refusals: the log lists
+  // the first MAX_LOGGED_BLOCKERS of each and counts the rest, so a line stays bounded.
+  o.blockers = r.blockers.slice(0, MAX_LOGGED_BLOCKERS).map(holderJson);
+  if (r.blockers.length > MAX_LOGGED_BLOCKERS) o.more_blockers = r.blockers.length - MAX_LOGGED_BLOCKERS;
   if (r.debug_stop !== undefined) o.debug_stop = r.debug_stop;
   return o;
 }
@@ -132,10 +140,21 @@ export class LogFile {
   private readonly path: string;
   /** A write failed: later lines are dropped, and end() only closes. */
   private failed = false;
+  /** Gives back the lock on the path (none for a device or a pipe). */
+  private unlock: () => void = () => {};
 
   constructor(path: string, inputs: readonly string[] = []) {
     this.path = path;
-    this.fd = openOutput(path, '--log', inputs);
+    // Locked before it is truncated: a log another xensim writes is refused (lock.ts).
+    refuseInputAsOutput(path, '--log', inputs);
+    requireDirectory(path, '--log');
+    if (regularOrNew(path)) this.unlock = lockOutput(path, '--log');
+    try {
+      this.fd = openOutput(path, '--log', inputs);
+    } catch (e) {
+      this.unlock();
+      throw e;
+    }
     LogFile.open.add(this);
     if (!LogFile.exitHook) {
       LogFile.exitHook = true;
@@ -219,6 +238,7 @@ export class LogFile {
     }
     closeSync(this.fd);
     this.fd = -1;
+    this.unlock();
   }
 }
 

@@ -111,6 +111,39 @@ describe('replay: SIGINT stops a long replay between records', () => {
       expect(lines.at(-1)!.time).toBe(records.at(-1)!.time);
     }, 180_000);
   }
+
+  // kill -9 (issue 15): no handler runs, so no end line; what was written is whole lines (a chunk
+  // is one write(2) of whole lines), the trace's first records in order; the lock the dead
+  // process left is recovered by the next replay onto the same log (src/log/lock.ts).
+  it('SIGKILL: only whole lines, the first records in order, no end line; the next replay takes the log', async () => {
+    const log = path('killed.log');
+    const r = await runBuilt(built.bin, ['replay', trace, '--log', log], {
+      timeoutMs: 120_000,
+      started: (pid) => {
+        const poll = setInterval(() => {
+          let size = 0;
+          try {
+            size = statSync(log).size;
+          } catch {
+            return;
+          }
+          if (size > 256 * 1024) {
+            clearInterval(poll);
+            process.kill(pid, 'SIGKILL');
+          }
+        }, 10);
+      },
+    });
+    expect(r.signal).toBe('SIGKILL');
+    const lines = logOf(log);
+    expect(lines.some((l) => l.event === 'end')).toBe(false);
+    const records = lines.filter((l) => typeof l.op === 'string' && l.event === undefined);
+    expect(records.length).toBeGreaterThan(0);
+    expect(records.map((l) => l.line)).toEqual(records.map((_, i) => i + 1));
+    const again = await runBuilt(built.bin, ['replay', SEED, '--log', log]);
+    expect(again.stderr).toBe('');
+    expect(again.status).toBe(0);
+  }, 180_000);
 });
 
 describe('replay: an exception inside the model, a failed --audit', () => {

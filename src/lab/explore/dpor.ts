@@ -24,6 +24,13 @@ interface Node {
   event: StepFootprint | null;
 }
 
+/**
+ * Steps one explored run may take (docs/limits.md). Race detection keeps, for each step, the
+ * earlier steps it depends on: up to n²/2 numbers for a run of n steps, so a long run (64 vCPUs ×
+ * thousands of operations) would take the heap. The built-in scenarios' runs take at most ~500.
+ */
+export const MAX_EXPLORE_DEPTH = 4096;
+
 export interface RunRecord {
   verdict: Verdict;
   /** False for a run the sleep sets cut short (not a complete schedule). */
@@ -51,6 +58,9 @@ export class DporSearch {
   /** Steps taken beyond replayed prefixes: the states the search visited. */
   states = 0;
   maxDepth = 0;
+  /** A run reached depthLimit: the search stopped there, not exhaustive. */
+  cut = false;
+  private readonly depthLimit: number;
   private readonly s: Scenario;
   private readonly runOpts: RunScenarioOptions;
   private readonly vcpus: number;
@@ -58,7 +68,8 @@ export class DporSearch {
   /** Root choices of other shards: their subtrees are not run here, only probed for a footprint. */
   private readonly others = new Set<number>();
 
-  constructor(s: Scenario, runOpts: RunScenarioOptions, share: RootShare = { index: 0, count: 1 }) {
+  constructor(s: Scenario, runOpts: RunScenarioOptions, share: RootShare = { index: 0, count: 1 }, depthLimit = MAX_EXPLORE_DEPTH) {
+    this.depthLimit = depthLimit;
     this.s = s;
     this.runOpts = runOpts;
     this.vcpus = runOpts.vcpus ?? s.vcpus;
@@ -85,6 +96,12 @@ export class DporSearch {
     this.started = true;
     const trace: StepTrace = { steps: [], pending: [] };
     const verdict = runScenarioWith(this.s, this.runOpts, { seed: 0, chooser: this.chooser(prefix, trace), trace });
+    if (this.cut) {
+      // Cut at the depth limit: no races looked for, the search ends here (not exhaustive).
+      this.done = true;
+      this.maxDepth = Math.max(this.maxDepth, trace.steps.length);
+      return { verdict, complete: false };
+    }
     trace.steps.forEach((fp, i) => (this.stack[i]!.event = fp));
     // The root state is counted once in all: by the first shard.
     const root = first && this.share.index > 0 ? 1 : 0;
@@ -114,6 +131,10 @@ export class DporSearch {
         const i = runnable.indexOf(this.stack[step]!.chosen);
         if (i < 0) throw new Error(`explore: replaying step ${step}, vCPU ${this.stack[step]!.chosen} is not runnable (the model is not deterministic)`);
         return i;
+      }
+      if (step >= this.depthLimit) {
+        this.cut = true;
+        return null;
       }
       const sleep = new Map<number, StepFootprint>();
       const parent = this.stack[step - 1];
