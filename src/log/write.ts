@@ -72,7 +72,7 @@ export interface SimClock {
   line: number;
 }
 
-export type StopReason = 'finished' | 'bad_input' | 'expect_failed' | 'audit' | 'interrupted' | 'internal_error';
+export type StopReason = 'finished' | 'bad_input' | 'expect_failed' | 'audit' | 'interrupted' | 'internal_error' | 'diverged';
 /** Why a guest run's log ends: the verdict's outcome, or what stopped it (src/lab/run.ts). */
 export type RunEndReason = 'completed' | 'deadlock' | 'bug' | 'pruned' | 'bad_input' | 'internal_error';
 
