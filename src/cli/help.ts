@@ -88,6 +88,10 @@ export const EXAMPLES: Record<string, [string, string][]> = {
     ['xensim explore cross-vcpu-irqsoff-purge --vcpus 3 --max-time 60', '3 vCPUs; past a minute: a partial result, "NOT EXHAUSTIVE"'],
     ['xensim run cross-vcpu-irqsoff-purge --policy force --schedule 0,1,…', 'replays a schedule explore printed'],
   ],
+  diff: [
+    ['xensim diff --run suspend-pin-all-irqs-off --policy default --policy never', 'what NEVER changes: the IPI that goes, the VA hazard that comes'],
+    ['xensim diff /tmp/a.log /tmp/b.log --json', 'two logs (replay --log, run --log), as JSON'],
+  ],
   inspect: [
     ['xensim run suspend-pin-all-irqs-off --policy never --log /tmp/run.log', 'write a log, then read it:'],
     ['xensim inspect /tmp/run.log', 'the summary: hypercalls, refusals, flushes, IPIs, deadlocks'],

@@ -15,6 +15,7 @@ import { Command, CommanderError } from 'commander';
 import { addHelp, EXIT, PACKAGE_ROOT, programHelp } from './help.ts';
 import { ioCause, OutputError } from '../log/output.ts';
 import { registerCompare } from './compare.ts';
+import { registerDiff } from './diff.ts';
 import { registerExplore } from './explore.ts';
 import { headline } from './headline.ts';
 import { registerReplay } from './replay.ts';
@@ -32,7 +33,7 @@ const ON_DEMAND: Record<string, () => Promise<(program: Command) => Command>> = 
   inspect: async () => (await import('./inspect.ts')).registerInspect,
   export: async () => (await import('./export.ts')).registerExport,
 };
-const EAGER = ['replay', 'run', 'compare', 'explore'];
+const EAGER = ['replay', 'run', 'compare', 'explore', 'diff'];
 
 /**
  * The program. `argv` (process.argv's form) only decides what to register: a command line that
@@ -51,6 +52,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
   registerRun(program);
   registerCompare(program);
   registerExplore(program);
+  registerDiff(program);
   const sub = argv[2];
   if (sub === undefined || !EAGER.includes(sub)) {
     for (const load of Object.values(ON_DEMAND)) (await load())(program);
