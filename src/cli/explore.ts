@@ -15,6 +15,7 @@ interface ExploreFlags {
   /** Seconds. */
   maxTime?: number;
   json?: boolean;
+  expect: boolean;
 }
 
 export function registerExplore(program: Command): void {
@@ -28,6 +29,7 @@ export function registerExplore(program: Command): void {
     .option('--max-schedules <n>', 'stop after this many complete schedules (then: not exhaustive)', intArg('--max-schedules', 1, 10_000_000), 100_000)
     .option('--max-time <seconds>', 'stop after this many seconds (then: not exhaustive)', intArg('--max-time', 1, 10_000_000))
     .option('--json', 'the report as one JSON object')
+    .option('--no-expect', "do not check the scenario's reachability expectations for this policy (expect[P].explore: checked by default, exit 1 naming each that failed)")
     .action(async (scenario: string, flags: ExploreFlags) => {
       await runCommand('explore', async (signal) => {
         const { loadScenario } = await import('../lab/scenarios/load.ts');
@@ -45,7 +47,8 @@ export function registerExplore(program: Command): void {
           const r = await exploreAsync(s, opts, signal);
           progress?.stop();
           process.stdout.write(flags.json ? JSON.stringify(r) + '\n' : exploreText(r) + '\n');
-          return signal.aborted ? stoppedExit(signal) : 0;
+          if (signal.aborted) return stoppedExit(signal);
+          return flags.expect && flags.set.length === 0 && flags.vcpus === undefined ? await checkReach(s, flags.policy, r) : 0;
         } catch (e) {
           progress?.stop();
           await inputErrorExit('explore', file, e);
@@ -53,6 +56,15 @@ export function registerExplore(program: Command): void {
         }
       });
     });
+}
+
+/** The scenario's reachability expectations for this policy (`expect[P].explore`): exit 1 naming each that failed. */
+async function checkReach(s: Parameters<typeof import('../lab/expectation.ts').expectationFor>[0], policy: string | undefined, r: import('../lab/explore.ts').ExploreReport): Promise<number> {
+  const { exploreExpectationFailures, expectationFor, failuresText } = await import('../lab/expectation.ts');
+  const e = expectationFor(s, policy);
+  const failed = e === undefined ? [] : exploreExpectationFailures(r, e.want);
+  process.stderr.write(failuresText(e?.key ?? '', failed, 'xensim explore: '));
+  return failed.length === 0 ? 0 : 1;
 }
 
 /** One line, redrawn at most ~10 times a second: schedules, states, depth, rate. */
