@@ -7,7 +7,8 @@ import { join } from 'node:path';
 
 export type Case =
   | { kind: 'trace'; name: string; file: string }
-  | { kind: 'scenario'; name: string; file: string; policy?: string; seed: number };
+  | { kind: 'scenario'; name: string; file: string; policy?: string; seed: number }
+  | { kind: 'explore'; name: string; file: string; policy: string };
 
 export class CaseError extends Error {
   override name = 'CaseError';
@@ -28,7 +29,7 @@ function filesUnder(path: string): string[] {
 }
 
 /** The policies a scenario file expects something of ([] when it has no `expect`, or is not a scenario). */
-function scenarioPolicies(file: string): string[] | undefined {
+function scenarioPolicies(file: string): { policy: string; explore: boolean }[] | undefined {
   let v: unknown;
   try {
     v = JSON.parse(readFileSync(file, 'utf8'));
@@ -39,7 +40,8 @@ function scenarioPolicies(file: string): string[] | undefined {
   }
   if (v === null || typeof v !== 'object' || !('programs' in v)) return undefined;
   const expect = (v as { expect?: unknown }).expect;
-  return expect !== null && typeof expect === 'object' ? Object.keys(expect) : [];
+  if (expect === null || typeof expect !== 'object') return [];
+  return Object.entries(expect).map(([policy, want]) => ({ policy, explore: want !== null && typeof want === 'object' && 'explore' in want }));
 }
 
 /** Every case under the paths, in order. Throws CaseError for a path that does not exist. */
@@ -53,7 +55,10 @@ export function collectCases(paths: readonly string[], seed = 1): Case[] {
         if (policies === undefined) continue;
         // A scenario that expects nothing is still a case: it must load and run.
         if (policies.length === 0) cases.push({ kind: 'scenario', name: file, file, seed });
-        for (const policy of policies) cases.push({ kind: 'scenario', name: `${file} [${policy}]`, file, policy, seed });
+        for (const { policy, explore } of policies) {
+          cases.push({ kind: 'scenario', name: `${file} [${policy}]`, file, policy, seed });
+          if (explore) cases.push({ kind: 'explore', name: `${file} [${policy}] explore`, file, policy });
+        }
       }
     }
   }

@@ -1,6 +1,7 @@
 // One case of `xensim test`: a trace replayed (src/replay/), or a scenario run under one policy
 // (src/lab/run.ts) and its verdict held against the scenario's `expect`. What failed is named.
-import { expectationFailures } from '../lab/expectation.ts';
+import { exploreExpectationFailures, expectationFailures } from '../lab/expectation.ts';
+import { explore } from '../lab/explore.ts';
 import { runScenario } from '../lab/run.ts';
 import { loadScenario, runErrorText } from '../lab/scenarios/load.ts';
 import { replay } from '../replay/replay.ts';
@@ -46,7 +47,21 @@ function scenarioCase(file: string, policy: string | undefined, seed: number): s
   }
 }
 
+/** Every interleaving under one policy (at most EXPLORE_LIMIT schedules): `expect[policy].explore` holds. */
+const EXPLORE_LIMIT = 20_000;
+function exploreCase(file: string, policy: string): string[] {
+  let s;
+  try {
+    s = loadScenario(file);
+    const want = s.expect[policy];
+    return want === undefined ? [] : exploreExpectationFailures(explore(s, { policy, maxSchedules: EXPLORE_LIMIT }), want);
+  } catch (e) {
+    if (!(e instanceof Error)) throw e;
+    return [runErrorText(s?.file ?? file, e)];
+  }
+}
+
 export async function runCase(c: Case): Promise<CaseResult> {
-  const failures = c.kind === 'trace' ? await traceCase(c.file) : scenarioCase(c.file, c.policy, c.seed);
+  const failures = c.kind === 'trace' ? await traceCase(c.file) : c.kind === 'scenario' ? scenarioCase(c.file, c.policy, c.seed) : exploreCase(c.file, c.policy);
   return { name: c.name, file: c.file, ok: failures.length === 0, failures };
 }

@@ -25,7 +25,7 @@ async function tested(paths: string[], o: TestOptions = {}) {
 function wrongScenario(): string {
   const s = JSON.parse(readFileSync(join(SCENARIOS, 'suspend-pin-all-irqs-off.json'), 'utf8')) as { name: string; expect: Record<string, unknown> };
   s.name = 'wrong-expect';
-  s.expect = { never: { outcome: 'completed', va_hazards: 'none' }, force: s.expect.force };
+  s.expect = { never: { outcome: 'completed', va_hazards: 'none', explore: { hazard: 'never' } }, force: s.expect.force };
   const p = join(dir, 'wrong-expect.json');
   writeFileSync(p, JSON.stringify(s, null, 2));
   return p;
@@ -53,10 +53,13 @@ describe('xensim test', () => {
     expect(r.exit).toBe(1);
     expect(r.out).toMatch(/^FAIL .*wrong-expect\.json \[never\]$/m);
     expect(r.out).toContain('va_hazards: expected none, got 1');
+    expect(r.out).toMatch(/^FAIL .*wrong-expect\.json \[never\] explore$/m);
+    expect(r.out).toMatch(/explore\.hazard: expected never, found in 1 of 1 schedules/);
     expect(r.out).toMatch(/^ok {3}.*wrong-expect\.json \[force\]$/m);
+    expect(r.out).toMatch(/^ok {3}.*wrong-expect\.json \[force\] explore$/m);
     expect(r.out).toMatch(/^FAIL .*wrong\.ndjson$/m);
     expect(r.out).toMatch(/line \d+: mmuext_op expected \{"rc":0/);
-    expect(r.out).toContain('3 cases: 1 passed, 2 failed');
+    expect(r.out).toContain('5 cases: 2 passed, 3 failed');
   });
 
   it('--reporter junit: valid JUnit XML, the failure under its case', async () => {
@@ -73,9 +76,10 @@ describe('xensim test', () => {
   it('--reporter tap: a plan, a line per case, the failures in YAML', async () => {
     const r = await tested([wrongScenario()], { reporter: 'tap', jobs: 1 });
     const lines = r.out.split('\n');
-    expect(lines.slice(0, 2)).toEqual(['TAP version 13', '1..2']);
+    expect(lines.slice(0, 2)).toEqual(['TAP version 13', '1..4']);
     expect(r.out).toMatch(/^not ok 1 - .*wrong-expect\.json \[never\]$/m);
-    expect(r.out).toMatch(/^ok 2 - .*wrong-expect\.json \[force\]$/m);
+    expect(r.out).toMatch(/^not ok 2 - .*wrong-expect\.json \[never\] explore$/m);
+    expect(r.out).toMatch(/^ok 3 - .*wrong-expect\.json \[force\]$/m);
   });
 
   it('a path that does not exist: exit 2', async () => {
