@@ -4,6 +4,7 @@
 //   dist/xensim.js          src/cli/program.ts, the bin: commander, the CLI and what every subcommand needs
 //   dist/compare-worker.js  src/lab/compare-worker.ts, the thread `compare --workers N` starts
 //                           (compare.ts looks for ./compare-worker.js next to its own file)
+//   dist/test-worker.js     src/testrun/worker.ts, a thread of `xensim test` (pool.ts)
 //   dist/chunk-*.js         code split out of both: what only some subcommands need (replay, the
 //                           guest and xstate, zod, cli-progress) loads when its action import()s it
 //   dist/scenarios/*.json   the built-in scenarios (lab/scenarios/builtin.ts finds them here when built)
@@ -30,7 +31,7 @@ if (existsSync(outdir) && readdirSync(outdir).length > 0 && !existsSync(join(out
 rmSync(outdir, { recursive: true, force: true });
 const result = await esbuild.build({
   absWorkingDir: repo,
-  entryPoints: { xensim: 'src/cli/program.ts', 'compare-worker': 'src/lab/compare-worker.ts' },
+  entryPoints: { xensim: 'src/cli/program.ts', 'compare-worker': 'src/lab/compare-worker.ts', 'test-worker': 'src/testrun/worker.ts' },
   outdir,
   bundle: true,
   splitting: true,

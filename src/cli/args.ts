@@ -31,15 +31,16 @@ export async function inputErrorExit(name: string, file: string | undefined, e: 
   process.exitCode = 2;
 }
 
-/** `run` and `explore`: load the scenario, then `body` gives the text to print (exit 0). */
-export async function scenarioCommand(name: string, scenario: string, body: (s: LoadedScenario) => Promise<string>): Promise<void> {
+/** `run`: load the scenario, then `body` gives the text to print (exit 0), or the text and its exit status. */
+export async function scenarioCommand(name: string, scenario: string, body: (s: LoadedScenario) => Promise<string | { text: string; exit: number }>): Promise<void> {
   const { loadScenario } = await import('../lab/scenarios/load.ts');
   let file: string | undefined;
   try {
     const s = loadScenario(scenario);
     file = s.file;
-    process.stdout.write((await body(s)) + '\n');
-    process.exitCode = 0;
+    const r = await body(s);
+    process.stdout.write((typeof r === 'string' ? r : r.text) + '\n');
+    process.exitCode = typeof r === 'string' ? 0 : r.exit;
   } catch (e) {
     await inputErrorExit(name, file, e);
   }

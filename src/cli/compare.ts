@@ -19,6 +19,23 @@ interface CompareFlags {
   csv?: boolean;
   workers: number;
   shard?: { index: number; count: number };
+  expect: boolean;
+}
+
+/** Each run that fails its scenario's own expect for its policy (not with --set: the expectation is for the policy as written). */
+async function expectFailures(verdicts: readonly Verdict[], given: readonly string[], flags: CompareFlags): Promise<string> {
+  if (!flags.expect || flags.set.length > 0) return '';
+  const { loadScenario } = await import('../lab/scenarios/load.ts');
+  const { expectationFailures, expectationFor } = await import('../lab/expectation.ts');
+  // A verdict names its scenario by the file's `name`; the command line, by name or path.
+  const scenarios = new Map(given.map((g) => loadScenario(g)).map((s) => [s.name, s]));
+  let out = '';
+  for (const v of verdicts) {
+    const s = scenarios.get(v.scenario);
+    const e = s === undefined ? undefined : expectationFor(s, v.policy);
+    for (const f of e === undefined ? [] : expectationFailures(v, e.want)) out += `xensim compare: ${v.scenario} seed ${v.seed}: expect[${e!.key}] failed: ${f}\n`;
+  }
+  return out;
 }
 
 /** How each finished verdict is written (--json, --ndjson, --csv), and what closes the output (also `merge`'s). */
@@ -42,6 +59,7 @@ export function registerCompare(program: Command): void {
     .option('--set <knob=value>', 'set one policy knob in every run (repeatable)', collect, [])
     .option('--workers <n>', 'threads running the matrix, this one included (0 = one per core from 2000 runs, 1 = this thread only)', intArg('--workers', 0, 256), 0)
     .option('--shard <K/N>', 'run only the runs i with i mod N = K - 1, written for `xensim merge` (--ndjson unless --json)', shardArg)
+    .option('--no-expect', "do not check each run against its scenario's own expect for its policy (checked by default: exit 1 naming each that failed)")
     .option('--json', 'every verdict as a JSON array (the same objects `run --json` prints), written as runs finish')
     .option('--ndjson', 'every verdict as one JSON line, written as runs finish')
     .option('--csv', 'one CSV row per run, written as runs finish')
@@ -97,7 +115,11 @@ export function registerCompare(program: Command): void {
           const note = stopped ? `stopped after ${verdicts.length} of ${total} runs (… = not run)` : `${total} runs (seeds ${flags.seeds[0]}…${flags.seeds.at(-1)})`;
           process.stdout.write(compareTable(verdicts, scenarios, policies, flags.seeds.length) + `\n\n${note}\n`);
         }
-        return stopped ? stoppedExit(signal) : 0;
+        if (stopped) return stoppedExit(signal);
+        // A shard holds a part of the matrix: its runs are checked once merged, not here.
+        const failed = flags.shard ? '' : await expectFailures(verdicts, scenarios, flags);
+        process.stderr.write(failed);
+        return failed === '' ? 0 : 1;
       });
     });
 }

@@ -16,6 +16,7 @@ interface ExploreFlags {
   maxTime?: number;
   json?: boolean;
   shard?: { index: number; count: number };
+  expect: boolean;
 }
 
 export function registerExplore(program: Command): void {
@@ -30,6 +31,7 @@ export function registerExplore(program: Command): void {
     .option('--max-time <seconds>', 'stop after this many seconds (then: not exhaustive)', intArg('--max-time', 1, 10_000_000))
     .option('--shard <K/N>', "explore only the root's choices u with u mod N = K - 1; the report (JSON) is for `xensim merge`", shardArg)
     .option('--json', 'the report as one JSON object')
+    .option('--no-expect', "do not check the scenario's reachability expectations for this policy (expect[P].explore: checked by default, exit 1 naming each that failed)")
     .action(async (scenario: string, flags: ExploreFlags) => {
       await runCommand('explore', async (signal) => {
         const { loadScenario } = await import('../lab/scenarios/load.ts');
@@ -48,7 +50,9 @@ export function registerExplore(program: Command): void {
           const r = await exploreAsync(s, opts, signal);
           progress?.stop();
           process.stdout.write(flags.json || flags.shard ? JSON.stringify(r) + '\n' : exploreText(r) + '\n');
-          return signal.aborted ? stoppedExit(signal) : 0;
+          if (signal.aborted) return stoppedExit(signal);
+          // A shard's report is a part of the search: reachability is judged on the merged whole.
+          return flags.expect && !flags.shard && flags.set.length === 0 && flags.vcpus === undefined ? await checkReach(s, flags.policy, r) : 0;
         } catch (e) {
           progress?.stop();
           await inputErrorExit('explore', file, e);
@@ -56,6 +60,15 @@ export function registerExplore(program: Command): void {
         }
       });
     });
+}
+
+/** The scenario's reachability expectations for this policy (`expect[P].explore`): exit 1 naming each that failed. */
+async function checkReach(s: Parameters<typeof import('../lab/expectation.ts').expectationFor>[0], policy: string | undefined, r: import('../lab/explore.ts').ExploreReport): Promise<number> {
+  const { exploreExpectationFailures, expectationFor, failuresText } = await import('../lab/expectation.ts');
+  const e = expectationFor(s, policy);
+  const failed = e === undefined ? [] : exploreExpectationFailures(r, e.want);
+  process.stderr.write(failuresText(e?.key ?? '', failed, 'xensim explore: '));
+  return failed.length === 0 ? 0 : 1;
 }
 
 /** One line, redrawn at most ~10 times a second: schedules, states, depth, rate. */

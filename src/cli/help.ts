@@ -96,6 +96,14 @@ export const EXAMPLES: Record<string, [string, string][]> = {
     ['xensim merge s1.ndjson s2.ndjson', 'the table `compare --seeds 1..1000` prints (or --json, --ndjson, --csv)'],
     ['xensim merge x1.json x2.json x3.json', 'explore\'s shards: the report one search prints (docs/scale-out.md)'],
   ],
+  diff: [
+    ['xensim diff --run suspend-pin-all-irqs-off --policy default --policy never', 'what NEVER changes: the IPI that goes, the VA hazard that comes'],
+    ['xensim diff /tmp/a.log /tmp/b.log --json', 'two logs (replay --log, run --log), as JSON'],
+  ],
+  test: [
+    ['xensim test examples src/lab/scenarios', 'every trace and scenario file: a line per case, a summary'],
+    ['xensim test my-scenarios/ --reporter junit > report.xml', 'JUnit XML for Jenkins, GitLab, GitHub'],
+  ],
   inspect: [
     ['xensim run suspend-pin-all-irqs-off --policy never --log /tmp/run.log', 'write a log, then read it:'],
     ['xensim inspect /tmp/run.log', 'the summary: hypercalls, refusals, flushes, IPIs, deadlocks'],

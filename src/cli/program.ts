@@ -15,11 +15,13 @@ import { Command, CommanderError } from 'commander';
 import { addHelp, EXIT, PACKAGE_ROOT, programHelp } from './help.ts';
 import { ioCause, OutputError } from '../log/output.ts';
 import { registerCompare } from './compare.ts';
+import { registerDiff } from './diff.ts';
 import { registerExplore } from './explore.ts';
 import { registerMerge } from './merge.ts';
 import { headline } from './headline.ts';
 import { registerReplay } from './replay.ts';
 import { registerRun } from './run.ts';
+import { registerTest } from './test.ts';
 
 export const DEMO_TRACE = fileURLToPath(new URL('examples/seed-alias-blocks-pin.ndjson', PACKAGE_ROOT));
 
@@ -33,7 +35,7 @@ const ON_DEMAND: Record<string, () => Promise<(program: Command) => Command>> = 
   inspect: async () => (await import('./inspect.ts')).registerInspect,
   export: async () => (await import('./export.ts')).registerExport,
 };
-const EAGER = ['replay', 'run', 'compare', 'explore'];
+const EAGER = ['replay', 'run', 'compare', 'explore', 'diff', 'test'];
 
 /**
  * The program. `argv` (process.argv's form) only decides what to register: a command line that
@@ -53,6 +55,8 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
   registerCompare(program);
   registerExplore(program);
   registerMerge(program);
+  registerDiff(program);
+  registerTest(program);
   const sub = argv[2];
   if (sub === undefined || !EAGER.includes(sub)) {
     for (const load of Object.values(ON_DEMAND)) (await load())(program);

@@ -16,6 +16,7 @@ interface ReplayFlags {
   on?: 'sim' | 'xen';
   xen?: string;
   compare?: boolean;
+  check: boolean;
 }
 
 async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
@@ -30,6 +31,7 @@ async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
     if (flags.quiet) opts.quiet = true;
     if (flags.log !== undefined) opts.log = flags.log;
     if (flags.audit) opts.audit = true;
+    if (!flags.check) opts.check = false;
     if (flags.xenBuild === 'release') opts.xenBuild = 'release';
     if (flags.xenVersion === 'master') opts.xenVersion = 'master';
     const { replay } = await import('../replay/replay.ts');
@@ -46,6 +48,7 @@ export function registerReplay(program: Command): void {
     .option('-q, --quiet', 'report only the records that went wrong (a failed expectation, an audit mismatch) and the summary: for long traces, whose details are in the log')
     .option('--log <path>', 'write the hypercall log (pino NDJSON) to this file')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .option('--no-check', 'replay a hypercall log without checking it against what it recorded (by default each result must match and the log must be whole)')
     .option('--audit', 'audit every reference after every record; stop at the first mismatch')
     .addOption(new Option('--xen-build <build>', "Xen's build: debug logs gdprintk texts with refusals, release none").choices(['debug', 'release']).default('debug'))
     .addOption(new Option('--on <hypervisor>', 'sim: the simulated Xen; xen: real Xen 4.17 under QEMU (scripts/get-xen; docs/oracle.md)').choices(['sim', 'xen']).default('sim'))

@@ -14,6 +14,7 @@ export interface RunFlags {
   log?: string;
   logLevel: LogLevel;
   json?: boolean;
+  expect: boolean;
 }
 
 export function registerRun(program: Command): void {
@@ -29,6 +30,7 @@ export function registerRun(program: Command): void {
     .option('--log <path>', 'write the hypercall + guest-event log (replays with `xensim replay`)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--json', 'the verdict as one JSON object')
+    .option('--no-expect', "do not check the scenario's own expect for this policy (checked by default: exit 1 naming each that failed)")
     .action(async (scenario: string, flags: RunFlags) => {
       await scenarioCommand('run', scenario, async (s) => {
         const { runScenario, verdictText } = await import('../lab/run.ts');
@@ -38,7 +40,16 @@ export function registerRun(program: Command): void {
         if (flags.schedule !== undefined) opts.schedule = flags.schedule;
         if (flags.log !== undefined) opts.log = flags.log;
         const v = runScenario(s, opts);
-        return flags.json ? JSON.stringify(v) : verdictText(v, s.title);
+        const text = flags.json ? JSON.stringify(v) : verdictText(v, s.title);
+        // The scenario's expectation holds for its policy as written: not once knobs, vCPUs or the schedule are changed.
+        const asWritten = flags.set.length === 0 && flags.vcpus === undefined && flags.schedule === undefined;
+        if (!flags.expect || !asWritten) return text;
+        const { expectationFailures, expectationFor, failuresText } = await import('../lab/expectation.ts');
+        const e = expectationFor(s, flags.policy);
+        const failed = e === undefined ? [] : expectationFailures(v, e.want);
+        if (failed.length === 0) return text;
+        process.stderr.write(failuresText(e!.key, failed, 'xensim run: '));
+        return { text, exit: 1 };
       });
     });
 }

@@ -87,6 +87,8 @@ export async function inspect(path: string, opts: InspectOptions = {}): Promise<
   await out.flush();
   if (problem !== undefined) err.write(problem + '\n');
   if (end.note !== undefined) err.write(end.note + '\n');
+  const lacks = problem === undefined ? check.lacks() : undefined;
+  if (lacks !== undefined) err.write(lacks + '\n');
   // An empty answer is said, not left to look like a bug (an MFN typed in the wrong base, say).
   if (filtering && matched === 0 && problem === undefined && opts.signal?.aborted !== true) {
     err.write(`${path}: no line matches ${filterText(opts)}\n`);

@@ -71,6 +71,12 @@ export class LogCheck {
   private first: string | undefined;
   private bad = 0;
   private lines = 0;
+  /** Lines with pino's level and time; trace records (an `op`, no level/time); record lines (both). */
+  private logLines = 0;
+  private traceRecords = 0;
+  private recordLines = 0;
+  /** The end line's record count. */
+  private endRecords: number | undefined;
   private readonly path: string;
 
   constructor(path: string) {
@@ -78,7 +84,17 @@ export class LogCheck {
   }
 
   see(l: LogLine): void {
-    if (l.o !== null) this.lines++;
+    const o = l.o;
+    if (o !== null) {
+      this.lines++;
+      const logged = typeof o.level === 'number' && typeof o.time === 'number';
+      if (logged) this.logLines++;
+      if (o.op !== undefined) {
+        if (logged) this.recordLines++;
+        else this.traceRecords++;
+      }
+      if (logged && o.event === 'end' && typeof o.records === 'number') this.endRecords = o.records;
+    }
     else if (l.bad !== undefined) {
       this.bad++;
       this.first ??= l.bad;
@@ -89,7 +105,16 @@ export class LogCheck {
   problem(): string | undefined {
     if (this.bad > 0) return this.first + (this.bad > 1 ? ` (and ${this.bad - 1} more line(s) that are not log lines)` : '');
     if (this.lines === 0) return `${this.path}: no log lines (an empty file: a hypercall log has at least its end line)`;
+    if (this.logLines === 0 && this.traceRecords > 0) {
+      return `${this.path}: a trace, not a hypercall log (its lines have no level and time); make its log with: xensim replay ${this.path} --log run.log`;
+    }
     return undefined;
+  }
+
+  /** What a readable log lacks (a note, not an error): its record lines, when written at --log-level warn or above. */
+  lacks(): string | undefined {
+    if (this.recordLines > 0 || this.endRecords === undefined || this.endRecords === 0) return undefined;
+    return `${this.path}: written at --log-level warn or above: its ${this.endRecords} record lines (info) are not in it, so hypercalls, their results and Xen's flushes are not counted; refusals, failures and the end are. Write it again with --log-level info (the default) for all of it`;
   }
 }
 

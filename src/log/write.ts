@@ -38,7 +38,8 @@
 //  end       always the last line, written whatever the level: info (30) when finished, warn (40)
 //            for expect_failed/interrupted, error (50) otherwise:
 //            {"level":…,"time":T,"event":"end","reason":"finished|bad_input|expect_failed|audit|
-//             interrupted|internal_error","records":R,"exit":S,"msg":"replay stopped"}
+//             interrupted|internal_error|diverged","records":R,"exit":S,"msg":"replay stopped"}
+//            (diverged: a replayed log's record did not come to what the log recorded)
 //            (R = records executed; T = the time of the last one). A guest run's log (src/lab/run.ts)
 //            ends the same way with "msg":"run stopped" and the verdict's outcome as the reason:
 //            completed (info), deadlock|bug (warn), or bad_input|internal_error (error).
@@ -74,7 +75,7 @@ export interface SimClock {
   line: number;
 }
 
-export type StopReason = 'finished' | 'bad_input' | 'expect_failed' | 'audit' | 'interrupted' | 'internal_error';
+export type StopReason = 'finished' | 'bad_input' | 'expect_failed' | 'audit' | 'interrupted' | 'internal_error' | 'diverged';
 /** Why a guest run's log ends: the verdict's outcome, or what stopped it (src/lab/run.ts). */
 export type RunEndReason = 'completed' | 'deadlock' | 'bug' | 'pruned' | 'bad_input' | 'internal_error';
 

@@ -10,8 +10,9 @@ import { checkExpect, type ExpectCheck } from '../trace/expect.ts';
 import { TraceError } from '../trace/fields.ts';
 import { readTraceBatches } from '../trace/read.ts';
 import { flattenResult, type RecordResult } from '../trace/result.ts';
-import { hasCaller, isHypercallRecord, type Expect, type TraceRecord } from '../trace/types.ts';
+import { hasCaller, isHypercallRecord, type Expect, type LoggedRecord, type TraceRecord } from '../trace/types.ts';
 import { OutputError, stopExit } from '../log/output.ts';
+import { LogChecker, type CheckFailure } from './check.ts';
 import { callerOf, execute } from './execute.ts';
 import { outcomeJson, outcomeText, wentWrong, type Outcome } from './report.ts';
 
@@ -42,6 +43,11 @@ export interface ReplayOptions {
   xenBuild?: 'debug' | 'release';
   /** The Xen release whose answers to give where 4.17 (default) and master differ. */
   xenVersion?: '4.17' | 'master';
+  /**
+   * A hypercall log is checked as it replays (default true): each record must come to what the
+   * log recorded, and the log must be whole (check.ts). False only re-runs it.
+   */
+  check?: boolean;
 }
 
 export interface ReplaySummary {
@@ -97,6 +103,8 @@ class Replayer {
 
   private readonly path: string;
   private readonly opts: ReplayOptions;
+  /** The check of a log against its replay (undefined with check: false). */
+  private readonly checker: LogChecker | undefined;
 
   constructor(path: string, opts: ReplayOptions) {
     this.path = path;
@@ -106,6 +114,7 @@ class Replayer {
     this.log = opts.log !== undefined ? createLog({ dest: opts.log, level: opts.logLevel ?? 'info', inputs: [path] }) : undefined;
     this.clock = this.log?.clock ?? { time: 0, line: 0 };
     this.everyBlocker = opts.quiet !== true || this.log !== undefined;
+    this.checker = opts.check === false ? undefined : new LogChecker(path);
   }
 
   /** Makes the hypervisor; false (the replay stopped) when that fails. */
@@ -128,27 +137,31 @@ class Replayer {
    * write per line cost more than the simulator.
    */
   async run(): Promise<void> {
-    run: for await (const batch of readTraceBatches(this.path)) {
+    run: for await (const batch of readTraceBatches(this.path, this.checker?.shape)) {
       this.log?.hold();
       try {
-        for (const { line, record } of batch) if (!this.runOne(line, record)) break run;
+        for (const e of batch) if (!this.runOne(e.line, e.record, e.log)) break run;
       } finally {
         this.flushReport();
         this.log?.release();
       }
     }
-    if (this.s.reason === 'finished' && this.s.failed > 0) {
+    const whole = this.s.reason === 'finished' ? this.checker?.finish(this.s.records) : undefined;
+    if (whole !== undefined) this.checkFailed(whole);
+    else if (this.s.reason === 'finished' && this.s.failed > 0) {
       this.s.reason = 'expect_failed';
       this.s.exit = 1;
     }
   }
 
   /** One turn of the loop: execute → check → log → report. False = stop the replay. */
-  private runOne(line: number, rec: TraceRecord): boolean {
+  private runOne(line: number, rec: TraceRecord, logged: LoggedRecord | undefined): boolean {
     if (this.opts.signal?.aborted) {
       this.stop('interrupted', stopExit(this.opts.signal));
       return false;
     }
+    const misplaced = this.checker?.place(line, logged);
+    if (misplaced !== undefined) return this.checkFailed(misplaced);
     this.recordLine = line;
     this.clock.line = line;
     this.clock.time = this.s.records + 1;
@@ -159,11 +172,19 @@ class Replayer {
     const o: Outcome = { line, rec, caller, result, check: this.checkExpect(rec, result), audit: this.opts.audit ? this.hv.audit() : undefined };
     this.logOutcome(o);
     this.reportOutcome(o);
+    const diverged = logged === undefined ? undefined : this.checker?.compare(line, rec, logged, result);
+    if (diverged !== undefined) return this.checkFailed(diverged);
     if (o.audit !== undefined && o.audit.length > 0) {
       this.stop('audit', 1, `${this.path}:${line}: audit after ${rec.op} found ${o.audit.length} mismatch(es): ${o.audit[0]}`);
       return false;
     }
     return true;
+  }
+
+  /** The log and its replay disagree (exit 1), or the log cannot be replayed faithfully (exit 2): the replay stops. */
+  private checkFailed(f: CheckFailure): false {
+    this.stop(f.exit === 1 ? 'diverged' : 'bad_input', f.exit, f.message);
+    return false;
   }
 
   /** Xen's answer; a SetupError is bad input (thrown on), any other exception stops the replay (undefined). */

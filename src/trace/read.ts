@@ -29,7 +29,7 @@ import {
   type Obj,
 } from './fields.ts';
 import { MAX_DEPTH, nestingOver, printable, readLineBatches } from './lines.ts';
-import { TRACE_OPS, type RecordCommon, type TraceEntry, type TraceOp, type TraceRecord } from './types.ts';
+import { TRACE_OPS, type LogShape, type RecordCommon, type TraceEntry, type TraceOp, type TraceRecord } from './types.ts';
 
 /** The line reader (with the line-length and binary-data limits) lives in lines.ts. */
 export { readLineBatches };
@@ -369,11 +369,8 @@ function isSkippable(text: string): boolean {
   return true;
 }
 
-/**
- * Parses one line of a trace. Returns null for a line without a record (blank, comment, or a log
- * line without `op`). Throws TraceError with FILE:LINE and the field.
- */
-export function parseLine(text: string, file: string, line: number): TraceRecord | null {
+/** A parsed JSON object from one line, or null for a line without one (blank, comment). Throws TraceError. */
+function parseObject(text: string, file: string, line: number): Obj | null {
   if (isSkippable(text)) return null;
   // Deep nesting is refused before parsing: what walks the parsed value must not overflow.
   if (nestingOver(text)) throw new TraceError(file, line, `arrays and objects nested deeper than ${MAX_DEPTH} levels (the limit of a trace line)`);
@@ -386,9 +383,16 @@ export function parseLine(text: string, file: string, line: number): TraceRecord
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw new TraceError(file, line, `expected a JSON object (one record), got ${show(v)}`);
   }
-  const o = v as Obj;
-  // A hypercall log line: read its record, if it has one.
-  if (o.op === undefined && typeof o.level === 'number' && typeof o.time === 'number') return null;
+  return v as Obj;
+}
+
+/** A hypercall log line: numeric `level` and `time` (pino's). */
+function isLogLine(o: Obj): boolean {
+  return typeof o.level === 'number' && typeof o.time === 'number';
+}
+
+/** The record of a parsed line. Throws TraceError with FILE:LINE and the field. */
+function recordOf(o: Obj, file: string, line: number): TraceRecord {
   try {
     return readRecord(o);
   } catch (e) {
@@ -398,35 +402,80 @@ export function parseLine(text: string, file: string, line: number): TraceRecord
 }
 
 /**
+ * Parses one line of a trace. Returns null for a line without a record (blank, comment, or a log
+ * line without `op`). Throws TraceError with FILE:LINE and the field.
+ */
+export function parseLine(text: string, file: string, line: number): TraceRecord | null {
+  const o = parseObject(text, file, line);
+  // A hypercall log line: read its record, if it has one.
+  if (o === null || (o.op === undefined && isLogLine(o))) return null;
+  return recordOf(o, file, line);
+}
+
+/**
+ * A log line without a record: a refusal goes to the record line before it (`held`), the end line
+ * and what follows it to `shape`.
+ */
+function seeLogLine(o: Obj, line: number, held: TraceEntry | undefined, shape: LogShape | undefined): void {
+  // (a guest event may carry a refusal too — a BUG names the one it hit — but it is not the blame)
+  if (o.refusal !== undefined && o.event === undefined && held?.log !== undefined) held.log.refusals.push(o.refusal);
+  if (shape === undefined) return;
+  if (shape.end !== undefined) shape.afterEnd ||= line;
+  else if (o.event === 'end') shape.end = { line, records: o.records, reason: o.reason, exit: o.exit };
+}
+
+/**
  * Streams a trace (or a hypercall log) and yields its records in order with their line numbers, a
  * batch (one read chunk) at a time. Throws TraceError for the first bad line — after yielding the
  * good records before it, so they run first; nothing after it is read. An empty file (nothing but
  * blank lines) is a TraceError too: there is nothing to replay, and it is never what was meant.
+ * A log's record entries carry what the log recorded (`log`), each held back until the refusal
+ * lines after it are read; `shape`, when given, is filled in with what the log is.
  */
-export async function* readTraceBatches(path: string): AsyncGenerator<TraceEntry[], void, undefined> {
+export async function* readTraceBatches(path: string, shape?: LogShape): AsyncGenerator<TraceEntry[], void, undefined> {
   let line = 0;
   let empty = true;
+  let held: TraceEntry | undefined;
   try {
     for await (const lines of readLineBatches(path)) {
       const batch: TraceEntry[] = [];
       for (let text of lines) {
         line++;
         if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM
-        let record: TraceRecord | null;
+        let entry: TraceEntry;
         try {
-          record = parseLine(text, path, line);
+          const o = parseObject(text, path, line);
+          if (o === null) {
+            if (empty && text.trim() !== '') empty = false;
+            continue;
+          }
+          empty = false;
+          if (!isLogLine(o)) entry = { line, record: recordOf(o, path, line) };
+          else {
+            if (shape !== undefined) shape.firstLogLine ||= line;
+            if (o.op === undefined) {
+              seeLogLine(o, line, held, shape);
+              continue;
+            }
+            if (shape !== undefined) shape.recordLines++;
+            entry = { line, record: recordOf(o, path, line), log: { time: o.time as number, line: o.line, result: o.result, refusals: [] } };
+          }
         } catch (e) {
+          if (held !== undefined) batch.push(held);
           if (batch.length > 0) yield batch;
           throw e;
         }
-        if (record !== null) batch.push({ line, record });
-        else if (empty && text.trim() !== '') empty = false;
+        if (held !== undefined) batch.push(held);
+        held = undefined;
+        if (entry.log !== undefined) held = entry;
+        else {
+          if (shape !== undefined) shape.firstTraceRecord ||= line;
+          batch.push(entry);
+        }
       }
-      if (batch.length > 0) {
-        empty = false;
-        yield batch;
-      }
+      if (batch.length > 0) yield batch;
     }
+    if (held !== undefined) yield [held];
   } catch (e) {
     if (e instanceof TraceError) throw e;
     const err = e as NodeJS.ErrnoException;

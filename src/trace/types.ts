@@ -114,6 +114,34 @@ export type { Hypercall };
 export interface TraceEntry {
   line: number;
   record: TraceRecord;
+  /** Read from a hypercall log's record line: what the log says it came to (src/replay/check.ts). */
+  log?: LoggedRecord;
+}
+
+/** What a hypercall log's record line recorded, for replay's check; plain traces have none. */
+export interface LoggedRecord {
+  /** Its `time` (simulated time). */
+  time: number;
+  /** Its `line` key: the trace line (a replay's log) or the record's ordinal (a run's log). */
+  line: unknown;
+  /** Its `result` object, as written. */
+  result: unknown;
+  /** The `refusal` objects of the refusal lines that follow it (the log's blame). */
+  refusals: unknown[];
+}
+
+/** What a hypercall log is, beyond its records: filled in by the reader as it reads (readTraceBatches). */
+export interface LogShape {
+  /** The first log line (numeric `level` and `time`), 0 when none. */
+  firstLogLine: number;
+  /** The first plain trace record (not a log line), 0 when none. */
+  firstTraceRecord: number;
+  /** Record lines read (log lines with `op`). */
+  recordLines: number;
+  /** The end line, when read: its line, and its `records`, `reason` and `exit` as written. */
+  end?: { line: number; records: unknown; reason: unknown; exit: unknown };
+  /** The first log line after the end line, 0 when none. */
+  afterEnd: number;
 }
 
 /** Every op the reader knows, in the order the error message lists them. */

@@ -32,7 +32,7 @@ describe('every built-in scenario meets its expected verdict under each policy',
             const v = runScenario(s, { policy, seed });
             expect(v.outcome, `seed ${seed}`).toBe(want.outcome);
             for (const [k, n] of Object.entries(counts(v))) {
-              const w = (want as Record<string, string | undefined>)[k];
+              const w = (want as unknown as Record<string, string | undefined>)[k];
               if (w === 'none') expect(n, `${k}, seed ${seed}`).toBe(0);
               if (w === 'some') expect(n, `${k}, seed ${seed}`).toBeGreaterThan(0);
             }

@@ -52,6 +52,19 @@ export const ExpectationSchema = z
     warnings: z.enum(['none', 'some']).optional(),
     ipis: z.enum(['none', 'some']).optional(),
     pins_refused: z.enum(['none', 'some']).optional(),
+    /**
+     * What `explore` must find over every interleaving under this policy: a deadlock, a BUG or a
+     * VA hazard `reachable` (some schedule gives it) or `never` (no schedule does: the search must
+     * be exhaustive to say so). Checked by `explore` and `xensim test`; `run` ignores it.
+     */
+    explore: z
+      .object({
+        deadlock: z.enum(['reachable', 'never']).optional(),
+        bug: z.enum(['reachable', 'never']).optional(),
+        hazard: z.enum(['reachable', 'never']).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
