@@ -45,7 +45,7 @@ export const hexOf = (n: number | bigint): string => '0x' + n.toString(16);
 export const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 export const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
 
-export const HYPERCALL_OPS = new Set(['mmu_update', 'mmuext_op', 'update_va_mapping', 'update_va_mapping_otherdomain', 'multicall', 'hypercall']);
+export { HYPERCALL_OPS } from '../trace/types.ts';
 
 /** The event kinds this file knows; others are counted as unknown (and still shown). */
 export const KNOWN_EVENTS = new Set([

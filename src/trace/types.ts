@@ -164,7 +164,8 @@ export const TRACE_OPS: readonly TraceOp[] = [
   'audit',
 ];
 
-const HYPERCALL_OPS = new Set<string>([
+/** The record ops that are a hypercall of their own (what a log's summary counts as hypercalls). */
+export const HYPERCALL_OPS = new Set<string>([
   'mmu_update',
   'mmuext_op',
   'update_va_mapping',
