@@ -176,6 +176,32 @@ function updateEntry(page: Uint32Array, slot: number, lo: number, hi: number, pr
   page[2 * slot + 1] = hi >>> 0;
 }
 
+/** prepareEntry's answer when the caller must take the new entry's references (else 0 or an errno). */
+const NEEDS_REFS = 1;
+/** The entry as Xen will store it, after prepareEntry (reused: no allocation per entry). */
+const adjusted = { lo: 0, hi: 0 };
+
+/**
+ * The common start of mod_lN_entry for a present new entry: its flags checked against the level's
+ * disallow mask (-EINVAL, "Bad Ln flags"), Xen's own flags added (adjust_guest_lNe), and a change
+ * within the fast-path whitelist written at once (0, no references). NEEDS_REFS otherwise, with
+ * the adjusted entry in `adjusted`.
+ */
+function prepareEntry(x: XenState, level: number, lo: number, hi: number, disallow: number, page: Uint32Array, slot: number, oLo: number, oHi: number, preserveAD: boolean): number {
+  const flags = pteFlags(lo, hi);
+  const bad = flags & disallow;
+  if (bad !== 0) {
+    x.diag.fail(`Bad L${level} flags ${bad.toString(16)}`, `Bad L${level} flags ${hex(bad)}`);
+    return EINVAL;
+  }
+  const add = guestAdjustFlags(level, flags);
+  adjusted.lo = addFlagsLo(lo, add);
+  adjusted.hi = addFlagsHi(hi, add);
+  if (changedBeyondFastPath(oLo, oHi, adjusted.lo, adjusted.hi)) return NEEDS_REFS;
+  updateEntry(page, slot, adjusted.lo, adjusted.hi, preserveAD);
+  return 0;
+}
+
 /**
  * mod_l1_entry (mm.c:2141): a checked write of one L1 slot. adjust_guest_l1e first; changes
  * confined to the fast-path whitelist take no references; otherwise the new references, the I/O
@@ -197,19 +223,10 @@ export function modL1Entry(
   const oLo = page[2 * slot]!;
   const oHi = page[2 * slot + 1]!;
   if (lo & _PAGE_PRESENT) {
-    const flags = pteFlags(lo, hi);
-    const bad = flags & l1DisallowMask(ptOwner);
-    if (bad !== 0) {
-      x.diag.fail(`Bad L1 flags ${bad.toString(16)}`, `Bad L1 flags ${hex(bad)}`);
-      return EINVAL;
-    }
-    const add = guestAdjustFlags(1, flags);
-    lo = addFlagsLo(lo, add);
-    hi = addFlagsHi(hi, add);
-    if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
-      updateEntry(page, slot, lo, hi, preserveAD);
-      return 0;
-    }
+    const r = prepareEntry(x, 1, lo, hi, l1DisallowMask(ptOwner), page, slot, oLo, oHi, preserveAD);
+    if (r !== NEEDS_REFS) return r;
+    lo = adjusted.lo;
+    hi = adjusted.hi;
     const rc = getPageFromL1e(x, lo, hi, ptOwner, pgOwner, curr);
     if (rc < 0) return rc;
     lo ^= rc;
@@ -238,19 +255,10 @@ export function modLNEntry(
   const oLo = page[2 * slot]!;
   const oHi = page[2 * slot + 1]!;
   if (lo & _PAGE_PRESENT) {
-    const flags = pteFlags(lo, hi);
-    const bad = flags & LN_DISALLOW_MASK;
-    if (bad !== 0) {
-      x.diag.fail(`Bad L${level} flags ${bad.toString(16)}`, `Bad L${level} flags ${hex(bad)}`);
-      return EINVAL;
-    }
-    const add = guestAdjustFlags(level, flags);
-    lo = addFlagsLo(lo, add);
-    hi = addFlagsHi(hi, add);
-    if (!changedBeyondFastPath(oLo, oHi, lo, hi)) {
-      updateEntry(page, slot, lo, hi, preserveAD);
-      return 0;
-    }
+    const r = prepareEntry(x, level, lo, hi, LN_DISALLOW_MASK, page, slot, oLo, oHi, preserveAD);
+    if (r !== NEEDS_REFS) return r;
+    lo = adjusted.lo;
+    hi = adjusted.hi;
     const rc = getPageFromLNe(x, lo, hi, mfn, level, d);
     if (rc !== 0) return rc;
   }
