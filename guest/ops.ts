@@ -179,6 +179,8 @@ function* freeMm(k: OpsCtx, c: Cpu, mm: Mm): Co {
   k.objects.mms.delete(mm.name);
 }
 
+// One case per scenario operation, each a line or two that calls the kernel path it names: a
+// dispatch table reads best as one switch (longer than 60 lines for that reason only).
 export function* runOp(k: OpsCtx, c: Cpu, op: Op): Co {
   const o = k.objects;
   // The step that starts an operation ends here, having touched nothing shared.

@@ -115,6 +115,7 @@ export class Hypervisor {
   /** Clears the diagnostics before each entry of a batch (one closure, not one per call). */
   private readonly resetDiag = (): void => this.x.diag.reset();
 
+  // One case per hypercall, as Xen's hypercall table: long only because it is one switch.
   private dispatch(d: Domain, v: Vcpu, call: Hypercall, at: string, refusals: Refusal[]): Outcome {
     const x = this.x;
     const diag = x.diag;

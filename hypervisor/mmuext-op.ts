@@ -65,6 +65,7 @@ export function doMmuextOp(
 
 // A missing argument reads as 0, as an uninitialised field of the guest's struct would; an MFN
 // past the frame table (any value up to 2^64-1) fails mfn_valid and ends as -EINVAL.
+// One case per MMUEXT command, as do_mmuext_op's switch (its length is the switch's).
 function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextOp): number {
   const foreign = pgOwner !== d;
   switch (op.cmd) {

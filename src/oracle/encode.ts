@@ -134,7 +134,7 @@ class Encoder {
   }
 }
 
-/** One sequence (a whole trace) as instructions; `id` tells its output apart from the others'. */
+/** One sequence (a whole trace) as instructions; `id` tells its output apart from the others'. One case per record kind: its length is the switch's. */
 export function encodeSequence(entries: readonly TraceEntry[], id: number, enc = new Encoder()): Encoded {
   const first = entries.find((e) => e.record.op === 'create_domain');
   if (first === undefined || first.record.op !== 'create_domain') throw new Unmappable(entries[0]?.line ?? 0, 'no create_domain');

@@ -186,7 +186,7 @@ function noCommon(o: Obj): void {
   }
 }
 
-/** A hypercall record's own fields (no common fields); `sub` for multicall entries. */
+/** A hypercall record's own fields (no common fields); `sub` for multicall entries. One case per hypercall: its length is the switch's. */
 function readHypercall(op: string, o: Obj, sub: boolean): Hypercall {
   if (sub) noCommon(o);
   switch (op) {
