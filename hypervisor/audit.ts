@@ -26,20 +26,38 @@ import { forEachLiveEntry, isLiveTable } from './holders.ts';
 import { _PAGE_PRESENT, _PAGE_RW, hex, isGuestL4Slot, LN_DISALLOW_MASK, pteFlags, pteMfn } from './pte.ts';
 import type { XenState } from './state.ts';
 
+/** The references the audit counts from scratch, by the frame they are held on. */
+interface Counts {
+  general: Map<number, number>;
+  typed: Map<number, number>;
+  linearEntries: Map<number, number>;
+  linearUses: Map<number, number>;
+}
+
+const inc = (m: Map<number, number>, k: number): void => {
+  m.set(k, (m.get(k) ?? 0) + 1);
+};
+
+/** Recounts every reference (entries, base pointers, GDTs), then checks every frame against the counts. */
 export function audit(x: XenState): string[] {
-  const f = x.frames;
   const out: string[] = [];
+  const c: Counts = { general: new Map(), typed: new Map(), linearEntries: new Map(), linearUses: new Map() };
+  const visit = entryVisitor(x, c, out);
+  forEachLiveEntry(x, visit);
+  partialEntries(x, visit, c.general, out);
+  countVcpuHolders(x, c, out);
+  checkFrames(x, c, out);
+  return out;
+}
+
+/** What each present entry of a live table holds (§1.3), and the rules it must obey (§2). */
+function entryVisitor(x: XenState, c: Counts, out: string[]): (table: number, level: number, slot: number, lo: number, hi: number) => void {
+  const f = x.frames;
   // A privileged domain may have written a foreign frame or I/O memory into any domain's L1
   // (mmu_update with a PFD and its own FD), and such entries outlive it: only if there never was
   // one can such an entry not be legal.
   const anyPrivileged = x.everPrivileged;
-  const general = new Map<number, number>();
-  const typed = new Map<number, number>();
-  const linearEntries = new Map<number, number>();
-  const linearUses = new Map<number, number>();
-  const inc = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1);
-
-  const visit = (table: number, level: number, slot: number, lo: number, hi: number): void => {
+  return (table, level, slot, lo, hi) => {
     const where = `L${level} ${hex(table)} slot ${slot}`;
     const owner = x.domains.get(f.owner[table]!);
     if (!owner) {
@@ -55,10 +73,10 @@ export function audit(x: XenState): string[] {
         if (!anyPrivileged) out.push(`${where}: maps I/O mfn ${hex(target)} without iomem rights`);
         return;
       }
-      inc(general, target);
+      inc(c.general, target);
       if (f.owner[target] !== owner.id && !anyPrivileged) out.push(`${where}: maps foreign mfn ${hex(target)}`);
       if (rw) {
-        inc(typed, target);
+        inc(c.typed, target);
         if (f.type[target] !== PGT_writable_page) {
           out.push(`${where}: maps ${hex(target)} writable but its type is ${TYPE_NAMES[f.type[target]!]}`);
         }
@@ -69,25 +87,28 @@ export function audit(x: XenState): string[] {
       if (rw) out.push(`${where}: writable self-map`);
       return;
     }
-    inc(general, target);
-    inc(typed, target);
+    inc(c.general, target);
+    inc(c.typed, target);
     if (f.owner[target] !== owner.id) out.push(`${where}: links foreign mfn ${hex(target)}`);
     const t = f.type[target]!;
     if (t === level) {
       if (rw) out.push(`${where}: writable linear entry to ${hex(target)}`);
-      inc(linearEntries, table);
-      inc(linearUses, target);
+      inc(c.linearEntries, table);
+      inc(c.linearUses, target);
     } else if (t !== level - 1) {
       out.push(`${where}: links ${hex(target)} of type ${TYPE_NAMES[t]}, expected l${level - 1}`);
     }
     if (!(f.flags[target]! & F_VALIDATED)) out.push(`${where}: links ${hex(target)} which is not validated`);
   };
-  forEachLiveEntry(x, visit);
-  partialEntries(x, visit, general, out);
+}
 
-  const holdsL4 = (m: number, what: string) => {
-    inc(general, m);
-    inc(typed, m);
+/** Each vCPU's base pointers and GDT frames hold references; its TLB may not write a live table. */
+function countVcpuHolders(x: XenState, c: Counts, out: string[]): void {
+  const f = x.frames;
+  const anyPrivileged = x.everPrivileged;
+  const holdsL4 = (m: number, what: string): void => {
+    inc(c.general, m);
+    inc(c.typed, m);
     if (f.type[m] !== PGT_l4_page_table || !(f.flags[m]! & F_VALIDATED)) {
       out.push(`${what} ${hex(m)} is not a validated L4 (taf=${hex16(f.taf(m))})`);
     }
@@ -97,8 +118,8 @@ export function audit(x: XenState): string[] {
       if (v.guestTable) holdsL4(v.guestTable, `d${d.id}v${v.id} CR3`);
       if (v.guestTableUser) holdsL4(v.guestTableUser, `d${d.id}v${v.id} user CR3`);
       for (const m of v.gdtFrames) {
-        inc(general, m);
-        inc(typed, m);
+        inc(c.general, m);
+        inc(c.typed, m);
         if (f.type[m] !== PGT_seg_desc_page) out.push(`d${d.id}v${v.id} GDT frame ${hex(m)} is not a seg_desc page`);
       }
       for (const [vpn, packed] of v.tlb) {
@@ -113,23 +134,29 @@ export function audit(x: XenState): string[] {
       }
     }
   }
+}
 
-  const check = (d: Domain, mfn: number) => checkFrame(x, d, mfn, general, typed, linearEntries, linearUses, out);
-  // A frame in its state at creation (only the allocation reference) or free, that nothing above
-  // counted, is consistent by a few typed-array reads; the rest (the used frames) are checked one
-  // by one. The counted ones among those skipped are checked after, from the counts' keys.
-  const quiet = (m: number) =>
+/**
+ * Every used frame against the counts. A frame in its state at creation (only the allocation
+ * reference) or free, that nothing counted, is consistent by a few typed-array reads; the rest are
+ * checked one by one (framesExamined), and the counted ones among those skipped after, from the
+ * counts' keys.
+ */
+function checkFrames(x: XenState, c: Counts, out: string[]): void {
+  const f = x.frames;
+  const check = (d: Domain, mfn: number): void => checkFrame(x, d, mfn, c.general, c.typed, c.linearEntries, c.linearUses, out);
+  const quiet = (m: number): boolean =>
     f.typeCount[m] === 0 && f.linear[m] === 0 && (f.flags[m] === F_ALLOCATED ? f.count[m] === 1 : f.owner[m] === NO_OWNER && f.count[m] === 0);
   for (const d of x.domains.values()) {
     for (const r of d.ranges) {
       for (let m = r.base; m < r.base + r.count; m++) {
-        if (quiet(m) || f.owner[m] !== d.id && f.owner[m] !== NO_OWNER) continue;
+        if (quiet(m) || (f.owner[m] !== d.id && f.owner[m] !== NO_OWNER)) continue;
         x.framesExamined++;
         check(d, m);
       }
     }
   }
-  const counted = new Set<number>([...general.keys(), ...typed.keys(), ...linearEntries.keys(), ...linearUses.keys(), ...x.leaked.keys()]);
+  const counted = new Set<number>([...c.general.keys(), ...c.typed.keys(), ...c.linearEntries.keys(), ...c.linearUses.keys(), ...x.leaked.keys()]);
   for (const m of counted) {
     if (!quiet(m)) continue;
     const d = rangeHolder(x, m);
@@ -137,7 +164,6 @@ export function audit(x: XenState): string[] {
     x.framesExamined++;
     check(d, m);
   }
-  return out;
 }
 
 /** The domain whose creation range holds mfn: its owner, or for a free frame the first such domain. */
