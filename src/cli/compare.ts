@@ -63,65 +63,66 @@ export function registerCompare(program: Command): void {
     .option('--json', 'every verdict as a JSON array (the same objects `run --json` prints), written as runs finish')
     .option('--ndjson', 'every verdict as one JSON line, written as runs finish')
     .option('--csv', 'one CSV row per run, written as runs finish')
-    .action(async (flags: CompareFlags) => {
-      await runCommand('compare', async (signal) => {
-        const { builtinScenarios } = await import('../lab/scenarios/load.ts');
-        const { SEED_QUESTION } = await import('../lab/scenarios/policies.ts');
-        const { compare, compareTable } = await import('../lab/compare.ts');
-        const named = [...(flags.scenarios ?? []), ...flags.scenario];
-        const scenarios = named.length ? named : builtinScenarios();
-        const policies = flags.policy.length ? flags.policy : [...SEED_QUESTION];
-        let total = scenarios.length * policies.length * flags.seeds.length;
-        let stream = await streamFor(flags);
-        if (flags.shard) {
-          const head = { k: flags.shard.index + 1, n: flags.shard.count, scenarios, policies, seeds: flags.seeds, set: flags.set };
-          stream = shardStream(flags, head);
-          total = Math.floor((total - flags.shard.index - 1) / flags.shard.count) + 1;
-        }
-        const bar = stream === undefined && process.stderr.isTTY && total >= 20 ? await progressBar(total) : null;
-        let started = false;
-        const begin = (): void => {
-          if (started || stream === undefined) return;
-          started = true;
-          process.stdout.write(stream.start);
-        };
-        let verdicts: Verdict[];
-        try {
-          verdicts = await compare({
-            scenarios,
-            policies,
-            seeds: flags.seeds,
-            set: flags.set,
-            workers: flags.workers,
-            signal,
-            ...(flags.shard && { shard: flags.shard }),
-            onProgress: (done) => bar?.update(done),
-            onVerdict: stream && ((v, i) => {
-              begin();
-              process.stdout.write(stream.each(v, i));
-            }),
-          });
-        } catch (e) {
-          bar?.stop();
-          await inputErrorExit('compare', (e as { file?: string }).file, e);
-          return Number(process.exitCode ?? 2);
-        }
-        bar?.stop();
-        const stopped = signal.aborted;
-        if (stream !== undefined) {
-          begin();
-          process.stdout.write(stream.end);
-        } else {
-          const note = stopped ? `stopped after ${verdicts.length} of ${total} runs (… = not run)` : `${total} runs (seeds ${flags.seeds[0]}…${flags.seeds.at(-1)})`;
-          process.stdout.write(compareTable(verdicts, scenarios, policies, flags.seeds.length) + `\n\n${note}\n`);
-        }
-        if (stopped) return stoppedExit(signal);
-        // A shard holds a part of the matrix: its runs are checked once merged, not here.
-        const failed = flags.shard ? '' : await expectFailures(verdicts, scenarios, flags);
-        process.stderr.write(failed);
-        return failed === '' ? 0 : 1;
-      });
+    .action((flags: CompareFlags) => runCommand('compare', (signal) => compareCommand(flags, signal)));
+}
+
+/** The command's body: the matrix run, streamed or tabled, then the scenarios' own expectations. */
+async function compareCommand(flags: CompareFlags, signal: AbortSignal): Promise<number> {
+  const { builtinScenarios } = await import('../lab/scenarios/load.ts');
+  const { SEED_QUESTION } = await import('../lab/scenarios/policies.ts');
+  const { compare, compareTable } = await import('../lab/compare.ts');
+  const named = [...(flags.scenarios ?? []), ...flags.scenario];
+  const scenarios = named.length ? named : builtinScenarios();
+  const policies = flags.policy.length ? flags.policy : [...SEED_QUESTION];
+  let total = scenarios.length * policies.length * flags.seeds.length;
+  let stream = await streamFor(flags);
+  if (flags.shard) {
+    const head = { k: flags.shard.index + 1, n: flags.shard.count, scenarios, policies, seeds: flags.seeds, set: flags.set };
+    stream = shardStream(flags, head);
+    total = Math.floor((total - flags.shard.index - 1) / flags.shard.count) + 1;
+  }
+  const bar = stream === undefined && process.stderr.isTTY && total >= 20 ? await progressBar(total) : null;
+  let started = false;
+  const begin = (): void => {
+    if (started || stream === undefined) return;
+    started = true;
+    process.stdout.write(stream.start);
+  };
+  let verdicts: Verdict[];
+  try {
+    verdicts = await compare({
+      scenarios,
+      policies,
+      seeds: flags.seeds,
+      set: flags.set,
+      workers: flags.workers,
+      signal,
+      ...(flags.shard && { shard: flags.shard }),
+      onProgress: (done) => bar?.update(done),
+      onVerdict: stream && ((v, i) => {
+        begin();
+        process.stdout.write(stream.each(v, i));
+      }),
     });
+  } catch (e) {
+    bar?.stop();
+    await inputErrorExit('compare', (e as { file?: string }).file, e);
+    return Number(process.exitCode ?? 2);
+  }
+  bar?.stop();
+  const stopped = signal.aborted;
+  if (stream !== undefined) {
+    begin();
+    process.stdout.write(stream.end);
+  } else {
+    const note = stopped ? `stopped after ${verdicts.length} of ${total} runs (… = not run)` : `${total} runs (seeds ${flags.seeds[0]}…${flags.seeds.at(-1)})`;
+    process.stdout.write(compareTable(verdicts, scenarios, policies, flags.seeds.length) + `\n\n${note}\n`);
+  }
+  if (stopped) return stoppedExit(signal);
+  // A shard holds a part of the matrix: its runs are checked once merged, not here.
+  const failed = flags.shard ? '' : await expectFailures(verdicts, scenarios, flags);
+  process.stderr.write(failed);
+  return failed === '' ? 0 : 1;
 }
 
 /**

@@ -37,10 +37,10 @@ function isSpecial(path: string): boolean {
 }
 
 /**
- * Opens OUT for an export. `what` names the option (`--perfetto`); `inputs` are the command's
- * inputs, which OUT may not be.
+ * Where an export writes first: a temporary file beside OUT (renamed onto it when whole), or OUT
+ * itself when it is a device or a pipe (a rename would replace the node). Errors name OUT.
  */
-export function fileSink(path: string, what: string, inputs: readonly string[]): Sink {
+function openTemp(path: string, what: string, inputs: readonly string[]): { fd: number; tmp: string; special: boolean } {
   refuseInputAsOutput(path, what, inputs);
   let special: boolean;
   try {
@@ -49,13 +49,20 @@ export function fileSink(path: string, what: string, inputs: readonly string[]):
     throw new OutputError(`${what} ${path}: ${(e as Error).message}`);
   }
   const tmp = special ? path : join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  let fd: number;
   try {
-    fd = openOutput(tmp, what);
+    return { fd: openOutput(tmp, what), tmp, special };
   } catch (e) {
     // The message names the path the user gave, not the temporary one.
     throw e instanceof OutputError ? new OutputError(e.message.split(tmp).join(path)) : e;
   }
+}
+
+/**
+ * Opens OUT for an export. `what` names the option (`--perfetto`); `inputs` are the command's
+ * inputs, which OUT may not be.
+ */
+export function fileSink(path: string, what: string, inputs: readonly string[]): Sink {
+  const { fd, tmp, special } = openTemp(path, what, inputs);
   let open = true;
   let text = '';
   const chunks: Uint8Array[] = [];

@@ -50,38 +50,47 @@ function open(out: Out, what: string, log: string): Sink {
   return typeof out === 'string' ? fileSink(out, what, log === '-' ? [] : [log]) : memorySink(out);
 }
 
+/** The writers an export asks for, each on its own sink. */
+interface Writers {
+  emit: ((e: TlEvent) => void)[];
+  onOpen?: (o: Opened) => void;
+  json?: JsonTraceWriter;
+  proto?: ProtoTraceWriter;
+  page?: { b: PageBuilder; sink: Sink };
+}
+
+/** Opens the outputs `req` asks for into `w`, each sink pushed to `sinks` as it opens (so a failure can discard it). */
+function openWriters(log: string, req: ExportRequest, source: string, sinks: Sink[], w: Writers): void {
+  if (req.perfetto !== undefined) {
+    const sink = open(req.perfetto.out, '--perfetto', log);
+    sinks.push(sink);
+    if (req.perfetto.format === 'proto') {
+      w.proto = new ProtoTraceWriter(sink);
+      w.emit.push(w.proto.onEvent);
+      w.onOpen = w.proto.onOpen;
+    } else {
+      w.json = new JsonTraceWriter(sink);
+      w.emit.push(w.json.onEvent);
+    }
+  }
+  if (req.html !== undefined) {
+    const sink = open(req.html.out, '--html', log);
+    sinks.push(sink);
+    w.page = { b: new PageBuilder(source, req.html.maxEvents), sink };
+    w.emit.push(w.page.b.onEvent);
+  }
+}
+
 /** Exports LOG to every output in `req`, in one pass. Exit 0; 2 for a log that could not be (wholly) read or an output that could not be written; 128 + n when a signal stopped it (130 for Ctrl-C). */
 export async function exportLog(log: string, req: ExportRequest, opts: ExportOptions = {}): Promise<ExportOutcome> {
   const source = opts.source ?? log;
   const sinks: Sink[] = [];
-  let abortProto: (() => void) | undefined;
+  const w: Writers = { emit: [] };
   const outcome: ExportOutcome = { exit: 0, unparsed: 0, dropped: 0, packets: 0, interrupted: false };
   try {
-    const emit: ((e: TlEvent) => void)[] = [];
-    let onOpen: ((o: Opened) => void) | undefined;
-    let json: JsonTraceWriter | undefined;
-    let proto: ProtoTraceWriter | undefined;
-    let page: { b: PageBuilder; sink: Sink } | undefined;
-    if (req.perfetto !== undefined) {
-      const sink = open(req.perfetto.out, '--perfetto', log);
-      sinks.push(sink);
-      if (req.perfetto.format === 'proto') {
-        proto = new ProtoTraceWriter(sink);
-        abortProto = () => proto!.abort();
-        emit.push(proto.onEvent);
-        onOpen = proto.onOpen;
-      } else {
-        json = new JsonTraceWriter(sink);
-        emit.push(json.onEvent);
-      }
-    }
-    if (req.html !== undefined) {
-      const sink = open(req.html.out, '--html', log);
-      sinks.push(sink);
-      page = { b: new PageBuilder(source, req.html.maxEvents), sink };
-      emit.push(page.b.onEvent);
-    }
-    const tl = new Timeline(emit.length === 1 ? emit[0]! : (e) => emit.forEach((f) => f(e)), onOpen);
+    openWriters(log, req, source, sinks, w);
+    const { emit, json, proto, page } = w;
+    const tl = new Timeline(emit.length === 1 ? emit[0]! : (e) => emit.forEach((f) => f(e)), w.onOpen);
     const r = await readPass(
       log,
       (line) => {
@@ -108,7 +117,7 @@ export async function exportLog(log: string, req: ExportRequest, opts: ExportOpt
     // Lines that are not log lines (or none at all): the outputs hold the rest, exit 2.
     return { ...outcome, stats, packets: proto?.packets ?? 0, exit: r.problem !== undefined ? 2 : 0, ...(r.problem !== undefined ? { error: r.problem } : {}) };
   } catch (e) {
-    abortProto?.();
+    w.proto?.abort();
     for (const s of sinks) s.discard();
     if (e instanceof OutputError) return { ...outcome, exit: 2, error: e.message };
     throw e;
