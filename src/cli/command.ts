@@ -3,7 +3,7 @@
 // file or stdout that cannot be written: full disk, read-only, no such directory) prints one line
 // and exits 2.
 
-import { OutputError, stopExit } from '../log/output.ts';
+import { OutputError } from '../log/output.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -45,9 +45,6 @@ export interface StopReason {
 
 /** The signals that stop a command between two steps, like Ctrl-C: the log gets its end line. */
 const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
-
-/** The exit status of a stopped command (130 when the reason is not one of ours). */
-export const stoppedExit = stopExit;
 
 /**
  * Runs subcommand `sub`'s body with the CLI's conventions: `… | head` (EPIPE on stdout) stops

@@ -4,9 +4,10 @@
 // done, so a compare stopped by a signal (exit 128 + n) keeps every finished run it wrote; the
 // table, which needs whole rows, is printed at the end, or of the finished runs when stopped.
 import type { Command } from 'commander';
+import { stopExit } from '../log/output.ts';
 import type { Verdict } from '../lab/verdict.ts';
 import { inputErrorExit, intArg, listArg, seedsArg, shardArg } from './args.ts';
-import { collect, runCommand, stoppedExit, UsageError } from './command.ts';
+import { collect, runCommand, UsageError } from './command.ts';
 
 interface CompareFlags {
   scenarios?: string[];
@@ -118,7 +119,7 @@ async function compareCommand(flags: CompareFlags, signal: AbortSignal): Promise
     const note = stopped ? `stopped after ${verdicts.length} of ${total} runs (… = not run)` : `${total} runs (seeds ${flags.seeds[0]}…${flags.seeds.at(-1)})`;
     process.stdout.write(compareTable(verdicts, scenarios, policies, flags.seeds.length) + `\n\n${note}\n`);
   }
-  if (stopped) return stoppedExit(signal);
+  if (stopped) return stopExit(signal);
   // A shard holds a part of the matrix: its runs are checked once merged, not here.
   const failed = flags.shard ? '' : await expectFailures(verdicts, scenarios, flags);
   process.stderr.write(failed);

@@ -3,9 +3,10 @@
 // --max-time and --max-schedules end with a partial result marked "not exhaustive"; SIGINT,
 // SIGTERM and SIGHUP stop the search between runs and print what it found so far (exit 128 + n).
 import type { Command } from 'commander';
+import { stopExit } from '../log/output.ts';
 import type { ExploreOptions, ExploreProgress } from '../lab/explore.ts';
 import { inputErrorExit, intArg, shardArg } from './args.ts';
-import { collect, runCommand, stoppedExit } from './command.ts';
+import { collect, runCommand } from './command.ts';
 
 interface ExploreFlags {
   policy?: string;
@@ -50,7 +51,7 @@ export function registerExplore(program: Command): void {
           const r = await exploreAsync(s, opts, signal);
           progress?.stop();
           process.stdout.write(flags.json || flags.shard ? JSON.stringify(r) + '\n' : exploreText(r) + '\n');
-          if (signal.aborted) return stoppedExit(signal);
+          if (signal.aborted) return stopExit(signal);
           // A shard's report is a part of the search: reachability is judged on the merged whole.
           return flags.expect && !flags.shard && flags.set.length === 0 && flags.vcpus === undefined ? await checkReach(s, flags.policy, r) : 0;
         } catch (e) {

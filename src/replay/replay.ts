@@ -64,7 +64,6 @@ export interface ReplaySummary {
   error?: string;
 }
 
-export const EXIT_INTERRUPTED = 130;
 
 /** The exception text of a model bug: its message and the first frame of the stack. */
 function errorText(e: unknown): string {

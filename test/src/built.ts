@@ -4,7 +4,7 @@
 // what the sources do). Each run is timed, its V8 heap capped (--max-old-space-size) and, on Linux,
 // its peak resident memory sampled from /proc.
 import { spawn, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,4 +100,20 @@ export function limiter(n: number): <T>(f: () => Promise<T>) => Promise<T> {
       queue.shift()?.();
     }
   };
+}
+
+/** Calls `then` once the file at `path` has grown past `bytes` (polled: a log being written). */
+export function whenFileGrows(path: string, bytes: number, then: () => void, everyMs = 10): void {
+  const poll = setInterval(() => {
+    let size = 0;
+    try {
+      size = statSync(path).size;
+    } catch {
+      return;
+    }
+    if (size > bytes) {
+      clearInterval(poll);
+      then();
+    }
+  }, everyMs);
 }

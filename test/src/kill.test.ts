@@ -2,14 +2,14 @@
 // streaming compare wrote is whole rows in matrix order, at most the last one cut (one write in
 // flight). The replay case is in stop.test.ts; run is synchronous and has no handler (docs/limits.md).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareJobs } from '../../src/lab/compare.ts';
 import { builtinScenarios } from '../../src/lab/scenarios/load.ts';
 import { SEED_QUESTION } from '../../src/lab/scenarios/policies.ts';
-import { buildCommand, repo, type Built } from './built.ts';
+import { buildCommand, repo, type Built, whenFileGrows } from './built.ts';
 
 let built: Built;
 beforeAll(() => void (built = buildCommand('xensim-kill-')));
@@ -43,18 +43,7 @@ describe('run --log stopped by SIGTERM', () => {
     const log = join(dir, 'run.log');
     const signal = await new Promise<NodeJS.Signals | null>((resolve) => {
       const child = spawn(process.execPath, [built.bin, 'run', 'test/fixtures/bombs/explore-64x60.json', '--log', log], { cwd: repo, stdio: 'ignore' });
-      const poll = setInterval(() => {
-        let size = 0;
-        try {
-          size = statSync(log).size;
-        } catch {
-          return;
-        }
-        if (size > 64 * 1024) {
-          clearInterval(poll);
-          child.kill('SIGTERM');
-        }
-      }, 5);
+      whenFileGrows(log, 64 * 1024, () => child.kill('SIGTERM'), 5);
       child.on('close', (_code, sig) => resolve(sig));
     });
     expect(signal).toBe('SIGTERM');

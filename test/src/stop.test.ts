@@ -4,7 +4,7 @@
 // the last one is the end line saying why, and the exit status says so: 130 interrupted, 1 a
 // failed invariant or a model exception, 2 bad input; a run's BUG or deadlock is a verdict (0).
 // A bad trace line and a failed expectation are covered in cli.test.ts and replay.test.ts.
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -13,7 +13,7 @@ import { replay } from '../../src/replay/replay.ts';
 import { runScenario } from '../../src/lab/run.ts';
 import { loadScenario } from '../../src/lab/scenarios/load.ts';
 import { iterateTrace } from '../../src/trace/generate.ts';
-import { buildCommand, repo, runBuilt, type Built } from './built.ts';
+import { buildCommand, repo, runBuilt, whenFileGrows, type Built } from './built.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'xensim-stop-'));
 const SEED = join(repo, 'examples/seed-alias-blocks-pin.ndjson');
@@ -81,20 +81,11 @@ describe('replay: SIGINT stops a long replay between records', () => {
       const r = await runBuilt(built.bin, ['replay', trace, '--log', log], {
         timeoutMs: 120_000,
         started: (pid) => {
-          // Once the log has started growing, Ctrl-C.
-          const poll = setInterval(() => {
-            let size = 0;
-            try {
-              size = statSync(log).size;
-            } catch {
-              return;
-            }
-            if (size > 256 * 1024) {
-              clearInterval(poll);
-              process.kill(pid, sig);
-              sent = true;
-            }
-          }, 10);
+          // Once the log has started growing, the signal.
+          whenFileGrows(log, 256 * 1024, () => {
+            process.kill(pid, sig);
+            sent = true;
+          });
         },
       });
       expect(sent).toBe(true);
@@ -120,18 +111,7 @@ describe('replay: SIGINT stops a long replay between records', () => {
     const r = await runBuilt(built.bin, ['replay', trace, '--log', log], {
       timeoutMs: 120_000,
       started: (pid) => {
-        const poll = setInterval(() => {
-          let size = 0;
-          try {
-            size = statSync(log).size;
-          } catch {
-            return;
-          }
-          if (size > 256 * 1024) {
-            clearInterval(poll);
-            process.kill(pid, 'SIGKILL');
-          }
-        }, 10);
+        whenFileGrows(log, 256 * 1024, () => process.kill(pid, 'SIGKILL'));
       },
     });
     expect(r.signal).toBe('SIGKILL');
