@@ -22,7 +22,7 @@ import {
   PGT_writable_page,
   TYPE_NAMES,
 } from './frames.ts';
-import { forEachLiveEntry, isLiveTable } from './holders.ts';
+import { forEachLiveEntry } from './holders.ts';
 import { _PAGE_PRESENT, _PAGE_RW, hex, isGuestL4Slot, LN_DISALLOW_MASK, pteFlags, pteMfn } from './pte.ts';
 import type { XenState } from './state.ts';
 
@@ -128,7 +128,7 @@ function countVcpuHolders(x: XenState, c: Counts, out: string[]): void {
         // of another domain's frame survives, as in Xen. Only a privileged domain can make such a
         // mapping (its own foreign map, or a PFD write into another's table): Xen trusts it.
         if (anyPrivileged && f.owner[mfn] !== d.id) continue;
-        if (packed & 1 && isLiveTable(x, mfn)) {
+        if (packed & 1 && x.frames.liveTable(mfn)) {
           out.push(`d${d.id}v${v.id} TLB holds a writable translation of va page ${hex(vpn)} to live table ${hex(mfn)}`);
         }
       }

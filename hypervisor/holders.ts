@@ -8,11 +8,6 @@ import { _PAGE_PRESENT, _PAGE_RW, ENTRIES_PER_TABLE, isGuestL4Slot, toBig } from
 import type { XenState } from './state.ts';
 import type { Holder } from './types.ts';
 
-/** A validated page table in use (FrameTable.liveTable): the only frames whose entries hold references. */
-export function isLiveTable(x: XenState, mfn: number): boolean {
-  return x.frames.liveTable(mfn);
-}
-
 /** Calls fn for every present, reference-holding entry of every live table. */
 export function forEachLiveEntry(
   x: XenState,
@@ -20,7 +15,7 @@ export function forEachLiveEntry(
 ): void {
   const f = x.frames;
   for (const table of f.writtenFrames()) {
-    if (!isLiveTable(x, table)) continue;
+    if (!x.frames.liveTable(table)) continue;
     const level = f.type[table]!;
     const page = f.page(table)!;
     for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
@@ -56,7 +51,7 @@ function entryHolders(
   const wantHi = Math.floor(mfn / 0x100000);
   let found = 0;
   for (const table of f.writtenFrames()) {
-    if (table === mfn || !isLiveTable(x, table)) continue;
+    if (table === mfn || !x.frames.liveTable(table)) continue;
     const level = f.type[table]!;
     if (level < minLevel || level > maxLevel || (level === 1 && skipL1)) continue;
     const page = f.page(table)!;

@@ -4,7 +4,7 @@
 // live table names — the definition — for every frame, along random histories whose audit is clean.
 import { describe, expect, test } from 'vitest';
 import { F_PINNED, PGT_writable_page, type FrameTable } from '../../hypervisor/frames.ts';
-import { holdersOf, isLiveTable, typeHolders } from '../../hypervisor/holders.ts';
+import { holdersOf, typeHolders } from '../../hypervisor/holders.ts';
 import { Hypervisor } from '../../hypervisor/index.ts';
 import { isMmio } from '../../hypervisor/entries.ts';
 import { isGuestL4Slot, pteMfn, toBig } from '../../hypervisor/pte.ts';
@@ -18,7 +18,7 @@ function allHoldersByScan(x: XenState, mfn: number): Holder[] {
   const f = x.frames;
   const out: Holder[] = [];
   for (const table of f.writtenFrames()) {
-    if (!isLiveTable(x, table)) continue;
+    if (!x.frames.liveTable(table)) continue;
     const level = f.type[table]!;
     const page = f.page(table)!;
     for (let i = 0; i < 512; i++) {
