@@ -32,8 +32,9 @@ async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
     if (flags.log !== undefined) opts.log = flags.log;
     if (flags.audit) opts.audit = true;
     if (!flags.check) opts.check = false;
-    if (flags.xenBuild === 'release') opts.xenBuild = 'release';
-    if (flags.xenVersion === 'master') opts.xenVersion = 'master';
+    // Not given: the model a log names on its end line, else 4.17 debug (src/replay/model.ts).
+    if (flags.xenBuild !== undefined) opts.xenBuild = flags.xenBuild;
+    if (flags.xenVersion !== undefined) opts.xenVersion = flags.xenVersion;
     const { replay } = await import('../replay/replay.ts');
     return (await replay(file, opts)).exit;
   });
@@ -50,10 +51,10 @@ export function registerReplay(program: Command): void {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--no-check', 'replay a hypercall log without checking it against what it recorded (by default each result must match and the log must be whole)')
     .option('--audit', 'audit every reference after every record; stop at the first mismatch')
-    .addOption(new Option('--xen-build <build>', "Xen's build: debug logs gdprintk texts with refusals, release none").choices(['debug', 'release']).default('debug'))
+    .addOption(new Option('--xen-build <build>', "Xen's build: debug logs gdprintk texts with refusals, release none (default: a log's own, else debug)").choices(['debug', 'release']))
     .addOption(new Option('--on <hypervisor>', 'sim: the simulated Xen; xen: real Xen 4.17 under QEMU (scripts/get-xen; docs/oracle.md)').choices(['sim', 'xen']).default('sim'))
     .option('--xen <path>', 'the Xen image for --on xen (default oracle/.xen/xen-4.17-amd64)')
     .option('--compare', 'run on real Xen and on the model, and list every disagreement')
-    .addOption(new Option('--xen-version <version>', 'the Xen release whose answers to give where they differ (docs/xen-versions.md)').choices([...XEN_VERSIONS]).default('4.17'))
+    .addOption(new Option('--xen-version <version>', 'the Xen release whose answers to give where they differ (docs/xen-versions.md; default: a log\'s own, else 4.17)').choices([...XEN_VERSIONS]))
     .action(runReplay);
 }

@@ -38,7 +38,9 @@
 //  end       always the last line, written whatever the level: info (30) when finished, warn (40)
 //            for expect_failed/interrupted, error (50) otherwise:
 //            {"level":…,"time":T,"event":"end","reason":"finished|bad_input|expect_failed|audit|
-//             interrupted|internal_error|diverged","records":R,"exit":S,"msg":"replay stopped"}
+//             interrupted|internal_error|diverged","records":R,"exit":S,"xen":"4.17|master",
+//             "build":"debug|release","msg":"replay stopped"}
+//            (xen, build: the model that wrote it; replay of the log uses the same)
 //            (diverged: a replayed log's record did not come to what the log recorded)
 //            (R = records executed; T = the time of the last one). A guest run's log (src/lab/run.ts)
 //            ends the same way with "msg":"run stopped" and the verdict's outcome as the reason:
@@ -67,6 +69,8 @@ export interface LogOptions {
   /** The command's input files: a `dest` that is one of them is refused (output.ts). */
   inputs?: readonly string[];
   level?: LogLevel;
+  /** The model that wrote it, stated on the end line so that replay can use the same (default 4.17, debug). */
+  xen?: { version: string; build: 'debug' | 'release' };
 }
 
 /** The simulated time and the trace line in progress; the replayer sets both. */
@@ -250,8 +254,10 @@ export class HypercallLog {
   /** A child at level trace: the end line is written whatever the level. */
   private readonly always: Logger;
   private readonly stream: LogFile | undefined;
+  private readonly xen: { version: string; build: 'debug' | 'release' };
 
   constructor(opts: LogOptions) {
+    this.xen = opts.xen ?? { version: '4.17', build: 'debug' };
     const clock = this.clock;
     const options = {
       base: null,
@@ -293,17 +299,7 @@ export class HypercallLog {
 
   flush(e: FlushEvent): void {
     if (!this.logger.isLevelEnabled('info')) return;
-    const o: Record<string, unknown> = {
-      line: this.clock.line,
-      event: 'tlb_flush',
-      cause: e.cause,
-      dom: e.dom,
-      vcpus: e.vcpus,
-    };
-    if (e.va !== undefined) o.va = hex(e.va);
-    if (e.mfn !== undefined) o.mfn = hex(e.mfn);
-    o.clock = e.clock;
-    this.logger.info(o, 'tlb_flush');
+    this.logger.info({ line: this.clock.line, ...flushFields(e) }, 'tlb_flush');
   }
 
   expectFailed(op: string, expected: unknown, actual: unknown): void {
@@ -333,7 +329,7 @@ export class HypercallLog {
         : reason === 'expect_failed' || reason === 'interrupted' || reason === 'deadlock' || reason === 'bug'
           ? 'warn'
           : 'error';
-    this.always[level]({ event: 'end', reason, records, exit }, `${what} stopped`);
+    this.always[level]({ event: 'end', reason, records, exit, xen: this.xen.version, build: this.xen.build }, `${what} stopped`);
   }
 
   /**
@@ -356,4 +352,13 @@ export class HypercallLog {
 
 export function createLog(opts: LogOptions): HypercallLog {
   return new HypercallLog(opts);
+}
+
+/** A TLB flush as its log line states it (without level, time and line): replay's check compares these. */
+export function flushFields(e: FlushEvent): Record<string, unknown> {
+  const o: Record<string, unknown> = { event: 'tlb_flush', cause: e.cause, dom: e.dom, vcpus: e.vcpus };
+  if (e.va !== undefined) o.va = hex(e.va);
+  if (e.mfn !== undefined) o.mfn = hex(e.mfn);
+  o.clock = e.clock;
+  return o;
 }

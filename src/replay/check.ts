@@ -4,6 +4,8 @@
 // Linux function): docs/trace-extensions.md, "Replaying a log checks it".
 import { errnoName } from '../../hypervisor/abi.ts';
 import type { Refusal } from '../../hypervisor/types.ts';
+import type { FlushEvent } from '../../hypervisor/types.ts';
+import { flushFields } from '../log/write.ts';
 import { resultToJson, type RecordResult } from '../trace/result.ts';
 import type { LoggedRecord, LogShape, TraceRecord } from '../trace/types.ts';
 
@@ -11,6 +13,11 @@ import type { LoggedRecord, LogShape, TraceRecord } from '../trace/types.ts';
 export interface CheckFailure {
   exit: 1 | 2;
   message: string;
+  /** For `--json`: the log's line, and where the first difference is (a dotted key) with both sides. */
+  line?: number;
+  key?: string;
+  log?: unknown;
+  replay?: unknown;
 }
 
 /** One refusal in the words of the log's refusal line: `refused <what>: <reason>`. */
@@ -44,7 +51,7 @@ function show(v: unknown): string {
 /** The check of one replay of a log: fed each record before and after it runs, then the end. */
 export class LogChecker {
   /** Filled in by the reader (readTraceBatches). */
-  readonly shape: LogShape = { firstLogLine: 0, firstTraceRecord: 0, recordLines: 0, afterEnd: 0 };
+  readonly shape: LogShape = { firstLogLine: 0, firstTraceRecord: 0, recordLines: 0, afterEnd: 0, strayFlush: 0 };
   private readonly path: string;
   /** Record lines seen; the time and line of the last one. */
   private k = 0;
@@ -69,31 +76,47 @@ export class LogChecker {
     const at = `${this.path}:${line}: `;
     const l = typeof log.line === 'number' ? log.line : NaN;
     if (log.time <= this.prevTime || l <= this.prevLine) {
-      return { exit: 1, message: `${at}this record line repeats or goes back (time ${log.time}, line ${String(log.line)}; the record before it had time ${this.prevTime}, line ${this.prevLine}): a duplicated or moved line` };
+      return { exit: 1, message: `${at}this record line repeats or goes back (time ${log.time}, line ${String(log.line)}; the record before it had time ${this.prevTime}, line ${this.prevLine}): a duplicated or moved line`, line };
     }
     this.prevTime = log.time;
     this.prevLine = l;
     this.byTime &&= log.time === this.k;
     this.byLine &&= l === this.k;
     if (!this.byTime && !this.byLine) {
-      return { exit: 1, message: `${at}a record line is missing before this one: it is the log's record ${this.k}, but its time is ${log.time} and its line ${String(log.line)}` };
+      return { exit: 1, message: `${at}a record line is missing before this one: it is the log's record ${this.k}, but its time is ${log.time} and its line ${String(log.line)}`, line };
     }
     return undefined;
   }
 
   /** After a record ran: the first difference between what the log recorded and what the replay gives. */
-  compare(line: number, rec: TraceRecord, log: LoggedRecord, result: RecordResult): CheckFailure | undefined {
+  compare(line: number, rec: TraceRecord, log: LoggedRecord, result: RecordResult, flushes: readonly FlushEvent[]): CheckFailure | undefined {
     const replayBlame = (result.refusals ?? []).map((r: Refusal) => blameText(r));
     const logBlame = log.refusals.map((r) => blameText((r ?? {}) as { what?: unknown; reason?: unknown }));
     let d: { key: string; log: unknown; replay: unknown } | undefined = firstDifference('result', log.result, resultToJson(result, true));
     if (d === undefined && replayBlame.join('\n') !== logBlame.join('\n')) d = { key: 'refusals', log: logBlame.length, replay: replayBlame.length };
+    if (d === undefined && (flushes.length > 0 || log.flushes.length > 0)) d = this.flushDifference(log.flushes, flushes);
     if (d === undefined) return undefined;
     const lines = [
       `${this.path}:${line}: the replay diverges from the log at record ${this.k} (${rec.op}, time ${log.time}): ${d.key}: the log says ${show(d.log)}, the replay gives ${show(d.replay)}`,
       `  the log's blame:    ${blameList(logBlame)}`,
       `  the replay's blame: ${blameList(replayBlame)}`,
     ];
-    return { exit: 1, message: lines.join('\n') };
+    return { exit: 1, message: lines.join('\n'), line, key: d.key, log: d.log, replay: d.replay };
+  }
+
+  /** The first difference between the tlb_flush lines before a record line and the flushes its replay caused. */
+  private flushDifference(logged: readonly unknown[], replayed: readonly FlushEvent[]): { key: string; log: unknown; replay: unknown } | undefined {
+    for (let i = 0; i < Math.max(logged.length, replayed.length); i++) {
+      const l = logged[i] as Record<string, unknown> | undefined;
+      const mine = replayed[i] === undefined ? undefined : flushFields(replayed[i]);
+      if (l === undefined || mine === undefined) {
+        return { key: 'tlb_flush lines', log: `${logged.length} (a tlb_flush line ${l === undefined ? 'missing' : 'too many'})`, replay: replayed.length };
+      }
+      const { level: _l, time: _t, line: _n, msg: _m, ...fields } = l;
+      const diff = firstDifference(`tlb_flush[${i}]`, fields, mine);
+      if (diff !== undefined) return diff;
+    }
+    return undefined;
   }
 
   /** After the last record: is the log whole? `records` = records the replay ran. */
@@ -106,6 +129,7 @@ export class LogChecker {
       if (s.recordLines === 0) return { exit: 2, message: `${p}: not a hypercall log: log lines (pino's level and time) but no record line and no end line` };
       return { exit: 2, message: `${p}: truncated: no end line (a hypercall log's last line is {"event":"end",…}): the run that wrote it did not finish, or the file was cut; ${records} records replayed` };
     }
+    if (s.strayFlush > 0) return { exit: 1, message: `${p}:${s.strayFlush}: a tlb_flush line that no record line follows (a flush line comes before the record that caused it): the record line after it is missing` };
     if (s.afterEnd > 0) return { exit: 1, message: `${p}:${s.afterEnd}: a line after the end line (line ${end.line}): the log goes on after it stopped` };
     if (typeof end.records !== 'number') return { exit: 2, message: `${p}:${end.line}: the end line has no record count (field "records")` };
     if (s.recordLines === 0 && end.records > 0) {

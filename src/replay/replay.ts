@@ -4,7 +4,7 @@
 // expectation (or an audit) failed, 2 the input is not a valid trace (nothing after the bad line
 // runs). Two more: 1 for an exception inside the model, 130 when interrupted.
 import { Hypervisor, SetupError } from '../../hypervisor/index.ts';
-import type { Caller, XenObserver } from '../../hypervisor/types.ts';
+import type { Caller, FlushEvent, XenObserver } from '../../hypervisor/types.ts';
 import { createLog, type HypercallLog, type LogLevel, type LogSink, type StopReason } from '../log/write.ts';
 import { checkExpect, type ExpectCheck } from '../trace/expect.ts';
 import { TraceError } from '../trace/fields.ts';
@@ -14,6 +14,7 @@ import { hasCaller, isHypercallRecord, type Expect, type LoggedRecord, type Trac
 import { OutputError, stopExit } from '../log/output.ts';
 import { LogChecker, type CheckFailure } from './check.ts';
 import { callerOf, execute } from './execute.ts';
+import { replayModel, type Model } from './model.ts';
 import { outcomeJson, outcomeText, wentWrong, type Outcome } from './report.ts';
 
 export interface Sink {
@@ -104,13 +105,22 @@ class Replayer {
   private readonly opts: ReplayOptions;
   /** The check of a log against its replay (undefined with check: false). */
   private readonly checker: LogChecker | undefined;
+  /** The Xen release and build that answer (the flags, else the log's own: model.ts). */
+  private readonly model: Model;
+  /** Flags that contradict the log's model: the replay does not start. */
+  private readonly refused: CheckFailure | undefined;
+  /** The flushes the record being run caused (for the check against the log's tlb_flush lines). */
+  private readonly flushes: FlushEvent[] = [];
 
   constructor(path: string, opts: ReplayOptions) {
     this.path = path;
     this.opts = opts;
     this.out = opts.out ?? process.stdout;
     this.err = opts.err ?? process.stderr;
-    this.log = opts.log !== undefined ? createLog({ dest: opts.log, level: opts.logLevel ?? 'info', inputs: [path] }) : undefined;
+    const { model, refused } = replayModel(path, { version: opts.xenVersion, build: opts.xenBuild }, opts.check !== false);
+    this.model = model;
+    this.refused = refused;
+    this.log = opts.log !== undefined ? createLog({ dest: opts.log, level: opts.logLevel ?? 'info', inputs: [path], xen: model }) : undefined;
     this.clock = this.log?.clock ?? { time: 0, line: 0 };
     this.everyBlocker = opts.quiet !== true || this.log !== undefined;
     this.checker = opts.check === false ? undefined : new LogChecker(path);
@@ -120,9 +130,13 @@ class Replayer {
   start(): boolean {
     const observer: XenObserver = {};
     const log = this.log;
-    if (log !== undefined && log.enabled('info')) observer.flush = (e) => log.flush(e);
+    const logFlush = log !== undefined && log.enabled('info');
+    const flushes = this.flushes;
+    if (this.checker !== undefined) observer.flush = logFlush ? (e) => (flushes.push(e), log.flush(e)) : (e) => void flushes.push(e);
+    else if (logFlush) observer.flush = (e) => log.flush(e);
     try {
-      this.hv = new Hypervisor({ observer, debugBuild: this.opts.xenBuild !== 'release', blockers: this.everyBlocker, xenVersion: this.opts.xenVersion ?? '4.17' });
+      if (this.refused !== undefined) return this.checkFailed(this.refused);
+      this.hv = new Hypervisor({ observer, debugBuild: this.model.build !== 'release', blockers: this.everyBlocker, xenVersion: this.model.version });
       return true;
     } catch (e) {
       this.internalError(e, `${this.path}: internal error: `);
@@ -165,13 +179,14 @@ class Replayer {
     this.clock.line = line;
     this.clock.time = this.s.records + 1;
     const caller = callerOf(this.hv, rec, this.path, line);
+    this.flushes.length = 0;
     const result = this.execute(line, rec, caller);
     if (result === undefined) return false;
     this.count(rec, result);
     const o: Outcome = { line, rec, caller, result, check: this.checkExpect(rec, result), audit: this.opts.audit ? this.hv.audit() : undefined };
     this.logOutcome(o);
     this.reportOutcome(o);
-    const diverged = logged === undefined ? undefined : this.checker?.compare(line, rec, logged, result);
+    const diverged = logged === undefined ? undefined : this.checker?.compare(line, rec, logged, result, this.flushes);
     if (diverged !== undefined) return this.checkFailed(diverged);
     if (o.audit !== undefined && o.audit.length > 0) {
       this.stop('audit', 1, `${this.path}:${line}: audit after ${rec.op} found ${o.audit.length} mismatch(es): ${o.audit[0]}`);
@@ -182,6 +197,13 @@ class Replayer {
 
   /** The log and its replay disagree (exit 1), or the log cannot be replayed faithfully (exit 2): the replay stops. */
   private checkFailed(f: CheckFailure): false {
+    if (this.opts.json === true) {
+      const j: Record<string, unknown> = { check: f.exit === 1 ? 'diverged' : 'not_replayable', exit: f.exit };
+      if (f.line !== undefined) j.line = f.line;
+      if (f.key !== undefined) Object.assign(j, { key: f.key, log: f.log ?? null, replay: f.replay ?? null });
+      j.error = f.message;
+      this.report.push(JSON.stringify(j) + '\n');
+    }
     this.stop(f.exit === 1 ? 'diverged' : 'bad_input', f.exit, f.message);
     return false;
   }

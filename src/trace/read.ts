@@ -416,13 +416,21 @@ export function parseLine(text: string, file: string, line: number): TraceRecord
  * A log line without a record: a refusal goes to the record line before it (`held`), the end line
  * and what follows it to `shape`.
  */
-function seeLogLine(o: Obj, line: number, held: TraceEntry | undefined, shape: LogShape | undefined): void {
+function seeLogLine(o: Obj, line: number, held: TraceEntry | undefined, shape: LogShape | undefined, flushes: Obj[]): void {
   // (a guest event may carry a refusal too — a BUG names the one it hit — but it is not the blame)
   if (o.refusal !== undefined && o.event === undefined && held?.log !== undefined) held.log.refusals.push(o.refusal);
+  // A flush line comes before the record line of the record that caused it.
+  if (o.event === 'tlb_flush') {
+    flushes.push(o);
+    if (shape !== undefined) shape.strayFlush ||= line;
+  }
   if (shape === undefined) return;
   if (shape.end !== undefined) shape.afterEnd ||= line;
   else if (o.event === 'end') shape.end = { line, records: o.records, reason: o.reason, exit: o.exit };
 }
+
+/** A record without tlb_flush lines before it (most records) shares this one. */
+const NO_FLUSHES: readonly unknown[] = Object.freeze([]);
 
 /**
  * Streams a trace (or a hypercall log) and yields its records in order with their line numbers, a
@@ -436,6 +444,7 @@ export async function* readTraceBatches(path: string, shape?: LogShape): AsyncGe
   let line = 0;
   let empty = true;
   let held: TraceEntry | undefined;
+  let flushes: Obj[] = [];
   try {
     for await (const lines of readLineBatches(path)) {
       const batch: TraceEntry[] = [];
@@ -454,11 +463,15 @@ export async function* readTraceBatches(path: string, shape?: LogShape): AsyncGe
           else {
             if (shape !== undefined) shape.firstLogLine ||= line;
             if (o.op === undefined) {
-              seeLogLine(o, line, held, shape);
+              seeLogLine(o, line, held, shape, flushes);
               continue;
             }
-            if (shape !== undefined) shape.recordLines++;
-            entry = { line, record: recordOf(o, path, line), log: { time: o.time as number, line: o.line, result: o.result, refusals: [] } };
+            if (shape !== undefined) {
+              shape.recordLines++;
+              shape.strayFlush = 0;
+            }
+            entry = { line, record: recordOf(o, path, line), log: { time: o.time as number, line: o.line, result: o.result, refusals: [], flushes: flushes.length > 0 ? flushes : NO_FLUSHES } };
+            if (flushes.length > 0) flushes = [];
           }
         } catch (e) {
           if (held !== undefined) batch.push(held);

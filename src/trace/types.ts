@@ -128,6 +128,8 @@ export interface LoggedRecord {
   result: unknown;
   /** The `refusal` objects of the refusal lines that follow it (the log's blame). */
   refusals: unknown[];
+  /** The `tlb_flush` lines between the record line before it and this one: the flushes it caused. */
+  flushes: readonly unknown[];
 }
 
 /** What a hypercall log is, beyond its records: filled in by the reader as it reads (readTraceBatches). */
@@ -142,6 +144,8 @@ export interface LogShape {
   end?: { line: number; records: unknown; reason: unknown; exit: unknown };
   /** The first log line after the end line, 0 when none. */
   afterEnd: number;
+  /** The line of a `tlb_flush` line that no record line follows (a flush without its record), 0 when none. */
+  strayFlush: number;
 }
 
 /** Every op the reader knows, in the order the error message lists them. */

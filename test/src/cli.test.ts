@@ -83,7 +83,7 @@ describe.concurrent('xensim replay: exit statuses', async () => {
       [2, 'store'],
     ]);
     expect(lines.at(-2)).toMatchObject({ event: 'bad_input', line: 4, field: 'reqs[1].val' });
-    expect(lines.at(-1)).toEqual({ level: 50, time: 2, event: 'end', reason: 'bad_input', records: 2, exit: 2, msg: 'replay stopped' });
+    expect(lines.at(-1)).toEqual({ level: 50, time: 2, event: 'end', reason: 'bad_input', records: 2, exit: 2, xen: '4.17', build: 'debug', msg: 'replay stopped' });
   });
 });
 

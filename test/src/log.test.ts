@@ -100,7 +100,7 @@ describe('createLog', () => {
       log.record({ op: 'audit' }, undefined, { rc: 0, mismatches: [] });
       log.flush({ cause: 'cr3', dom: 1, vcpus: [0], clock: 1 });
       log.end('finished', 1, 0);
-      expect(lines()).toEqual([{ level: 30, time: 0, event: 'end', reason: 'finished', records: 1, exit: 0, msg: 'replay stopped' }]);
+      expect(lines()).toEqual([{ level: 30, time: 0, event: 'end', reason: 'finished', records: 1, exit: 0, xen: '4.17', build: 'debug', msg: 'replay stopped' }]);
     }
     const { log, lines } = capture('warn');
     log.refusals({ dom: 1, vcpu: 0 }, [refusal]);
@@ -118,7 +118,7 @@ describe('createLog', () => {
       log.end('finished', records, 0);
       // Synchronous: the line is in the file before close().
       expect(readFileSync(p, 'utf8')).toBe(
-        `{"level":30,"time":0,"event":"end","reason":"finished","records":${records},"exit":0,"msg":"replay stopped"}\n`,
+        `{"level":30,"time":0,"event":"end","reason":"finished","records":${records},"exit":0,"xen":"4.17","build":"debug","msg":"replay stopped"}\n`,
       );
       log.close();
     }

@@ -106,6 +106,43 @@ describe('a tampered log stops at the exact line, exit 1', () => {
     expect(r.err).toContain(`:${dup + 2}: this record line repeats or goes back`);
   });
 
+  it('a tlb_flush line removed: the record it came before', async () => {
+    const lines = (await logOf(SEED)).split('\n');
+    const flush = lines.findIndex((l) => l.includes('"event":"tlb_flush"'));
+    expect(flush).toBeGreaterThan(0);
+    const r = await replayed(file(lines.filter((_, i) => i !== flush).join('\n')));
+    expect(r.exit).toBe(1);
+    expect(r.reason).toBe('diverged');
+    // the record line after the removed flush line is now at the flush line's place
+    expect(r.err).toContain(`:${flush + 1}: the replay diverges`);
+    expect(r.err).toContain('tlb_flush lines: the log says "0 (a tlb_flush line missing)", the replay gives 1');
+  });
+
+  it('a tlb_flush line duplicated, or its vCPUs edited', async () => {
+    const lines = (await logOf(SEED)).split('\n');
+    const flush = lines.findIndex((l) => l.includes('"event":"tlb_flush"'));
+    const dup = [...lines];
+    dup.splice(flush, 0, lines[flush]!);
+    const r = await replayed(file(dup.join('\n')));
+    expect(r.exit).toBe(1);
+    expect(r.err).toContain('a tlb_flush line too many');
+    const edited = [...lines];
+    edited[flush] = lines[flush]!.replace('"vcpus":[0]', '"vcpus":[0,1]');
+    expect(edited[flush]).not.toBe(lines[flush]);
+    const e = await replayed(file(edited.join('\n')));
+    expect(e.exit).toBe(1);
+    expect(e.err).toContain('tlb_flush[0].vcpus: the log says [0,1], the replay gives [0]');
+  });
+
+  it('a tlb_flush line moved after the last record line: no record follows it', async () => {
+    const lines = (await logOf(SEED)).trimEnd().split('\n');
+    const flush = lines.findIndex((l) => l.includes('"event":"tlb_flush"'));
+    const moved = lines.filter((_, i) => i !== flush);
+    moved.splice(moved.length - 1, 0, lines[flush]!);
+    const r = await replayed(file(moved.join('\n')));
+    expect(r.exit).toBe(1);
+  });
+
   it('--no-check only re-runs', async () => {
     const text = await logOf(SEED);
     const r = await replayed(file(text.replace('"result":{"rc":-22', '"result":{"rc":0')), { check: false });
@@ -142,5 +179,55 @@ describe('a log that cannot be replayed faithfully: exit 2, with why', () => {
 
   it('a plain trace is not checked against anything: exit 0', async () => {
     expect((await replayed(SEED)).exit).toBe(0);
+  });
+});
+
+describe('the model a log was written by', () => {
+  it('its end line names it, and replay uses it without the flags', async () => {
+    const text = await logOf(SEED, { xenVersion: 'master', xenBuild: 'release' });
+    const end = JSON.parse(text.trimEnd().split('\n').pop()!) as Record<string, unknown>;
+    expect(end).toMatchObject({ event: 'end', xen: 'master', build: 'release' });
+    const r = await replayed(file(text));
+    expect(r.err).toBe('');
+    expect(r.exit).toBe(0);
+  });
+
+  it('where 4.17 and master differ, the log of one replays to what it recorded only under its own', async () => {
+    // FLUSH_CACHE_GLOBAL without cache-flush rights: -EINVAL on 4.17, -EACCES on master (docs/xen-versions.md)
+    const trace = file('{"op":"create_domain","domid":1,"vcpus":1,"frames":{"base":"0x1000","count":48}}\n{"op":"mmuext_op","dom":1,"ops":[{"cmd":"flush_cache_global"}]}\n');
+    const text = await logOf(trace, { xenVersion: 'master' });
+    expect(text).toContain('"rc":-13');
+    expect((await replayed(file(text))).exit).toBe(0);
+    const anonymous = text.replace(',"xen":"master","build":"debug"', '');
+    expect(anonymous).not.toBe(text);
+    const r = await replayed(file(anonymous));
+    expect(r.exit).toBe(1);
+    expect(r.err).toContain('result.rc: the log says -13 (EACCES), the replay gives -22 (EINVAL)');
+  });
+
+  it('a flag that contradicts the log is refused with why (exit 2); --no-check re-runs under it', async () => {
+    const log = file(await logOf(SEED));
+    const r = await replayed(log, { xenBuild: 'release' });
+    expect(r.exit).toBe(2);
+    expect(r.err).toContain('--xen-build release (the log\'s: debug)');
+    const again = await replayed(log, { xenBuild: 'release', check: false });
+    expect(again.exit).toBe(0);
+  });
+});
+
+describe('replay --json says where a log diverged, on stdout', () => {
+  it('one JSON object after the records that ran', async () => {
+    const text = await logOf(SEED);
+    const at = lineOf(text, '"result":{"rc":-22');
+    let out = '';
+    const s = await replay(file(text.replace('"result":{"rc":-22', '"result":{"rc":0')), {
+      json: true,
+      out: { write: (t: string) => ((out += t), true) },
+      err: { write: () => true },
+    });
+    expect(s.exit).toBe(1);
+    const last = JSON.parse(out.trimEnd().split('\n').pop()!) as Record<string, unknown>;
+    expect(last).toMatchObject({ check: 'diverged', exit: 1, line: at, key: 'result.rc', log: 0, replay: -22 });
+    expect(String(last.error)).toContain('the replay diverges from the log');
   });
 });

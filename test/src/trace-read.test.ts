@@ -333,13 +333,20 @@ describe('a hypercall log is a trace', () => {
       {
         line: 1,
         record: { op: 'create_domain', domid: 1, vcpus: 2, frames: { base: 0x1000, count: 64 } },
-        log: { time: 1, line: 1, result: { rc: 0, errno: 'OK' }, refusals: [] },
+        log: { time: 1, line: 1, result: { rc: 0, errno: 'OK' }, refusals: [], flushes: [] },
       },
       {
         line: 3,
         record: { op: 'mmuext_op', dom: 1, vcpu: 0, ops: [{ cmd: MMUEXT.pin_l1_table, mfn: 0x1011 }], expect: -22 },
         // what the log recorded, with the refusal line after it (replay's check: src/replay/check.ts)
-        log: { time: 2, line: 5, result: { rc: -22, errno: 'EINVAL', done: 0 }, refusals: [{ at: 'ops[0]', rc: -22 }] },
+        // and the flush line before it: the flush it caused
+        log: {
+          time: 2,
+          line: 5,
+          result: { rc: -22, errno: 'EINVAL', done: 0 },
+          refusals: [{ at: 'ops[0]', rc: -22 }],
+          flushes: [{ level: 30, time: 2, line: 5, event: 'tlb_flush', cause: 'cr3', dom: 1, vcpus: [0], clock: 3, msg: 'tlb_flush' }],
+        },
       },
     ]);
   });
