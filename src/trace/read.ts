@@ -458,7 +458,8 @@ export async function* readTraceBatches(path: string, shape?: LogShape): AsyncGe
               continue;
             }
             if (shape !== undefined) shape.recordLines++;
-            entry = { line, record: recordOf(o, path, line), log: { time: o.time as number, line: o.line, result: o.result, refusals: [] } };
+            // A format-2 log writes a record's `line` only where it is not its time (src/log/write.ts).
+            entry = { line, record: recordOf(o, path, line), log: { time: o.time as number, line: o.line ?? o.time, result: o.result, refusals: [] } };
           }
         } catch (e) {
           if (held !== undefined) batch.push(held);
