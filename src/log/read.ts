@@ -3,6 +3,7 @@
 // the limits of docs/limits.md hold.
 import { TraceError } from '../trace/fields.ts';
 import { MAX_DEPTH, nestingOver, printable, readLineBatches } from '../trace/lines.ts';
+import { errnoName } from '../../hypervisor/abi.ts';
 import type { Obj } from './line.ts';
 
 /** One physical line of the log: its number (from 1), its text, and the object when it is one. */
@@ -14,6 +15,8 @@ export interface LogLine {
   comment: boolean;
   /** Why a line that is not a comment is not a log line: `FILE:LINE: …` (then `o` is null). */
   bad?: string;
+  /** A format-2 line: `o` has what its text leaves to the reader (fullLine), `text` does not. */
+  filled?: true;
 }
 
 /** Why a line is not a log line, or undefined: a JSON object whose `level` and `time` are numbers when present. */
@@ -38,14 +41,88 @@ function notLogLine(text: string, path: string, n: number): { o: Obj | null; bad
   return { o };
 }
 
+/** The record line before: where a format-2 refusal line takes its line, dom and vcpu from. */
+interface LastRecord {
+  time: unknown;
+  line: unknown;
+  dom: unknown;
+  vcpu: unknown;
+}
+
+/** A result as format 1 wrote it: `errno` (rc's name) right after rc. */
+function fullResult(r: unknown): unknown {
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) return r;
+  const o = r as Obj;
+  if (o.errno !== undefined || typeof o.rc !== 'number') return r;
+  return { rc: o.rc, errno: errnoName(o.rc), ...o };
+}
+
+/** A refusal line's refusal as format 1 wrote it (at, errno, xen, chain, blockers always there). */
+function fullRefusal(r: Obj): Obj {
+  if (r.errno !== undefined || typeof r.rc !== 'number') return r;
+  const o: Obj = { at: r.at ?? '', what: r.what, rc: r.rc, errno: errnoName(r.rc), reason: r.reason };
+  if (r.mfn !== undefined) o.mfn = r.mfn;
+  o.xen = r.xen ?? [r.reason];
+  o.chain = r.chain ?? [];
+  o.blockers = r.blockers ?? [];
+  for (const k of Object.keys(r)) if (!(k in o)) o[k] = r[k];
+  return o;
+}
+
+/**
+ * A log line of format 2 (src/log/write.ts: each thing said once) as format 1 wrote it, so that
+ * every reader reads logs of both formats alike: a record line's `line` (its time), result errno
+ * and msg; a flush line's `line` and msg; a refusal line's line, dom and vcpu (its record line's),
+ * msg and the refusal's defaults. A format-1 line comes back as it is.
+ */
+export function fullLine(o: Obj, last: LastRecord): Obj {
+  if (typeof o.level !== 'number' || typeof o.time !== 'number') return o;
+  if (typeof o.op === 'string') {
+    last.time = o.time;
+    last.line = o.line ?? o.time;
+    last.dom = o.dom;
+    last.vcpu = o.vcpu;
+    if (o.msg !== undefined) return o;
+    const { level, time, line, ...rest } = o;
+    const full: Obj = { level, time, line: line ?? time, ...rest };
+    if (full.result !== undefined) full.result = fullResult(full.result);
+    full.msg = o.op;
+    return full;
+  }
+  if (o.msg !== undefined) return o;
+  if (o.event === 'tlb_flush') {
+    const { level, time, line, ...rest } = o;
+    return { level, time, line: line ?? time, ...rest, msg: 'tlb_flush' };
+  }
+  const r = o.refusal;
+  if (o.event === undefined && r !== null && typeof r === 'object' && !Array.isArray(r)) {
+    const refusal = fullRefusal(r as Obj);
+    // Its record line has its time (a refusal line without one: a log at --log-level warn says all).
+    const mine = last.time === o.time;
+    const { level, time, line, dom, vcpu, ...rest } = o;
+    const full: Obj = { level, time, line: line ?? (mine ? last.line : time) };
+    const d = dom ?? (mine ? last.dom : undefined);
+    const v = vcpu ?? (mine ? last.vcpu : undefined);
+    if (d !== undefined) full.dom = d;
+    if (v !== undefined) full.vcpu = v;
+    Object.assign(full, rest);
+    full.refusal = refusal;
+    full.msg = `refused ${String(refusal.what)}: ${String(refusal.reason)}`;
+    return full;
+  }
+  return o;
+}
+
 /**
  * Reads LOG (`-` = standard input) line by line. Blank lines are skipped; nothing is kept. The
  * limits of docs/limits.md hold (lines of at most 1 MiB, UTF-8 text, nesting of at most 64 levels):
  * an over-long line or binary data throws TraceError (FILE:LINE: …) and nothing after it is read;
- * a line that is not a log line is yielded with `bad` saying why.
+ * a line that is not a log line is yielded with `bad` saying why. Lines of a format-2 log come as
+ * format 1 wrote them (fullLine), so readers know one format.
  */
 export async function* readLog(path: string): AsyncGenerator<LogLine, void, undefined> {
   let n = 0;
+  const last: LastRecord = { time: undefined, line: undefined, dom: undefined, vcpu: undefined };
   for await (const batch of readLineBatches(path === '-' ? process.stdin : path, path)) {
     for (const raw of batch) {
       n++;
@@ -57,7 +134,11 @@ export async function* readLog(path: string): AsyncGenerator<LogLine, void, unde
         continue;
       }
       const { o, bad } = notLogLine(text, path, n);
-      yield bad === undefined ? { n, text, o, comment: false } : { n, text, o, comment: false, bad };
+      if (bad !== undefined) yield { n, text, o, comment: false, bad };
+      else {
+        const full = o === null ? o : fullLine(o, last);
+        yield full === o ? { n, text, o, comment: false } : { n, text, o: full, comment: false, filled: true };
+      }
     }
   }
 }

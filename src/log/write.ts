@@ -7,26 +7,39 @@
 // the log replays the trace (the reader ignores level, time, msg, line and result, and skips lines
 // without `op`). Key order is pino's: level, time, then the fields below, msg last.
 //
+// Each line says a thing once (format 2, issue 18: the log had 3.4× the bytes of its trace): what
+// a reader can tell from the line itself or from the record line before it is not written. Who
+// reads a log (src/log/read.ts: readLog, under inspect, export and diff) puts it back, so logs of
+// either format read the same; `xensim replay` checks both (src/replay/check.ts).
+//   - `line` only where it is not `time` (a replay of a plain trace numbers both alike);
+//   - a result's `errno` is not written: it is rc's name (errnoName);
+//   - a record line and a flush line have no `msg` (it was the op, or the event);
+//   - a refusal line follows its record line: its `line`, `dom` and `vcpu` are that line's, and
+//     are written only when there is no record line (--log-level warn and above); it has no `msg`
+//     (the blame is its `refusal`, once), and its refusal no `errno`, no empty `at`, `chain` or
+//     `blockers`, and no `xen` when Xen's only text is the reason itself.
+// Format 1 (before it) wrote all of these on every line. Pieces in [] below are format 1's only.
+//
 // Line kinds (T = simulated time, N = the trace line of the record):
 //  record    info  (30), one per executed record (hypercalls, setup records, queries):
-//            {"level":30,"time":T,"line":N,"op":…,"dom":D,"vcpu":V,<the record's normalised fields>,
-//             "expect":…?,"result":{"rc":-22,"errno":"EINVAL","done":0,"results":[…]?,"frame":{…}?,
+//            {"level":30,"time":T,"line":N?,"op":…,"dom":D,"vcpu":V,<the record's normalised fields>,
+//             "expect":…?,"result":{"rc":-22,["errno":"EINVAL",]"done":0,"results":[…]?,"frame":{…}?,
 //             "val":"0x…"?,"mfn":"0x…"?,"present":…?,"writable":…?,"tlb_hit":…?,"stale":…?,
-//             "mismatches":[…]?},"msg":"<op>"}
+//             "mismatches":[…]?}[,"msg":"<op>"]}
 //            (dom/vcpu only on records made by a vCPU: hypercalls, store, decrease_reservation,
 //             access — with the default resolved)
 //  refusal   warn  (40), one per entry of result.refusals, after its record line:
-//            {"level":40,"time":T,"line":N,"dom":D,"vcpu":V,"refusal":{"at":"ops[0]","what":…,
-//             "rc":-22,"errno":"EINVAL","reason":…,"mfn":"0x…"?,"xen":[…],
-//             "chain":[{"mfn":"0x…","level":1,"slot":16,"val":"0x…"}],
-//             "blockers":[{"kind":"l1e","mfn":"0x…","slot":16?,"val":"0x…"?,"dom":1,"vcpu":0?,"rw":true?}],
+//            {"level":40,"time":T,"line":N?,"dom":D?,"vcpu":V?,"refusal":{"at":"ops[0]"?,"what":…,
+//             "rc":-22,["errno":"EINVAL",]"reason":…,"mfn":"0x…"?,"xen":[…]?,
+//             "chain":[{"mfn":"0x…","level":1,"slot":16,"val":"0x…"}]?,
+//             "blockers":[{"kind":"l1e","mfn":"0x…","slot":16?,"val":"0x…"?,"dom":1,"vcpu":0?,"rw":true?}]?,
 //             "more_blockers":K? (blockers past the first 16, not listed),
-//             "debug_stop":"ASSERT_UNREACHABLE() in …: a debug build stops here"? (debug builds)},
-//             "msg":"refused <what>: <reason>"}
+//             "debug_stop":"ASSERT_UNREACHABLE() in …: a debug build stops here"? (debug builds)}
+//             [,"msg":"refused <what>: <reason>"]}
 //  flush     info  (30), from XenObserver.flush, before the record line of the record that caused it:
-//            {"level":30,"time":T,"line":N,"event":"tlb_flush","cause":"guest|cr3|type_change|
-//             l2plus_update|realloc","dom":D,"vcpus":[…],"va":"0x…"?,"mfn":"0x…"?,"clock":C,
-//             "msg":"tlb_flush"}
+//            {"level":30,"time":T,"line":N?,"event":"tlb_flush","cause":"guest|cr3|type_change|
+//             l2plus_update|realloc","dom":D,"vcpus":[…],"va":"0x…"?,"mfn":"0x…"?,"clock":C
+//             [,"msg":"tlb_flush"]}
 //  expect    warn  (40): {"line":N,"event":"expect_failed","record":"<op>","expected":…,"actual":…,
 //            "msg":"expect failed"}  (actual: only the compared keys)
 //  audit     error (50): {"line":N,"event":"audit","source":"record|--audit","mismatches":[…],
@@ -45,12 +58,13 @@
 //            (R = records executed; T = the time of the last one). A guest run's log (src/lab/run.ts)
 //            ends the same way with "msg":"run stopped" and the verdict's outcome as the reason:
 //            completed (info), deadlock|bug (warn), or bad_input|internal_error (error).
+//  A guest event's refusal (a BUG names the one it hit) is written whole, as in format 1.
 import { closeSync } from 'node:fs';
 import { pino, type Level, type Logger } from 'pino';
 import { errnoName } from '../../hypervisor/abi.ts';
 import type { Caller, FlushEvent, Holder, Refusal } from '../../hypervisor/types.ts';
 import { hasCaller, type TraceRecord } from '../trace/types.ts';
-import { recordToJson, hex } from '../trace/write.ts';
+import { recordToJson, hex, type Json } from '../trace/write.ts';
 import { resultToJson, type RecordResult } from '../trace/result.ts';
 import { lockOutput } from './lock.ts';
 import { openOutput, refuseInputAsOutput, regularOrNew, requireDirectory, writeAllSync } from './output.ts';
@@ -101,15 +115,22 @@ export function holderJson(h: BlameHolder): Record<string, unknown> {
 /** Blockers a refusal line lists; `more_blockers` counts the ones past them (docs/limits.md). */
 export const MAX_LOGGED_BLOCKERS = 16;
 
-/** A Refusal in JSON form: hex strings for MFNs and entry values. */
-export function refusalJson(r: Refusal): Record<string, unknown> {
-  const o: Record<string, unknown> = { at: r.at, what: r.what, rc: r.rc, errno: errnoName(r.rc), reason: r.reason };
+/**
+ * A Refusal in JSON form: hex strings for MFNs and entry values. `compact`: a refusal line's
+ * (format 2: no errno, no empty at/chain/blockers, no xen that only repeats the reason).
+ */
+export function refusalJson(r: Refusal, compact = false): Record<string, unknown> {
+  const o: Record<string, unknown> = compact && r.at === '' ? {} : { at: r.at };
+  o.what = r.what;
+  o.rc = r.rc;
+  if (!compact) o.errno = errnoName(r.rc);
+  o.reason = r.reason;
   if (r.mfn !== undefined) o.mfn = hex(r.mfn);
-  o.xen = r.xen;
-  o.chain = r.chain.map((c) => ({ mfn: hex(c.mfn), level: c.level, slot: c.slot, val: hex(c.val) }));
+  if (!compact || !(r.xen.length === 1 && r.xen[0] === r.reason)) o.xen = r.xen;
+  if (!compact || r.chain.length > 0) o.chain = r.chain.map((c) => ({ mfn: hex(c.mfn), level: c.level, slot: c.slot, val: hex(c.val) }));
   // A frame can have thousands of holders, and a multicall thousands of refusals: the log lists
   // the first MAX_LOGGED_BLOCKERS of each and counts the rest, so a line stays bounded.
-  o.blockers = r.blockers.slice(0, MAX_LOGGED_BLOCKERS).map(holderJson);
+  if (!compact || r.blockers.length > 0) o.blockers = r.blockers.slice(0, MAX_LOGGED_BLOCKERS).map(holderJson);
   if (r.blockers.length > MAX_LOGGED_BLOCKERS) o.more_blockers = r.blockers.length - MAX_LOGGED_BLOCKERS;
   if (r.debug_stop !== undefined) o.debug_stop = r.debug_stop;
   return o;
@@ -255,6 +276,11 @@ export class HypercallLog {
   private readonly always: Logger;
   private readonly stream: LogFile | undefined;
   private readonly xen: { version: string; build: 'debug' | 'release' };
+  /** Where the lines go: the file, or the sink given. */
+  private readonly dest: LogSink;
+  /** The level lets record and flush lines (info), refusal lines (warn) through. */
+  private readonly info: boolean;
+  private readonly warn: boolean;
 
   constructor(opts: LogOptions) {
     this.xen = opts.xen ?? { version: '4.17', build: 'debug' };
@@ -267,11 +293,30 @@ export class HypercallLog {
     if (typeof opts.dest === 'string') {
       this.stream = new LogFile(opts.dest, opts.inputs);
       this.logger = pino(options, this.stream);
+      this.dest = this.stream;
     } else {
       this.stream = undefined;
       this.logger = pino(options, opts.dest as pino.DestinationStream);
+      this.dest = opts.dest;
     }
     this.always = this.logger.child({}, { level: 'trace' });
+    this.info = this.logger.isLevelEnabled('info');
+    this.warn = this.logger.isLevelEnabled('warn');
+  }
+
+  /**
+   * A line as pino writes it (level, time, the fields in order, msg last when there is one), in
+   * one native JSON.stringify: the lines of every record go this way, and pino's serialisation
+   * key by key cost more than the simulated Xen (a third of a logged replay).
+   */
+  private put(o: Record<string, unknown>): void {
+    this.dest.write(JSON.stringify(o) + '\n');
+  }
+
+  /** A line's start: pino's level and time, and the trace line where it is not the time. */
+  private head(level: 30): Record<string, unknown> {
+    const { time, line } = this.clock;
+    return line === time ? { level, time } : { level, time, line };
   }
 
   enabled(level: Level): boolean {
@@ -280,26 +325,25 @@ export class HypercallLog {
 
   /** The record line: the record in its normalised form (a trace line) plus its result. */
   record(rec: TraceRecord, caller: Caller | undefined, result: RecordResult): void {
-    if (!this.logger.isLevelEnabled('info')) return;
-    const o: Record<string, unknown> = { line: this.clock.line };
-    Object.assign(o, recordToJson(rec, hasCaller(rec) ? caller : undefined));
-    o.result = resultToJson(result, true);
-    this.logger.info(o, rec.op);
+    if (!this.info) return;
+    const o = recordToJson(rec, hasCaller(rec) ? caller : undefined, this.head(30));
+    o.result = resultToJson(result, false) as Json;
+    this.put(o);
   }
 
+  /** A refusal line each; the record line before them (when the level keeps it) says where and who. */
   refusals(caller: Caller, refusals: readonly Refusal[]): void {
-    if (refusals.length === 0 || !this.logger.isLevelEnabled('warn')) return;
+    if (refusals.length === 0 || !this.warn) return;
     for (const r of refusals) {
-      this.logger.warn(
-        { line: this.clock.line, dom: caller.dom, vcpu: caller.vcpu, refusal: refusalJson(r) },
-        `refused ${r.what}: ${r.reason}`,
-      );
+      const o: Record<string, unknown> = this.info ? { level: 40, time: this.clock.time } : { level: 40, time: this.clock.time, line: this.clock.line, dom: caller.dom, vcpu: caller.vcpu };
+      o.refusal = refusalJson(r, true);
+      this.put(o);
     }
   }
 
   flush(e: FlushEvent): void {
-    if (!this.logger.isLevelEnabled('info')) return;
-    this.logger.info({ line: this.clock.line, ...flushFields(e) }, 'tlb_flush');
+    if (!this.info) return;
+    this.put(Object.assign(this.head(30), flushFields(e)));
   }
 
   expectFailed(op: string, expected: unknown, actual: unknown): void {

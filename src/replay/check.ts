@@ -42,6 +42,11 @@ function firstDifference(path: string, log: unknown, replay: unknown): { key: st
   return { key: path, log, replay };
 }
 
+/** Whether a logged result names its errno (format 1 did; format 2 leaves it to rc: src/log/write.ts). */
+function withErrno(result: unknown): boolean {
+  return result !== null && typeof result === 'object' && 'errno' in result;
+}
+
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
   const s = JSON.stringify(v);
@@ -92,7 +97,7 @@ export class LogChecker {
   compare(line: number, rec: TraceRecord, log: LoggedRecord, result: RecordResult, flushes: readonly FlushEvent[]): CheckFailure | undefined {
     const replayBlame = (result.refusals ?? []).map((r: Refusal) => blameText(r));
     const logBlame = log.refusals.map((r) => blameText((r ?? {}) as { what?: unknown; reason?: unknown }));
-    let d: { key: string; log: unknown; replay: unknown } | undefined = firstDifference('result', log.result, resultToJson(result, true));
+    let d: { key: string; log: unknown; replay: unknown } | undefined = firstDifference('result', log.result, resultToJson(result, withErrno(log.result)));
     if (d === undefined && replayBlame.join('\n') !== logBlame.join('\n')) d = { key: 'refusals', log: logBlame.length, replay: replayBlame.length };
     if (d === undefined && (flushes.length > 0 || log.flushes.length > 0)) d = this.flushDifference(log.flushes, flushes);
     if (d === undefined) return undefined;

@@ -470,7 +470,8 @@ export async function* readTraceBatches(path: string, shape?: LogShape): AsyncGe
               shape.recordLines++;
               shape.strayFlush = 0;
             }
-            entry = { line, record: recordOf(o, path, line), log: { time: o.time as number, line: o.line, result: o.result, refusals: [], flushes: flushes.length > 0 ? flushes : NO_FLUSHES } };
+            // A format-2 log writes a record's `line` only where it is not its time (src/log/write.ts).
+            entry = { line, record: recordOf(o, path, line), log: { time: o.time as number, line: o.line ?? o.time, result: o.result, refusals: [], flushes: flushes.length > 0 ? flushes : NO_FLUSHES } };
             if (flushes.length > 0) flushes = [];
           }
         } catch (e) {

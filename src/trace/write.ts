@@ -91,10 +91,12 @@ export function hypercallToJson(c: Hypercall): JsonObj {
 
 /**
  * The normalised JSON object of a record: op, dom, vcpu (when set), the record's own fields,
- * then expect. `caller` overrides dom/vcpu (the log writes the resolved caller).
+ * then expect. `caller` overrides dom/vcpu (the log writes the resolved caller). `into`: the
+ * object to add them to (the log's line, its level and time already in it), else a new one.
  */
-export function recordToJson(r: TraceRecord, caller?: { dom: number; vcpu: number }): JsonObj {
-  const out: JsonObj = { op: r.op };
+export function recordToJson(r: TraceRecord, caller?: { dom: number; vcpu: number }, into?: Record<string, unknown>): JsonObj {
+  const out = (into ?? {}) as JsonObj;
+  out.op = r.op;
   const c: RecordCommon = r;
   const dom = caller ? caller.dom : c.dom;
   const vcpu = caller ? caller.vcpu : c.vcpu;

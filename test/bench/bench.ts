@@ -1,4 +1,5 @@
-// `npm run bench [-- --json] [-- --quick] [-- --only replay,validation,scale,growth,lab,startup,export]`
+// `npm run bench [-- --json] [-- --quick] [-- --only replay,validation,scale,growth,lab,startup,export,memory]`
+// [-- --memory-records 1000000,5000000] (the two sizes of the memory section; --quick: 100k and 500k)
 // (for machines: `npm run --silent bench -- --json`, so that npm's banner stays off stdout)
 //
 // xensim's performance figures, each measured against a baseline in the same run (see report.ts
@@ -11,12 +12,13 @@ import { parseArgs } from 'node:util';
 import { exportSpeed } from './export.ts';
 import { lab } from './lab.ts';
 import { replayGrowth, replayThroughput } from './replay.ts';
+import { memory } from './memory.ts';
 import { machine, markdown, textTable, type Figure } from './report.ts';
 import { scale } from './scale.ts';
 import { startup } from './startup.ts';
 import { scratchDir } from './util.ts';
 
-const SECTIONS = ['replay', 'validation', 'scale', 'growth', 'lab', 'startup', 'export'] as const;
+const SECTIONS = ['replay', 'validation', 'scale', 'growth', 'lab', 'startup', 'export', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     'no-record': { type: 'boolean', default: false },
+    'memory-records': { type: 'string' },
   },
 });
 
@@ -76,6 +79,15 @@ if (want('startup')) {
 if (want('export')) {
   progress('export of a hypercall log…');
   figures.push(...(await exportSpeed(dir, quick ? 100_000 : 1_000_000, quick ? 1 : 2)));
+}
+// ---- memory (issue 18; memory.ts): peak RSS of replay --log at two sizes, each in a child ------
+if (want('memory')) {
+  const sizes = (values['memory-records'] ?? (quick ? '100000,500000' : '1000000,5000000')).split(',').map(Number);
+  if (sizes.length !== 2 || sizes.some((n) => !Number.isInteger(n) || n < 1000)) {
+    console.error('bench: --memory-records takes two record counts, e.g. 1000000,5000000');
+    process.exit(2);
+  }
+  figures.push(...memory(dir, sizes as [number, number], progress));
 }
 
 const m = machine();

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fullLine } from '../../src/log/read.ts';
 import { replay } from '../../src/replay/replay.ts';
 import { runScenario } from '../../src/lab/run.ts';
 import { builtinScenarios, loadScenario } from '../../src/lab/scenarios/load.ts';
@@ -43,9 +44,20 @@ export async function makeLogs(prefix: string): Promise<Logs> {
 
 export type Line = Record<string, unknown> & { level: number; time: number };
 
+/**
+ * A log's lines, each parsed by JSON.parse alone and put in format 1's words (fullLine: what a
+ * format-2 line leaves to its reader, see src/log/write.ts), the words these tests count in;
+ * `text` as `inspect` prints the line.
+ */
 export function rawLines(path: string): { text: string; o: Line }[] {
+  const last = { time: undefined, line: undefined, dom: undefined, vcpu: undefined };
   return readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((text) => ({ text, o: JSON.parse(text) as Line }));
+    .map((raw) => {
+      const parsed = JSON.parse(raw) as Line;
+      const o = fullLine(parsed, last) as Line;
+      // `text`: the line as inspect prints it (a filled-in format-2 line in full: format-lines.ts).
+      return { text: o === parsed ? raw : JSON.stringify(o), o };
+    });
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { fullLine } from '../../src/log/read.ts';
 import { replay, type ReplayOptions, type ReplaySummary } from '../../src/replay/replay.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -39,7 +40,9 @@ async function run(path: string, opts: ReplayOptions = {}): Promise<Run> {
     ...opts,
   });
   const json = opts.json === false ? [] : out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-  const log = logText.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  // The log's lines as every reader sees them (format 1's words: src/log/read.ts fullLine).
+  const last = { time: undefined, line: undefined, dom: undefined, vcpu: undefined };
+  const log = logText.split('\n').filter(Boolean).map((l) => fullLine(JSON.parse(l) as Record<string, unknown>, last));
   return { s, out, err, json, log, logText };
 }
 
