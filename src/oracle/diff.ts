@@ -50,7 +50,10 @@ function isXenPrivateSlot(hv: Hypervisor, mfn: Ulong, slot: number): boolean {
 export function runModel(enc: Encoded): ModelRun {
   const hv = new Hypervisor({ debugBuild: true, blockers: false });
   const run: ModelRun = { results: [], tables: [] };
-  for (const { record } of enc.plan) {
+  for (const { record: r } of enc.plan) {
+    // The oracle's domain is dom0, Xen's hardware domain (its read-only L1 writes are emulated:
+    // hypervisor/ptwr.ts): the model runs the trace's domain as one too.
+    const record = r.op === 'create_domain' ? { ...r, hardware: true } : r;
     try {
       // Xen's own L4 slots other than the linear map (258) point at Xen's frames (M2P, per-domain
       // area, directmap), which the model leaves out (hypervisor/page-type.ts:initXenL4Slots).

@@ -58,9 +58,9 @@ describe('encodeSequence', () => {
 });
 
 describe('known model bugs (src/oracle/known.ts)', () => {
-  it('knows the one bug left (no ptwr emulation) and none of the three issue 12 fixed', async () => {
+  it('knows none: ptwr emulation is modelled, and issue 12 fixed the other three', async () => {
     const { isKnown } = await import('../../src/oracle/known.ts');
-    expect(isKnown('access rc: model -14, xen 0')).toBe(true);
+    expect(isKnown('access rc: model -14, xen 0')).toBe(false);
     // Fixed: PRESERVE_AD into a non-present entry, 4.17's -EINVAL for FLUSH_CACHE_GLOBAL, NX in slot 258.
     expect(isKnown('0x1000[0] at the end: model 0x1021e06, xen 0x1021e66')).toBe(false);
     expect(isKnown('0x100b[0] at the end: model empty, xen 0x60')).toBe(false);
