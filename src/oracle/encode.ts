@@ -132,8 +132,10 @@ class Encoder {
       case 'multicall':
         this.w(OP.MULTICALL, c.calls.length);
         for (const s of c.calls) {
-          if (s.op === 'multicall') throw new Unmappable(this.line, 'a multicall inside a multicall');
-          this.call(s);
+          // A nested multicall is refused before its entries are read (common/multicall.c
+          // do_multicall: "Multicall reentry is disallowed", -EINVAL): hypercall 13 alone says it.
+          if (s.op === 'multicall') this.w(OP.HC, 13);
+          else this.call(s);
         }
         return;
       case 'memory_exchange':

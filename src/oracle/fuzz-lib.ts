@@ -32,8 +32,12 @@ export function encodeMappable(entries: TraceEntry[], id: number): { entries: Tr
   }
 }
 
+/**
+ * The shared generator's trace for `seed` (src/trace/generate.ts, every hypercall it can draw), kept
+ * to what the oracle can map: one domain, one vCPU, `forOracle` (docs/oracle.md).
+ */
 export function generated(seed: number, records: number): TraceEntry[] {
-  return generateTrace({ seed, records, domains: 1, vcpus: 1, frames: 48 }).map((o, i) => {
+  return generateTrace({ seed, records, domains: 1, vcpus: 1, frames: 48, allHypercalls: true, forOracle: true }).map((o, i) => {
     const r = readRecord(o as never);
     delete r.expect;
     return { line: i + 1, record: r };
