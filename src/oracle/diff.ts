@@ -52,14 +52,17 @@ function noteL4s(hv: Hypervisor, enc: Encoded, seen: Set<number>): void {
 }
 
 /**
- * Results the model does not give by design: a read of Xen's own L4 slots other than the linear
- * map (258) in a frame that was ever a validated L4 (Xen's frames there, M2P, per-domain area,
- * directmap, are left out: hypervisor/page-type.ts:initXenL4Slots, and stay after devalidation), and
- * a guest load in L4 slot 256, the read-only M2P (its extent is the machine's memory size).
+ * Results not compared: a read of Xen's own L4 slots other than the linear map (258) in a frame
+ * that was ever a validated L4 (Xen's frames there, M2P, per-domain area, directmap, are left out of
+ * the model: hypervisor/page-type.ts:initXenL4Slots, and stay after devalidation); a guest load in
+ * L4 slot 256, the read-only M2P (its extent is the machine's memory size); a read of a frame the
+ * domain no longer owns (given back by decrease_reservation: the oracle reads through a mapping of
+ * its own, which Xen then refuses).
  */
-function outOfScope(record: TraceRecord, everL4: Set<number>): boolean {
+function outOfScope(hv: Hypervisor, enc: Encoded, record: TraceRecord, everL4: Set<number>): boolean {
   if (record.op === 'access') return !record.write && Number((record.va >> 39n) & 511n) === RO_MPT_SLOT;
   if (record.op !== 'read' || typeof record.mfn === 'bigint') return false;
+  if (hv.frame(record.mfn).owner !== enc.domid) return true;
   return record.slot >= 256 && record.slot < 272 && record.slot !== LINEAR_PT_SLOT && everL4.has(record.mfn);
 }
 
@@ -72,7 +75,7 @@ export function runModel(enc: Encoded): ModelRun {
     // hypervisor/ptwr.ts): the model runs the trace's domain as one too.
     const record = r.op === 'create_domain' ? { ...r, hardware: true } : r;
     try {
-      const skip = record.op === 'audit' || outOfScope(record, everL4);
+      const skip = record.op === 'audit' || outOfScope(hv, enc, record, everL4);
       run.results.push(skip ? undefined : execute(hv, record, { dom: enc.domid, vcpu: 0 }));
       if (record.op === 'mmuext_op' || record.op === 'mmu_update' || record.op === 'multicall') noteL4s(hv, enc, everL4);
     } catch (e) {
