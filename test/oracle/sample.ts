@@ -22,7 +22,7 @@ export async function replaySample(): Promise<SampleRun> {
     let text = '';
     const s = await replay(join(SAMPLE_DIR, f), { out: { write: (x: string) => ((text += x), true) }, err: { write: () => true } });
     run.held += s.held;
-    for (const m of text.matchAll(/^line (\d+)\s+(.*)\n\s+EXPECT FAILED/gm)) run.failed.push(`${f} line ${m[1]}: ${m[2]!.trim()}`);
+    for (const m of text.matchAll(/^line (\d+)\s+(.*)\n\s+EXPECT FAILED: (.*)$/gm)) run.failed.push(`${f} line ${m[1]}: ${m[2]!.trim()} — ${m[3]}`);
     if (s.failed > 0 && !run.failed.some((x) => x.startsWith(f))) run.failed.push(`${f}: ${s.failed} expectations failed`);
   }
   return run;
