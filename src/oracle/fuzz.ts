@@ -1,6 +1,7 @@
 // `npm run fuzz:xen -- [--sequences N] [--records R] [--seed S] [--per-boot K] [--jobs J] [--out DIR]`:
 // differential fuzzing against real Xen 4.17. Random traces from the shared generator
-// (src/trace/generate.ts; one domain, one vCPU: what the oracle can map) run on the model and, K per
+// (src/trace/generate.ts: every hypercall it draws, kept to what the oracle can map — one domain,
+// one vCPU, `forOracle`; fuzz-lib.ts generated) run on the model and, K per
 // boot, on real Xen; each trace that disagrees is minimized (candidate traces with records removed
 // run together in one boot) and written to DIR as a trace whose expects are real Xen's results.
 // Known model bugs (src/oracle/known.ts) are counted apart and not minimized again. J boots run at
