@@ -27,6 +27,10 @@ export class Vcpu {
 export class Domain {
   readonly id: number;
   readonly privileged: boolean;
+  /** is_hardware_domain(d) (Xen's dom0): its write faults on read-only L1 mappings are emulated (ptwr.ts). */
+  hardware = false;
+  /** VM_ASSIST(d, writable_pagetables), as VMASST_CMD_enable sets it: the same emulation. */
+  writablePagetables = false;
   readonly vcpus: Vcpu[];
   /** The machine frames populated at creation: [base, base+count). */
   readonly ranges: { base: number; count: number }[] = [];

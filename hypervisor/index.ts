@@ -10,6 +10,7 @@ import { createDomain, decreaseReservation, destroyDomain, memoryExchange, type 
 import { doMmuUpdate } from './mmu-update.ts';
 import { doMmuextOp } from './mmuext-op.ts';
 import { doMulticall } from './multicall.ts';
+import { emulatesRoWrites, ptwrWrite } from './ptwr.ts';
 import { getPgOwner } from './foreign.ts';
 import { ENTRIES_PER_TABLE, hex, hiOf, loOf, toBig, vpnOf } from './pte.ts';
 import { buildRefusal } from './refusal.ts';
@@ -292,7 +293,7 @@ export class Hypervisor {
    * `stale`), a miss walks the current page tables and fills the TLB; a fault is rc -EFAULT.
    */
   access(caller: Caller, va: bigint, write: boolean): AccessResult {
-    const { v } = this.resolve(caller);
+    const { d, v } = this.resolve(caller);
     const f = this.x.frames;
     const vpn = vpnOf(va);
     const walked = translate(f, v.guestTable, va);
@@ -303,7 +304,11 @@ export class Hypervisor {
       const stale = !walked || walked.mfn !== mfn || walked.rw !== writable;
       return { rc: 0, mfn, writable, tlb_hit: true, stale };
     }
-    if (!walked || (write && !walked.rw)) return { rc: EFAULT, tlb_hit: false, stale: false };
+    if (!walked) return { rc: EFAULT, tlb_hit: false, stale: false };
+    if (write && !walked.rw) {
+      // A present read-only mapping: Xen may emulate the store (ptwr.ts); the TLB keeps it read-only.
+      if (!emulatesRoWrites(d) || !ptwrWrite(this.x, d, v.guestTable, va)) return { rc: EFAULT, tlb_hit: false, stale: false };
+    }
     v.tlb.set(vpn, walked.mfn * 2 + (walked.rw ? 1 : 0));
     return { rc: 0, mfn: walked.mfn, writable: walked.rw, tlb_hit: false, stale: false };
   }

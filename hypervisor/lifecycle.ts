@@ -37,6 +37,10 @@ export interface DomainSpec {
   count: number;
   /** dom0-like: may map I/O memory, use cache attributes and act on other domains. */
   privileged?: boolean;
+  /** Xen's hardware domain (dom0): Xen emulates its writes to read-only L1 mappings. */
+  hardware?: boolean;
+  /** The writable_pagetables VM assist enabled (HYPERVISOR_vm_assist): the same emulation. */
+  writablePagetables?: boolean;
 }
 
 export function createDomain(x: XenState, spec: DomainSpec): Domain {
@@ -80,6 +84,8 @@ export function createDomain(x: XenState, spec: DomainSpec): Domain {
   // A new domain's vCPUs start with clean TLBs: one tick marks them as flushed now.
   const d = new Domain(domid, vcpus, spec.privileged ?? false, ++x.clock.now);
   if (d.privileged) x.everPrivileged = true;
+  d.hardware = spec.hardware ?? false;
+  d.writablePagetables = spec.writablePagetables ?? false;
   d.ranges.push({ base, count });
   x.domains.set(domid, d);
   return d;

@@ -21,7 +21,8 @@ typedef long s64;
 /* ---- Xen's ABI (public/xen.h) ------------------------------------------------------------- */
 enum {
   HC_set_trap_table = 0, HC_mmu_update = 1, HC_set_gdt = 2, HC_memory_op = 12, HC_multicall = 13,
-  HC_update_va_mapping = 14, HC_console_io = 18, HC_mmuext_op = 26, HC_sched_op = 29,
+  HC_update_va_mapping = 14, HC_console_io = 18, HC_update_va_mapping_otherdomain = 22,
+  HC_mmuext_op = 26, HC_sched_op = 29,
   HC_domctl = 36,
 };
 #define DOMID_SELF 0x7ff0u
@@ -68,6 +69,14 @@ static long hcall(u64 nr, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5) {
   register u64 r10 asm("r10") = a4;
   register u64 r8 asm("r8") = a5;
   long rc;
+  if (nr >= 4096 / 32) {
+    /* Past the hypercall page (a number by itself, any 64 bits): the page's own stub, by hand. */
+    asm volatile("syscall"
+                 : "=a"(rc), "+D"(a1), "+S"(a2), "+d"(a3), "+r"(r10), "+r"(r8)
+                 : "a"(nr)
+                 : "rcx", "r11", "memory");
+    return rc;
+  }
   asm volatile("call *%[entry]"
                : "=a"(rc), "+D"(a1), "+S"(a2), "+d"(a3), "+r"(r10), "+r"(r8)
                : [entry] "r"(hypercall_page + nr * 32)
@@ -178,7 +187,7 @@ static void deny_ioport(u32 lo, u32 hi) {
 enum {
   OP_END = 0, OP_SEQ = 1, OP_STORE = 2, OP_MMU_UPDATE = 3, OP_MMUEXT = 4, OP_UVM = 5,
   OP_MULTICALL = 6, OP_FRAME = 7, OP_READ = 8, OP_ACCESS = 9, OP_DUMP = 10, OP_DENY_IO = 11,
-  OP_SET_GDT = 12, OP_DECREASE = 13,
+  OP_SET_GDT = 12, OP_DECREASE = 13, OP_UVM_OTHER = 14, OP_HC = 15,
 };
 /* A value is two words: its kind and the raw word. */
 enum { V_RAW = 0, V_FIELD = 1, V_MFN = 2, V_MASK = 3, V_BADPTR = 4 };
@@ -240,14 +249,36 @@ static void decode_call(u64 op, struct call *c) {
     c->args[0] = (u64)o; c->args[1] = n; c->args[2] = (u64)c->done; c->args[3] = fd;
     return;
   }
-  case OP_UVM: {
+  case OP_UVM: case OP_UVM_OTHER: {
     c->nr = HC_update_va_mapping;
     c->args[0] = value(); c->args[1] = value();
     u64 flags = word();
     u64 mask = value(); /* V_RAW 0 unless UVMF_MULTI: then a bitmap pointer (or a bad one) */
     c->args[2] = mask ? (flags & 3) | mask : flags;
+    if (op == OP_UVM_OTHER) { c->nr = HC_update_va_mapping_otherdomain; c->args[3] = word(); }
     return;
   }
+  case OP_SET_GDT: {
+    /* The kernel's selectors are Xen's reserved ones (FLAT_RING3_*): a trace's GDT leaves it be. */
+    u64 n = word(), entries = word();
+    u64 *f = alloc_words(n + 1);
+    for (u64 i = 0; i < n; i++) f[i] = value();
+    c->nr = HC_set_gdt; c->args[0] = (u64)f; c->args[1] = entries;
+    return;
+  }
+  case OP_DECREASE: {
+    /* XENMEM_decrease_reservation of single frames (a PV guest names them by MFN): rc = extents done. */
+    u64 n = word();
+    u64 *f = alloc_words(n + 1);
+    for (u64 i = 0; i < n; i++) f[i] = value();
+    struct memory_reservation *r = (struct memory_reservation *)alloc_words(4);
+    r->extent_start = (u64)f; r->nr_extents = n; r->extent_order = 0; r->mem_flags = 0; r->domid = DOMID_SELF;
+    c->nr = HC_memory_op; c->args[0] = 1; c->args[1] = (u64)r;
+    return;
+  }
+  case OP_HC: /* a hypercall by its number alone (one Xen has no handler for: -ENOSYS) */
+    c->nr = word();
+    return;
   }
   fatal("bad hypercall op", op);
 }
@@ -434,26 +465,6 @@ static void start_sequence(void) {
   begin("k "); put_hex(own_l4[511]); end_line();
 }
 
-/* HYPERVISOR_set_gdt(frames, entries): the kernel's selectors are Xen's reserved ones (FLAT_RING3_*),
-   so a trace's GDT does not disturb it. */
-static void run_set_gdt(void) {
-  u64 n = word(), entries = word();
-  u64 *f = alloc_words(n + 1);
-  for (u64 i = 0; i < n; i++) f[i] = value();
-  long rc = hcall(HC_set_gdt, (u64)f, entries, 0, 0, 0);
-  begin("r "); put_dec(rc); end_line();
-}
-
-/* XENMEM_decrease_reservation of single frames (a PV guest names them by MFN): rc = extents done. */
-static void run_decrease(void) {
-  u64 n = word();
-  u64 *f = alloc_words(n + 1);
-  for (u64 i = 0; i < n; i++) f[i] = value();
-  struct memory_reservation r = { (u64)f, n, 0, 0, DOMID_SELF };
-  long rc = hcall(HC_memory_op, 1 /* XENMEM_decrease_reservation */, (u64)&r, 0, 0, 0);
-  begin("r "); put_dec(rc); end_line();
-}
-
 static void deny_io(void) {
   /* Once is enough (and all a boot can do: what is denied cannot be asked back). */
   static int denied;
@@ -510,12 +521,11 @@ void kmain(struct start_info *start) {
     case OP_SEQ: start_sequence(); break;
     case OP_DENY_IO: deny_io(); break;
     case OP_STORE: run_store(); break;
-    case OP_MMU_UPDATE: case OP_MMUEXT: case OP_UVM: run_call(op); break;
+    case OP_MMU_UPDATE: case OP_MMUEXT: case OP_UVM: case OP_UVM_OTHER: case OP_SET_GDT: case OP_DECREASE:
+    case OP_HC: run_call(op); break;
     case OP_MULTICALL: run_multicall(); break;
     case OP_FRAME: { u64 t = pfinfo(value()); begin("r 0 f "); put_hex(t); end_line(); break; }
     case OP_READ: run_read(); break;
-    case OP_SET_GDT: run_set_gdt(); break;
-    case OP_DECREASE: run_decrease(); break;
     case OP_ACCESS: {
       u64 va = value(), write = word();
       long r = probe_access((volatile u64 *)va, (int)write);

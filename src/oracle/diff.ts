@@ -4,7 +4,9 @@
 // type and pin and every page table's entries. Entries that differ only in the A and D bits are
 // "hardware" (the CPU's page walk sets them on real Xen; the model has no page walker).
 import { Hypervisor } from '../../hypervisor/index.ts';
-import type { FrameInfo, Ulong } from '../../hypervisor/types.ts';
+import { LINEAR_PT_SLOT, RO_MPT_SLOT } from '../../hypervisor/page-type.ts';
+import type { FrameInfo } from '../../hypervisor/types.ts';
+import type { TraceRecord } from '../trace/types.ts';
 import { execute } from '../replay/execute.ts';
 import type { RecordResult } from '../trace/result.ts';
 import { hex } from '../trace/write.ts';
@@ -41,21 +43,41 @@ export function skippedSlot(type: VisibleType, slot: number): boolean {
   return type === 'l4' && ((slot >= 256 && slot < 272) || slot === 511);
 }
 
-function isXenPrivateSlot(hv: Hypervisor, mfn: Ulong, slot: number): boolean {
-  if (typeof mfn === 'bigint' || slot < 256 || slot >= 272 || slot === 258) return false;
-  const f = hv.frame(mfn);
-  return f.type === 'l4' && f.validated;
+/** Frames validated as L4 at some point: Xen's private slots stay filled in them (initXenL4Slots). */
+function noteL4s(hv: Hypervisor, enc: Encoded, seen: Set<number>): void {
+  for (let i = 0; i < enc.count; i++) {
+    const f = hv.frame(enc.base + i);
+    if (f.type === 'l4' && f.validated) seen.add(enc.base + i);
+  }
+}
+
+/**
+ * Results not compared: a read of Xen's own L4 slots other than the linear map (258) in a frame
+ * that was ever a validated L4 (Xen's frames there, M2P, per-domain area, directmap, are left out of
+ * the model: hypervisor/page-type.ts:initXenL4Slots, and stay after devalidation); a guest load in
+ * L4 slot 256, the read-only M2P (its extent is the machine's memory size); a read of a frame the
+ * domain no longer owns (given back by decrease_reservation: the oracle reads through a mapping of
+ * its own, which Xen then refuses).
+ */
+function outOfScope(hv: Hypervisor, enc: Encoded, record: TraceRecord, everL4: Set<number>): boolean {
+  if (record.op === 'access') return !record.write && Number((record.va >> 39n) & 511n) === RO_MPT_SLOT;
+  if (record.op !== 'read' || typeof record.mfn === 'bigint') return false;
+  if (hv.frame(record.mfn).owner !== enc.domid) return true;
+  return record.slot >= 256 && record.slot < 272 && record.slot !== LINEAR_PT_SLOT && everL4.has(record.mfn);
 }
 
 export function runModel(enc: Encoded): ModelRun {
   const hv = new Hypervisor({ debugBuild: true, blockers: false });
   const run: ModelRun = { results: [], tables: [] };
-  for (const { record } of enc.plan) {
+  const everL4 = new Set<number>();
+  for (const { record: r } of enc.plan) {
+    // The oracle's domain is dom0, Xen's hardware domain (its read-only L1 writes are emulated:
+    // hypervisor/ptwr.ts): the model runs the trace's domain as one too.
+    const record = r.op === 'create_domain' ? { ...r, hardware: true } : r;
     try {
-      // Xen's own L4 slots other than the linear map (258) point at Xen's frames (M2P, per-domain
-      // area, directmap), which the model leaves out (hypervisor/page-type.ts:initXenL4Slots).
-      const xenSlot = record.op === 'read' && isXenPrivateSlot(hv, record.mfn, record.slot);
-      run.results.push(record.op === 'audit' || xenSlot ? undefined : execute(hv, record, { dom: enc.domid, vcpu: 0 }));
+      const skip = record.op === 'audit' || outOfScope(hv, enc, record, everL4);
+      run.results.push(skip ? undefined : execute(hv, record, { dom: enc.domid, vcpu: 0 }));
+      if (record.op === 'mmuext_op' || record.op === 'mmu_update' || record.op === 'multicall') noteL4s(hv, enc, everL4);
     } catch (e) {
       run.error = `${(e as Error).name}: ${(e as Error).message}`;
       return run;

@@ -2,6 +2,7 @@
 // indices into a pool of real frames the kernel picks at boot, its VAs stay as they are (the
 // kernel lives in L4 slot 511, which no trace may use), and each record becomes one instruction
 // whose result comes back as one "@@ r" line. What has no real counterpart is an Unmappable error.
+import { DOMID_SELF } from '../../hypervisor/abi.ts';
 import type { Hypercall, MmuextOp, Ulong } from '../../hypervisor/types.ts';
 import type { TraceEntry, TraceRecord } from '../trace/types.ts';
 import { hex } from '../trace/write.ts';
@@ -9,7 +10,7 @@ import { hex } from '../trace/write.ts';
 export const MAGIC = 0x314c43524f534558n; // "XESORCL1"
 export const OP = {
   END: 0, SEQ: 1, STORE: 2, MMU_UPDATE: 3, MMUEXT: 4, UVM: 5, MULTICALL: 6, FRAME: 7, READ: 8,
-  ACCESS: 9, DUMP: 10, DENY_IO: 11, SET_GDT: 12, DECREASE: 13,
+  ACCESS: 9, DUMP: 10, DENY_IO: 11, SET_GDT: 12, DECREASE: 13, UVM_OTHER: 14, HC: 15,
 } as const;
 const V = { RAW: 0n, FIELD: 1n, MFN: 2n, MASK: 3n, BADPTR: 4n } as const;
 export const MAX_POOL = 4096;
@@ -55,6 +56,7 @@ class Encoder {
   count = 0;
   domid = -1;
   line = 0;
+  privileged = false;
 
   w(...ws: (number | bigint)[]): void {
     for (const x of ws) this.words.push(BigInt.asUintN(64, BigInt(x)));
@@ -107,21 +109,47 @@ class Encoder {
         for (const o of c.ops) this.ext(o);
         return;
       case 'update_va_mapping':
-        this.w(OP.UVM);
+      case 'update_va_mapping_otherdomain':
+        this.w(c.op === 'update_va_mapping' ? OP.UVM : OP.UVM_OTHER);
         this.va(c.va);
         this.field(c.val, (c.val & 1n) === 1n);
         this.w(c.flags);
         if (c.vcpumask !== undefined) this.mask(c.vcpumask);
         else this.w(V.RAW, 0);
+        if (c.op === 'update_va_mapping_otherdomain') this.w(this.otherDomid(c.domid));
+        return;
+      case 'set_gdt':
+        this.w(OP.SET_GDT, c.frames.length, c.entries);
+        for (const m of c.frames) this.mfn(m);
+        return;
+      case 'decrease_reservation':
+        this.w(OP.DECREASE, c.mfns.length);
+        for (const m of c.mfns) this.mfn(m);
+        return;
+      case 'hypercall':
+        this.w(OP.HC, c.nr);
         return;
       case 'multicall':
         this.w(OP.MULTICALL, c.calls.length);
         for (const s of c.calls) {
-          if (s.op === 'multicall') throw new Unmappable(this.line, 'a multicall inside a multicall');
-          this.call(s);
+          // A nested multicall is refused before its entries are read (common/multicall.c
+          // do_multicall: "Multicall reentry is disallowed", -EINVAL): hypercall 13 alone says it.
+          if (s.op === 'multicall') this.w(OP.HC, 13);
+          else this.call(s);
         }
         return;
+      case 'memory_exchange':
+        throw new Unmappable(this.line, 'memory_exchange: real Xen gives other frames back, which the model does not model');
     }
+  }
+  /** update_va_mapping_otherdomain's domid (domid_t): the trace's own id is dom0's own, 0. */
+  otherDomid(id: number): number {
+    const d = id & 0xffff;
+    if (d === this.domid) return 0;
+    // XSM_TARGET (xsm/dummy.h xsm_update_va_mapping) lets the control domain act for DOMID_IO /
+    // DOMID_XEN, which a domU may not: only a privileged trace sees what dom0 sees.
+    if (d > DOMID_SELF && d < 0x7ff4 && !this.privileged) throw new Unmappable(this.line, `update_va_mapping_otherdomain to ${hex(d)}: the oracle's dom0 is the control domain, which may act for it; the trace's domain may not`);
+    return d;
   }
   ext(o: MmuextOp): void {
     this.w(o.cmd);
@@ -143,6 +171,7 @@ export function encodeSequence(entries: readonly TraceEntry[], id: number, enc =
   enc.base = cd.frames.base;
   enc.count = cd.frames.count;
   enc.domid = cd.domid;
+  enc.privileged = cd.privileged === true;
   const plan: Encoded['plan'] = [];
   let seqAt = -1;
   for (const { line, record: r } of entries) {
@@ -183,20 +212,17 @@ export function encodeSequence(entries: readonly TraceEntry[], id: number, enc =
         enc.va(r.va);
         enc.w(r.write ? 1 : 0);
         break;
-      case 'set_gdt':
-        enc.w(OP.SET_GDT, r.frames.length, r.entries);
-        for (const m of r.frames) enc.mfn(m);
-        break;
-      case 'decrease_reservation':
-        enc.w(OP.DECREASE, r.mfns.length);
-        for (const m of r.mfns) enc.mfn(m);
-        break;
       case 'audit':
         plan.push({ line, record: r, answer: 'none' });
         continue;
       case 'mmu_update':
       case 'mmuext_op':
       case 'update_va_mapping':
+      case 'update_va_mapping_otherdomain':
+      case 'set_gdt':
+      case 'decrease_reservation':
+      case 'memory_exchange':
+      case 'hypercall':
       case 'multicall':
         enc.call(r);
         break;

@@ -6,7 +6,7 @@ import { readRecord } from '../trace/read.ts';
 import { generateTrace } from '../trace/generate.ts';
 import type { TraceEntry, TraceRecord } from '../trace/types.ts';
 import { recordToJson } from '../trace/write.ts';
-import { diffSequence, disagreementText, runModel, type Disagreement } from './diff.ts';
+import { diffSequence, disagreementText, runModel, type Disagreement, type ModelRun } from './diff.ts';
 import { encodeSequence, Unmappable, type Encoded } from './encode.ts';
 import { runSequences } from './on-xen.ts';
 import type { XenResult, XenSequence } from './results.ts';
@@ -32,8 +32,12 @@ export function encodeMappable(entries: TraceEntry[], id: number): { entries: Tr
   }
 }
 
+/**
+ * The shared generator's trace for `seed` (src/trace/generate.ts, every hypercall it can draw), kept
+ * to what the oracle can map: one domain, one vCPU, `forOracle` (docs/oracle.md).
+ */
 export function generated(seed: number, records: number): TraceEntry[] {
-  return generateTrace({ seed, records, domains: 1, vcpus: 1, frames: 48 }).map((o, i) => {
+  return generateTrace({ seed, records, domains: 1, vcpus: 1, frames: 48, allHypercalls: true, forOracle: true }).map((o, i) => {
     const r = readRecord(o as never);
     delete r.expect;
     return { line: i + 1, record: r };
@@ -111,6 +115,26 @@ function expectOf(rec: TraceRecord, r: XenResult): unknown {
     default:
       return r.rc;
   }
+}
+
+/**
+ * A whole generated trace with real Xen's result as every record's expect (a sample for tests that
+ * run without Xen: test/fixtures/xen-sample/). Records whose result the model does not give by
+ * design (diff.ts outOfScope) carry none; the domain is marked the hardware domain, as dom0 is.
+ */
+export function sampleText(seed: number, enc: Encoded, xen: XenSequence, model: ModelRun): string {
+  const head = [
+    `# Recorded by npm run fuzz:xen -- --sample (generator seed ${seed}): a generated trace with real`,
+    "# Xen 4.17's results as its expects (Debian xen-hypervisor-4.17-amd64 under QEMU, the oracle",
+    '# kernel as the domain: the hardware domain). The model agreed with every one when recorded.',
+  ];
+  const body = enc.plan.map(({ record }, i) => {
+    const o = recordToJson(record.op === 'create_domain' ? { ...record, hardware: true } : record) as Record<string, unknown>;
+    const r = xen.results[i];
+    if (r !== undefined && model.results[i] !== undefined) o.expect = expectOf(record, r);
+    return JSON.stringify(o);
+  });
+  return [...head, ...body, ''].join('\n');
 }
 
 export function traceText(seed: number, m: { entries: TraceEntry[]; enc: Encoded; xen: XenSequence }, diffs: Disagreement[]): string {

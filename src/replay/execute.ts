@@ -19,8 +19,15 @@ export function callerOf(hv: Hypervisor, rec: TraceRecord, path: string, line: n
 export function execute(hv: Hypervisor, rec: TraceRecord, caller: Caller): RecordResult {
   switch (rec.op) {
     case 'create_domain': {
-      const spec = { domid: rec.domid, vcpus: rec.vcpus, base: rec.frames.base, count: rec.frames.count };
-      hv.createDomain(rec.privileged === undefined ? spec : { ...spec, privileged: rec.privileged });
+      hv.createDomain({
+        domid: rec.domid,
+        vcpus: rec.vcpus,
+        base: rec.frames.base,
+        count: rec.frames.count,
+        privileged: rec.privileged,
+        hardware: rec.hardware,
+        writablePagetables: rec.writable_pagetables,
+      });
       return { rc: 0 };
     }
     case 'destroy_domain':

@@ -81,7 +81,7 @@ function describeCall(c: Hypercall): string {
 export function describe(rec: TraceRecord): string {
   switch (rec.op) {
     case 'create_domain':
-      return `create_domain d${rec.domid} vcpus ${rec.vcpus} frames ${hex(rec.frames.base)}-${hex(rec.frames.base + rec.frames.count - 1)}${rec.privileged ? ' privileged' : ''}`;
+      return `create_domain d${rec.domid} vcpus ${rec.vcpus} frames ${hex(rec.frames.base)}-${hex(rec.frames.base + rec.frames.count - 1)}${rec.privileged ? ' privileged' : ''}${rec.hardware ? ' hardware' : ''}${rec.writable_pagetables ? ' writable_pagetables' : ''}`;
     case 'destroy_domain':
       return `destroy_domain d${rec.domid}`;
     case 'store':

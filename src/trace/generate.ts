@@ -4,7 +4,12 @@
 // (some of them RW over page-table frames, which Xen refuses), L2–L4 links, linear entries,
 // multicalls mixing them, flushes, and frame/read queries. With `extensions` (the default) it also
 // emits the documented extra ops `access`, `decrease_reservation` and `destroy_domain`
-// (docs/trace-extensions.md). The output is plain JSON, one object per trace line.
+// (docs/trace-extensions.md). With `allHypercalls` it also draws every other hypercall the trace
+// format expresses: set_gdt, memory_exchange, update_va_mapping_otherdomain, hypercalls by number
+// (numbers without a handler: -ENOSYS) and decrease_reservation of odd extents, as records and as
+// multicall entries; `forOracle` keeps to what `replay --on xen` can map (docs/oracle.md). The
+// output is plain JSON, one object per trace line. The same generator feeds `npm run fuzz:xen` and
+// the property tests (test/props/generated.test.ts).
 //
 // Deterministic: the same options give the same records (mulberry32, no Math.random). The generator
 // does not simulate Xen; it keeps a shadow of the entries it *meant* to write, so that its choices
@@ -29,7 +34,21 @@ export interface GenerateOptions {
   vcpus?: number;
   /** Emit the extension ops access / decrease_reservation / destroy_domain (default true). */
   extensions?: boolean;
+  /**
+   * Also draw set_gdt, memory_exchange, update_va_mapping_otherdomain, hypercalls by number and
+   * decrease_reservation of several odd extents (default false: the records are the same as before).
+   */
+  allHypercalls?: boolean;
+  /**
+   * Only what the real-Xen oracle can run (docs/oracle.md): no destroy_domain, memory_exchange,
+   * frames of the free gap, short set_gdt frame lists or update_va_mapping_otherdomain for
+   * DOMID_IO / DOMID_XEN / another domain. Use with one domain and one vCPU.
+   */
+  forOracle?: boolean;
 }
+
+/** Hypercall numbers without a handler in Xen 4.17's 64-bit PV table (docs/xen-versions.md). */
+const NO_HANDLER: readonly (number | bigint)[] = [11, 43, 44, 45, 46, 47, 50, 63, 64, 100, 127, 128, 4096, 0xffffffff, 2n ** 32n + 1n, 2n ** 63n];
 
 export { mulberry32 };
 
@@ -82,16 +101,20 @@ class Gen {
   private readonly r: () => number;
   private readonly doms: DomModel[] = [];
   private readonly ext: boolean;
+  private readonly all: boolean;
+  private readonly oracle: boolean;
   private readonly nDoms: number;
   private readonly nFrames: number;
   private readonly nVcpus: number;
 
-  constructor(seed: number, nDoms: number, nFrames: number, nVcpus: number, ext: boolean) {
+  constructor(seed: number, nDoms: number, nFrames: number, nVcpus: number, ext: boolean, all = false, oracle = false) {
     this.r = mulberry32(seed);
     this.nDoms = nDoms;
     this.nFrames = nFrames;
     this.nVcpus = nVcpus;
     this.ext = ext;
+    this.all = all;
+    this.oracle = oracle;
   }
 
   // ---- randomness --------------------------------------------------------------------------
@@ -105,7 +128,7 @@ class Gen {
     return this.r() < p;
   }
   /** Picks a key of `weights` with probability proportional to its weight. */
-  private weighted<K extends string>(weights: Record<K, number>): K {
+  private weighted<K extends string>(weights: { [k in K]?: number }): K {
     const entries = Object.entries(weights) as Array<[K, number]>;
     let total = 0;
     for (const [, w] of entries) total += w;
@@ -168,7 +191,7 @@ class Gen {
 
   /** Any frame, mostly of `d`, sometimes foreign, free or MMIO. */
   private anyFrame(d: DomModel): number {
-    const k = this.weighted({ own: 90, foreign: 5, free: 3, mmio: 2 });
+    const k = this.weighted({ own: 90, foreign: 5, free: this.oracle ? 0 : 3, mmio: 2 });
     if (k === 'own') return d.base + this.int(d.count);
     if (k === 'foreign') {
       const others = this.doms.filter((o) => o !== d);
@@ -419,11 +442,69 @@ class Gen {
   }
 
   private subCall(d: DomModel, vcpu: number): Record<string, unknown> {
-    const k = this.weighted({ uvm: 45, mmu: 30, ext: 23, nested: 2 });
+    const more = this.all ? { gdt: 3, dec: 3, other: 4, num: 3, ...(this.oracle ? {} : { exch: 2 }) } : {};
+    const k = this.weighted({ uvm: 45, mmu: 30, ext: 23, nested: 2, ...more });
     if (k === 'uvm') return this.uvmCall(d, vcpu);
     if (k === 'mmu') return this.mmuUpdate(d);
     if (k === 'ext') return this.mmuextCall(d, vcpu);
-    return { op: 'multicall', calls: [this.uvmCall(d, vcpu)] };
+    if (k === 'nested') return { op: 'multicall', calls: [this.uvmCall(d, vcpu)] };
+    return this.moreCall(k, d, vcpu);
+  }
+
+  /** One of the calls only `allHypercalls` draws. */
+  private moreCall(k: string, d: DomModel, vcpu: number): Record<string, unknown> {
+    if (k === 'gdt') return this.gdtCall(d);
+    if (k === 'dec') return { op: 'decrease_reservation', mfns: this.oddExtents(d) };
+    if (k === 'exch') return { op: 'memory_exchange', mfns: Array.from({ length: 1 + this.int(2) }, () => hx(this.chance(0.7) ? this.pick(d.data) : this.tableFrame(d))) };
+    if (k === 'other') return this.otherDomainCall(d, vcpu);
+    return this.byNumber();
+  }
+
+  /** set_gdt: mostly data frames for 1–1024 entries; sometimes a table, another's frame, 7169+ entries (-EINVAL) or too few frames (-EFAULT). */
+  private gdtCall(d: DomModel): Record<string, unknown> {
+    const k = this.weighted({ ok: 64, none: 4, table: 10, foreign: 6, tooMany: 6, short: this.oracle ? 0 : 10 });
+    const entries = k === 'none' ? 0 : k === 'tooMany' ? 7169 + this.int(100) : 1 + this.int(1024);
+    const n = Math.ceil(entries / 512);
+    const frames = Array.from({ length: k === 'short' ? n - 1 : n }, () => this.pick(d.data));
+    if (frames.length > 0 && (k === 'table' || k === 'foreign')) frames[this.int(frames.length)] = k === 'table' ? this.tableFrame(d) : this.anyFrame(d);
+    return { op: 'set_gdt', frames: frames.map(hx), entries };
+  }
+
+  /** decrease_reservation extents: own data and tables, repeats (freed already), I/O, another's, past the table. */
+  private oddExtents(d: DomModel): string[] {
+    const out: string[] = [];
+    for (let n = 1 + this.int(3); n > 0; n--) {
+      const k = this.weighted({ data: 50, table: 15, again: 10, mmio: 6, foreign: 6, huge: 5, free: this.oracle ? 0 : 8 });
+      if (k === 'again' && out.length > 0) out.push(out[out.length - 1]!);
+      else if (k === 'table') out.push(hx(this.tableFrame(d)));
+      else if (k === 'mmio') out.push(hx(0x10 + this.int(0xf0)));
+      else if (k === 'foreign' && this.doms.length > 1) out.push(hx(this.anyOther(d)));
+      else if (k === 'huge') out.push(hx(2n ** 41n + BigInt(this.int(16))));
+      else if (k === 'free') out.push(hx(d.base + d.count + this.int(0x1000 - d.count)));
+      else out.push(hx(this.pick(d.data)));
+    }
+    return out;
+  }
+
+  private anyOther(d: DomModel): number {
+    const o = this.pick(this.doms.filter((x) => x !== d));
+    return o.base + this.int(o.count);
+  }
+
+  /** update_va_mapping_otherdomain: DOMID_SELF works as update_va_mapping; its own id or an unknown one is -ESRCH; DOMID_IO/XEN or another domain -EPERM for a domU. */
+  private otherDomainCall(d: DomModel, vcpu: number): Record<string, unknown> {
+    const far = this.oracle ? {} : { io: 8, xen: 6, other: this.doms.length > 1 ? 10 : 0 };
+    const k = this.weighted({ self: 45, own: 20, unknown: 15, ...far });
+    const domid = k === 'self' ? DOMID_SELF : k === 'own' ? d.id : k === 'unknown' ? 0x100 + this.int(0x100) : k === 'io' ? 0x7ff1 : k === 'xen' ? 0x7ff2 : this.pick(this.doms.filter((x) => x !== d)).id;
+    const { op: _uvm, ...rest } = this.uvmCall(d, vcpu);
+    return { op: 'update_va_mapping_otherdomain', ...rest, domid: hx(domid) };
+  }
+
+  /** A hypercall number Xen 4.17 has no handler for, as `{"op":"hypercall","nr":…}` or as the op itself. */
+  private byNumber(): Record<string, unknown> {
+    const nr = this.pick(NO_HANDLER);
+    if (typeof nr === 'number' && this.chance(0.5)) return { op: nr };
+    return { op: 'hypercall', nr: hx(nr) };
   }
 
   /**
@@ -508,8 +589,9 @@ class Gen {
         read: 3,
         access: this.ext ? 14 : 0,
         decrease: this.ext ? 0.3 : 0,
-        lifecycle: this.ext ? 0.01 : 0,
+        lifecycle: this.ext && !this.oracle ? 0.01 : 0,
         staleDance: this.ext ? 1.5 : 0,
+        ...(this.all ? { gdt: 1.5, dec: 1.5, other: 2, num: 0.7, ...(this.oracle ? {} : { exch: 1 }) } : {}),
       });
       if (k === 'staleDance') {
         for (const r of this.staleDance(d, c)) {
@@ -561,7 +643,8 @@ class Gen {
         return { ...c, op: 'multicall', calls: Array.from({ length: m }, () => this.subCall(d, vcpu)) };
       }
       case 'frame':
-        return { op: 'frame', mfn: hx(this.chance(0.9) ? this.anyFrame(d) : this.tableFrame(d)) };
+        // (the oracle asks Xen about the domain's own frames only)
+        return { op: 'frame', mfn: hx(this.chance(0.9) ? (this.oracle ? d.base + this.int(d.count) : this.anyFrame(d)) : this.tableFrame(d)) };
       case 'read': {
         const level = 1 + this.int(4);
         return { op: 'read', mfn: hx(this.tableFrame(d, level)), slot: this.slotFor(level) };
@@ -570,6 +653,13 @@ class Gen {
         return { ...c, op: 'access', va: hx(this.pickVa(d, vcpu)), write: this.chance(0.5) };
       case 'decrease':
         return { ...c, op: 'decrease_reservation', mfns: [hx(this.chance(0.8) ? this.pick(d.data) : this.anyFrame(d))] };
+      case 'gdt':
+      case 'dec':
+      case 'exch':
+      case 'other':
+      case 'num':
+        // A call by number has a numeric op (trace-extensions.md, "Hypercalls by number").
+        return { ...c, ...this.moreCall(k, d, vcpu) } as unknown as TraceJsonRecord;
       default:
         throw new Error(`generate: no record kind ${k}`);
     }
@@ -583,7 +673,7 @@ export function* iterateTrace(opts: GenerateOptions): Generator<TraceJsonRecord>
   const domains = opts.domains ?? 2;
   if (domains < 1 || domains > 15) throw new RangeError('generateTrace: domains must be 1 … 15');
   if (frames > 0x1000) throw new RangeError('generateTrace: frames must be at most 4096');
-  const g = new Gen(opts.seed, domains, frames, opts.vcpus ?? 2, opts.extensions ?? true);
+  const g = new Gen(opts.seed, domains, frames, opts.vcpus ?? 2, opts.extensions ?? true, opts.allHypercalls ?? false, opts.forOracle ?? false);
   yield* g.run(opts.records);
 }
 

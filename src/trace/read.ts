@@ -309,6 +309,8 @@ function readBody(op: TraceOp, o: Obj): TraceRecord {
       }
       const r: TraceRecord = { op, domid: id, vcpus, frames: { base, count } };
       if (o.privileged !== undefined) r.privileged = bool(o, 'privileged');
+      if (o.hardware !== undefined) r.hardware = bool(o, 'hardware');
+      if (o.writable_pagetables !== undefined) r.writable_pagetables = bool(o, 'writable_pagetables');
       return r;
     }
     case 'destroy_domain':

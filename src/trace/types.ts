@@ -53,6 +53,10 @@ export interface CreateDomainRecord extends RecordCommon {
   vcpus: number;
   frames: { base: number; count: number };
   privileged?: boolean;
+  /** Extension: Xen's hardware domain (is_hardware_domain). */
+  hardware?: boolean;
+  /** Extension: the writable_pagetables VM assist enabled. */
+  writable_pagetables?: boolean;
 }
 /** Extension: domain_kill → domain_relinquish_resources. */
 export interface DestroyDomainRecord extends RecordCommon {

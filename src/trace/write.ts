@@ -108,6 +108,8 @@ export function recordToJson(r: TraceRecord, caller?: { dom: number; vcpu: numbe
       out.vcpus = r.vcpus;
       out.frames = { base: hex(r.frames.base), count: r.frames.count };
       if (r.privileged !== undefined) out.privileged = r.privileged;
+      if (r.hardware !== undefined) out.hardware = r.hardware;
+      if (r.writable_pagetables !== undefined) out.writable_pagetables = r.writable_pagetables;
       break;
     }
     case 'destroy_domain':

@@ -47,6 +47,14 @@ describe.skipIf(missing !== undefined)('real Xen 4.17 (QEMU)', () => {
     }
   }, SLOW);
 
+  it('agrees with the model on the traces of differences out of scope (test/fixtures/xen-scope/)', async () => {
+    for (const f of readdirSync('test/fixtures/xen-scope').filter((n) => n.endsWith('.ndjson'))) {
+      const { exit, text } = await replayText(`test/fixtures/xen-scope/${f}`, true);
+      expect(text, f).toContain('compared with the model: 0 disagreements');
+      expect(exit, f).toBe(0);
+    }
+  }, SLOW);
+
   it('takes dom0\'s I/O rights away: a cache attribute in an L1 entry is refused unless the trace is privileged', async () => {
     const body = [
       '{"op":"store","mfn":"0x1001","slot":3,"val":"0x1002073"}',

@@ -124,6 +124,8 @@ const record: fc.Arbitrary<TraceRecord> = fc.oneof(
         vcpus: fc.integer({ min: 1, max: 4096 }),
         frames: rec({ base: fc.integer({ min: 0, max: 2 ** 30 }), count: fc.integer({ min: 1, max: 2 ** 20 }) }),
         privileged: fc.boolean(),
+        hardware: fc.boolean(),
+        writable_pagetables: fc.boolean(),
       },
       { requiredKeys: ['op', 'domid', 'vcpus', 'frames'] },
     ),
