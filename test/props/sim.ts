@@ -25,13 +25,15 @@ import {
   type AccessResult,
   type CallResult,
   type Caller,
+  type FrameInfo,
   type Hypercall,
   type MmuextOp,
+  type SetGdtCall,
 } from '../../hypervisor/index.ts';
 import { frameOf } from '../../hypervisor/frames.ts';
 import type { TraceRecord } from '../../src/trace/types.ts';
 import type { CallSpec, DomCfg, FdSel, FrameSel, MachineCfg, Op, PteSel, VaSel, Who } from './gen.ts';
-import { DOM_STRIDE, FIRST_BASE, GROUP } from './gen.ts';
+import { GROUP } from './gen.ts';
 
 /** The errnos a hypercall may return (public/errno.h, negated); ERESTART must never leak. */
 const XEN_RCS = new Set([0, -1, -3, -13, -14, -16, -22, -38, -95]);
@@ -112,14 +114,27 @@ export class Sim {
   readonly pinned = new Set<number>();
   /** Model: base pointers per "domid:vcpu" (§4.3). */
   readonly bases = new Map<string, { k: number; u: number }>();
-  /** mfn → index of the domain that was given it last (adopt re-gives freed frames). */
-  private readonly rangeOwner = new Map<number, number>();
+  /** Model: the GDT frames per "domid:vcpu" that set_gdt calls that succeeded left. */
+  readonly gdts = new Map<string, number[]>();
+  /**
+   * The frames the per-record checks look at, with the index of the domain that was given each
+   * last (adopt re-gives freed frames): every frame a record has named (an argument, an entry's
+   * target, an access's frame). A frame no record named holds only its allocation reference —
+   * nothing can point at it — and the audit checks that of every frame after every record;
+   * `finish()` puts every frame through the checks once more.
+   */
+  private readonly watch = new Map<number, number>();
   /** Every slot any record may have written: the independent walk reads only these. */
   private readonly slots = new Set<number>([0]);
   /** VAs touched by accesses and update_va_mapping, most recent last (the probe targets). */
   private readonly vas: bigint[] = [];
-  /** Every VA that ever translated for an access (TLB entries can exist only for these). */
-  private readonly everVa = new Set<bigint>();
+  /**
+   * Per vCPU (domid * 256 + vcpu), every VA that ever translated for its accesses: only an access
+   * fills a TLB, and only the accessing vCPU's, so its TLB entries can exist only for these.
+   */
+  private readonly everVa = new Map<number, Set<bigint>>();
+  /** hv.frame() answers, memoised while one check() runs (nothing changes during it). */
+  private frameMemo: Map<number, FrameInfo> | undefined;
   /** Recent successful writable accesses, newest first (the stale-TLB attack's targets). */
   private readonly writes: { c: Caller; va: bigint; mfn: number }[] = [];
 
@@ -135,7 +150,6 @@ export class Sim {
       this.hv.createDomain({ domid: d.domid, vcpus: d.vcpus, base: d.base, count: d.count, privileged: d.privileged });
       this.rc(0);
       this.alive.add(i);
-      for (let m = d.base; m < d.base + d.count; m++) this.rangeOwner.set(m, i);
       for (let v = 0; v < d.vcpus; v++) this.bases.set(`${d.domid}:${v}`, { k: 0, u: 0 });
     });
     this.check('create_domain');
@@ -160,8 +174,11 @@ export class Sim {
   mfn(ci: number, f: FrameSel): number {
     if ('s' in f) {
       switch (f.s) {
-        case 'free':
-          return FIRST_BASE + (ci % 3) * DOM_STRIDE + 0x80;
+        case 'free': {
+          // Between two domains of the machine (gen.ts lays them out with free frames between).
+          const d = this.cfg.doms[ci % this.cfg.doms.length]!;
+          return d.base + d.count + FREE_OFFSET;
+        }
         case 'mmio':
           return MMIO_MFN;
         case 'beyond':
@@ -173,10 +190,30 @@ export class Sim {
       }
     }
     const d = this.doms[this.other(ci, f.o)]!;
-    return d.base + (f.i % d.count);
+    return this.named(d.base + (f.i % d.count));
+  }
+  /** The index of the domain that was given frame m last (adopt re-gives freed frames), if any. */
+  holderIndex(m: number): number | undefined {
+    for (let i = this.doms.length - 1; i >= 0; i--) {
+      const d = this.doms[i]!;
+      if (m >= d.base && m < d.base + d.count) return i;
+    }
+    return undefined;
+  }
+  /** A frame a record names: from now on the per-record checks look at it (`watch`). */
+  private named(m: number): number {
+    if (!this.watch.has(m)) {
+      const di = this.holderIndex(m);
+      if (di !== undefined) this.watch.set(m, di);
+    }
+    return m;
   }
   private pte(ci: number, p: PteSel): bigint {
-    return 'raw' in p ? p.raw : (BigInt(this.mfn(ci, p.f)) << 12n) | p.fl;
+    if ('raw' in p) {
+      this.named(Number((p.raw & ADDR_MASK) >> 12n));
+      return p.raw;
+    }
+    return (BigInt(this.mfn(ci, p.f)) << 12n) | p.fl;
   }
   private va(v: VaSel): bigint {
     if ('raw' in v) return v.raw;
@@ -257,6 +294,8 @@ export class Sim {
         if (scope >= 8) call.vcpumask = c.mask;
         return call;
       }
+      case 'set_gdt':
+        return { op: 'set_gdt', frames: c.frames.map((f) => this.mfn(ci, f)), entries: c.entries };
       case 'multicall':
         return { op: 'multicall', calls: c.calls.map((s) => this.hypercall(ci, s)) };
     }
@@ -310,6 +349,7 @@ export class Sim {
         if (op.mode >= 2) ops.push({ cmd: 5, mfn: i4 });
         if (op.mode === 4) ops.push({ cmd: 15, mfn: i4 });
         if (ops.length > 0) this.call(w.c, { op: 'mmuext_op', ops });
+        if (op.touch) this.access(w.c, this.va({ s: [s4, s3, s2, s1] }), true);
         return;
       }
       case 'linear': {
@@ -347,10 +387,10 @@ export class Sim {
         if (!w) return;
         const oi = this.other(w.ci, op.o);
         const od = this.doms[oi]!;
-        const l1 = od.base + GROUP[1]![0]!;
+        const l1 = this.named(od.base + GROUP[1]![0]!);
         const di = op.src === 0 || op.src === 3 ? w.ci : op.src === 1 ? oi : this.other(w.ci, op.o + 1);
         const dd = this.doms[di]!;
-        const target = op.src === 3 ? MMIO_MFN : dd.base + (op.i % dd.count);
+        const target = op.src === 3 ? MMIO_MFN : this.named(dd.base + (op.i % dd.count));
         this.slots.add(op.slot);
         this.call(w.c, {
           op: 'mmu_update',
@@ -376,7 +416,12 @@ export class Sim {
       case 'probe': {
         for (const ci of [...this.alive]) {
           const d = this.doms[ci]!;
-          for (let v = 0; v < d.vcpus; v++) for (const va of this.vas) this.access({ dom: d.domid, vcpu: v }, va, true);
+          for (let v = 0; v < d.vcpus; v++) {
+            // A vCPU with no base pointer and nothing in its TLB (only its own accesses fill it)
+            // can only fault: it is left out (big machines have dozens of those).
+            if (this.bases.get(`${d.domid}:${v}`)?.k === 0 && !this.everVa.has(d.domid * 256 + v)) continue;
+            for (const va of this.vas) this.access({ dom: d.domid, vcpu: v }, va, true);
+          }
         }
         return;
       }
@@ -387,11 +432,20 @@ export class Sim {
         this.call(t.c, { op: 'update_va_mapping', va: t.va, val, flags: 0 });
         const owner = this.hv.frame(t.mfn).owner;
         hit(owner === t.c.dom ? 'stale: own frame' : 'stale: foreign frame');
-        if (owner !== null && this.hv.hasDomain(owner)) {
+        if (op.level > 0 && owner !== null && this.hv.hasDomain(owner)) {
           const r = this.call({ dom: owner, vcpu: 0 }, { op: 'mmuext_op', ops: [{ cmd: op.level - 1, mfn: t.mfn }] });
           if (r.rc === 0) hit(`stale: retyped to l${op.level}`);
         }
         this.access(t.c, t.va, true);
+        return;
+      }
+      case 'unpin': {
+        const w = this.caller(op.who);
+        if (!w) return;
+        const d = this.doms[w.ci]!;
+        const cands = [...this.pinned].filter((m) => !op.own || (m >= d.base && m < d.base + d.count)).sort((a, b) => a - b);
+        if (cands.length === 0) return;
+        this.call(w.c, { op: 'mmuext_op', ops: [{ cmd: 4, mfn: cands[op.j % cands.length]! }] });
         return;
       }
       case 'adopt': {
@@ -413,7 +467,7 @@ export class Sim {
         this.rc(0);
         this.doms.push(d);
         this.alive.add(this.doms.length - 1);
-        for (let m = base; m < base + count; m++) this.rangeOwner.set(m, this.doms.length - 1);
+        for (let m = base; m < base + count; m++) this.watch.set(m, this.doms.length - 1);
         for (let v = 0; v < d.vcpus; v++) this.bases.set(`${d.domid}:${v}`, { k: 0, u: 0 });
         this.check('create_domain');
         return;
@@ -491,7 +545,11 @@ export class Sim {
     hit(`access ${write ? 'write' : 'read'} ${a.rc === 0 ? (a.tlb_hit ? (a.stale ? 'stale-tlb' : 'tlb') : 'walk') : 'fault'}`);
     if (a.rc === 0) {
       this.probeVa(va);
-      this.everVa.add(va);
+      const key = c.dom * 256 + c.vcpu;
+      let mine = this.everVa.get(key);
+      if (!mine) this.everVa.set(key, (mine = new Set()));
+      mine.add(va);
+      if (a.mfn !== undefined) this.named(a.mfn);
       if (write && a.writable && a.mfn !== undefined) {
         const i = this.writes.findIndex((x) => x.va === va && x.c.dom === c.dom && x.c.vcpu === c.vcpu);
         if (i >= 0) this.writes.splice(i, 1);
@@ -525,7 +583,8 @@ export class Sim {
     stats.records++;
     stats.hypercalls++;
     const before = h.op === 'mmu_update' && h.reqs.length === 1 ? this.hv.frame(Number(h.reqs[0]!.ptr >> 12n)) : undefined;
-    const single = (h.op === 'mmu_update' && h.reqs.length === 1) || (h.op === 'mmuext_op' && h.ops.length === 1) || h.op === 'update_va_mapping';
+    const single =
+      (h.op === 'mmu_update' && h.reqs.length === 1) || (h.op === 'mmuext_op' && h.ops.length === 1) || h.op === 'update_va_mapping' || h.op === 'set_gdt';
     const snap = single ? this.snapshot() : undefined;
     const r = this.guard(h.op, () => this.hv.hypercall(c, h));
     this.rc(r.rc);
@@ -554,15 +613,15 @@ export class Sim {
   /** Every frame's references and every base pointer, to compare across a refused call. */
   private snapshot(): Map<number, string> {
     const m = new Map<number, string>();
-    for (const d of this.doms) {
-      for (let x = d.base; x < d.base + d.count; x++) {
-        const f = this.hv.frame(x);
-        // A type with count 0 may legitimately read as none or as the attempted type (§1.4).
-        const t = f.type_count > 0 ? ` ${f.type}${f.validated ? ' validated' : ''}` : '';
-        m.set(x, `owner ${f.owner} count ${f.count} type_count ${f.type_count}${f.pinned ? ' pinned' : ''}${t}`);
-      }
+    // The watched frames: a refusal can only have touched frames some record named (`watch`).
+    for (const x of this.watch.keys()) {
+      const f = this.hv.frame(x);
+      // A type with count 0 may legitimately read as none or as the attempted type (§1.4).
+      const t = f.type_count > 0 ? ` ${f.type}${f.validated ? ' validated' : ''}` : '';
+      m.set(x, `owner ${f.owner} count ${f.count} type_count ${f.type_count}${f.pinned ? ' pinned' : ''}${t}`);
     }
-    for (const [k, b] of this.bases) m.set(-1 - m.size, `d${k} base 0x${b.k.toString(16)} user 0x${b.u.toString(16)}`);
+    let i = 0;
+    for (const [k, b] of this.bases) m.set(-1 - i++, `d${k} base 0x${b.k.toString(16)} user 0x${b.u.toString(16)}`);
     return m;
   }
   private sameAs(before: Map<number, string>, what: string): void {
@@ -591,8 +650,9 @@ export class Sim {
     this.guard('destroy_domain', () => this.hv.destroyDomain(d.domid));
     this.rc(0);
     this.alive.delete(di);
-    for (let m = d.base; m < d.base + d.count; m++) if (this.rangeOwner.get(m) === di) this.pinned.delete(m);
+    for (const m of [...this.pinned]) if (this.holderIndex(m) === di) this.pinned.delete(m);
     for (let v = 0; v < d.vcpus; v++) this.bases.delete(`${d.domid}:${v}`);
+    for (let v = 0; v < d.vcpus; v++) this.gdts.delete(`${d.domid}:${v}`);
     if (this.hv.hasDomain(d.domid)) this.fail(`domain ${d.domid} still exists after destroyDomain`);
     this.checkDead(di);
     this.check('destroy_domain');
@@ -643,10 +703,32 @@ export class Sim {
   /** The model: pins, unpins and base pointers that succeeded, and the refusals it predicts. */
   private model(c: Caller, h: Hypercall, r: CallResult): void {
     if (h.op === 'mmuext_op') this.modelExt(c, h, r.rc, r, '');
+    if (h.op === 'set_gdt') this.modelGdt(c, h, r.rc, '');
     if (h.op !== 'multicall') return;
     h.calls.forEach((s, i) => {
       if (s.op === 'mmuext_op') this.modelExt(c, s, r.results?.[i] ?? 0, r, `calls[${i}]`);
+      if (s.op === 'set_gdt') this.modelGdt(c, s, r.results?.[i] ?? 0, `calls[${i}]`);
     });
+  }
+
+  /**
+   * set_gdt (pv/descriptor-tables.c do_set_gdt, 4.17 l.185–207): more than
+   * FIRST_RESERVED_GDT_ENTRY entries is -EINVAL, a frame list shorter than ceil(entries/512) is
+   * -EFAULT (copy_from_guest), a frame that cannot be the caller's seg_desc page -EINVAL; on
+   * success the vCPU's GDT is the first ceil(entries/512) frames.
+   */
+  private modelGdt(c: Caller, h: SetGdtCall, rc: number, prefix: string): void {
+    const nr = Math.ceil(h.entries / 512);
+    const want = h.entries > GDT_ENTRIES ? EINVAL : h.frames.length < nr ? EFAULT : undefined;
+    const where = prefix === '' ? 'set_gdt' : `multicall ${prefix} (set_gdt)`;
+    if (want !== undefined ? rc !== want : rc !== 0 && rc !== EINVAL) {
+      this.fail(`${where} of ${h.entries} entries with ${h.frames.length} frame(s) returned ${rc}, expected ${want ?? '0 or -EINVAL'}`, {
+        ...(prefix === '' && want !== undefined ? { expect: want } : {}),
+      });
+    }
+    if (rc !== 0) return;
+    hit('set_gdt ok');
+    this.gdts.set(`${c.dom}:${c.vcpu}`, h.frames.slice(0, nr).map((m) => frameOf(m)));
   }
 
   private modelExt(c: Caller, h: { ops: MmuextOp[] }, rc: number, r: CallResult, prefix: string): void {
@@ -700,32 +782,64 @@ export class Sim {
       }
       this.fail(`after ${after}, hv.audit() found ${mismatches.length} mismatch(es): ${mismatches.slice(0, 4).join(' | ')}`, { after: extra }, { audit: mismatches });
     }
-    this.checkModel(after);
-    this.checkReachability(after);
-    this.checkTlbs(after);
+    this.frameMemo = new Map();
+    try {
+      this.checkReachability(after, this.checkModel(after));
+      this.checkTlbs(after);
+    } finally {
+      this.frameMemo = undefined;
+    }
   }
 
-  private checkModel(after: string): void {
+  /**
+   * The end of a sequence: every frame of every domain (not only the watched ones) goes through
+   * the checks once more.
+   */
+  finish(): void {
+    for (const d of this.doms) for (let m = d.base; m < d.base + d.count; m++) this.named(m);
+    this.check('the last record');
+  }
+
+  /** hv.frame(m), memoised while a check runs. */
+  private fr(m: number): FrameInfo {
+    const memo = this.frameMemo;
+    if (!memo) return this.hv.frame(m);
+    let f = memo.get(m);
+    if (!f) memo.set(m, (f = this.hv.frame(m)));
+    return f;
+  }
+
+  /** The model's frame rules over the watched frames; returns the live L1s among them. */
+  private checkModel(after: string): number[] {
+    // Only GDTs hold seg_desc type references (set_gdt): a seg_desc frame's type count is the
+    // number of GDTs it is in, exactly.
+    const inGdts = new Map<number, number>();
+    for (const frames of this.gdts.values()) for (const m of frames) inGdts.set(m, (inGdts.get(m) ?? 0) + 1);
+    for (const [m, n] of inGdts) {
+      const f = this.fr(m);
+      if (f.type !== 'seg_desc' || f.type_count !== n || f.count < n) {
+        this.fail(`after ${after}, mfn 0x${m.toString(16)} is in ${n} GDT(s) but is ${f.type} count ${f.type_count}, general count ${f.count} (taf=${f.taf})`, {
+          after: [{ op: 'frame', mfn: m, expect: { type: 'seg_desc', type_count: n } }],
+        });
+      }
+    }
+    const liveL1: number[] = [];
+    for (const [m, ci] of this.watch) {
+      const f = this.fr(m);
+      if (f.type === 'l1' && f.validated && f.type_count > 0) liveL1.push(m);
+      if (!this.alive.has(ci)) continue;
+      const d = this.doms[ci]!;
+      const pinned = this.pinned.has(m);
+      const ok =
+        f.pinned === pinned &&
+        !(f.type === 'seg_desc' && f.type_count > 0 && !inGdts.has(m)) &&
+        (f.owner === null
+          ? f.count === 0 && f.type_count === 0 && !f.pinned && !f.allocated
+          : f.owner === d.domid && f.count >= (f.allocated ? 1 : 0) + (f.pinned ? 1 : 0) && (!f.pinned || (PT_TYPES.has(f.type) && f.validated && f.type_count >= 1)));
+      if (!ok) this.frameWrong(after, m, d, f, pinned);
+    }
     for (const ci of this.alive) {
       const d = this.doms[ci]!;
-      for (let m = d.base; m < d.base + d.count; m++) {
-        if (this.rangeOwner.get(m) !== ci) continue;
-        const f = this.hv.frame(m);
-        const where = `after ${after}, mfn 0x${m.toString(16)} of d${d.domid} (caf=${f.caf} taf=${f.taf})`;
-        if (f.pinned !== this.pinned.has(m)) {
-          this.fail(`${where}: pinned ${f.pinned}, but the pins and unpins that succeeded say ${this.pinned.has(m)}`, {
-            after: [{ op: 'frame', mfn: m, expect: { pinned: this.pinned.has(m) } }],
-          });
-        }
-        if (f.owner === null) {
-          if (f.count !== 0 || f.type_count !== 0 || f.pinned || f.allocated) this.fail(`${where}: free but holds references`);
-        } else if (f.owner !== d.domid) {
-          this.fail(`${where}: owned by d${f.owner}`);
-        } else {
-          if (f.count < (f.allocated ? 1 : 0) + (f.pinned ? 1 : 0)) this.fail(`${where}: count below its allocation and pin refs`);
-          if (f.pinned && (!PT_TYPES.has(f.type) || !f.validated || f.type_count < 1)) this.fail(`${where}: pinned but not a validated table`);
-        }
-      }
       for (let v = 0; v < d.vcpus; v++) {
         const b = this.hv.baseptrs({ dom: d.domid, vcpu: v });
         const want = this.bases.get(`${d.domid}:${v}`)!;
@@ -737,10 +851,26 @@ export class Sim {
         }
       }
     }
+    return liveL1;
+  }
+
+  /** Which of checkModel's frame rules m breaks (only called once one does). */
+  private frameWrong(after: string, m: number, d: DomCfg, f: FrameInfo, pinned: boolean): never {
+    const where = `after ${after}, mfn 0x${m.toString(16)} of d${d.domid} (caf=${f.caf} taf=${f.taf})`;
+    if (f.pinned !== pinned) {
+      this.fail(`${where}: pinned ${f.pinned}, but the pins and unpins that succeeded say ${pinned}`, {
+        after: [{ op: 'frame', mfn: m, expect: { pinned } }],
+      });
+    }
+    if (f.type === 'seg_desc' && f.type_count > 0) this.fail(`${where}: a seg_desc page with type count ${f.type_count} in no GDT`);
+    if (f.owner === null) this.fail(`${where}: free but holds references`);
+    if (f.owner !== d.domid) this.fail(`${where}: owned by d${f.owner}`);
+    if (f.count < (f.allocated ? 1 : 0) + (f.pinned ? 1 : 0)) this.fail(`${where}: count below its allocation and pin refs`);
+    this.fail(`${where}: pinned but not a validated table`);
   }
 
   private isLivePt(m: number): boolean {
-    const f = this.hv.frame(m);
+    const f = this.fr(m);
     return PT_TYPES.has(f.type) && f.type_count > 0 && f.validated;
   }
 
@@ -748,72 +878,64 @@ export class Sim {
    * Independently of hv.audit(): walk every vCPU's base pointers (kernel and user) through the
    * slots anything may have written, RW being the AND of all levels, and look at every present
    * RW entry of every live L1. No writable path may end on a live page table, and every writable
-   * leaf must be a frame of type `writable` with a non-zero count (§1.8 step 1).
+   * leaf must be a frame of type `writable` with a non-zero count (§1.8 step 1). vCPUs that share
+   * a base pointer share its walk: it is made once per check.
    */
-  private checkReachability(after: string): void {
+  private checkReachability(after: string, liveL1: number[]): void {
     let linear = false;
     const slots = [...this.slots];
     const l4slots = slots.filter((s) => s < 256 || s > 271);
-    const memo = new Map<number, boolean>();
-    const livePt = (m: number) => {
-      let v = memo.get(m);
-      if (v === undefined) memo.set(m, (v = this.isLivePt(m)));
-      return v;
-    };
     const bad = (what: string, leaf: number) => {
-      const f = this.hv.frame(leaf);
+      const f = this.fr(leaf);
       this.fail(`after ${after}, ${what} reaches mfn 0x${leaf.toString(16)} writable, but it is ${f.type} count ${f.type_count}${f.validated ? ' validated' : ''} (taf=${f.taf})`, {
         after: [{ op: 'audit' }],
       });
     };
-    const checkLeaf = (what: string, leaf: number) => {
-      if (livePt(leaf)) bad(what, leaf);
-      const f = this.hv.frame(leaf);
-      if (f.owner !== null && (f.type !== 'writable' || f.type_count === 0)) bad(what, leaf);
+    const checkLeaf = (what: () => string, leaf: number) => {
+      if (this.isLivePt(leaf)) bad(what(), leaf);
+      const f = this.fr(leaf);
+      if (f.owner !== null && (f.type !== 'writable' || f.type_count === 0)) bad(what(), leaf);
     };
-    // Every live L1's RW entries.
-    const liveL1 = new Set<number>();
-    for (const d of this.doms) {
-      for (let m = d.base; m < d.base + d.count; m++) {
-        const f = this.hv.frame(m);
-        if (f.type !== 'l1' || !f.validated || f.type_count === 0) continue;
-        liveL1.add(m);
-        for (const s of slots) {
-          const e = this.hv.read(m, s);
-          if ((e & 3n) === 3n) {
-            const t = Number((e & ADDR_MASK) >> 12n);
-            if (t < 0x100 && this.hv.frame(t).owner === null) continue; // I/O memory of a privileged domain
-            checkLeaf(`L1 0x${m.toString(16)} slot ${s}`, t);
-          }
+    // Every live L1's RW entries (of the watched frames: an L1 holds a type reference, so a
+    // record named it).
+    for (const m of liveL1) {
+      for (const s of slots) {
+        const e = this.hv.read(m, s);
+        if ((e & 3n) === 3n) {
+          const t = Number((e & ADDR_MASK) >> 12n);
+          if (t < 0x100 && this.fr(t).owner === null) continue; // I/O memory of a privileged domain
+          checkLeaf(() => `L1 0x${m.toString(16)} slot ${s}`, t);
         }
       }
     }
+    const walk = (who: string, table: number, level: number, rw: boolean, path: string): void => {
+      for (const s of level === 4 ? l4slots : slots) {
+        const e = this.hv.read(table, s);
+        if (!(e & 1n)) continue;
+        const t = Number((e & ADDR_MASK) >> 12n);
+        const w = rw && (e & 2n) !== 0n;
+        if (level > 1 && this.fr(t).type === `l${level}`) linear = true;
+        if (level > 1) walk(who, t, level - 1, w, `${path}[${s}]`);
+        else if (w && !(t < 0x100 && this.fr(t).owner === null)) checkLeaf(() => `${who} walk ${path}[${s}]`, t);
+      }
+    };
     // Walks from every base pointer.
+    const walked = new Set<number>();
     for (const ci of this.alive) {
       const d = this.doms[ci]!;
       for (let v = 0; v < d.vcpus; v++) {
         const b = this.hv.baseptrs({ dom: d.domid, vcpu: v });
         for (const [name, top] of [['kernel', b.kernel], ['user', b.user]] as const) {
           if (top === 0) continue;
-          const walk = (table: number, level: number, rw: boolean, path: string) => {
-            for (const s of level === 4 ? l4slots : slots) {
-              const e = this.hv.read(table, s);
-              if (!(e & 1n)) continue;
-              const t = Number((e & ADDR_MASK) >> 12n);
-              const w = rw && (e & 2n) !== 0n;
-              const p = `${path}[${s}]`;
-              if (level > 1 && this.hv.frame(t).type === `l${level}`) linear = true;
-              if (level > 1) walk(t, level - 1, w, p);
-              else if (w && !(t < 0x100 && this.hv.frame(t).owner === null)) checkLeaf(`d${d.domid}v${v} ${name} walk ${p}`, t);
-            }
-          };
-          walk(top, 4, true, `L4 0x${top.toString(16)}`);
           hit(`state: ${name} base set`);
+          if (walked.has(top)) continue;
+          walked.add(top);
+          walk(`d${d.domid}v${v} ${name}`, top, 4, true, `L4 0x${top.toString(16)}`);
         }
       }
     }
     if (linear) hit('state: linear entry on a walk');
-    if (liveL1.size > 0) hit('state: live L1 exists');
+    if (liveL1.length > 0) hit('state: live L1 exists');
   }
 
   /**
@@ -821,16 +943,19 @@ export class Sim {
    * writable translation to a live page table (§1.8) for any VA it ever accessed.
    */
   private checkTlbs(after: string): void {
+    const trusted = this.doms.some((x) => x.privileged);
     for (const ci of this.alive) {
       const d = this.doms[ci]!;
       for (let v = 0; v < d.vcpus; v++) {
-        for (const va of this.everVa) {
+        const vas = this.everVa.get(d.domid * 256 + v);
+        if (!vas) continue;
+        for (const va of vas) {
           const t = this.hv.tlbProbe({ dom: d.domid, vcpu: v }, va);
           if (t && t.writable && this.isLivePt(t.mfn)) {
-            const f = this.hv.frame(t.mfn);
+            const f = this.fr(t.mfn);
             // Xen flushes only the owner's vCPUs (§1.7a): a stale entry to another domain's frame
             // survives, by design — only a privileged domain can have made that mapping.
-            if (f.owner !== d.domid && this.doms.some((x) => x.privileged)) continue;
+            if (f.owner !== d.domid && trusted) continue;
             this.fail(
               `after ${after}, d${d.domid}v${v}'s TLB maps 0x${va.toString(16)} writable to mfn 0x${t.mfn.toString(16)}, a live ${f.type} of d${f.owner} (taf=${f.taf})`,
               { after: [{ op: 'audit' }, { op: 'access', dom: d.domid, vcpu: v, va, write: true, expect: { rc: EFAULT } }] },
@@ -849,25 +974,23 @@ export class Sim {
     // Independently count the references live domains' live L1s still hold on each frame.
     const held = new Map<number, { n: number; rw: number }>();
     const slots = [...this.slots];
-    for (const ci of this.alive) {
-      const o = this.doms[ci]!;
-      for (let m = o.base; m < o.base + o.count; m++) {
-        const f = this.hv.frame(m);
-        if (f.type !== 'l1' || !f.validated || f.type_count === 0) continue;
-        for (const s of slots) {
-          const e = this.hv.read(m, s);
-          if (!(e & 1n)) continue;
-          const t = Number((e & ADDR_MASK) >> 12n);
-          if (t < d.base || t >= d.base + d.count) continue;
-          const h = held.get(t) ?? { n: 0, rw: 0 };
-          h.n++;
-          if (e & 2n) h.rw++;
-          held.set(t, h);
-        }
+    for (const [m, ci] of this.watch) {
+      if (!this.alive.has(ci)) continue;
+      const f = this.hv.frame(m);
+      if (f.type !== 'l1' || !f.validated || f.type_count === 0) continue;
+      for (const s of slots) {
+        const e = this.hv.read(m, s);
+        if (!(e & 1n)) continue;
+        const t = Number((e & ADDR_MASK) >> 12n);
+        if (t < d.base || t >= d.base + d.count) continue;
+        const h = held.get(t) ?? { n: 0, rw: 0 };
+        h.n++;
+        if (e & 2n) h.rw++;
+        held.set(t, h);
       }
     }
     for (let m = d.base; m < d.base + d.count; m++) {
-      if (this.rangeOwner.get(m) !== di) continue;
+      if (this.holderIndex(m) !== di) continue;
       const f = this.hv.frame(m);
       const h = held.get(m);
       if (h) hit('destroy: frame kept alive by a live foreign mapping');
@@ -892,4 +1015,8 @@ export class Sim {
 }
 
 const TABLE_FLAGS = 0x67n;
+/** FrameSel `free`: this far past the end of a domain of the machine (gen.ts leaves ≥ 0x100 free). */
+const FREE_OFFSET = 0x40;
+/** FIRST_RESERVED_GDT_ENTRY on x86-64 (asm/desc.h): 14 pages of 512 descriptors. */
+const GDT_ENTRIES = 14 * 512;
 

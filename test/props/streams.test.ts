@@ -37,9 +37,12 @@ describe('issue 6: random and hostile hypercall streams', () => {
         arb: caseArb,
         predicate: ([cfg, cmds]) => {
           const sim = new Sim(cfg);
-          tolerateKnown(sim, () => runCommands(sim, cmds));
+          tolerateKnown(sim, () => {
+            runCommands(sim, cmds);
+            sim.finish();
+          });
         },
-        reproduce: ([cfg, cmds]) => reproduce(cfg, cmds),
+        reproduce: ([cfg, cmds]) => reproduce(cfg, cmds, (sim) => sim.finish()),
         machine: ([cfg]) => cfg,
         numRuns: runs(300),
       });
