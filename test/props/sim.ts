@@ -28,6 +28,7 @@ import {
   type FrameInfo,
   type Hypercall,
   type MmuextOp,
+  mmuextName,
   type SetGdtCall,
 } from '../../hypervisor/index.ts';
 import { frameOf } from '../../hypervisor/frames.ts';
@@ -75,6 +76,18 @@ export class Violation extends Error {
 
 /** Sequences and records run, for the budget line each test file prints. */
 export const stats = { sequences: 0, ops: 0, records: 0, hypercalls: 0, refused: 0, destroys: 0 };
+/**
+ * Results per hypercall: "call\trc" → how many. A call is the hypercall's name; an mmuext_op
+ * counts each of its ops that ran as "mmuext_op <command>" (the ops before the failing one rc 0,
+ * the failing one its rc); a multicall counts itself and each entry as "multicall → <call>".
+ * decrease_reservation's rc is the number of extents done: "ok" (all), "some done", "none done".
+ */
+export const rcCounts = new Map<string, number>();
+export function countRc(call: string, rc: number | string): void {
+  const k = `${call}\t${rc}`;
+  rcCounts.set(k, (rcCounts.get(k) ?? 0) + 1);
+}
+
 /** Coverage counters: how often the streams reached the states that matter (printed per file). */
 export const cov = new Map<string, number>();
 export function hit(key: string, n = 1): void {
@@ -478,9 +491,11 @@ export class Sim {
         const mfns = op.fs.map((f) => this.mfn(w.ci, f));
         this.push({ op: 'memory_exchange', dom: w.c.dom, vcpu: w.c.vcpu, mfns } as TraceRecord);
         stats.records++;
+        stats.hypercalls++;
         const snap = this.snapshot();
         const r = this.guard('memory_exchange', () => this.hv.memoryExchange(w.c, mfns));
         this.rc(r.rc);
+        countRc('memory_exchange', r.rc);
         hit(`memory_exchange ${r.rc === 0 ? 'ok' : 'refused'}`);
         if (r.rc !== 0 && r.rc !== EINVAL) this.fail(`memory_exchange returned ${r.rc}; expected 0 or -EINVAL`);
         if (r.rc < 0 && r.refusals.length === 0) this.fail('memory_exchange refused without saying why');
@@ -501,8 +516,10 @@ export class Sim {
         const mfns = op.fs.map((f) => this.mfn(w.ci, f));
         this.push({ op: 'decrease_reservation', dom: w.c.dom, vcpu: w.c.vcpu, mfns });
         stats.records++;
+        stats.hypercalls++;
         const rc = this.guard('decrease_reservation', () => this.hv.decreaseReservation(w.c, mfns));
         this.rc(rc);
+        countRc('decrease_reservation', rc === mfns.length ? 0 : rc === 0 ? 'none done' : 'some done');
         if (!Number.isInteger(rc) || rc < 0 || rc > mfns.length) this.fail(`decrease_reservation returned ${rc} for ${mfns.length} extents`);
         this.check('decrease_reservation');
         return;
@@ -598,44 +615,50 @@ export class Sim {
       if (cmd !== 1) hit(`mmu_update cmd ${cmd} on ${before.type_count > 0 && before.validated ? `live ${before.type}` : 'plain memory'} ok`);
     }
     this.checkResult(h, r, '');
+    this.countResults(h, r);
     if (r.refusals.some((f) => f.debug_stop !== undefined)) {
       hit('debug build stops (ASSERT_UNREACHABLE)');
       this.xenStopped = true;
     }
     // All-or-nothing (§1.4 step 6, §1.6, §3.2, §3.3): a refused single operation gives back every
     // reference it took. (update_va_mapping's -EFAULT for a bad vcpumask comes after the update.)
-    if (snap && r.rc < 0 && !(h.op === 'update_va_mapping' && r.rc === EFAULT)) this.sameAs(snap, `refused ${h.op} (rc ${r.rc})`);
-    this.model(c, h, r);
-    this.check(h.op);
+    this.withFrameMemo(() => {
+      if (snap && r.rc < 0 && !(h.op === 'update_va_mapping' && r.rc === EFAULT)) this.sameAs(snap, `refused ${h.op} (rc ${r.rc})`);
+      this.model(c, h, r);
+      this.check(h.op);
+    });
     return r;
   }
 
-  /** Every frame's references and every base pointer, to compare across a refused call. */
-  private snapshot(): Map<number, string> {
-    const m = new Map<number, string>();
-    // The watched frames: a refusal can only have touched frames some record named (`watch`).
-    for (const x of this.watch.keys()) {
-      const f = this.hv.frame(x);
-      // A type with count 0 may legitimately read as none or as the attempted type (§1.4).
-      const t = f.type_count > 0 ? ` ${f.type}${f.validated ? ' validated' : ''}` : '';
-      m.set(x, `owner ${f.owner} count ${f.count} type_count ${f.type_count}${f.pinned ? ' pinned' : ''}${t}`);
-    }
-    let i = 0;
-    for (const [k, b] of this.bases) m.set(-1 - i++, `d${k} base 0x${b.k.toString(16)} user 0x${b.u.toString(16)}`);
-    return m;
+  /**
+   * Every watched frame's references (owner, count, type count, pinned; type and validated while
+   * the type count is not 0: a type with count 0 may legitimately read as none or as the attempted
+   * type, §1.4), as two numbers a frame, to compare across a refused call. A refusal can only have
+   * touched frames some record named (`watch`).
+   */
+  private snapshot(): Snapshot {
+    const frames = [...this.watch.keys()];
+    const state = new Array<number>(frames.length * 2);
+    frames.forEach((m, i) => {
+      const f = this.fr(m);
+      state[2 * i] = f.count * 0x20000 + (f.owner ?? 0x10000);
+      state[2 * i + 1] = f.type_count * 0x40 + (f.pinned ? 0x20 : 0) + (f.type_count > 0 ? TYPE_CODE[f.type] * 2 + (f.validated ? 1 : 0) : 0);
+    });
+    return { frames, state };
   }
-  private sameAs(before: Map<number, string>, what: string): void {
+  private sameAs(before: Snapshot, what: string): void {
     if (this.xenStopped) return;
     const now = this.snapshot();
-    for (const [k, v] of before) {
-      const w = now.get(k);
-      if (w !== v) {
-        const where = k >= 0 ? `mfn 0x${k.toString(16)}` : 'base pointers';
-        this.fail(`${what} changed ${where}: before "${v}", after "${w}" — a refusal must give back everything it took`, {
-          ...(k >= 0 ? { after: [{ op: 'frame', mfn: k }, { op: 'audit' }] } : {}),
-        });
-      }
-    }
+    before.frames.forEach((m, i) => {
+      const a = before.state[2 * i]!;
+      const b = before.state[2 * i + 1]!;
+      if (now.frames[i] === m && now.state[2 * i] === a && now.state[2 * i + 1] === b) return;
+      const j = now.frames.indexOf(m);
+      const [c, d] = [now.state[2 * j]!, now.state[2 * j + 1]!];
+      this.fail(`${what} changed mfn 0x${m.toString(16)}: before "${describeState(a, b)}", after "${describeState(c, d)}" — a refusal must give back everything it took`, {
+        after: [{ op: 'frame', mfn: m }, { op: 'audit' }],
+      });
+    });
   }
 
   destroy(di: number): void {
@@ -683,6 +706,17 @@ export class Sim {
       if (r.rc === 0 && done !== n) this.fail(`${where}: rc 0 but done ${done} of ${n} (§3.2/§3.3)`);
       if (r.rc < 0 && done === n && n > 0) this.fail(`${where}: rc ${r.rc} but all ${n} done`);
     }
+  }
+
+  /** rcCounts for one hypercall record (see rcCounts). */
+  private countResults(h: Hypercall, r: CallResult): void {
+    countRc(h.op, r.rc);
+    if (h.op === 'mmuext_op') {
+      const { done, opFailed } = this.doneOf(h, r.rc, r, '');
+      for (let i = 0; i < done && i < h.ops.length; i++) countRc(`mmuext_op ${mmuextName(h.ops[i]!.cmd) ?? `cmd ${h.ops[i]!.cmd}`}`, 0);
+      if (opFailed) countRc(`mmuext_op ${mmuextName(h.ops[done]!.cmd) ?? `cmd ${h.ops[done]!.cmd}`}`, r.rc);
+    }
+    if (h.op === 'multicall') h.calls.forEach((s, i) => countRc(`multicall → ${s.op}`, r.results?.[i] ?? 'none'));
   }
 
   /**
@@ -782,10 +816,18 @@ export class Sim {
       }
       this.fail(`after ${after}, hv.audit() found ${mismatches.length} mismatch(es): ${mismatches.slice(0, 4).join(' | ')}`, { after: extra }, { audit: mismatches });
     }
-    this.frameMemo = new Map();
-    try {
+    this.withFrameMemo(() => {
       this.checkReachability(after, this.checkModel(after));
       this.checkTlbs(after);
+    });
+  }
+
+  /** Runs fn with hv.frame() answers memoised (nothing may change the machine inside fn). */
+  private withFrameMemo(fn: () => void): void {
+    if (this.frameMemo) return fn();
+    this.frameMemo = new Map();
+    try {
+      fn();
     } finally {
       this.frameMemo = undefined;
     }
@@ -1015,6 +1057,21 @@ export class Sim {
 }
 
 const TABLE_FLAGS = 0x67n;
+
+/** Sim.snapshot's form: the watched frames and two numbers each. */
+interface Snapshot {
+  frames: number[];
+  state: number[];
+}
+const TYPE_CODE: Record<FrameInfo['type'], number> = { none: 0, l1: 1, l2: 2, l3: 3, l4: 4, seg_desc: 5, shared: 6, writable: 7 };
+const TYPE_OF_CODE = Object.keys(TYPE_CODE) as FrameInfo['type'][];
+/** A snapshot's two numbers for a frame, as text. */
+function describeState(a: number, b: number): string {
+  const owner = a % 0x20000;
+  const tc = Math.floor(b / 0x40);
+  const t = tc > 0 ? ` ${TYPE_OF_CODE[(b % 0x20) >> 1]}${b & 1 ? ' validated' : ''}` : '';
+  return `owner ${owner === 0x10000 ? null : owner} count ${Math.floor(a / 0x20000)} type_count ${tc}${b & 0x20 ? ' pinned' : ''}${t}`;
+}
 /** FrameSel `free`: this far past the end of a domain of the machine (gen.ts leaves ≥ 0x100 free). */
 const FREE_OFFSET = 0x40;
 /** FIRST_RESERVED_GDT_ENTRY on x86-64 (asm/desc.h): 14 pages of 512 descriptors. */
