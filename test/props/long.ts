@@ -29,7 +29,7 @@ export type LongCase = [MachineCfg, Op[]];
 /** Unbiased: every seed draws from the whole space (fast-check's bias favours small values). */
 export const longCaseArb: fc.Arbitrary<LongCase> = fc.noBias(
   fc.tuple(
-    fc.oneof({ weight: 3, arbitrary: machineArb }, { weight: 1, arbitrary: bigMachineArb }),
+    fc.oneof({ weight: 5, arbitrary: machineArb }, { weight: 1, arbitrary: bigMachineArb }),
     fc.array(opArb({ destroy: 1 }), { minLength: 1, maxLength: 120, size: 'max' }),
   ),
 );

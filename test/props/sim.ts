@@ -127,6 +127,10 @@ export class Sim {
   readonly pinned = new Set<number>();
   /** Model: base pointers per "domid:vcpu" (§4.3). */
   readonly bases = new Map<string, { k: number; u: number }>();
+  /** Every vCPU ever created, with its entry of `bases` (the checks walk this list). */
+  private readonly vcpuList: { di: number; dom: number; vcpu: number; want: { k: number; u: number } }[] = [];
+  /** The base pointers checkModel read (non-zero ones), for checkReachability's walks. */
+  private tops: { dom: number; vcpu: number; name: 'kernel' | 'user'; top: number }[] = [];
   /** Model: the GDT frames per "domid:vcpu" that set_gdt calls that succeeded left. */
   readonly gdts = new Map<string, number[]>();
   /**
@@ -163,9 +167,18 @@ export class Sim {
       this.hv.createDomain({ domid: d.domid, vcpus: d.vcpus, base: d.base, count: d.count, privileged: d.privileged });
       this.rc(0);
       this.alive.add(i);
-      for (let v = 0; v < d.vcpus; v++) this.bases.set(`${d.domid}:${v}`, { k: 0, u: 0 });
+      this.addVcpus(i);
     });
     this.check('create_domain');
+  }
+
+  private addVcpus(di: number): void {
+    const d = this.doms[di]!;
+    for (let v = 0; v < d.vcpus; v++) {
+      const want = { k: 0, u: 0 };
+      this.bases.set(`${d.domid}:${v}`, want);
+      this.vcpuList.push({ di, dom: d.domid, vcpu: v, want });
+    }
   }
 
   // ---- resolution of abstract arguments ---------------------------------------------------------
@@ -481,7 +494,7 @@ export class Sim {
         this.doms.push(d);
         this.alive.add(this.doms.length - 1);
         for (let m = base; m < base + count; m++) this.watch.set(m, this.doms.length - 1);
-        for (let v = 0; v < d.vcpus; v++) this.bases.set(`${d.domid}:${v}`, { k: 0, u: 0 });
+        this.addVcpus(this.doms.length - 1);
         this.check('create_domain');
         return;
       }
@@ -880,18 +893,18 @@ export class Sim {
           : f.owner === d.domid && f.count >= (f.allocated ? 1 : 0) + (f.pinned ? 1 : 0) && (!f.pinned || (PT_TYPES.has(f.type) && f.validated && f.type_count >= 1)));
       if (!ok) this.frameWrong(after, m, d, f, pinned);
     }
-    for (const ci of this.alive) {
-      const d = this.doms[ci]!;
-      for (let v = 0; v < d.vcpus; v++) {
-        const b = this.hv.baseptrs({ dom: d.domid, vcpu: v });
-        const want = this.bases.get(`${d.domid}:${v}`)!;
-        if (b.kernel !== want.k || b.user !== want.u) {
-          this.fail(
-            `after ${after}, d${d.domid}v${v} base pointers are 0x${b.kernel.toString(16)}/0x${b.user.toString(16)}, ` +
-              `but NEW_BASEPTR/NEW_USER_BASEPTR that succeeded say 0x${want.k.toString(16)}/0x${want.u.toString(16)}`,
-          );
-        }
+    this.tops = [];
+    for (const { di, dom, vcpu, want } of this.vcpuList) {
+      if (!this.alive.has(di)) continue;
+      const b = this.hv.baseptrs({ dom, vcpu });
+      if (b.kernel !== want.k || b.user !== want.u) {
+        this.fail(
+          `after ${after}, d${dom}v${vcpu} base pointers are 0x${b.kernel.toString(16)}/0x${b.user.toString(16)}, ` +
+            `but NEW_BASEPTR/NEW_USER_BASEPTR that succeeded say 0x${want.k.toString(16)}/0x${want.u.toString(16)}`,
+        );
       }
+      if (b.kernel !== 0) this.tops.push({ dom, vcpu, name: 'kernel', top: b.kernel });
+      if (b.user !== 0) this.tops.push({ dom, vcpu, name: 'user', top: b.user });
     }
     return liveL1;
   }
@@ -961,20 +974,13 @@ export class Sim {
         else if (w && !(t < 0x100 && this.fr(t).owner === null)) checkLeaf(() => `${who} walk ${path}[${s}]`, t);
       }
     };
-    // Walks from every base pointer.
+    // Walks from every base pointer (checkModel read them).
     const walked = new Set<number>();
-    for (const ci of this.alive) {
-      const d = this.doms[ci]!;
-      for (let v = 0; v < d.vcpus; v++) {
-        const b = this.hv.baseptrs({ dom: d.domid, vcpu: v });
-        for (const [name, top] of [['kernel', b.kernel], ['user', b.user]] as const) {
-          if (top === 0) continue;
-          hit(`state: ${name} base set`);
-          if (walked.has(top)) continue;
-          walked.add(top);
-          walk(`d${d.domid}v${v} ${name}`, top, 4, true, `L4 0x${top.toString(16)}`);
-        }
-      }
+    for (const { dom, vcpu, name, top } of this.tops) {
+      hit(name === 'kernel' ? 'state: kernel base set' : 'state: user base set');
+      if (walked.has(top)) continue;
+      walked.add(top);
+      walk(`d${dom}v${vcpu} ${name}`, top, 4, true, `L4 0x${top.toString(16)}`);
     }
     if (linear) hit('state: linear entry on a walk');
     if (liveL1.length > 0) hit('state: live L1 exists');
@@ -986,25 +992,23 @@ export class Sim {
    */
   private checkTlbs(after: string): void {
     const trusted = this.doms.some((x) => x.privileged);
-    for (const ci of this.alive) {
-      const d = this.doms[ci]!;
-      for (let v = 0; v < d.vcpus; v++) {
-        const vas = this.everVa.get(d.domid * 256 + v);
-        if (!vas) continue;
-        for (const va of vas) {
-          const t = this.hv.tlbProbe({ dom: d.domid, vcpu: v }, va);
-          if (t && t.writable && this.isLivePt(t.mfn)) {
-            const f = this.fr(t.mfn);
-            // Xen flushes only the owner's vCPUs (§1.7a): a stale entry to another domain's frame
-            // survives, by design — only a privileged domain can have made that mapping.
-            if (f.owner !== d.domid && trusted) continue;
-            this.fail(
-              `after ${after}, d${d.domid}v${v}'s TLB maps 0x${va.toString(16)} writable to mfn 0x${t.mfn.toString(16)}, a live ${f.type} of d${f.owner} (taf=${f.taf})`,
-              { after: [{ op: 'audit' }, { op: 'access', dom: d.domid, vcpu: v, va, write: true, expect: { rc: EFAULT } }] },
-              { access: { dom: d.domid, vcpu: v, mfn: t.mfn } },
-            );
-          }
-        }
+    for (const [key, vas] of this.everVa) {
+      const di = this.doms.findIndex((x) => x.domid === Math.floor(key / 256));
+      if (!this.alive.has(di)) continue;
+      const dom = this.doms[di]!.domid;
+      const vcpu = key % 256;
+      for (const va of vas) {
+        const t = this.hv.tlbProbe({ dom, vcpu }, va);
+        if (!t || !t.writable || !this.isLivePt(t.mfn)) continue;
+        const f = this.fr(t.mfn);
+        // Xen flushes only the owner's vCPUs (§1.7a): a stale entry to another domain's frame
+        // survives, by design — only a privileged domain can have made that mapping.
+        if (f.owner !== dom && trusted) continue;
+        this.fail(
+          `after ${after}, d${dom}v${vcpu}'s TLB maps 0x${va.toString(16)} writable to mfn 0x${t.mfn.toString(16)}, a live ${f.type} of d${f.owner} (taf=${f.taf})`,
+          { after: [{ op: 'audit' }, { op: 'access', dom, vcpu, va, write: true, expect: { rc: EFAULT } }] },
+          { access: { dom, vcpu, mfn: t.mfn } },
+        );
       }
     }
   }

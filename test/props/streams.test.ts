@@ -9,7 +9,7 @@
 // table (checked independently of the audit), the pin/base-pointer model holds.
 import fc from 'fast-check';
 import { afterAll, describe, it } from 'vitest';
-import { machineArb, opArb, type MachineCfg } from './gen.ts';
+import { bigMachineArb, machineArb, opArb, type MachineCfg } from './gen.ts';
 import { OpCommand, reproduce, runCommands, runProperty, runs, SEED, timeout, type Model } from './shrunk.ts';
 import { knownLine, tolerateKnown } from './known.ts';
 import { coverageLine, Sim, stats } from './sim.ts';
@@ -17,6 +17,7 @@ import { coverageLine, Sim, stats } from './sim.ts';
 const cmdArb = opArb(process.env.XDBG ? { pmap: 0, fmap: 3 } : {}).map((op) => new OpCommand(op));
 const caseArb = fc.tuple(machineArb, fc.commands<Model, Sim>([cmdArb], { maxCommands: 120, size: 'max' }));
 type Case = [MachineCfg, Iterable<fc.Command<Model, Sim>>];
+const bigCaseArb = fc.tuple(bigMachineArb, fc.commands<Model, Sim>([cmdArb], { maxCommands: 60, size: 'max' }));
 
 const start = performance.now();
 afterAll(() => {
@@ -48,5 +49,26 @@ describe('issue 6: random and hostile hypercall streams', () => {
       });
     },
     timeout(90_000),
+  );
+
+  it(
+    'the same on big machines (up to 4,096 frames a domain, up to 64 vCPUs): the checks follow the frames records name, and sweep all at the end',
+    async () => {
+      await runProperty<Case>({
+        name: 'hostile-streams-big',
+        arb: bigCaseArb,
+        predicate: ([cfg, cmds]) => {
+          const sim = new Sim(cfg);
+          tolerateKnown(sim, () => {
+            runCommands(sim, cmds);
+            sim.finish();
+          });
+        },
+        reproduce: ([cfg, cmds]) => reproduce(cfg, cmds, (sim) => sim.finish()),
+        machine: ([cfg]) => cfg,
+        numRuns: runs(12),
+      });
+    },
+    timeout(60_000),
   );
 });
