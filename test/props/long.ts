@@ -242,8 +242,18 @@ async function main(): Promise<number> {
   await Promise.all(finished);
   clearInterval(ticker);
 
-  const t = merge(latest.filter(Boolean));
-  const secs = (Date.now() - start) / 1000;
+  report(merge(latest.filter(Boolean)), failures, (Date.now() - start) / 1000, workers);
+  if (failures.length === 0) return 0;
+  const f = failures[0]!;
+  console.log(`[fuzz] violation at seed ${f.seed}: ${f.message}\n[fuzz] shrinking it …`);
+  const shrunk = await shrinkSeed(f.seed);
+  console.log(shrunk.message);
+  if (shrunk.path) console.log(`[fuzz] counterexample: ${relative(process.cwd(), shrunk.path)}`);
+  return 1;
+}
+
+/** The end of a run: the counts, the totals, the rates; XENSIM_FUZZ_JSON too. */
+function report(t: Totals, failures: Failure[], secs: number, workers: number): void {
   const cpu = process.cpuUsage();
   const cpuSecs = (cpu.user + cpu.system) / 1e6;
   const lines = [
@@ -256,13 +266,6 @@ async function main(): Promise<number> {
   console.log(lines.join('\n'));
   const json = process.env.XENSIM_FUZZ_JSON;
   if (json) writeFileSync(json, JSON.stringify({ seconds: secs, cpuSeconds: cpuSecs, workers, violations: failures.length, ...t }, null, 1) + '\n');
-  if (failures.length === 0) return 0;
-  const f = failures[0]!;
-  console.log(`[fuzz] violation at seed ${f.seed}: ${f.message}\n[fuzz] shrinking it …`);
-  const shrunk = await shrinkSeed(f.seed);
-  console.log(shrunk.message);
-  if (shrunk.path) console.log(`[fuzz] counterexample: ${relative(process.cwd(), shrunk.path)}`);
-  return 1;
 }
 
 const job = workerData as WorkerJob | undefined;

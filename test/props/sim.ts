@@ -10,8 +10,11 @@
 //      succeeds writable never lands on a live page table;
 //   4. a small model agrees: PGT_pinned exactly where the pins that succeeded put it (a pin of a
 //      pinned frame and an unpin of an unpinned one are refused, §4.1/§4.2), the base pointers
-//      where NEW_BASEPTR / NEW_USER_BASEPTR put them (§4.3), frames of a live domain never owned
-//      by anyone else, a free frame holding nothing; after a destruction, §4.5 (checkDead).
+//      where NEW_BASEPTR / NEW_USER_BASEPTR put them (§4.3), a seg_desc frame's type count the
+//      number of GDTs holding it (set_gdt), frames of a live domain never owned by anyone else, a
+//      free frame holding nothing; after a destruction, §4.5 (checkDead).
+// Checks 3 and 4 look at the frames some record named (`watch`), each read once per record; the
+// audit looks at every frame; `finish()` puts every frame through 3 and 4 at a sequence's end.
 // A failed check throws a Violation that says what broke; the trace up to that record is kept so
 // that the shrunk counterexample can be written out and replayed (shrunk.ts).
 import {
@@ -150,7 +153,7 @@ export class Sim {
    * fills a TLB, and only the accessing vCPU's, so its TLB entries can exist only for these.
    */
   private readonly everVa = new Map<number, Set<bigint>>();
-  /** hv.frame() answers, memoised while one check() runs (nothing changes during it). */
+  /** hv.frame() answers, memoised while one record's checks run (nothing changes during them). */
   private frameMemo: Map<number, FrameInfo> | undefined;
   /** Recent successful writable accesses, newest first (the stale-TLB attack's targets). */
   private readonly writes: { c: Caller; va: bigint; mfn: number }[] = [];
