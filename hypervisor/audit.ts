@@ -13,7 +13,6 @@ import {
   F_PARTIAL,
   F_PINNED,
   F_VALIDATED,
-  hex08,
   hex16,
   NO_OWNER,
   PGT_l1_page_table,
