@@ -13,7 +13,6 @@ import {
   F_PARTIAL,
   F_PINNED,
   F_VALIDATED,
-  hex08,
   hex16,
   NO_OWNER,
   PGT_l1_page_table,
@@ -215,7 +214,7 @@ function checkFrame(
 ): void {
   const f = x.frames;
   const flags = f.flags[mfn]!;
-  const what = `mfn ${hex(mfn)} (caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))})`;
+  const what = `mfn ${hex(mfn)} (caf=${f.cafHex(mfn)} taf=${f.tafHex(mfn)})`;
   if (f.owner[mfn] === NO_OWNER) {
     if (f.count[mfn] || f.typeCount[mfn] || general.has(mfn)) out.push(`${what}: free but referenced`);
     return;

@@ -275,8 +275,8 @@ export class Hypervisor {
       pinned: (flags & F_PINNED) !== 0,
       count: f.count[mfn]!,
       allocated: (flags & F_ALLOCATED) !== 0,
-      caf: hex08(f.caf(mfn)),
-      taf: hex16(f.taf(mfn)),
+      caf: f.cafHex(mfn),
+      taf: f.tafHex(mfn),
       tlbflush_timestamp: f.tlbflushTimestamp[mfn]!,
     };
   }

@@ -3,7 +3,7 @@
 // outcomes (completed / deadlock with its cycle / BUG with where and what, each with or without a
 // VA hazard), and as many complete schedules as brute force finds Mazurkiewicz traces (sleep sets:
 // none twice; soundness: none missed). Over every shipped scenario brute force can finish, and
-// over generated small scenarios. XENSIM_FUZZ_SCALE (npm run fuzz) multiplies the counts and caps.
+// over generated small scenarios. XENSIM_FUZZ_SCALE (npm run fuzz:props) multiplies the counts and caps.
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { scenarioArb } from './gen.ts';
 
 const SCALE = Math.max(1, Number(process.env.XENSIM_FUZZ_SCALE ?? 1) || 1);
 const SEED = Number(process.env.XENSIM_FUZZ_SEED ?? 20081201);
-// Longer generated runs under npm run fuzz.
+// Longer generated runs under npm run fuzz:props.
 const MAX_STEPS = SCALE > 1 ? 13 : 11;
 
 /** Brute force and explore of one scenario under one policy; null when brute force is over its cap. */
@@ -79,7 +79,7 @@ describe('explore finds exactly what brute force finds', () => {
   }, 600_000);
 
   it('on at least 200 generated scenarios of 2–3 vCPUs (locks, irq sections, vmalloc, vm_map_ram, purges, forks)', () => {
-    // npm run fuzz (scale 20): 1,000 scenarios, with caps 3× larger.
+    // npm run fuzz:props (scale 20): 1,000 scenarios, with caps 3× larger.
     const want = 200 * Math.ceil(SCALE / 4);
     const cap = 80 * Math.min(SCALE, 3);
     let checked = 0;

@@ -66,10 +66,14 @@ describe('issue 6: domain destruction after any random history (§4.5)', () => {
           const sim = new SimClass(cfg);
           tolerateKnown(sim, () => {
             runCommands(sim, cmds);
+            sim.finish();
             destroyAll(sim, order);
           });
         },
-        reproduce: ([cfg, cmds, order]) => reproduce(cfg, cmds, (sim) => destroyAll(sim, order)),
+        reproduce: ([cfg, cmds, order]) => reproduce(cfg, cmds, (sim) => {
+          sim.finish();
+          destroyAll(sim, order);
+        }),
         machine: ([cfg]) => cfg,
         numRuns: runs(250),
       });

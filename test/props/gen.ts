@@ -1,5 +1,6 @@
 // Arbitraries for the property tests: a machine of 2–3 domains (sometimes one privileged) with a
-// few dozen frames each, and abstract operations over it — random and deliberately hostile
+// few dozen frames each (or, for the long run, thousands of frames and up to 64 vCPUs), and
+// abstract operations over it — random and deliberately hostile
 // hypercall streams (xen-pv-mm.md §2–§4), guest stores and accesses, reservation changes and
 // domain destruction. Operations are plain data that name frames, slots and VAs *abstractly*
 // (frame index i of "the caller" / "another domain" / a special frame): they resolve against
@@ -40,6 +41,33 @@ export const machineArb: fc.Arbitrary<MachineCfg> = fc
       privileged: i === priv % n && priv >= 0,
     })),
   }));
+
+/** Domain sizes past WATCH_ALL (sim.ts): the checks then follow the frames records name. */
+const bigCount = fc.oneof({ weight: 1, arbitrary: fc.integer({ min: 24, max: 40 }) }, { weight: 2, arbitrary: fc.integer({ min: 512, max: 4096 }) });
+const bigVcpus = fc.oneof({ weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 4, max: 64 }) }, { weight: 1, arbitrary: fc.constant(64) });
+
+/**
+ * Big machines (issue 15): 2–3 domains of up to 4,096 frames each and up to 64 vCPUs, laid out
+ * one after the other with 0x100 free frames between them (mfn of FrameSel `free`).
+ */
+export const bigMachineArb: fc.Arbitrary<MachineCfg> = fc
+  .record({
+    n: fc.integer({ min: 2, max: 3 }),
+    priv: fc.oneof({ weight: 2, arbitrary: fc.constant(-1) }, { weight: 3, arbitrary: fc.integer({ min: 0, max: 2 }) }),
+    firstId: fc.constantFrom(1, 0, 7),
+    vcpus: fc.tuple(bigVcpus, bigVcpus, bigVcpus),
+    counts: fc.tuple(bigCount, bigCount, bigCount),
+  })
+  .map(({ n, priv, firstId, vcpus, counts }) => {
+    let base = FIRST_BASE;
+    return {
+      doms: Array.from({ length: n }, (_, i) => {
+        const d = { domid: firstId + i, vcpus: vcpus[i]!, base, count: counts[i]!, privileged: i === priv % n && priv >= 0 };
+        base += Math.ceil(counts[i]! / DOM_STRIDE) * DOM_STRIDE + DOM_STRIDE;
+        return d;
+      }),
+    };
+  });
 
 // ---- Abstract arguments -----------------------------------------------------------------------
 /** Who makes a call: domain index and vCPU index, both taken modulo what exists. */
@@ -87,13 +115,18 @@ export type CallSpec =
   | { op: 'mmu_update'; reqs: MmuReq[]; fd: FdSel }
   | { op: 'mmuext_op'; ops: ExtSpec[]; fd: FdSel }
   | { op: 'update_va_mapping'; va: VaSel; val: PteSel; kind: number; scope: 'local' | 'all' | 'multi' | 'other'; mask: number[] | null }
+  /** The calling vCPU's GDT: `entries` descriptors in the first ceil(entries/512) frames. */
+  | { op: 'set_gdt'; frames: FrameSel[]; entries: number }
   | { op: 'multicall'; calls: CallSpec[] };
 
 /** The operations a sequence is made of. */
 export type Op =
   | { k: 'store'; who: Who; f: FrameSel; slot: number; val: PteSel }
-  /** A whole L4→L3→L2→L1→data chain of plain stores, then (mode) pin L4 / NEW_BASEPTR / user base. */
-  | { k: 'tree'; who: Who; t: [number, number, number, number, number]; s: [number, number, number, number]; leaf: bigint; mode: number }
+  /**
+   * A whole L4→L3→L2→L1→data chain of plain stores, then (mode) pin L4 / NEW_BASEPTR / user base;
+   * `touch`: then write the leaf's VA (filling the TLB, for the stale-TLB attack).
+   */
+  | { k: 'tree'; who: Who; t: [number, number, number, number, number]; s: [number, number, number, number]; leaf: bigint; mode: number; touch?: boolean }
   | { k: 'call'; who: Who; c: CallSpec }
   /**
    * An entry of a level-n table (tree group n) pointing at a table of the same level: a linear
@@ -125,9 +158,15 @@ export type Op =
    * The stale-TLB attack (§1.8, §6 "a stale-TLB model …"): take the j-th most recent successful
    * write access (a vCPU, a VA, a frame; chosen from the history), drop that vCPU's mapping
    * without any flush (update_va_mapping with UVMF_NONE: to not-present, or to read-only), have
-   * the frame's owner pin it as an L`level` table, and let the vCPU write the VA again.
+   * the frame's owner pin it as an L`level` table (level 0: nothing, a plain stale-TLB access),
+   * and let the vCPU write the VA again.
    */
   | { k: 'stale'; j: number; level: number; ro: boolean }
+  /**
+   * An unpin that can succeed (a rare path otherwise): the j-th frame the model knows pinned — of
+   * the caller's domain (own) or of any — unpinned by the caller.
+   */
+  | { k: 'unpin'; who: Who; j: number; own: boolean }
   | { k: 'destroy'; d: number }
   /**
    * A new domain created over frames [i, i+n) of domain d once they are all free again (freed by
@@ -144,7 +183,11 @@ import { A, D, G, NX, P, PCD, PSE, PWT, RW, TABLE, US } from '../hypervisor/help
 /** Mostly the first domain's vCPU 0, so that consecutive operations build on each other. */
 const whoArb: fc.Arbitrary<Who> = fc.record({
   d: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 2 }) }),
-  v: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 2 }) }),
+  v: fc.oneof(
+    { weight: 6, arbitrary: fc.constant(0) },
+    { weight: 2, arbitrary: fc.integer({ min: 1, max: 2 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 3, max: 63 }) }, // big machines' vCPUs
+  ),
 });
 
 /**
@@ -155,6 +198,7 @@ const frameIdx = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 0, max: 7 }) },
   { weight: 3, arbitrary: fc.integer({ min: 8, max: 11 }) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 39 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 40, max: 4095 }) }, // anywhere in a big domain
 );
 /** The frames the tree macro uses for level n (4 … 1) and for data (0). */
 export const GROUP: Record<number, [number, number]> = { 4: [0, 1], 3: [2, 3], 2: [4, 5], 1: [6, 7], 0: [8, 9] };
@@ -220,6 +264,7 @@ export const vaArb: fc.Arbitrary<VaSel> = fc.oneof(
 
 const maskArb: fc.Arbitrary<number[] | null> = fc.oneof(
   { weight: 4, arbitrary: fc.uniqueArray(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }) },
+  { weight: 1, arbitrary: fc.uniqueArray(fc.integer({ min: 0, max: 63 }), { maxLength: 8 }) },
   { weight: 1, arbitrary: fc.constant(null) },
 );
 
@@ -281,6 +326,17 @@ const uvmArb: fc.Arbitrary<CallSpec> = fc.record({
   mask: maskArb,
 });
 
+/** set_gdt: mostly one frame's worth of entries (512 a frame), sometimes too many for the list or Xen. */
+const gdtArb: fc.Arbitrary<CallSpec> = fc.record({
+  op: fc.constant('set_gdt' as const),
+  frames: fc.array(frameArb, { maxLength: 3 }),
+  entries: fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: 0, max: 512 }) },
+    { weight: 2, arbitrary: fc.integer({ min: 513, max: 1536 }) },
+    { weight: 1, arbitrary: fc.constantFrom(7168, 7169, 0xffffffff) },
+  ),
+});
+
 /**
  * Hypercalls; `pfd` = also what trace v1 cannot express: mmu_update naming a foreign page-table
  * owner (foreigndom bits 31:16) and mmuext ops missing their arguments.
@@ -290,6 +346,7 @@ function flatCallArb(pfd: boolean): fc.Arbitrary<CallSpec> {
     { weight: 5, arbitrary: fc.record({ op: fc.constant('mmu_update' as const), reqs: fc.array(mmuReqArb, { minLength: 1, maxLength: 4 }), fd: fdArb(pfd) }) },
     { weight: 5, arbitrary: fc.record({ op: fc.constant('mmuext_op' as const), ops: fc.array(extArb(pfd), { minLength: 1, maxLength: 3 }), fd: fdArb(false) }) },
     { weight: 4, arbitrary: uvmArb },
+    { weight: 1, arbitrary: gdtArb },
   );
 }
 
@@ -317,6 +374,7 @@ const treeArb: fc.Arbitrary<Op> = fc.record({
   s: fc.tuple(l4SlotArb, midSlotArb, midSlotArb, l1SlotArb),
   leaf: fc.constantFrom(TABLE, P | US | A | D, P | RW | A | D, TABLE | NX),
   mode: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: fc.integer({ min: 1, max: 4 }) }),
+  touch: fc.boolean(),
 });
 
 /** Relative weights of the operation kinds (defaults below); 0 switches a kind off. */
@@ -333,6 +391,7 @@ const DEFAULT_WEIGHTS: Record<Op['k'], number> = {
   decrease: 1,
   exchange: 1,
   stale: 2,
+  unpin: 2,
   destroy: 0,
   adopt: 1,
 };
@@ -394,7 +453,11 @@ export function opArb(weights: OpWeights = {}, opts: { pfd?: boolean } = {}): fc
     },
     {
       weight: w.stale,
-      arbitrary: fc.record({ k: fc.constant('stale' as const), j: fc.integer({ min: 0, max: 7 }), level: fc.integer({ min: 1, max: 4 }), ro: fc.boolean() }),
+      arbitrary: fc.record({ k: fc.constant('stale' as const), j: fc.integer({ min: 0, max: 7 }), level: fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 4 }) }), ro: fc.boolean() }),
+    },
+    {
+      weight: w.unpin,
+      arbitrary: fc.record({ k: fc.constant('unpin' as const), who: whoArb, j: fc.integer({ min: 0, max: 7 }), own: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) }),
     },
     { weight: w.exchange, arbitrary: fc.record({ k: fc.constant('exchange' as const), who: whoArb, fs: fc.array(frameArb, { minLength: 1, maxLength: 3 }) }) },
     { weight: w.decrease, arbitrary: fc.record({ k: fc.constant('decrease' as const), who: whoArb, fs: fc.array(frameArb, { minLength: 1, maxLength: 3 }) }) },

@@ -13,7 +13,7 @@ import { parseLine } from '../../src/trace/read.ts';
 import type { TraceRecord } from '../../src/trace/types.ts';
 import { recordToLine } from '../../src/trace/write.ts';
 import { showOp, type MachineCfg, type Op } from './gen.ts';
-import { Sim, Violation } from './sim.ts';
+import { Sim, Violation, type SimOptions } from './sim.ts';
 
 // ---- Budget -----------------------------------------------------------------------------------
 /**
@@ -130,11 +130,19 @@ export async function writeCounterexample(
   return { path, replayNote };
 }
 
-/** Re-runs a machine + command list with the recorder on, up to the first violation. */
-export function reproduce(cfg: MachineCfg, cmds: Iterable<fc.Command<Model, Sim>>, finish?: (sim: Sim) => void): Reproduction {
+/**
+ * Re-runs a machine + command list with the recorder on, up to the first violation (`make`: the
+ * Sim to run it on, if not a plain one).
+ */
+export function reproduce(
+  cfg: MachineCfg,
+  cmds: Iterable<fc.Command<Model, Sim>>,
+  finish?: (sim: Sim) => void,
+  make: (cfg: MachineCfg, opts: SimOptions) => Sim = (c, o) => new Sim(c, o),
+): Reproduction {
   let sim: Sim | undefined;
   try {
-    sim = new Sim(cfg, { record: true });
+    sim = make(cfg, { record: true });
     for (const c of cmds) {
       if (c.check(sim)) {
         sim.records().push(`op ${c.toString()}`);
@@ -143,7 +151,7 @@ export function reproduce(cfg: MachineCfg, cmds: Iterable<fc.Command<Model, Sim>
     }
     finish?.(sim);
   } catch (e) {
-    return { sim: sim ?? new Sim(cfg, { record: true }), violation: e };
+    return { sim: sim ?? make(cfg, { record: true }), violation: e };
   }
   return { sim, violation: new Error('the shrunk counterexample did not fail again when re-run') };
 }

@@ -10,8 +10,11 @@
 //      succeeds writable never lands on a live page table;
 //   4. a small model agrees: PGT_pinned exactly where the pins that succeeded put it (a pin of a
 //      pinned frame and an unpin of an unpinned one are refused, §4.1/§4.2), the base pointers
-//      where NEW_BASEPTR / NEW_USER_BASEPTR put them (§4.3), frames of a live domain never owned
-//      by anyone else, a free frame holding nothing; after a destruction, §4.5 (checkDead).
+//      where NEW_BASEPTR / NEW_USER_BASEPTR put them (§4.3), a seg_desc frame's type count the
+//      number of GDTs holding it (set_gdt), frames of a live domain never owned by anyone else, a
+//      free frame holding nothing; after a destruction, §4.5 (checkDead).
+// Checks 3 and 4 look at the frames some record named (`watch`), each read once per record; the
+// audit looks at every frame; `finish()` puts every frame through 3 and 4 at a sequence's end.
 // A failed check throws a Violation that says what broke; the trace up to that record is kept so
 // that the shrunk counterexample can be written out and replayed (shrunk.ts).
 import {
@@ -25,13 +28,16 @@ import {
   type AccessResult,
   type CallResult,
   type Caller,
+  type FrameInfo,
   type Hypercall,
   type MmuextOp,
+  mmuextName,
+  type SetGdtCall,
 } from '../../hypervisor/index.ts';
 import { frameOf } from '../../hypervisor/frames.ts';
 import type { TraceRecord } from '../../src/trace/types.ts';
 import type { CallSpec, DomCfg, FdSel, FrameSel, MachineCfg, Op, PteSel, VaSel, Who } from './gen.ts';
-import { DOM_STRIDE, FIRST_BASE, GROUP } from './gen.ts';
+import { GROUP } from './gen.ts';
 
 /** The errnos a hypercall may return (public/errno.h, negated); ERESTART must never leak. */
 const XEN_RCS = new Set([0, -1, -3, -13, -14, -16, -22, -38, -95]);
@@ -73,6 +79,18 @@ export class Violation extends Error {
 
 /** Sequences and records run, for the budget line each test file prints. */
 export const stats = { sequences: 0, ops: 0, records: 0, hypercalls: 0, refused: 0, destroys: 0 };
+/**
+ * Results per hypercall: "call\trc" → how many. A call is the hypercall's name; an mmuext_op
+ * counts each of its ops that ran as "mmuext_op <command>" (the ops before the failing one rc 0,
+ * the failing one its rc); a multicall counts itself and each entry as "multicall → <call>".
+ * decrease_reservation's rc is the number of extents done: "ok" (all), "some done", "none done".
+ */
+export const rcCounts = new Map<string, number>();
+export function countRc(call: string, rc: number | string): void {
+  const k = `${call}\t${rc}`;
+  rcCounts.set(k, (rcCounts.get(k) ?? 0) + 1);
+}
+
 /** Coverage counters: how often the streams reached the states that matter (printed per file). */
 export const cov = new Map<string, number>();
 export function hit(key: string, n = 1): void {
@@ -112,14 +130,31 @@ export class Sim {
   readonly pinned = new Set<number>();
   /** Model: base pointers per "domid:vcpu" (§4.3). */
   readonly bases = new Map<string, { k: number; u: number }>();
-  /** mfn → index of the domain that was given it last (adopt re-gives freed frames). */
-  private readonly rangeOwner = new Map<number, number>();
+  /** Every vCPU ever created, with its entry of `bases` (the checks walk this list). */
+  private readonly vcpuList: { di: number; dom: number; vcpu: number; want: { k: number; u: number } }[] = [];
+  /** The base pointers checkModel read (non-zero ones), for checkReachability's walks. */
+  private tops: { dom: number; vcpu: number; name: 'kernel' | 'user'; top: number }[] = [];
+  /** Model: the GDT frames per "domid:vcpu" that set_gdt calls that succeeded left. */
+  readonly gdts = new Map<string, number[]>();
+  /**
+   * The frames the per-record checks look at, with the index of the domain that was given each
+   * last (adopt re-gives freed frames): every frame a record has named (an argument, an entry's
+   * target, an access's frame). A frame no record named holds only its allocation reference —
+   * nothing can point at it — and the audit checks that of every frame after every record;
+   * `finish()` puts every frame through the checks once more.
+   */
+  private readonly watch = new Map<number, number>();
   /** Every slot any record may have written: the independent walk reads only these. */
   private readonly slots = new Set<number>([0]);
   /** VAs touched by accesses and update_va_mapping, most recent last (the probe targets). */
   private readonly vas: bigint[] = [];
-  /** Every VA that ever translated for an access (TLB entries can exist only for these). */
-  private readonly everVa = new Set<bigint>();
+  /**
+   * Per vCPU (domid * 256 + vcpu), every VA that ever translated for its accesses: only an access
+   * fills a TLB, and only the accessing vCPU's, so its TLB entries can exist only for these.
+   */
+  private readonly everVa = new Map<number, Set<bigint>>();
+  /** hv.frame() answers, memoised while one record's checks run (nothing changes during them). */
+  private frameMemo: Map<number, FrameInfo> | undefined;
   /** Recent successful writable accesses, newest first (the stale-TLB attack's targets). */
   private readonly writes: { c: Caller; va: bigint; mfn: number }[] = [];
 
@@ -135,10 +170,18 @@ export class Sim {
       this.hv.createDomain({ domid: d.domid, vcpus: d.vcpus, base: d.base, count: d.count, privileged: d.privileged });
       this.rc(0);
       this.alive.add(i);
-      for (let m = d.base; m < d.base + d.count; m++) this.rangeOwner.set(m, i);
-      for (let v = 0; v < d.vcpus; v++) this.bases.set(`${d.domid}:${v}`, { k: 0, u: 0 });
+      this.addVcpus(i);
     });
     this.check('create_domain');
+  }
+
+  private addVcpus(di: number): void {
+    const d = this.doms[di]!;
+    for (let v = 0; v < d.vcpus; v++) {
+      const want = { k: 0, u: 0 };
+      this.bases.set(`${d.domid}:${v}`, want);
+      this.vcpuList.push({ di, dom: d.domid, vcpu: v, want });
+    }
   }
 
   // ---- resolution of abstract arguments ---------------------------------------------------------
@@ -160,8 +203,11 @@ export class Sim {
   mfn(ci: number, f: FrameSel): number {
     if ('s' in f) {
       switch (f.s) {
-        case 'free':
-          return FIRST_BASE + (ci % 3) * DOM_STRIDE + 0x80;
+        case 'free': {
+          // Between two domains of the machine (gen.ts lays them out with free frames between).
+          const d = this.cfg.doms[ci % this.cfg.doms.length]!;
+          return d.base + d.count + FREE_OFFSET;
+        }
         case 'mmio':
           return MMIO_MFN;
         case 'beyond':
@@ -173,10 +219,30 @@ export class Sim {
       }
     }
     const d = this.doms[this.other(ci, f.o)]!;
-    return d.base + (f.i % d.count);
+    return this.named(d.base + (f.i % d.count));
+  }
+  /** The index of the domain that was given frame m last (adopt re-gives freed frames), if any. */
+  holderIndex(m: number): number | undefined {
+    for (let i = this.doms.length - 1; i >= 0; i--) {
+      const d = this.doms[i]!;
+      if (m >= d.base && m < d.base + d.count) return i;
+    }
+    return undefined;
+  }
+  /** A frame a record names: from now on the per-record checks look at it (`watch`). */
+  private named(m: number): number {
+    if (!this.watch.has(m)) {
+      const di = this.holderIndex(m);
+      if (di !== undefined) this.watch.set(m, di);
+    }
+    return m;
   }
   private pte(ci: number, p: PteSel): bigint {
-    return 'raw' in p ? p.raw : (BigInt(this.mfn(ci, p.f)) << 12n) | p.fl;
+    if ('raw' in p) {
+      this.named(Number((p.raw & ADDR_MASK) >> 12n));
+      return p.raw;
+    }
+    return (BigInt(this.mfn(ci, p.f)) << 12n) | p.fl;
   }
   private va(v: VaSel): bigint {
     if ('raw' in v) return v.raw;
@@ -257,6 +323,8 @@ export class Sim {
         if (scope >= 8) call.vcpumask = c.mask;
         return call;
       }
+      case 'set_gdt':
+        return { op: 'set_gdt', frames: c.frames.map((f) => this.mfn(ci, f)), entries: c.entries };
       case 'multicall':
         return { op: 'multicall', calls: c.calls.map((s) => this.hypercall(ci, s)) };
     }
@@ -310,6 +378,7 @@ export class Sim {
         if (op.mode >= 2) ops.push({ cmd: 5, mfn: i4 });
         if (op.mode === 4) ops.push({ cmd: 15, mfn: i4 });
         if (ops.length > 0) this.call(w.c, { op: 'mmuext_op', ops });
+        if (op.touch) this.access(w.c, this.va({ s: [s4, s3, s2, s1] }), true);
         return;
       }
       case 'linear': {
@@ -347,10 +416,10 @@ export class Sim {
         if (!w) return;
         const oi = this.other(w.ci, op.o);
         const od = this.doms[oi]!;
-        const l1 = od.base + GROUP[1]![0]!;
+        const l1 = this.named(od.base + GROUP[1]![0]!);
         const di = op.src === 0 || op.src === 3 ? w.ci : op.src === 1 ? oi : this.other(w.ci, op.o + 1);
         const dd = this.doms[di]!;
-        const target = op.src === 3 ? MMIO_MFN : dd.base + (op.i % dd.count);
+        const target = op.src === 3 ? MMIO_MFN : this.named(dd.base + (op.i % dd.count));
         this.slots.add(op.slot);
         this.call(w.c, {
           op: 'mmu_update',
@@ -376,7 +445,12 @@ export class Sim {
       case 'probe': {
         for (const ci of [...this.alive]) {
           const d = this.doms[ci]!;
-          for (let v = 0; v < d.vcpus; v++) for (const va of this.vas) this.access({ dom: d.domid, vcpu: v }, va, true);
+          for (let v = 0; v < d.vcpus; v++) {
+            // A vCPU with no base pointer and nothing in its TLB (only its own accesses fill it)
+            // can only fault: it is left out (big machines have dozens of those).
+            if (this.bases.get(`${d.domid}:${v}`)?.k === 0 && !this.everVa.has(d.domid * 256 + v)) continue;
+            for (const va of this.vas) this.access({ dom: d.domid, vcpu: v }, va, true);
+          }
         }
         return;
       }
@@ -387,11 +461,20 @@ export class Sim {
         this.call(t.c, { op: 'update_va_mapping', va: t.va, val, flags: 0 });
         const owner = this.hv.frame(t.mfn).owner;
         hit(owner === t.c.dom ? 'stale: own frame' : 'stale: foreign frame');
-        if (owner !== null && this.hv.hasDomain(owner)) {
+        if (op.level > 0 && owner !== null && this.hv.hasDomain(owner)) {
           const r = this.call({ dom: owner, vcpu: 0 }, { op: 'mmuext_op', ops: [{ cmd: op.level - 1, mfn: t.mfn }] });
           if (r.rc === 0) hit(`stale: retyped to l${op.level}`);
         }
         this.access(t.c, t.va, true);
+        return;
+      }
+      case 'unpin': {
+        const w = this.caller(op.who);
+        if (!w) return;
+        const d = this.doms[w.ci]!;
+        const cands = [...this.pinned].filter((m) => !op.own || (m >= d.base && m < d.base + d.count)).sort((a, b) => a - b);
+        if (cands.length === 0) return;
+        this.call(w.c, { op: 'mmuext_op', ops: [{ cmd: 4, mfn: cands[op.j % cands.length]! }] });
         return;
       }
       case 'adopt': {
@@ -413,8 +496,8 @@ export class Sim {
         this.rc(0);
         this.doms.push(d);
         this.alive.add(this.doms.length - 1);
-        for (let m = base; m < base + count; m++) this.rangeOwner.set(m, this.doms.length - 1);
-        for (let v = 0; v < d.vcpus; v++) this.bases.set(`${d.domid}:${v}`, { k: 0, u: 0 });
+        for (let m = base; m < base + count; m++) this.watch.set(m, this.doms.length - 1);
+        this.addVcpus(this.doms.length - 1);
         this.check('create_domain');
         return;
       }
@@ -424,9 +507,11 @@ export class Sim {
         const mfns = op.fs.map((f) => this.mfn(w.ci, f));
         this.push({ op: 'memory_exchange', dom: w.c.dom, vcpu: w.c.vcpu, mfns } as TraceRecord);
         stats.records++;
+        stats.hypercalls++;
         const snap = this.snapshot();
         const r = this.guard('memory_exchange', () => this.hv.memoryExchange(w.c, mfns));
         this.rc(r.rc);
+        countRc('memory_exchange', r.rc);
         hit(`memory_exchange ${r.rc === 0 ? 'ok' : 'refused'}`);
         if (r.rc !== 0 && r.rc !== EINVAL) this.fail(`memory_exchange returned ${r.rc}; expected 0 or -EINVAL`);
         if (r.rc < 0 && r.refusals.length === 0) this.fail('memory_exchange refused without saying why');
@@ -447,8 +532,10 @@ export class Sim {
         const mfns = op.fs.map((f) => this.mfn(w.ci, f));
         this.push({ op: 'decrease_reservation', dom: w.c.dom, vcpu: w.c.vcpu, mfns });
         stats.records++;
+        stats.hypercalls++;
         const rc = this.guard('decrease_reservation', () => this.hv.decreaseReservation(w.c, mfns));
         this.rc(rc);
+        countRc('decrease_reservation', rc === mfns.length ? 0 : rc === 0 ? 'none done' : 'some done');
         if (!Number.isInteger(rc) || rc < 0 || rc > mfns.length) this.fail(`decrease_reservation returned ${rc} for ${mfns.length} extents`);
         this.check('decrease_reservation');
         return;
@@ -491,7 +578,11 @@ export class Sim {
     hit(`access ${write ? 'write' : 'read'} ${a.rc === 0 ? (a.tlb_hit ? (a.stale ? 'stale-tlb' : 'tlb') : 'walk') : 'fault'}`);
     if (a.rc === 0) {
       this.probeVa(va);
-      this.everVa.add(va);
+      const key = c.dom * 256 + c.vcpu;
+      let mine = this.everVa.get(key);
+      if (!mine) this.everVa.set(key, (mine = new Set()));
+      mine.add(va);
+      if (a.mfn !== undefined) this.named(a.mfn);
       if (write && a.writable && a.mfn !== undefined) {
         const i = this.writes.findIndex((x) => x.va === va && x.c.dom === c.dom && x.c.vcpu === c.vcpu);
         if (i >= 0) this.writes.splice(i, 1);
@@ -525,7 +616,8 @@ export class Sim {
     stats.records++;
     stats.hypercalls++;
     const before = h.op === 'mmu_update' && h.reqs.length === 1 ? this.hv.frame(Number(h.reqs[0]!.ptr >> 12n)) : undefined;
-    const single = (h.op === 'mmu_update' && h.reqs.length === 1) || (h.op === 'mmuext_op' && h.ops.length === 1) || h.op === 'update_va_mapping';
+    const single =
+      (h.op === 'mmu_update' && h.reqs.length === 1) || (h.op === 'mmuext_op' && h.ops.length === 1) || h.op === 'update_va_mapping' || h.op === 'set_gdt';
     const snap = single ? this.snapshot() : undefined;
     const r = this.guard(h.op, () => this.hv.hypercall(c, h));
     this.rc(r.rc);
@@ -539,44 +631,50 @@ export class Sim {
       if (cmd !== 1) hit(`mmu_update cmd ${cmd} on ${before.type_count > 0 && before.validated ? `live ${before.type}` : 'plain memory'} ok`);
     }
     this.checkResult(h, r, '');
+    this.countResults(h, r);
     if (r.refusals.some((f) => f.debug_stop !== undefined)) {
       hit('debug build stops (ASSERT_UNREACHABLE)');
       this.xenStopped = true;
     }
     // All-or-nothing (§1.4 step 6, §1.6, §3.2, §3.3): a refused single operation gives back every
     // reference it took. (update_va_mapping's -EFAULT for a bad vcpumask comes after the update.)
-    if (snap && r.rc < 0 && !(h.op === 'update_va_mapping' && r.rc === EFAULT)) this.sameAs(snap, `refused ${h.op} (rc ${r.rc})`);
-    this.model(c, h, r);
-    this.check(h.op);
+    this.withFrameMemo(() => {
+      if (snap && r.rc < 0 && !(h.op === 'update_va_mapping' && r.rc === EFAULT)) this.sameAs(snap, `refused ${h.op} (rc ${r.rc})`);
+      this.model(c, h, r);
+      this.check(h.op);
+    });
     return r;
   }
 
-  /** Every frame's references and every base pointer, to compare across a refused call. */
-  private snapshot(): Map<number, string> {
-    const m = new Map<number, string>();
-    for (const d of this.doms) {
-      for (let x = d.base; x < d.base + d.count; x++) {
-        const f = this.hv.frame(x);
-        // A type with count 0 may legitimately read as none or as the attempted type (§1.4).
-        const t = f.type_count > 0 ? ` ${f.type}${f.validated ? ' validated' : ''}` : '';
-        m.set(x, `owner ${f.owner} count ${f.count} type_count ${f.type_count}${f.pinned ? ' pinned' : ''}${t}`);
-      }
-    }
-    for (const [k, b] of this.bases) m.set(-1 - m.size, `d${k} base 0x${b.k.toString(16)} user 0x${b.u.toString(16)}`);
-    return m;
+  /**
+   * Every watched frame's references (owner, count, type count, pinned; type and validated while
+   * the type count is not 0: a type with count 0 may legitimately read as none or as the attempted
+   * type, §1.4), as two numbers a frame, to compare across a refused call. A refusal can only have
+   * touched frames some record named (`watch`).
+   */
+  private snapshot(): Snapshot {
+    const frames = [...this.watch.keys()];
+    const state = new Array<number>(frames.length * 2);
+    frames.forEach((m, i) => {
+      const f = this.fr(m);
+      state[2 * i] = f.count * 0x20000 + (f.owner ?? 0x10000);
+      state[2 * i + 1] = f.type_count * 0x40 + (f.pinned ? 0x20 : 0) + (f.type_count > 0 ? TYPE_CODE[f.type] * 2 + (f.validated ? 1 : 0) : 0);
+    });
+    return { frames, state };
   }
-  private sameAs(before: Map<number, string>, what: string): void {
+  private sameAs(before: Snapshot, what: string): void {
     if (this.xenStopped) return;
     const now = this.snapshot();
-    for (const [k, v] of before) {
-      const w = now.get(k);
-      if (w !== v) {
-        const where = k >= 0 ? `mfn 0x${k.toString(16)}` : 'base pointers';
-        this.fail(`${what} changed ${where}: before "${v}", after "${w}" — a refusal must give back everything it took`, {
-          ...(k >= 0 ? { after: [{ op: 'frame', mfn: k }, { op: 'audit' }] } : {}),
-        });
-      }
-    }
+    before.frames.forEach((m, i) => {
+      const a = before.state[2 * i]!;
+      const b = before.state[2 * i + 1]!;
+      if (now.frames[i] === m && now.state[2 * i] === a && now.state[2 * i + 1] === b) return;
+      const j = now.frames.indexOf(m);
+      const [c, d] = [now.state[2 * j]!, now.state[2 * j + 1]!];
+      this.fail(`${what} changed mfn 0x${m.toString(16)}: before "${describeState(a, b)}", after "${describeState(c, d)}" — a refusal must give back everything it took`, {
+        after: [{ op: 'frame', mfn: m }, { op: 'audit' }],
+      });
+    });
   }
 
   destroy(di: number): void {
@@ -591,8 +689,9 @@ export class Sim {
     this.guard('destroy_domain', () => this.hv.destroyDomain(d.domid));
     this.rc(0);
     this.alive.delete(di);
-    for (let m = d.base; m < d.base + d.count; m++) if (this.rangeOwner.get(m) === di) this.pinned.delete(m);
+    for (const m of [...this.pinned]) if (this.holderIndex(m) === di) this.pinned.delete(m);
     for (let v = 0; v < d.vcpus; v++) this.bases.delete(`${d.domid}:${v}`);
+    for (let v = 0; v < d.vcpus; v++) this.gdts.delete(`${d.domid}:${v}`);
     if (this.hv.hasDomain(d.domid)) this.fail(`domain ${d.domid} still exists after destroyDomain`);
     this.checkDead(di);
     this.check('destroy_domain');
@@ -625,6 +724,17 @@ export class Sim {
     }
   }
 
+  /** rcCounts for one hypercall record (see rcCounts). */
+  private countResults(h: Hypercall, r: CallResult): void {
+    countRc(h.op, r.rc);
+    if (h.op === 'mmuext_op') {
+      const { done, opFailed } = this.doneOf(h, r.rc, r, '');
+      for (let i = 0; i < done && i < h.ops.length; i++) countRc(`mmuext_op ${mmuextName(h.ops[i]!.cmd) ?? `cmd ${h.ops[i]!.cmd}`}`, 0);
+      if (opFailed) countRc(`mmuext_op ${mmuextName(h.ops[done]!.cmd) ?? `cmd ${h.ops[done]!.cmd}`}`, r.rc);
+    }
+    if (h.op === 'multicall') h.calls.forEach((s, i) => countRc(`multicall → ${s.op}`, r.results?.[i] ?? 'none'));
+  }
+
   /**
    * The number of ops of an mmuext_op that completed. Top level: `done`. Inside a multicall only the
    * entry's rc is returned, so the failing op is read from the refusal's `at` ("calls[2].ops[1]";
@@ -643,10 +753,32 @@ export class Sim {
   /** The model: pins, unpins and base pointers that succeeded, and the refusals it predicts. */
   private model(c: Caller, h: Hypercall, r: CallResult): void {
     if (h.op === 'mmuext_op') this.modelExt(c, h, r.rc, r, '');
+    if (h.op === 'set_gdt') this.modelGdt(c, h, r.rc, '');
     if (h.op !== 'multicall') return;
     h.calls.forEach((s, i) => {
       if (s.op === 'mmuext_op') this.modelExt(c, s, r.results?.[i] ?? 0, r, `calls[${i}]`);
+      if (s.op === 'set_gdt') this.modelGdt(c, s, r.results?.[i] ?? 0, `calls[${i}]`);
     });
+  }
+
+  /**
+   * set_gdt (pv/descriptor-tables.c do_set_gdt, 4.17 l.185–207): more than
+   * FIRST_RESERVED_GDT_ENTRY entries is -EINVAL, a frame list shorter than ceil(entries/512) is
+   * -EFAULT (copy_from_guest), a frame that cannot be the caller's seg_desc page -EINVAL; on
+   * success the vCPU's GDT is the first ceil(entries/512) frames.
+   */
+  private modelGdt(c: Caller, h: SetGdtCall, rc: number, prefix: string): void {
+    const nr = Math.ceil(h.entries / 512);
+    const want = h.entries > GDT_ENTRIES ? EINVAL : h.frames.length < nr ? EFAULT : undefined;
+    const where = prefix === '' ? 'set_gdt' : `multicall ${prefix} (set_gdt)`;
+    if (want !== undefined ? rc !== want : rc !== 0 && rc !== EINVAL) {
+      this.fail(`${where} of ${h.entries} entries with ${h.frames.length} frame(s) returned ${rc}, expected ${want ?? '0 or -EINVAL'}`, {
+        ...(prefix === '' && want !== undefined ? { expect: want } : {}),
+      });
+    }
+    if (rc !== 0) return;
+    hit('set_gdt ok');
+    this.gdts.set(`${c.dom}:${c.vcpu}`, h.frames.slice(0, nr).map((m) => frameOf(m)));
   }
 
   private modelExt(c: Caller, h: { ops: MmuextOp[] }, rc: number, r: CallResult, prefix: string): void {
@@ -700,47 +832,103 @@ export class Sim {
       }
       this.fail(`after ${after}, hv.audit() found ${mismatches.length} mismatch(es): ${mismatches.slice(0, 4).join(' | ')}`, { after: extra }, { audit: mismatches });
     }
-    this.checkModel(after);
-    this.checkReachability(after);
-    this.checkTlbs(after);
+    this.withFrameMemo(() => {
+      this.checkReachability(after, this.checkModel(after));
+      this.checkTlbs(after);
+    });
   }
 
-  private checkModel(after: string): void {
-    for (const ci of this.alive) {
-      const d = this.doms[ci]!;
-      for (let m = d.base; m < d.base + d.count; m++) {
-        if (this.rangeOwner.get(m) !== ci) continue;
-        const f = this.hv.frame(m);
-        const where = `after ${after}, mfn 0x${m.toString(16)} of d${d.domid} (caf=${f.caf} taf=${f.taf})`;
-        if (f.pinned !== this.pinned.has(m)) {
-          this.fail(`${where}: pinned ${f.pinned}, but the pins and unpins that succeeded say ${this.pinned.has(m)}`, {
-            after: [{ op: 'frame', mfn: m, expect: { pinned: this.pinned.has(m) } }],
-          });
-        }
-        if (f.owner === null) {
-          if (f.count !== 0 || f.type_count !== 0 || f.pinned || f.allocated) this.fail(`${where}: free but holds references`);
-        } else if (f.owner !== d.domid) {
-          this.fail(`${where}: owned by d${f.owner}`);
-        } else {
-          if (f.count < (f.allocated ? 1 : 0) + (f.pinned ? 1 : 0)) this.fail(`${where}: count below its allocation and pin refs`);
-          if (f.pinned && (!PT_TYPES.has(f.type) || !f.validated || f.type_count < 1)) this.fail(`${where}: pinned but not a validated table`);
-        }
-      }
-      for (let v = 0; v < d.vcpus; v++) {
-        const b = this.hv.baseptrs({ dom: d.domid, vcpu: v });
-        const want = this.bases.get(`${d.domid}:${v}`)!;
-        if (b.kernel !== want.k || b.user !== want.u) {
-          this.fail(
-            `after ${after}, d${d.domid}v${v} base pointers are 0x${b.kernel.toString(16)}/0x${b.user.toString(16)}, ` +
-              `but NEW_BASEPTR/NEW_USER_BASEPTR that succeeded say 0x${want.k.toString(16)}/0x${want.u.toString(16)}`,
-          );
-        }
-      }
+  /** Runs fn with hv.frame() answers memoised (nothing may change the machine inside fn). */
+  private withFrameMemo(fn: () => void): void {
+    if (this.frameMemo) return fn();
+    this.frameMemo = new Map();
+    try {
+      fn();
+    } finally {
+      this.frameMemo = undefined;
     }
   }
 
+  /**
+   * The end of a sequence: every frame of every domain (not only the watched ones) goes through
+   * the checks once more.
+   */
+  finish(): void {
+    for (const d of this.doms) for (let m = d.base; m < d.base + d.count; m++) this.named(m);
+    this.check('the last record');
+  }
+
+  /** hv.frame(m), memoised while a check runs. */
+  private fr(m: number): FrameInfo {
+    const memo = this.frameMemo;
+    if (!memo) return this.hv.frame(m);
+    let f = memo.get(m);
+    if (!f) memo.set(m, (f = this.hv.frame(m)));
+    return f;
+  }
+
+  /** The model's frame rules over the watched frames; returns the live L1s among them. */
+  private checkModel(after: string): number[] {
+    // Only GDTs hold seg_desc type references (set_gdt): a seg_desc frame's type count is the
+    // number of GDTs it is in, exactly.
+    const inGdts = new Map<number, number>();
+    for (const frames of this.gdts.values()) for (const m of frames) inGdts.set(m, (inGdts.get(m) ?? 0) + 1);
+    for (const [m, n] of inGdts) {
+      const f = this.fr(m);
+      if (f.type !== 'seg_desc' || f.type_count !== n || f.count < n) {
+        this.fail(`after ${after}, mfn 0x${m.toString(16)} is in ${n} GDT(s) but is ${f.type} count ${f.type_count}, general count ${f.count} (taf=${f.taf})`, {
+          after: [{ op: 'frame', mfn: m, expect: { type: 'seg_desc', type_count: n } }],
+        });
+      }
+    }
+    const liveL1: number[] = [];
+    for (const [m, ci] of this.watch) {
+      const f = this.fr(m);
+      if (f.type === 'l1' && f.validated && f.type_count > 0) liveL1.push(m);
+      if (!this.alive.has(ci)) continue;
+      const d = this.doms[ci]!;
+      const pinned = this.pinned.has(m);
+      const ok =
+        f.pinned === pinned &&
+        !(f.type === 'seg_desc' && f.type_count > 0 && !inGdts.has(m)) &&
+        (f.owner === null
+          ? f.count === 0 && f.type_count === 0 && !f.pinned && !f.allocated
+          : f.owner === d.domid && f.count >= (f.allocated ? 1 : 0) + (f.pinned ? 1 : 0) && (!f.pinned || (PT_TYPES.has(f.type) && f.validated && f.type_count >= 1)));
+      if (!ok) this.frameWrong(after, m, d, f, pinned);
+    }
+    this.tops = [];
+    for (const { di, dom, vcpu, want } of this.vcpuList) {
+      if (!this.alive.has(di)) continue;
+      const b = this.hv.baseptrs({ dom, vcpu });
+      if (b.kernel !== want.k || b.user !== want.u) {
+        this.fail(
+          `after ${after}, d${dom}v${vcpu} base pointers are 0x${b.kernel.toString(16)}/0x${b.user.toString(16)}, ` +
+            `but NEW_BASEPTR/NEW_USER_BASEPTR that succeeded say 0x${want.k.toString(16)}/0x${want.u.toString(16)}`,
+        );
+      }
+      if (b.kernel !== 0) this.tops.push({ dom, vcpu, name: 'kernel', top: b.kernel });
+      if (b.user !== 0) this.tops.push({ dom, vcpu, name: 'user', top: b.user });
+    }
+    return liveL1;
+  }
+
+  /** Which of checkModel's frame rules m breaks (only called once one does). */
+  private frameWrong(after: string, m: number, d: DomCfg, f: FrameInfo, pinned: boolean): never {
+    const where = `after ${after}, mfn 0x${m.toString(16)} of d${d.domid} (caf=${f.caf} taf=${f.taf})`;
+    if (f.pinned !== pinned) {
+      this.fail(`${where}: pinned ${f.pinned}, but the pins and unpins that succeeded say ${pinned}`, {
+        after: [{ op: 'frame', mfn: m, expect: { pinned } }],
+      });
+    }
+    if (f.type === 'seg_desc' && f.type_count > 0) this.fail(`${where}: a seg_desc page with type count ${f.type_count} in no GDT`);
+    if (f.owner === null) this.fail(`${where}: free but holds references`);
+    if (f.owner !== d.domid) this.fail(`${where}: owned by d${f.owner}`);
+    if (f.count < (f.allocated ? 1 : 0) + (f.pinned ? 1 : 0)) this.fail(`${where}: count below its allocation and pin refs`);
+    this.fail(`${where}: pinned but not a validated table`);
+  }
+
   private isLivePt(m: number): boolean {
-    const f = this.hv.frame(m);
+    const f = this.fr(m);
     return PT_TYPES.has(f.type) && f.type_count > 0 && f.validated;
   }
 
@@ -748,72 +936,57 @@ export class Sim {
    * Independently of hv.audit(): walk every vCPU's base pointers (kernel and user) through the
    * slots anything may have written, RW being the AND of all levels, and look at every present
    * RW entry of every live L1. No writable path may end on a live page table, and every writable
-   * leaf must be a frame of type `writable` with a non-zero count (§1.8 step 1).
+   * leaf must be a frame of type `writable` with a non-zero count (§1.8 step 1). vCPUs that share
+   * a base pointer share its walk: it is made once per check.
    */
-  private checkReachability(after: string): void {
+  private checkReachability(after: string, liveL1: number[]): void {
     let linear = false;
     const slots = [...this.slots];
     const l4slots = slots.filter((s) => s < 256 || s > 271);
-    const memo = new Map<number, boolean>();
-    const livePt = (m: number) => {
-      let v = memo.get(m);
-      if (v === undefined) memo.set(m, (v = this.isLivePt(m)));
-      return v;
-    };
     const bad = (what: string, leaf: number) => {
-      const f = this.hv.frame(leaf);
+      const f = this.fr(leaf);
       this.fail(`after ${after}, ${what} reaches mfn 0x${leaf.toString(16)} writable, but it is ${f.type} count ${f.type_count}${f.validated ? ' validated' : ''} (taf=${f.taf})`, {
         after: [{ op: 'audit' }],
       });
     };
-    const checkLeaf = (what: string, leaf: number) => {
-      if (livePt(leaf)) bad(what, leaf);
-      const f = this.hv.frame(leaf);
-      if (f.owner !== null && (f.type !== 'writable' || f.type_count === 0)) bad(what, leaf);
+    const checkLeaf = (what: () => string, leaf: number) => {
+      if (this.isLivePt(leaf)) bad(what(), leaf);
+      const f = this.fr(leaf);
+      if (f.owner !== null && (f.type !== 'writable' || f.type_count === 0)) bad(what(), leaf);
     };
-    // Every live L1's RW entries.
-    const liveL1 = new Set<number>();
-    for (const d of this.doms) {
-      for (let m = d.base; m < d.base + d.count; m++) {
-        const f = this.hv.frame(m);
-        if (f.type !== 'l1' || !f.validated || f.type_count === 0) continue;
-        liveL1.add(m);
-        for (const s of slots) {
-          const e = this.hv.read(m, s);
-          if ((e & 3n) === 3n) {
-            const t = Number((e & ADDR_MASK) >> 12n);
-            if (t < 0x100 && this.hv.frame(t).owner === null) continue; // I/O memory of a privileged domain
-            checkLeaf(`L1 0x${m.toString(16)} slot ${s}`, t);
-          }
+    // Every live L1's RW entries (of the watched frames: an L1 holds a type reference, so a
+    // record named it).
+    for (const m of liveL1) {
+      for (const s of slots) {
+        const e = this.hv.read(m, s);
+        if ((e & 3n) === 3n) {
+          const t = Number((e & ADDR_MASK) >> 12n);
+          if (t < 0x100 && this.fr(t).owner === null) continue; // I/O memory of a privileged domain
+          checkLeaf(() => `L1 0x${m.toString(16)} slot ${s}`, t);
         }
       }
     }
-    // Walks from every base pointer.
-    for (const ci of this.alive) {
-      const d = this.doms[ci]!;
-      for (let v = 0; v < d.vcpus; v++) {
-        const b = this.hv.baseptrs({ dom: d.domid, vcpu: v });
-        for (const [name, top] of [['kernel', b.kernel], ['user', b.user]] as const) {
-          if (top === 0) continue;
-          const walk = (table: number, level: number, rw: boolean, path: string) => {
-            for (const s of level === 4 ? l4slots : slots) {
-              const e = this.hv.read(table, s);
-              if (!(e & 1n)) continue;
-              const t = Number((e & ADDR_MASK) >> 12n);
-              const w = rw && (e & 2n) !== 0n;
-              const p = `${path}[${s}]`;
-              if (level > 1 && this.hv.frame(t).type === `l${level}`) linear = true;
-              if (level > 1) walk(t, level - 1, w, p);
-              else if (w && !(t < 0x100 && this.hv.frame(t).owner === null)) checkLeaf(`d${d.domid}v${v} ${name} walk ${p}`, t);
-            }
-          };
-          walk(top, 4, true, `L4 0x${top.toString(16)}`);
-          hit(`state: ${name} base set`);
-        }
+    const walk = (who: string, table: number, level: number, rw: boolean, path: string): void => {
+      for (const s of level === 4 ? l4slots : slots) {
+        const e = this.hv.read(table, s);
+        if (!(e & 1n)) continue;
+        const t = Number((e & ADDR_MASK) >> 12n);
+        const w = rw && (e & 2n) !== 0n;
+        if (level > 1 && this.fr(t).type === `l${level}`) linear = true;
+        if (level > 1) walk(who, t, level - 1, w, `${path}[${s}]`);
+        else if (w && !(t < 0x100 && this.fr(t).owner === null)) checkLeaf(() => `${who} walk ${path}[${s}]`, t);
       }
+    };
+    // Walks from every base pointer (checkModel read them).
+    const walked = new Set<number>();
+    for (const { dom, vcpu, name, top } of this.tops) {
+      hit(name === 'kernel' ? 'state: kernel base set' : 'state: user base set');
+      if (walked.has(top)) continue;
+      walked.add(top);
+      walk(`d${dom}v${vcpu} ${name}`, top, 4, true, `L4 0x${top.toString(16)}`);
     }
     if (linear) hit('state: linear entry on a walk');
-    if (liveL1.size > 0) hit('state: live L1 exists');
+    if (liveL1.length > 0) hit('state: live L1 exists');
   }
 
   /**
@@ -821,23 +994,24 @@ export class Sim {
    * writable translation to a live page table (§1.8) for any VA it ever accessed.
    */
   private checkTlbs(after: string): void {
-    for (const ci of this.alive) {
-      const d = this.doms[ci]!;
-      for (let v = 0; v < d.vcpus; v++) {
-        for (const va of this.everVa) {
-          const t = this.hv.tlbProbe({ dom: d.domid, vcpu: v }, va);
-          if (t && t.writable && this.isLivePt(t.mfn)) {
-            const f = this.hv.frame(t.mfn);
-            // Xen flushes only the owner's vCPUs (§1.7a): a stale entry to another domain's frame
-            // survives, by design — only a privileged domain can have made that mapping.
-            if (f.owner !== d.domid && this.doms.some((x) => x.privileged)) continue;
-            this.fail(
-              `after ${after}, d${d.domid}v${v}'s TLB maps 0x${va.toString(16)} writable to mfn 0x${t.mfn.toString(16)}, a live ${f.type} of d${f.owner} (taf=${f.taf})`,
-              { after: [{ op: 'audit' }, { op: 'access', dom: d.domid, vcpu: v, va, write: true, expect: { rc: EFAULT } }] },
-              { access: { dom: d.domid, vcpu: v, mfn: t.mfn } },
-            );
-          }
-        }
+    const trusted = this.doms.some((x) => x.privileged);
+    for (const [key, vas] of this.everVa) {
+      const di = this.doms.findIndex((x) => x.domid === Math.floor(key / 256));
+      if (!this.alive.has(di)) continue;
+      const dom = this.doms[di]!.domid;
+      const vcpu = key % 256;
+      for (const va of vas) {
+        const t = this.hv.tlbProbe({ dom, vcpu }, va);
+        if (!t || !t.writable || !this.isLivePt(t.mfn)) continue;
+        const f = this.fr(t.mfn);
+        // Xen flushes only the owner's vCPUs (§1.7a): a stale entry to another domain's frame
+        // survives, by design — only a privileged domain can have made that mapping.
+        if (f.owner !== dom && trusted) continue;
+        this.fail(
+          `after ${after}, d${dom}v${vcpu}'s TLB maps 0x${va.toString(16)} writable to mfn 0x${t.mfn.toString(16)}, a live ${f.type} of d${f.owner} (taf=${f.taf})`,
+          { after: [{ op: 'audit' }, { op: 'access', dom, vcpu, va, write: true, expect: { rc: EFAULT } }] },
+          { access: { dom, vcpu, mfn: t.mfn } },
+        );
       }
     }
   }
@@ -849,25 +1023,23 @@ export class Sim {
     // Independently count the references live domains' live L1s still hold on each frame.
     const held = new Map<number, { n: number; rw: number }>();
     const slots = [...this.slots];
-    for (const ci of this.alive) {
-      const o = this.doms[ci]!;
-      for (let m = o.base; m < o.base + o.count; m++) {
-        const f = this.hv.frame(m);
-        if (f.type !== 'l1' || !f.validated || f.type_count === 0) continue;
-        for (const s of slots) {
-          const e = this.hv.read(m, s);
-          if (!(e & 1n)) continue;
-          const t = Number((e & ADDR_MASK) >> 12n);
-          if (t < d.base || t >= d.base + d.count) continue;
-          const h = held.get(t) ?? { n: 0, rw: 0 };
-          h.n++;
-          if (e & 2n) h.rw++;
-          held.set(t, h);
-        }
+    for (const [m, ci] of this.watch) {
+      if (!this.alive.has(ci)) continue;
+      const f = this.hv.frame(m);
+      if (f.type !== 'l1' || !f.validated || f.type_count === 0) continue;
+      for (const s of slots) {
+        const e = this.hv.read(m, s);
+        if (!(e & 1n)) continue;
+        const t = Number((e & ADDR_MASK) >> 12n);
+        if (t < d.base || t >= d.base + d.count) continue;
+        const h = held.get(t) ?? { n: 0, rw: 0 };
+        h.n++;
+        if (e & 2n) h.rw++;
+        held.set(t, h);
       }
     }
     for (let m = d.base; m < d.base + d.count; m++) {
-      if (this.rangeOwner.get(m) !== di) continue;
+      if (this.holderIndex(m) !== di) continue;
       const f = this.hv.frame(m);
       const h = held.get(m);
       if (h) hit('destroy: frame kept alive by a live foreign mapping');
@@ -892,4 +1064,23 @@ export class Sim {
 }
 
 const TABLE_FLAGS = 0x67n;
+
+/** Sim.snapshot's form: the watched frames and two numbers each. */
+interface Snapshot {
+  frames: number[];
+  state: number[];
+}
+const TYPE_CODE: Record<FrameInfo['type'], number> = { none: 0, l1: 1, l2: 2, l3: 3, l4: 4, seg_desc: 5, shared: 6, writable: 7 };
+const TYPE_OF_CODE = Object.keys(TYPE_CODE) as FrameInfo['type'][];
+/** A snapshot's two numbers for a frame, as text. */
+function describeState(a: number, b: number): string {
+  const owner = a % 0x20000;
+  const tc = Math.floor(b / 0x40);
+  const t = tc > 0 ? ` ${TYPE_OF_CODE[(b % 0x20) >> 1]}${b & 1 ? ' validated' : ''}` : '';
+  return `owner ${owner === 0x10000 ? null : owner} count ${Math.floor(a / 0x20000)} type_count ${tc}${b & 0x20 ? ' pinned' : ''}${t}`;
+}
+/** FrameSel `free`: this far past the end of a domain of the machine (gen.ts leaves ≥ 0x100 free). */
+const FREE_OFFSET = 0x40;
+/** FIRST_RESERVED_GDT_ENTRY on x86-64 (asm/desc.h): 14 pages of 512 descriptors. */
+const GDT_ENTRIES = 14 * 512;
 

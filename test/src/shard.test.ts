@@ -2,7 +2,7 @@
 // outputs merged, print the very bytes the unsharded command prints — the table, --json, --csv,
 // --ndjson for compare; the report and --json for explore. And a shard set that does not join up
 // (one missing, twice, another run's) is refused with the file named, exit 2.
-// XENSIM_FUZZ_SCALE (npm run fuzz) runs the full sizes: 100 seeds, and three-vcpu-irqsoff-purge.
+// XENSIM_FUZZ_SCALE (npm run fuzz:props) runs the full sizes: 100 seeds, and three-vcpu-irqsoff-purge.
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +13,9 @@ import { builtinScenarios, loadScenario } from '../../src/lab/scenarios/load.ts'
 import { buildCommand, limiter, runBuilt, type Built } from './built.ts';
 
 const SCALE = Math.max(1, Number(process.env.XENSIM_FUZZ_SCALE ?? 1) || 1);
-/** Seeds of the compare matrix: 3 in `npm test`, 100 under `npm run fuzz`. */
+/** Seeds of the compare matrix: 3 in `npm test`, 100 under `npm run fuzz:props`. */
 const SEEDS = `1..${Math.min(100, 3 * SCALE)}`;
-/** The one shipped scenario whose search takes ~10 CPU-s (5328 schedules): under `npm run fuzz` only. */
+/** The one shipped scenario whose search takes ~10 CPU-s (5328 schedules): under `npm run fuzz:props` only. */
 const BIG = 'three-vcpu-irqsoff-purge';
 
 let built: Built;
