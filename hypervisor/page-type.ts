@@ -60,7 +60,7 @@ export const TYPE_COUNT_MAX = 0xffffffff;
 export function pfnOf(x: XenState, mfn: number): bigint | number {
   const set = x.m2p.get(mfn);
   if (set !== undefined) return set;
-  const d = x.domains.get(x.frames.owner(mfn) ?? NO_OWNER);
+  const d = x.domains.get(x.frames.valid(mfn) ? x.frames.owner(mfn) : NO_OWNER);
   if (!d) return mfn;
   let pfn = 0;
   for (const r of d.ranges) {
