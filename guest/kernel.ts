@@ -160,11 +160,24 @@ export class Kernel implements OpsCtx, BootCtx, BlameCtx {
    * step the scheduler picks one vCPU that can move.
    */
   run(programs: readonly (readonly Op[])[], opts: RunOptions, setup: readonly Op[] = []): RunResult {
+    const steps = this.runSteps(programs, opts, setup);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * run(), one scheduler step at a time: yields after each step (the setup's too) and returns the
+   * result, so that a caller can let the event loop in (a signal) between steps. A caller that
+   * stops early calls return() on it: the actors are stopped.
+   */
+  *runSteps(programs: readonly (readonly Op[])[], opts: RunOptions, setup: readonly Op[] = []): Generator<void, RunResult, void> {
     if (setup.length > 0) {
       this.emit({ event: 'phase', phase: 'setup' });
       let boot: RunResult;
       try {
-        boot = this.loop([setup], () => 0, opts.maxSteps);
+        boot = yield* this.loop([setup], () => 0, opts.maxSteps);
       } catch (e) {
         if (e instanceof ScenarioError && e.op !== undefined) e.op.program = 'setup';
         throw e;
@@ -174,8 +187,8 @@ export class Kernel implements OpsCtx, BootCtx, BlameCtx {
     this.emit({ event: 'phase', phase: 'programs' });
     const rng = mulberry32(opts.seed);
     const forced = opts.schedule;
-    if (opts.chooser) return this.loop(programs, opts.chooser, opts.maxSteps, opts.trace);
-    return this.loop(programs, (runnable, step) => {
+    if (opts.chooser) return yield* this.loop(programs, opts.chooser, opts.maxSteps, opts.trace);
+    return yield* this.loop(programs, (runnable, step) => {
       if (forced && step < forced.length) {
         const want = forced[step]!;
         const i = runnable.indexOf(want);
@@ -187,12 +200,12 @@ export class Kernel implements OpsCtx, BootCtx, BlameCtx {
   }
 
   /** Steps the vCPU actors until done, BUG or deadlock; `choose` picks an index into the runnable ids. */
-  private loop(
+  private *loop(
     programs: readonly (readonly Op[])[],
     choose: Chooser,
     maxSteps = 1_000_000,
     trace?: StepTrace,
-  ): RunResult {
+  ): Generator<void, RunResult, void> {
     const runtimes = this.cpus.map((c, i) => new VcpuRuntime(this, c, programs[i] ?? []));
     const actors = runtimes.map((rt) => createActor(vcpuMachine, { input: { rt } }));
     // An exception inside the model (not a BUG) stops the actor; surface it here, synchronously.
@@ -230,6 +243,7 @@ export class Kernel implements OpsCtx, BootCtx, BlameCtx {
           if (runtimes[pick]!.crashed) fp.write('H');
           trace!.steps.push(fp);
         }
+        yield;
       }
     } finally {
       for (const a of actors) a.stop();

@@ -58,7 +58,7 @@ function entryVisitor(x: XenState, c: Counts, out: string[]): (table: number, le
   const anyPrivileged = x.everPrivileged;
   return (table, level, slot, lo, hi) => {
     const where = `L${level} ${hex(table)} slot ${slot}`;
-    const owner = x.domains.get(f.owner[table]!);
+    const owner = x.domains.get(f.owner(table));
     if (!owner) {
       out.push(`${where}: live table with no domain`);
       return;
@@ -73,11 +73,11 @@ function entryVisitor(x: XenState, c: Counts, out: string[]): (table: number, le
         return;
       }
       inc(c.general, target);
-      if (f.owner[target] !== owner.id && !anyPrivileged) out.push(`${where}: maps foreign mfn ${hex(target)}`);
+      if (f.owner(target) !== owner.id && !anyPrivileged) out.push(`${where}: maps foreign mfn ${hex(target)}`);
       if (rw) {
         inc(c.typed, target);
-        if (f.type[target] !== PGT_writable_page) {
-          out.push(`${where}: maps ${hex(target)} writable but its type is ${TYPE_NAMES[f.type[target]!]}`);
+        if (f.type(target) !== PGT_writable_page) {
+          out.push(`${where}: maps ${hex(target)} writable but its type is ${TYPE_NAMES[f.type(target)]}`);
         }
       }
       return;
@@ -88,8 +88,8 @@ function entryVisitor(x: XenState, c: Counts, out: string[]): (table: number, le
     }
     inc(c.general, target);
     inc(c.typed, target);
-    if (f.owner[target] !== owner.id) out.push(`${where}: links foreign mfn ${hex(target)}`);
-    const t = f.type[target]!;
+    if (f.owner(target) !== owner.id) out.push(`${where}: links foreign mfn ${hex(target)}`);
+    const t = f.type(target);
     if (t === level) {
       if (rw) out.push(`${where}: writable linear entry to ${hex(target)}`);
       inc(c.linearEntries, table);
@@ -97,7 +97,7 @@ function entryVisitor(x: XenState, c: Counts, out: string[]): (table: number, le
     } else if (t !== level - 1) {
       out.push(`${where}: links ${hex(target)} of type ${TYPE_NAMES[t]}, expected l${level - 1}`);
     }
-    if (!(f.flags[target]! & F_VALIDATED)) out.push(`${where}: links ${hex(target)} which is not validated`);
+    if (!(f.flags(target) & F_VALIDATED)) out.push(`${where}: links ${hex(target)} which is not validated`);
   };
 }
 
@@ -108,7 +108,7 @@ function countVcpuHolders(x: XenState, c: Counts, out: string[]): void {
   const holdsL4 = (m: number, what: string): void => {
     inc(c.general, m);
     inc(c.typed, m);
-    if (f.type[m] !== PGT_l4_page_table || !(f.flags[m]! & F_VALIDATED)) {
+    if (f.type(m) !== PGT_l4_page_table || !(f.flags(m) & F_VALIDATED)) {
       out.push(`${what} ${hex(m)} is not a validated L4 (taf=${hex16(f.taf(m))})`);
     }
   };
@@ -119,14 +119,14 @@ function countVcpuHolders(x: XenState, c: Counts, out: string[]): void {
       for (const m of v.gdtFrames) {
         inc(c.general, m);
         inc(c.typed, m);
-        if (f.type[m] !== PGT_seg_desc_page) out.push(`d${d.id}v${v.id} GDT frame ${hex(m)} is not a seg_desc page`);
+        if (f.type(m) !== PGT_seg_desc_page) out.push(`d${d.id}v${v.id} GDT frame ${hex(m)} is not a seg_desc page`);
       }
       for (const [vpn, packed] of v.tlb) {
         const mfn = Math.floor(packed / 2);
         // _get_page_type flushes the frame owner's dirty vCPUs only (§1.7a): a stale translation
         // of another domain's frame survives, as in Xen. Only a privileged domain can make such a
         // mapping (its own foreign map, or a PFD write into another's table): Xen trusts it.
-        if (anyPrivileged && f.owner[mfn] !== d.id) continue;
+        if (anyPrivileged && f.owner(mfn) !== d.id) continue;
         if (packed & 1 && x.frames.liveTable(mfn)) {
           out.push(`d${d.id}v${v.id} TLB holds a writable translation of va page ${hex(vpn)} to live table ${hex(mfn)}`);
         }
@@ -145,11 +145,12 @@ function checkFrames(x: XenState, c: Counts, out: string[]): void {
   const f = x.frames;
   const check = (d: Domain, mfn: number): void => checkFrame(x, d, mfn, c.general, c.typed, c.linearEntries, c.linearUses, out);
   const quiet = (m: number): boolean =>
-    f.typeCount[m] === 0 && f.linear[m] === 0 && (f.flags[m] === F_ALLOCATED ? f.count[m] === 1 : f.owner[m] === NO_OWNER && f.count[m] === 0);
+    f.typeCount(m) === 0 && f.linear(m) === 0 && (f.flags(m) === F_ALLOCATED ? f.count(m) === 1 : f.owner(m) === NO_OWNER && f.count(m) === 0);
   for (const d of x.domains.values()) {
     for (const r of d.ranges) {
-      for (let m = r.base; m < r.base + r.count; m++) {
-        if (quiet(m) || (f.owner[m] !== d.id && f.owner[m] !== NO_OWNER)) continue;
+      // A uniform chunk (frames.ts: free, or allocated and untouched) is quiet: skipped whole.
+      for (let m = r.base; m < r.base + r.count; m = Math.max(m + 1, f.uniformEnd(m))) {
+        if (quiet(m) || (f.owner(m) !== d.id && f.owner(m) !== NO_OWNER)) continue;
         x.framesExamined++;
         check(d, m);
       }
@@ -167,7 +168,7 @@ function checkFrames(x: XenState, c: Counts, out: string[]): void {
 
 /** The domain whose creation range holds mfn: its owner, or for a free frame the first such domain. */
 function rangeHolder(x: XenState, mfn: number): Domain | undefined {
-  const owner = x.frames.owner[mfn]!;
+  const owner = x.frames.owner(mfn);
   for (const d of x.domains.values()) {
     if (owner !== NO_OWNER && d.id !== owner) continue;
     for (const r of d.ranges) if (mfn >= r.base && mfn < r.base + r.count) return d;
@@ -190,7 +191,7 @@ function partialEntries(
     if (!x.leaked.has(mfn)) out.push(`mfn ${hex(mfn)}: partially validated (PGT_partial) after the call returned`);
     const page = f.page(mfn);
     if (!page) continue;
-    const level = f.type[mfn]!;
+    const level = f.type(mfn);
     for (let i = 0; i < p.nr; i++) {
       const lo = page[2 * i]!;
       if (lo & _PAGE_PRESENT && (level !== 4 || isGuestL4Slot(i))) visit(mfn, level, i, lo, page[2 * i + 1]!);
@@ -213,17 +214,17 @@ function checkFrame(
   out: string[],
 ): void {
   const f = x.frames;
-  const flags = f.flags[mfn]!;
+  const flags = f.flags(mfn);
   const what = `mfn ${hex(mfn)} (caf=${f.cafHex(mfn)} taf=${f.tafHex(mfn)})`;
-  if (f.owner[mfn] === NO_OWNER) {
-    if (f.count[mfn] || f.typeCount[mfn] || general.has(mfn)) out.push(`${what}: free but referenced`);
+  if (f.owner(mfn) === NO_OWNER) {
+    if (f.count(mfn) || f.typeCount(mfn) || general.has(mfn)) out.push(`${what}: free but referenced`);
     return;
   }
-  if (f.owner[mfn] !== d.id) return;
+  if (f.owner(mfn) !== d.id) return;
   if (flags & F_PINNED) {
     general.set(mfn, (general.get(mfn) ?? 0) + 1);
     typed.set(mfn, (typed.get(mfn) ?? 0) + 1);
-    const t = f.type[mfn]!;
+    const t = f.type(mfn);
     if (t < PGT_l1_page_table || t > PGT_l4_page_table || !(flags & F_VALIDATED)) out.push(`${what}: pinned but not a validated table`);
   }
   // PGT_partial holds a type and a general reference (validate_page's get_page_light); a release
@@ -234,15 +235,15 @@ function checkFrame(
     out.push(`${what}: ${leaked} general reference(s) leaked where a debug build stops (ASSERT_UNREACHABLE() in promote_l4_table)`);
   }
   const expCount = (flags & F_ALLOCATED ? 1 : 0) + (general.get(mfn) ?? 0) + partial + leaked;
-  if (f.count[mfn] !== expCount) out.push(`${what}: general count ${f.count[mfn]}, holders ${expCount}`);
+  if (f.count(mfn) !== expCount) out.push(`${what}: general count ${f.count(mfn)}, holders ${expCount}`);
   const expType = (typed.get(mfn) ?? 0) + partial;
-  if (f.typeCount[mfn] !== expType) out.push(`${what}: type count ${f.typeCount[mfn]}, holders ${expType}`);
-  const t = f.type[mfn]!;
-  if (t >= PGT_l1_page_table && t <= PGT_l4_page_table && flags & F_VALIDATED && f.typeCount[mfn] === 0) {
+  if (f.typeCount(mfn) !== expType) out.push(`${what}: type count ${f.typeCount(mfn)}, holders ${expType}`);
+  const t = f.type(mfn);
+  if (t >= PGT_l1_page_table && t <= PGT_l4_page_table && flags & F_VALIDATED && f.typeCount(mfn) === 0) {
     out.push(`${what}: validated table with type count 0 (never demoted)`);
   }
   const entries = linearEntries.get(mfn) ?? 0;
   const uses = linearUses.get(mfn) ?? 0;
   if (entries && uses) out.push(`${what}: has ${entries} linear entries and ${uses} linear uses (XSA-240)`);
-  if (f.linear[mfn] !== entries - uses) out.push(`${what}: linear_pt_count ${f.linear[mfn]}, expected ${entries - uses}`);
+  if (f.linear(mfn) !== entries - uses) out.push(`${what}: linear_pt_count ${f.linear(mfn)}, expected ${entries - uses}`);
 }

@@ -69,15 +69,15 @@ export function getPageFromL1e(
   // The common case first (promotion runs this 512 times a table): an allocated frame of pgOwner's,
   // read-only, or writable when it already is a validated writable page with room for one more
   // type reference — _get_page_type with nothing to change.
-  if (bad === 0 && mfn < f.size && f.owner[mfn] === pgOwner.id && f.count[mfn] !== 0) {
+  if (bad === 0 && mfn < f.size && f.owner(mfn) === pgOwner.id && f.count(mfn) !== 0) {
     if (!(lo & _PAGE_RW)) {
-      f.count[mfn]!++;
+      f.setCount(mfn, f.count(mfn) + 1);
       return 0;
     }
-    const tc = f.typeCount[mfn]!;
-    if (f.type[mfn] === PGT_writable_page && f.flags[mfn]! & F_VALIDATED && tc !== TYPE_COUNT_MAX) {
-      f.typeCount[mfn] = tc + 1;
-      f.count[mfn]!++;
+    const tc = f.typeCount(mfn);
+    if (f.type(mfn) === PGT_writable_page && f.flags(mfn) & F_VALIDATED && tc !== TYPE_COUNT_MAX) {
+      f.setTypeCount(mfn, tc + 1);
+      f.setCount(mfn, f.count(mfn) + 1);
       return 0;
     }
   }
@@ -86,7 +86,7 @@ export function getPageFromL1e(
     return EINVAL;
   }
   if (isMmio(mfn)) return getMmioFromL1e(x, lo, hi, l1eOwner, pgOwner, curr);
-  const real = mfn < f.size && f.count[mfn] !== 0 ? f.owner[mfn]! : NO_OWNER;
+  const real = mfn < f.size && f.count(mfn) !== 0 ? f.owner(mfn) : NO_OWNER;
   if (real !== pgOwner.id) {
     // mm.c:985: only a pg_owner other than the entry's owner, with privilege over the frame's real
     // owner (xsm_priv_mapping, XSM_TARGET), may map it — a privileged domain filling another's L1.
@@ -103,7 +103,7 @@ export function getPageFromL1e(
     }
     pgOwner = realDom;
   }
-  f.count[mfn]!++;
+  f.setCount(mfn, f.count(mfn) + 1);
   if (lo & _PAGE_RW && getPageType(x, mfn, PGT_writable_page) !== 0) {
     x.diag.fail('Could not get page type PGT_writable_page');
     couldNotPin(x, mfn, lo, hi, l1eOwner, pgOwner);
@@ -195,9 +195,9 @@ export function putPageFromLNe(x: XenState, lo: number, hi: number, container: n
   const target = pteMfn(lo, hi);
   if (target === container) return;
   const f = x.frames;
-  if (f.type[target] === level) {
-    f.linear[target]!++; // dec_linear_uses
-    f.linear[container]!--; // dec_linear_entries
+  if (f.type(target) === level) {
+    f.setLinear(target, f.linear(target) + 1); // dec_linear_uses
+    f.setLinear(container, f.linear(container) - 1); // dec_linear_entries
   }
   putPageType(x, target);
   putPage(x, target);
@@ -227,25 +227,25 @@ function getLinearPagetable(
   }
   if (target === container) return true;
   const f = x.frames;
-  if (f.owner[container] !== dom) return false;
+  if (f.owner(container) !== dom) return false;
   if (!getPage(x, target, dom)) {
     x.diag.fail(`Could not get page ref for mfn ${target.toString(16)}`, undefined, target);
     return false;
   }
   const ok =
-    f.linear[target]! <= 0 &&
-    f.linear[target]! > LINEAR_MIN &&
-    f.linear[container]! >= 0 &&
-    f.linear[container]! < LINEAR_MAX &&
-    f.type[target] === level &&
-    (f.flags[target]! & F_VALIDATED) !== 0 &&
-    f.typeCount[target]! > 0;
+    f.linear(target) <= 0 &&
+    f.linear(target) > LINEAR_MIN &&
+    f.linear(container) >= 0 &&
+    f.linear(container) < LINEAR_MAX &&
+    f.type(target) === level &&
+    (f.flags(target) & F_VALIDATED) !== 0 &&
+    f.typeCount(target) > 0;
   if (!ok) {
     putPage(x, target);
     return false;
   }
-  f.linear[target]!--; // inc_linear_uses
-  f.linear[container]!++; // inc_linear_entries
-  f.typeCount[target]!++;
+  f.setLinear(target, f.linear(target) - 1); // inc_linear_uses
+  f.setLinear(container, f.linear(container) + 1); // inc_linear_entries
+  f.setTypeCount(target, f.typeCount(target) + 1);
   return true;
 }

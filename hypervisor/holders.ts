@@ -16,7 +16,7 @@ export function forEachLiveEntry(
   const f = x.frames;
   for (const table of f.writtenFrames()) {
     if (!x.frames.liveTable(table)) continue;
-    const level = f.type[table]!;
+    const level = f.type(table);
     const page = f.page(table)!;
     for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
       const lo = page[2 * i]!;
@@ -52,7 +52,7 @@ function entryHolders(
   let found = 0;
   for (const table of f.writtenFrames()) {
     if (table === mfn || !x.frames.liveTable(table)) continue;
-    const level = f.type[table]!;
+    const level = f.type(table);
     if (level < minLevel || level > maxLevel || (level === 1 && skipL1)) continue;
     const page = f.page(table)!;
     const slots = f.presentSlots(table);
@@ -67,7 +67,7 @@ function entryHolders(
         mfn: table,
         slot: i,
         val: toBig(lo, hi),
-        dom: f.owner[table]!,
+        dom: f.owner(table),
         rw: (lo & _PAGE_RW) !== 0,
       });
       if (++found === limit) return;
@@ -78,7 +78,7 @@ function entryHolders(
 /** The pin and the base pointers that hold mfn. */
 function otherHolders(x: XenState, mfn: number, out: Holder[]): void {
   const f = x.frames;
-  if (f.valid(mfn) && f.flags[mfn]! & F_PINNED) out.push({ kind: 'pin', mfn, dom: f.owner[mfn]! });
+  if (f.valid(mfn) && f.flags(mfn) & F_PINNED) out.push({ kind: 'pin', mfn, dom: f.owner(mfn) });
   for (const d of x.domains.values()) {
     for (const v of d.vcpus) {
       if (v.guestTable === mfn) out.push({ kind: 'cr3', mfn, dom: d.id, vcpu: v.id });
@@ -108,11 +108,11 @@ export function holdersOf(x: XenState, mfn: number): Holder[] {
  */
 export function typeHolders(x: XenState, mfn: number): Holder[] {
   const f = x.frames;
-  if (!f.valid(mfn) || f.typeCount[mfn] === 0) return [];
-  const type = f.type[mfn]!;
+  if (!f.valid(mfn) || f.typeCount(mfn) === 0) return [];
+  const type = f.type(mfn);
   const out: Holder[] = [];
   if (type === PGT_writable_page) {
-    entryHolders(x, mfn, PGT_l1_page_table, PGT_l1_page_table, true, f.typeCount[mfn]!, out);
+    entryHolders(x, mfn, PGT_l1_page_table, PGT_l1_page_table, true, f.typeCount(mfn), out);
     return out;
   }
   const others: Holder[] = [];
@@ -120,7 +120,7 @@ export function typeHolders(x: XenState, mfn: number): Holder[] {
   if (type >= PGT_l1_page_table && type <= PGT_l4_page_table) {
     const minLevel = Math.max(type, PGT_l1_page_table + 1);
     const maxLevel = Math.min(type + 1, PGT_l4_page_table);
-    entryHolders(x, mfn, minLevel, maxLevel, false, f.typeCount[mfn]! - others.length, out);
+    entryHolders(x, mfn, minLevel, maxLevel, false, f.typeCount(mfn) - others.length, out);
   }
   for (const h of others) out.push(h);
   return out;

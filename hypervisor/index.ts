@@ -204,9 +204,9 @@ export class Hypervisor {
       throw new SetupError(`slots ${slot} … ${slot + count - 1} are not within 0 … 511`, 'slot');
     }
     const f = this.x.frames;
-    if (!f.valid(mfn) || f.owner[mfn] !== d.id || f.count[mfn] === 0) return EPERM;
-    const t = f.type[mfn]!;
-    if (t >= 1 && t <= PGT_seg_desc_page && f.typeCount[mfn]! > 0) return EPERM;
+    if (!f.valid(mfn) || f.owner(mfn) !== d.id || f.count(mfn) === 0) return EPERM;
+    const t = f.type(mfn);
+    if (t >= 1 && t <= PGT_seg_desc_page && f.typeCount(mfn) > 0) return EPERM;
     const page = f.pageForWrite(mfn);
     // val + i × stride, mod 2^64, in the entry's two 32-bit halves: no BigInt per entry.
     let lo = loOf(val);
@@ -266,18 +266,18 @@ export class Hypervisor {
         tlbflush_timestamp: 0,
       };
     }
-    const flags = f.flags[mfn]!;
+    const flags = f.flags(mfn);
     return {
-      owner: f.owner[mfn] === NO_OWNER ? null : f.owner[mfn]!,
-      type: TYPE_NAMES[f.type[mfn]!]!,
-      type_count: f.typeCount[mfn]!,
+      owner: f.owner(mfn) === NO_OWNER ? null : f.owner(mfn),
+      type: TYPE_NAMES[f.type(mfn)]!,
+      type_count: f.typeCount(mfn),
       validated: (flags & F_VALIDATED) !== 0,
       pinned: (flags & F_PINNED) !== 0,
-      count: f.count[mfn]!,
+      count: f.count(mfn),
       allocated: (flags & F_ALLOCATED) !== 0,
       caf: f.cafHex(mfn),
       taf: f.tafHex(mfn),
-      tlbflush_timestamp: f.tlbflushTimestamp[mfn]!,
+      tlbflush_timestamp: f.tlbflushTimestamp(mfn),
     };
   }
 
@@ -321,6 +321,17 @@ export class Hypervisor {
   /** Frames destruction and the audit examined one by one so far (XenState.framesExamined). */
   get framesExamined(): number {
     return this.x.framesExamined;
+  }
+
+  /**
+   * Bytes the frame table holds now (frames.ts: materialized chunks, uniform chunks, page
+   * contents), and the most it held since this Hypervisor was made.
+   */
+  get frameTableBytes(): number {
+    return this.x.frames.bytes;
+  }
+  get frameTablePeakBytes(): number {
+    return this.x.frames.peakBytes;
   }
 
   /** The TLB-flush clock. */

@@ -25,7 +25,7 @@ import type { XenState } from './state.ts';
 import { flushVcpus, needFlush } from './tlb.ts';
 import { SetupError } from './types.ts';
 
-/** The largest machine the simulator builds (frames.ts): a full frame table for it is about 1.1 GB. */
+/** The largest machine the simulator builds (frames.ts): its frame table costs what its domains use. */
 export { MAX_MACHINE_FRAMES };
 export const MAX_VCPUS = 128;
 
@@ -64,22 +64,20 @@ export function createDomain(x: XenState, spec: DomainSpec): Domain {
   const pristine = Math.min(Math.max(base, f.size), base + count);
   f.grow(base + count);
   let newest = pristine < base + count ? 0 : -1;
-  const { owner, count: refs, tlbflushTimestamp: stamp } = f;
-  for (let m = base; m < pristine; m++) {
-    if ((owner[m] !== NO_OWNER || refs[m] !== 0) && !reclaimLeaked(x, m)) {
-      throw new SetupError(`mfn ${hex(m)} already belongs to d${owner[m]}`, 'frames');
+  // A uniform chunk (frames.ts) is checked by one of its frames.
+  for (let m = base; m < pristine; m = Math.max(m + 1, f.uniformEnd(m))) {
+    if ((f.owner(m) !== NO_OWNER || f.count(m) !== 0) && !reclaimLeaked(x, m)) {
+      throw new SetupError(`mfn ${hex(m)} already belongs to d${f.owner(m)}`, 'frames');
     }
-    if (stamp[m]! > newest) newest = stamp[m]!;
+    newest = Math.max(newest, f.tlbflushTimestamp(m));
   }
   // alloc_heap_pages: frames freed earlier may still be in some TLB; flush those CPUs first.
   for (const other of x.domains.values()) {
     const stale = other.vcpus.filter((v) => needFlush(v.tlbflushTime, newest, x.clock.now));
     flushVcpus(x.clock, x.obs, other.id, stale, 'realloc');
   }
-  f.owner.fill(domid, base, base + count);
-  f.count.fill(1, base, base + count);
-  f.flags.fill(F_ALLOCATED, base, base + count);
-  // A free frame's type, type count and linear count are 0 already (freeDomheapPage, freeUnused,
+  f.allocate(base, base + count, domid);
+  // A free frame's type, type count and linear count are 0 already (freeDomheapPage, FrameTable.free,
   // reclaimLeaked): no fill for them.
   // A new domain's vCPUs start with clean TLBs: one tick marks them as flushed now.
   const d = new Domain(domid, vcpus, spec.privileged ?? false, ++x.clock.now);
@@ -100,14 +98,14 @@ export function createDomain(x: XenState, spec: DomainSpec): Domain {
 function reclaimLeaked(x: XenState, mfn: number): boolean {
   const f = x.frames;
   const leaked = x.leaked.get(mfn) ?? 0;
-  if (leaked === 0 || x.domains.has(f.owner[mfn]!) || f.count[mfn] !== leaked || f.typeCount[mfn] !== 0) return false;
+  if (leaked === 0 || x.domains.has(f.owner(mfn)) || f.count(mfn) !== leaked || f.typeCount(mfn) !== 0) return false;
   x.leaked.delete(mfn);
-  f.count[mfn] = 0;
-  f.owner[mfn] = NO_OWNER;
-  f.flags[mfn] = 0;
-  f.type[mfn] = 0;
-  f.linear[mfn] = 0;
-  f.tlbflushTimestamp[mfn] = x.clock.now;
+  f.setCount(mfn, 0);
+  f.setOwner(mfn, NO_OWNER);
+  f.setFlags(mfn, 0);
+  f.setType(mfn, 0);
+  f.setLinear(mfn, 0);
+  f.setTlbflushTimestamp(mfn, x.clock.now);
   f.dropContents(mfn);
   return true;
 }
@@ -121,8 +119,8 @@ export function decreaseReservation(x: XenState, d: Domain, mfns: readonly numbe
       x.diag.fail(`Could not get page for mfn ${mfn.toString(16)}`, `mfn ${hex(mfn)} is not d${d.id}'s`, mfn);
       break;
     }
-    if (f.flags[mfn]! & F_ALLOCATED) {
-      f.flags[mfn]! &= ~F_ALLOCATED;
+    if (f.flags(mfn) & F_ALLOCATED) {
+      f.setFlags(mfn, f.flags(mfn) & ~F_ALLOCATED);
       putPage(x, mfn);
     }
     putPage(x, mfn);
@@ -141,11 +139,11 @@ export function memoryExchange(x: XenState, d: Domain, mfns: readonly number[]):
   const f = x.frames;
   for (let i = 0; i < mfns.length; i++) {
     const m = mfns[i]!;
-    const ok = f.valid(m) && f.owner[m] === d.id && f.count[m] === 1 && (f.flags[m]! & F_ALLOCATED) !== 0;
+    const ok = f.valid(m) && f.owner(m) === d.id && f.count(m) === 1 && (f.flags(m) & F_ALLOCATED) !== 0;
     if (!ok) {
       x.diag.fail(
         `steal_page: mfn ${m.toString(16)} caf=${f.valid(m) ? hex08(f.caf(m)) : '-'}`,
-        `mfn ${hex(m)} is still referenced (count ${f.valid(m) ? f.count[m] : 0}): it cannot be exchanged`,
+        `mfn ${hex(m)} is still referenced (count ${f.valid(m) ? f.count(m) : 0}): it cannot be exchanged`,
         m,
       );
       return { rc: EINVAL, failed: i };
@@ -167,38 +165,43 @@ export function destroyDomain(x: XenState, d: Domain): void {
     v.tlb.clear();
   }
   // relinquish_memory's passes (domain.c), L4 first. A frame held by nothing but its allocation
-  // reference (most of a big domain: never typed, never mapped) is freed as it is met, by a few
-  // typed-array stores; only the others (used frames) take the passes and the leak check.
+  // reference (most of a big domain: never typed, never mapped) is freed as it is met, a run of
+  // them at once (a uniform chunk by a few numbers, frames.ts); only the others (used frames) take
+  // the passes and the leak check.
   const used: number[] = [];
   for (const r of d.ranges) {
-    for (let m = r.base; m < r.base + r.count; m++) {
-      if (f.owner[m] !== d.id) continue;
-      if (unused(x, m)) {
-        // Untouched frames come in runs: the run is freed with fills.
-        const end = unusedRun(x, d.id, m, r.base + r.count);
-        freeUnused(x, m, end);
-        m = end - 1;
-        continue;
+    const limit = r.base + r.count;
+    for (let m = r.base; m < limit; ) {
+      if (f.owner(m) !== d.id) {
+        m = Math.max(m + 1, f.uniformEnd(m));
+      } else if (unused(x, m)) {
+        const end = unusedRun(x, d.id, m, limit);
+        f.free(m, end, x.clock.now);
+        m = end;
+      } else {
+        x.framesExamined++;
+        relinquish(x, d, m, PGT_l4_page_table);
+        if (f.owner(m) === d.id) used.push(m);
+        m++;
       }
-      x.framesExamined++;
-      relinquish(x, d, m, PGT_l4_page_table);
-      if (f.owner[m] === d.id) used.push(m);
     }
   }
   for (let level = PGT_l4_page_table - 1; level >= PGT_l2_page_table; level--) {
-    for (const m of used) if (f.owner[m] === d.id) relinquish(x, d, m, level);
+    for (const m of used) if (f.owner(m) === d.id) relinquish(x, d, m, level);
   }
-  // freeUnused leaves the contents of what it freed: a free frame reads as zeroes.
+  // FrameTable.free leaves the contents of what it freed: a free frame reads as zeroes.
   const stale: number[] = [];
-  for (const m of f.writtenFrames()) if (f.owner[m] === NO_OWNER) stale.push(m);
+  for (const m of f.writtenFrames()) if (f.owner(m) === NO_OWNER) stale.push(m);
   for (const m of stale) f.dropContents(m);
+  // Chunks of frames all free again give their arrays back (frames.ts: memory follows use).
+  for (const r of d.ranges) f.compact(r.base, r.base + r.count);
   x.domains.delete(d.id);
   // Nothing may be left: a frame still owned is a leak, unless another domain still maps it or a
   // release build of Xen leaks it too (page-type.ts assertUnreachable; the domain stays a zombie).
   for (const mfn of used) {
-    if (f.owner[mfn] !== d.id) continue;
+    if (f.owner(mfn) !== d.id) continue;
     const foreign = holdersOf(x, mfn).filter((h) => h.dom !== d.id);
-    if (foreign.length + (x.leaked.get(mfn) ?? 0) !== f.count[mfn]) {
+    if (foreign.length + (x.leaked.get(mfn) ?? 0) !== f.count(mfn)) {
       throw new Error(`domain ${d.id} destroyed but mfn ${hex(mfn)} leaked (caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))})`);
     }
   }
@@ -209,39 +212,24 @@ function relinquish(x: XenState, d: Domain, mfn: number, level: number): void {
   const f = x.frames;
   if (!getPage(x, mfn, d.id)) return;
   dropPin(x, mfn);
-  if (f.flags[mfn]! & F_ALLOCATED) {
-    f.flags[mfn]! &= ~F_ALLOCATED;
+  if (f.flags(mfn) & F_ALLOCATED) {
+    f.setFlags(mfn, f.flags(mfn) & ~F_ALLOCATED);
     putPage(x, mfn);
   }
-  if (f.type[mfn] === level && f.flags[mfn]! & (F_VALIDATED | F_PARTIAL)) forceDevalidate(x, mfn);
+  if (f.type(mfn) === level && f.flags(mfn) & (F_VALIDATED | F_PARTIAL)) forceDevalidate(x, mfn);
   putPage(x, mfn);
 }
 
 /** Held by nothing but its allocation reference: never typed, mapped, pinned or a base pointer. */
 function unused(x: XenState, mfn: number): boolean {
   const f = x.frames;
-  return f.count[mfn] === 1 && f.flags[mfn] === F_ALLOCATED && f.typeCount[mfn] === 0;
+  return f.count(mfn) === 1 && f.flags(mfn) === F_ALLOCATED && f.typeCount(mfn) === 0;
 }
 
 /** The end of the run of d's unused frames from `from` (itself unused), at most `limit`. */
 function unusedRun(x: XenState, dom: number, from: number, limit: number): number {
-  const { owner, count, flags, typeCount } = x.frames;
-  let end = from + 1;
-  while (end < limit && owner[end] === dom && count[end] === 1 && flags[end] === F_ALLOCATED && typeCount[end] === 0) end++;
-  return end;
-}
-
-/**
- * What relinquish() comes to for frames [from, to) with only their allocation reference: put_page
- * to 0 and free_domheap_page (page-type.ts freeDomheapPage), stamped for the realloc flush. Their
- * contents are dropped after the pass (destroyDomain): a Map lookup a frame would cost more.
- */
-function freeUnused(x: XenState, from: number, to: number): void {
   const f = x.frames;
-  f.count.fill(0, from, to);
-  f.owner.fill(NO_OWNER, from, to);
-  f.type.fill(0, from, to);
-  f.flags.fill(0, from, to);
-  f.linear.fill(0, from, to);
-  f.tlbflushTimestamp.fill(x.clock.now, from, to);
+  let end = Math.max(from + 1, f.uniformEnd(from));
+  while (end < limit && f.owner(end) === dom && unused(x, end)) end = Math.max(end + 1, f.uniformEnd(end));
+  return Math.min(end, limit);
 }

@@ -121,7 +121,7 @@ function ptUpdate(
   const lo = loOf(val);
   const hi = hiOf(val);
   let rc = EINVAL;
-  const type = f.type[mfn]!;
+  const type = f.type(mfn);
   if (f.locked(mfn)) {
     // page_lock() succeeded: a checked update through the frame's current type.
     if (type === PGT_l1_page_table) {

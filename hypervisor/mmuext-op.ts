@@ -148,12 +148,12 @@ function pin(x: XenState, owner: Domain, arg: Ulong, level: number): number {
     return rc;
   }
   const f = x.frames;
-  if (f.flags[mfn]! & F_PINNED) {
+  if (f.flags(mfn) & F_PINNED) {
     x.diag.fail(`mfn ${mfn.toString(16)} already pinned`, undefined, mfn);
     putPageAndType(x, mfn);
     return EINVAL;
   }
-  f.flags[mfn]! |= F_PINNED;
+  f.setFlags(mfn, f.flags(mfn) | F_PINNED);
   return 0;
 }
 

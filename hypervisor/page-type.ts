@@ -60,7 +60,7 @@ export const TYPE_COUNT_MAX = 0xffffffff;
 export function pfnOf(x: XenState, mfn: number): bigint | number {
   const set = x.m2p.get(mfn);
   if (set !== undefined) return set;
-  const d = x.domains.get(x.frames.owner[mfn] ?? NO_OWNER);
+  const d = x.domains.get(x.frames.valid(mfn) ? x.frames.owner(mfn) : NO_OWNER);
   if (!d) return mfn;
   let pfn = 0;
   for (const r of d.ranges) {
@@ -73,31 +73,31 @@ export function pfnOf(x: XenState, mfn: number): bigint | number {
 /** get_page(pg, d): one general reference, if the frame is allocated to d. */
 export function getPage(x: XenState, mfn: number, dom: number): boolean {
   const f = x.frames;
-  if (!f.valid(mfn) || f.count[mfn] === 0 || f.owner[mfn] !== dom) return false;
-  f.count[mfn]!++;
+  if (!f.valid(mfn) || f.count(mfn) === 0 || f.owner(mfn) !== dom) return false;
+  f.setCount(mfn, f.count(mfn) + 1);
   return true;
 }
 
 /** put_page: drops a general reference; the last one frees the frame to the heap. */
 export function putPage(x: XenState, mfn: number): void {
   const f = x.frames;
-  const c = f.count[mfn]!;
+  const c = f.count(mfn);
   if (c === 0) throw new Error(`put_page underflow on mfn ${hex(mfn)}`);
-  f.count[mfn] = c - 1;
+  f.setCount(mfn, c - 1);
   if (c === 1) freeDomheapPage(x, mfn);
 }
 
 /** free_domheap_pages → free_heap_pages: the frame leaves its owner, stamped for the realloc flush. */
 function freeDomheapPage(x: XenState, mfn: number): void {
   const f = x.frames;
-  if (f.typeCount[mfn] !== 0) {
-    throw new Error(`mfn ${hex(mfn)} freed with type count ${f.typeCount[mfn]} (taf=${hex16(f.taf(mfn))})`);
+  if (f.typeCount(mfn) !== 0) {
+    throw new Error(`mfn ${hex(mfn)} freed with type count ${f.typeCount(mfn)} (taf=${hex16(f.taf(mfn))})`);
   }
-  f.owner[mfn] = NO_OWNER;
-  f.type[mfn] = PGT_none;
-  f.flags[mfn] = 0;
-  f.linear[mfn] = 0;
-  f.tlbflushTimestamp[mfn] = x.clock.now;
+  f.setOwner(mfn, NO_OWNER);
+  f.setType(mfn, PGT_none);
+  f.setFlags(mfn, 0);
+  f.setLinear(mfn, 0);
+  f.setTlbflushTimestamp(mfn, x.clock.now);
   f.dropContents(mfn);
 }
 
@@ -107,8 +107,8 @@ function freeDomheapPage(x: XenState, mfn: number): void {
  */
 export function getPageType(x: XenState, mfn: number, type: number): number {
   const f = x.frames;
-  const count = f.typeCount[mfn]!;
-  const cur = f.type[mfn]!;
+  const count = f.typeCount(mfn);
+  const cur = f.type(mfn);
   if (count === TYPE_COUNT_MAX) {
     x.diag.fail(`Type count overflow on mfn ${mfn.toString(16)}`, undefined, mfn);
     return EINVAL;
@@ -116,20 +116,20 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
   if (count === 0) {
     if (cur !== type) {
       typeChangeFlush(x, mfn);
-      f.type[mfn] = type;
-      f.flags[mfn]! &= ~F_VALIDATED;
+      f.setType(mfn, type);
+      f.setFlags(mfn, f.flags(mfn) & ~F_VALIDATED);
     }
-    f.typeCount[mfn] = 1;
-    if (f.flags[mfn]! & F_VALIDATED) return 0;
+    f.setTypeCount(mfn, 1);
+    if (f.flags(mfn) & F_VALIDATED) return 0;
     if (type >= PGT_l1_page_table && type <= PGT_l4_page_table) {
       // mm.c:3113: validation starts by zeroing nr_validated_ptes, partial_flags and
       // linear_pt_count, which share tlbflush_timestamp's word (asm/mm.h struct page_info): a table
       // that fails at its first entry is left with stamp 0.
-      f.tlbflushTimestamp[mfn] = 0;
+      f.setTlbflushTimestamp(mfn, 0);
       const rc = promote(x, mfn, type, 0);
       if (rc !== 0) return validationFailed(x, mfn, type, rc);
     }
-    f.flags[mfn]! |= F_VALIDATED;
+    f.setFlags(mfn, f.flags(mfn) | F_VALIDATED);
     return 0;
   }
   if (cur !== type) {
@@ -145,30 +145,30 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
     }
     return EINVAL;
   }
-  if (!(f.flags[mfn]! & F_VALIDATED)) {
-    if (f.flags[mfn]! & F_PARTIAL) return resumeValidation(x, mfn, type);
+  if (!(f.flags(mfn) & F_VALIDATED)) {
+    if (f.flags(mfn) & F_PARTIAL) return resumeValidation(x, mfn, type);
     // Another CPU would be validating it; with atomic validation this cannot happen.
     throw new Error(`mfn ${hex(mfn)} in use but not validated (taf=${hex16(f.taf(mfn))})`);
   }
-  f.typeCount[mfn] = count + 1;
+  f.setTypeCount(mfn, count + 1);
   return 0;
 }
 
 /** _put_page_type: drops a type reference; the last one demotes a table and stamps the frame. */
 export function putPageType(x: XenState, mfn: number): void {
   const f = x.frames;
-  const count = f.typeCount[mfn]!;
+  const count = f.typeCount(mfn);
   if (count === 0) throw new Error(`put_page_type underflow on mfn ${hex(mfn)}`);
   if (count === 1) {
-    const type = f.type[mfn]!;
-    if (type >= PGT_l1_page_table && type <= PGT_l4_page_table && f.flags[mfn]! & F_VALIDATED) {
-      f.flags[mfn]! &= ~F_VALIDATED;
+    const type = f.type(mfn);
+    if (type >= PGT_l1_page_table && type <= PGT_l4_page_table && f.flags(mfn) & F_VALIDATED) {
+      f.setFlags(mfn, f.flags(mfn) & ~F_VALIDATED);
       demote(x, mfn, type);
     }
     // _put_final_page_type: stamp, so the next type change knows which TLBs may be stale.
-    f.tlbflushTimestamp[mfn] = x.clock.now;
+    f.setTlbflushTimestamp(mfn, x.clock.now);
   }
-  f.typeCount[mfn] = count - 1;
+  f.setTypeCount(mfn, count - 1);
 }
 
 /**
@@ -198,11 +198,11 @@ function validationFailed(x: XenState, mfn: number, type: number, rc: number): n
   );
   if (mfn !== x.oldGuestTable) {
     f.partial.delete(mfn);
-    f.type[mfn] = PGT_none;
-    f.typeCount[mfn] = 0;
+    f.setType(mfn, PGT_none);
+    f.setTypeCount(mfn, 0);
   } else {
-    f.count[mfn]!++;
-    f.flags[mfn]! |= F_PARTIAL;
+    f.setCount(mfn, f.count(mfn) + 1);
+    f.setFlags(mfn, f.flags(mfn) | F_PARTIAL);
   }
   return rc;
 }
@@ -218,10 +218,10 @@ function resumeValidation(x: XenState, mfn: number, type: number): number {
   const p = f.partial.get(mfn)!;
   if (p.partialSet) throw new Error(`mfn ${hex(mfn)}: resuming a validation through a partial entry`);
   f.partial.delete(mfn);
-  f.flags[mfn]! &= ~F_PARTIAL;
+  f.setFlags(mfn, f.flags(mfn) & ~F_PARTIAL);
   const rc = promote(x, mfn, type, p.nr);
   if (rc !== 0) validationFailed(x, mfn, type, rc);
-  else f.flags[mfn]! |= F_VALIDATED;
+  else f.setFlags(mfn, f.flags(mfn) | F_VALIDATED);
   putPage(x, mfn);
   return rc;
 }
@@ -246,10 +246,10 @@ export function putOldGuestTable(x: XenState): void {
  */
 function putPartialType(x: XenState, mfn: number): void {
   const f = x.frames;
-  if (!(f.flags[mfn]! & F_PARTIAL)) return;
+  if (!(f.flags(mfn) & F_PARTIAL)) return;
   const p = f.partial.get(mfn)!;
   f.partial.delete(mfn);
-  f.flags[mfn]! &= ~F_PARTIAL;
+  f.setFlags(mfn, f.flags(mfn) & ~F_PARTIAL);
   const page = f.page(mfn);
   if (page) {
     if (p.partialSet) {
@@ -257,10 +257,10 @@ function putPartialType(x: XenState, mfn: number): void {
       putPartialType(x, lower);
       putPage(x, lower);
     }
-    releaseEntries(x, mfn, f.type[mfn]!, page, p.nr);
+    releaseEntries(x, mfn, f.type(mfn), page, p.nr);
   }
-  f.tlbflushTimestamp[mfn] = x.clock.now;
-  f.typeCount[mfn] = 0;
+  f.setTlbflushTimestamp(mfn, x.clock.now);
+  f.setTypeCount(mfn, 0);
   putPage(x, mfn);
 }
 
@@ -275,17 +275,17 @@ export function putPageAndType(x: XenState, mfn: number): void {
  */
 export function dropPin(x: XenState, mfn: number): boolean {
   const f = x.frames;
-  if (!(f.flags[mfn]! & F_PINNED)) return false;
-  f.flags[mfn]! &= ~F_PINNED;
+  if (!(f.flags(mfn) & F_PINNED)) return false;
+  f.setFlags(mfn, f.flags(mfn) & ~F_PINNED);
   putPageAndType(x, mfn);
   return true;
 }
 
 /** The flush in _get_page_type on a type change: the owner's dirty vCPUs not flushed since the stamp. */
 function typeChangeFlush(x: XenState, mfn: number): void {
-  const d = x.domains.get(x.frames.owner[mfn]!);
+  const d = x.domains.get(x.frames.owner(mfn));
   if (!d) return;
-  const stamp = x.frames.tlbflushTimestamp[mfn]!;
+  const stamp = x.frames.tlbflushTimestamp(mfn);
   // Usually every vCPU has flushed since the frame's stamp: then there is nothing to filter (a
   // first pin types hundreds of thousands of fresh frames writable, each through here).
   let any = false;
@@ -302,7 +302,7 @@ function typeChangeFlush(x: XenState, mfn: number): void {
 function promote(x: XenState, mfn: number, level: number, start: number): number {
   const f = x.frames;
   const page = f.page(mfn);
-  const owner = f.owner[mfn]!;
+  const owner = f.owner(mfn);
   if (page) {
     const d = x.domains.get(owner)!;
     const rc = level === 1 ? promoteL1(x, mfn, page, d) : promoteLN(x, mfn, level, page, d, start);
@@ -480,7 +480,7 @@ export function forceDevalidate(x: XenState, mfn: number): void {
   const f = x.frames;
   // A partially validated table: its validated entries, and the type and general references of
   // PGT_partial (domain.c relinquish_memory: `if ( x & PGT_partial )`).
-  if (f.flags[mfn]! & F_PARTIAL) return putPartialType(x, mfn);
-  f.flags[mfn]! &= ~F_VALIDATED;
-  demote(x, mfn, f.type[mfn]!);
+  if (f.flags(mfn) & F_PARTIAL) return putPartialType(x, mfn);
+  f.setFlags(mfn, f.flags(mfn) & ~F_VALIDATED);
+  demote(x, mfn, f.type(mfn));
 }

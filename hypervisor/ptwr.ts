@@ -35,8 +35,8 @@ export function ptwrWrite(x: XenState, d: Domain, base: number, va: bigint): boo
   // ptwr_do_page_fault (line 289–295): a frame of d's, locked (mm.c page_lock, line 2046: validated,
   // with a type reference), whose type is L1.
   const t = pteMfn(lo, hi);
-  if (!f.valid(t) || f.count[t] === 0 || f.owner[t] !== d.id || f.type[t] !== PGT_l1_page_table) return false;
-  if (!(f.flags[t]! & F_VALIDATED) || f.typeCount[t] === 0 || f.typeCount[t] === TYPE_COUNT_MAX) return false;
+  if (!f.valid(t) || f.count(t) === 0 || f.owner(t) !== d.id || f.type(t) !== PGT_l1_page_table) return false;
+  if (!(f.flags(t) & F_VALIDATED) || f.typeCount(t) === 0 || f.typeCount(t) === TYPE_COUNT_MAX) return false;
   if (va & 7n) return false; // line 97: a naturally aligned store
   const page = f.pageForWrite(t);
   const slot = Number((va & 0xfffn) >> 3n);

@@ -36,7 +36,7 @@ export function doUpdateVaMapping(
     x.diag.fail(`no L1 maps va ${hex(va)} under the current base`);
     return EINVAL;
   }
-  if (f.owner[l1] !== d.id || f.type[l1] !== PGT_l1_page_table || !f.liveTable(l1)) {
+  if (f.owner(l1) !== d.id || f.type(l1) !== PGT_l1_page_table || !f.liveTable(l1)) {
     x.diag.fail(`mfn ${hex(l1)} mapping va ${hex(va)} is not a validated L1 of d${d.id}`, undefined, l1);
     return EINVAL;
   }

@@ -32,14 +32,15 @@ export async function inputErrorExit(name: string, file: string | undefined, e: 
 }
 
 /** `run`: load the scenario, then `body` gives the text to print (exit 0), or the text and its exit status. */
-export async function scenarioCommand(name: string, scenario: string, body: (s: LoadedScenario) => Promise<string | { text: string; exit: number }>): Promise<void> {
+export async function scenarioCommand(name: string, scenario: string, body: (s: LoadedScenario) => Promise<string | { text: string | null; exit: number }>): Promise<void> {
   const { loadScenario } = await import('../lab/scenarios/load.ts');
   let file: string | undefined;
   try {
     const s = loadScenario(scenario);
     file = s.file;
     const r = await body(s);
-    process.stdout.write((typeof r === 'string' ? r : r.text) + '\n');
+    const text = typeof r === 'string' ? r : r.text;
+    if (text !== null) process.stdout.write(text + '\n');
     process.exitCode = typeof r === 'string' ? 0 : r.exit;
   } catch (e) {
     await inputErrorExit(name, file, e);

@@ -1,9 +1,11 @@
-// `xensim run SCENARIO …`: flags → runScenario → the verdict (text or --json). Exit 0 for any
-// verdict; 2 for bad input (an unknown scenario or knob, a bad file, a schedule that cannot run).
+// `xensim run SCENARIO …`: flags → runScenarioAsync → the verdict (text or --json). Exit 0 for any
+// verdict; 2 for bad input (an unknown scenario or knob, a bad file, a schedule that cannot run);
+// 128 + n for SIGINT, SIGTERM, SIGHUP, which stop it between scheduler steps (no verdict).
 import { Option, type Command } from 'commander';
 import { LOG_LEVELS, type LogLevel } from '../log/write.ts';
 import { intArg, scenarioCommand, scheduleArg } from './args.ts';
-import { collect } from './command.ts';
+import { stopExit } from '../log/output.ts';
+import { collect, runCommand, type StopReason } from './command.ts';
 
 export interface RunFlags {
   policy?: string;
@@ -32,24 +34,33 @@ export function registerRun(program: Command): void {
     .option('--json', 'the verdict as one JSON object')
     .option('--no-expect', "do not check the scenario's own expect for this policy (checked by default: exit 1 naming each that failed)")
     .action(async (scenario: string, flags: RunFlags) => {
-      await scenarioCommand('run', scenario, async (s) => {
-        const { runScenario, verdictText } = await import('../lab/run.ts');
-        const opts: Parameters<typeof runScenario>[1] = { set: flags.set, seed: flags.seed, logLevel: flags.logLevel };
-        if (flags.policy !== undefined) opts.policy = flags.policy;
-        if (flags.vcpus !== undefined) opts.vcpus = flags.vcpus;
-        if (flags.schedule !== undefined) opts.schedule = flags.schedule;
-        if (flags.log !== undefined) opts.log = flags.log;
-        const v = runScenario(s, opts);
-        const text = flags.json ? JSON.stringify(v) : verdictText(v, s.title);
-        // The scenario's expectation holds for its policy as written: not once knobs, vCPUs or the schedule are changed.
-        const asWritten = flags.set.length === 0 && flags.vcpus === undefined && flags.schedule === undefined;
-        if (!flags.expect || !asWritten) return text;
-        const { expectationFailures, expectationFor, failuresText } = await import('../lab/expectation.ts');
-        const e = expectationFor(s, flags.policy);
-        const failed = e === undefined ? [] : expectationFailures(v, e.want);
-        if (failed.length === 0) return text;
-        process.stderr.write(failuresText(e!.key, failed, 'xensim run: '));
-        return { text, exit: 1 };
+      // SIGINT, SIGTERM and SIGHUP stop the run between scheduler steps (runCommand's signal).
+      await runCommand('run', async (signal, err) => {
+        await scenarioCommand('run', scenario, async (s) => {
+          const { runScenarioAsync, verdictText } = await import('../lab/run.ts');
+          const opts: Parameters<typeof runScenarioAsync>[1] = { set: flags.set, seed: flags.seed, logLevel: flags.logLevel };
+          if (flags.policy !== undefined) opts.policy = flags.policy;
+          if (flags.vcpus !== undefined) opts.vcpus = flags.vcpus;
+          if (flags.schedule !== undefined) opts.schedule = flags.schedule;
+          if (flags.log !== undefined) opts.log = flags.log;
+          const v = await runScenarioAsync(s, opts, signal, stopExit);
+          if ('interrupted' in v) {
+            const why = (signal.reason as StopReason | undefined)?.why ?? 'a signal';
+            err.write(`interrupted by ${why} after ${v.steps} steps: no verdict${flags.log ? ` (${flags.log} ends with reason interrupted)` : ''}\n`);
+            return { text: null, exit: stopExit(signal) };
+          }
+          const text = flags.json ? JSON.stringify(v) : verdictText(v, s.title);
+          // The scenario's expectation holds for its policy as written: not once knobs, vCPUs or the schedule are changed.
+          const asWritten = flags.set.length === 0 && flags.vcpus === undefined && flags.schedule === undefined;
+          if (!flags.expect || !asWritten) return text;
+          const { expectationFailures, expectationFor, failuresText } = await import('../lab/expectation.ts');
+          const e = expectationFor(s, flags.policy);
+          const failed = e === undefined ? [] : expectationFailures(v, e.want);
+          if (failed.length === 0) return text;
+          process.stderr.write(failuresText(e!.key, failed, 'xensim run: '));
+          return { text, exit: 1 };
+        });
+        return Number(process.exitCode ?? 0);
       });
     });
 }

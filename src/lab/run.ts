@@ -4,7 +4,7 @@
 // guest's events beside it, in simulated time.
 
 import type { GuestEvent } from '../../guest/events.ts';
-import { Kernel, type RunOptions, type RunResult } from '../../guest/kernel.ts';
+import { Kernel, type RunOptions } from '../../guest/kernel.ts';
 import { ScenarioError } from '../../guest/ops.ts';
 import { Hypervisor, type FlushEvent, type Refusal } from '../../hypervisor/index.ts';
 import { hypervisorPort, type PortRecord } from './guest-port.ts';
@@ -167,6 +167,49 @@ function scenarioFiles(s: Scenario): string[] {
 
 /** runScenario with the scheduler's options given (a chooser, for explore). */
 export function runScenarioWith(s: Scenario, opts: RunScenarioOptions, runOpts: RunOptions): Verdict {
+  const run = startRun(s, opts, runOpts);
+  for (;;) {
+    const r = run.step();
+    if (r !== undefined) return r;
+  }
+}
+
+/** Why runScenarioAsync stopped before the end: the signal's reason (src/cli/command.ts StopReason), and the steps run. */
+export interface RunInterrupted {
+  interrupted: true;
+  steps: number;
+}
+
+/**
+ * runScenario handing the event loop a turn every ~50 ms (between scheduler steps), so that
+ * SIGINT, SIGTERM and SIGHUP (`signal`) stop it there: the log ends with reason `interrupted` and
+ * the exit status the stop means (128 + n), and the run is not finished (no verdict).
+ */
+export async function runScenarioAsync(s: Scenario, opts: RunScenarioOptions, signal: AbortSignal, exitOf: (signal: AbortSignal) => number): Promise<Verdict | RunInterrupted> {
+  const seed = opts.seed ?? 1;
+  const run = startRun(s, opts, opts.schedule ? { seed, schedule: opts.schedule } : { seed });
+  let turn = performance.now();
+  for (let steps = 0; ; steps++) {
+    if (signal.aborted) {
+      run.stop(exitOf(signal));
+      return { interrupted: true, steps };
+    }
+    const r = run.step();
+    if (r !== undefined) return r;
+    if (performance.now() - turn > 50) {
+      await new Promise((resolve) => setImmediate(resolve));
+      turn = performance.now();
+    }
+  }
+}
+
+/** A run under way: step() runs one scheduler step (the verdict when it ends); stop() ends its log as interrupted. */
+interface ScenarioRun {
+  step(): Verdict | undefined;
+  stop(exit: number): void;
+}
+
+function startRun(s: Scenario, opts: RunScenarioOptions, runOpts: RunOptions): ScenarioRun {
   const { label, policy } = resolvePolicy(opts.policy ?? '', s.policy, s.set, opts.set ?? []);
   const vcpus = opts.vcpus ?? s.vcpus;
   // One program per vCPU: fewer vCPUs would drop programs without a word (more leave some idle;
@@ -178,9 +221,17 @@ export function runScenarioWith(s: Scenario, opts: RunScenarioOptions, runOpts: 
   const counter = new VerdictCounter();
   const log = opts.log ? new RunLog(createLog({ dest: opts.log, level: opts.logLevel ?? 'info', inputs: scenarioFiles(s) })) : null;
   // Whatever stops the run, the log ends with a line saying why: the outcome (a BUG and a deadlock
-  // are verdicts, exit 0), or the exception (then thrown on: bad input exit 2, a model bug exit 1).
-  let result: RunResult;
-  try {
+  // are verdicts, exit 0), a signal (interrupted, 128 + n), or the exception (then thrown on: bad
+  // input exit 2, a model bug exit 1).
+  const guarded = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      log?.fail(e);
+      throw e;
+    }
+  };
+  const steps = guarded(() => {
     const hv = new Hypervisor({
       observer: {
         flush: (e) => {
@@ -207,13 +258,20 @@ export function runScenarioWith(s: Scenario, opts: RunScenarioOptions, runOpts: 
     );
     kernel = k;
     const { setup, programs } = opsOf(s);
-    result = k.run(programs.slice(0, vcpus), runOpts, setup);
-  } catch (e) {
-    log?.fail(e);
-    throw e;
-  }
-  log?.end(result.outcome, 0);
-  return counter.verdict(s.name, label, runOpts.seed, vcpus, result);
+    return k.runSteps(programs.slice(0, vcpus), runOpts, setup);
+  });
+  return {
+    step: () => {
+      const r = guarded(() => steps.next());
+      if (!r.done) return undefined;
+      log?.end(r.value.outcome, 0);
+      return counter.verdict(s.name, label, runOpts.seed, vcpus, r.value);
+    },
+    stop: (exit) => {
+      steps.return(undefined as never);
+      log?.end('interrupted', exit);
+    },
+  };
 }
 
 /** The verdict for people: read in seconds. */

@@ -95,7 +95,7 @@ export interface SimClock {
 
 export type StopReason = 'finished' | 'bad_input' | 'expect_failed' | 'audit' | 'interrupted' | 'internal_error' | 'diverged';
 /** Why a guest run's log ends: the verdict's outcome, or what stopped it (src/lab/run.ts). */
-export type RunEndReason = 'completed' | 'deadlock' | 'bug' | 'pruned' | 'bad_input' | 'internal_error';
+export type RunEndReason = 'completed' | 'deadlock' | 'bug' | 'pruned' | 'bad_input' | 'internal_error' | 'interrupted';
 
 /** A holder as Xen names it, plus, in a guest run, what the guest says the mapping is (guest/blame.ts). */
 export type BlameHolder = Holder & { guest?: string };

@@ -19,17 +19,17 @@ function allHoldersByScan(x: XenState, mfn: number): Holder[] {
   const out: Holder[] = [];
   for (const table of f.writtenFrames()) {
     if (!x.frames.liveTable(table)) continue;
-    const level = f.type[table]!;
+    const level = f.type(table);
     const page = f.page(table)!;
     for (let i = 0; i < 512; i++) {
       const lo = page[2 * i]!;
       const hi = page[2 * i + 1]!;
       if (!(lo & 1) || (level === 4 && !isGuestL4Slot(i))) continue;
       if (pteMfn(lo, hi) !== mfn || table === mfn || (level === 1 && isMmio(mfn))) continue;
-      out.push({ kind: `l${level}e` as Holder['kind'], mfn: table, slot: i, val: toBig(lo, hi), dom: f.owner[table]!, rw: (lo & 2) !== 0 });
+      out.push({ kind: `l${level}e` as Holder['kind'], mfn: table, slot: i, val: toBig(lo, hi), dom: f.owner(table), rw: (lo & 2) !== 0 });
     }
   }
-  if (f.valid(mfn) && f.flags[mfn]! & F_PINNED) out.push({ kind: 'pin', mfn, dom: f.owner[mfn]! });
+  if (f.valid(mfn) && f.flags(mfn) & F_PINNED) out.push({ kind: 'pin', mfn, dom: f.owner(mfn) });
   for (const d of x.domains.values()) {
     for (const v of d.vcpus) {
       if (v.guestTable === mfn) out.push({ kind: 'cr3', mfn, dom: d.id, vcpu: v.id });
@@ -42,8 +42,8 @@ function allHoldersByScan(x: XenState, mfn: number): Holder[] {
 /** The definition: every holder, filtered to those of the frame's current type. */
 function typeHoldersByDefinition(x: XenState, mfn: number): Holder[] {
   const f = x.frames;
-  if (!f.valid(mfn) || f.typeCount[mfn] === 0) return [];
-  const writable = f.type[mfn] === PGT_writable_page;
+  if (!f.valid(mfn) || f.typeCount(mfn) === 0) return [];
+  const writable = f.type(mfn) === PGT_writable_page;
   return allHoldersByScan(x, mfn).filter((h) => (writable ? h.kind === 'l1e' && h.rw : h.kind !== 'l1e'));
 }
 
@@ -65,7 +65,7 @@ describe('typeHolders', () => {
       expect(hv.audit()).toEqual([]);
       const f: FrameTable = x.frames;
       for (let mfn = 0; mfn < f.size; mfn++) {
-        if (f.count[mfn] === 0) continue;
+        if (f.count(mfn) === 0) continue;
         compared++;
         const at = `mfn ${mfn.toString(16)} after record ${i}`;
         expect(holdersOf(x, mfn), at).toEqual(allHoldersByScan(x, mfn));

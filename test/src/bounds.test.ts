@@ -1,6 +1,6 @@
 // Small inputs, bounded costs (issue 15, item 1; docs/limits.md "What a command costs"): each bomb
 // of test/fixtures/bombs/ replays as it should, and its cost is checked by a counter or a size —
-// frames examined one by one, bytes of log — never by wall time.
+// frames examined one by one, bytes the frame table holds, bytes of log — never by wall time.
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,8 @@ import { MAX_EXPLORE_DEPTH } from '../../src/lab/explore/dpor.ts';
 import { loadScenario } from '../../src/lab/scenarios/load.ts';
 import { MAX_LOGGED_BLOCKERS } from '../../src/log/write.ts';
 import { replay } from '../../src/replay/replay.ts';
+import { callerOf, execute } from '../../src/replay/execute.ts';
+import { readTrace } from '../../src/trace/index.ts';
 import { repo } from './built.ts';
 
 const BOMBS = join(repo, 'test/fixtures/bombs');
@@ -28,8 +30,61 @@ function bigDomain(hv: Hypervisor): void {
   expect(hv.hypercall({ dom: 1, vcpu: 0 }, { op: 'mmuext_op', ops: [{ cmd: MMUEXT.pin_l1_table, mfn: 0x1000 }] }).rc).toBe(0);
 }
 
+/** Replays a fixture into a Hypervisor of its own (replay's reader and execute), to read its counters. */
+async function replayInto(file: string): Promise<{ hv: Hypervisor; peaks: number[] }> {
+  const hv = new Hypervisor();
+  const peaks: number[] = [];
+  for await (const { line, record } of readTrace(join(BOMBS, file))) {
+    expect(execute(hv, record, callerOf(hv, record, file, line)).rc).toBe(0);
+    peaks.push(hv.frameTableBytes);
+  }
+  return { hv, peaks };
+}
+
+/**
+ * The frame table's bound (docs/limits.md): 17 bytes per 4,096 frames of the machine built so far,
+ * plus 72 KiB per chunk of 4,096 frames with a frame used one by one, plus 4 KiB per page written.
+ * The fixtures' domains use two frames of one chunk and write one page.
+ */
+const MACHINE = 2 ** 26;
+const BOUND = (MACHINE / 4096) * 17 + 72 * 1024 + 4096;
+
+describe('the frame table costs the frames used, not the machine (issue 15: a 100-byte create_domain took 494 MB)', () => {
+  it('create-domain-64m.ndjson: a 90-byte create_domain of 64 M frames holds under 300 KiB, no chunk materialized', async () => {
+    const { hv } = await replayInto('create-domain-64m.ndjson');
+    expect(hv.frameTablePeakBytes).toBeLessThanOrEqual((MACHINE / 4096) * 17);
+    expect(hv.frame(0x1000 + 0x3fff000 - 1)).toMatchObject({ owner: 1, count: 1, type: 'none', allocated: true });
+  });
+
+  it('create-destroy.ndjson: ten create/destroy pairs of a 64 M-frame domain stay within the bound at every record', async () => {
+    const { hv, peaks } = await replayInto('create-destroy.ndjson');
+    expect(peaks).toHaveLength(40);
+    expect(hv.frameTablePeakBytes).toBeLessThanOrEqual(BOUND);
+    // Destroyed whole: the used chunk is uniform again (free), only the uniform chunks remain.
+    expect(hv.frameTableBytes).toBeLessThanOrEqual((MACHINE / 4096) * 17);
+    for (const m of [0x1000, 0x1001, 0x3ffffff]) expect(hv.frame(m)).toMatchObject({ owner: null, count: 0, type: 'none' });
+  });
+
+  it('audit-big-domain.ndjson: 20 audits of a 16 M-frame domain stay within the bound, examining the 2 used frames each', async () => {
+    const { hv } = await replayInto('audit-big-domain.ndjson');
+    expect(hv.frameTablePeakBytes).toBeLessThanOrEqual(BOUND);
+    expect(hv.framesExamined).toBe(20 * 2);
+  });
+
+  it('a chunk freed whole gives its arrays back; a frame written again takes one chunk', () => {
+    const hv = new Hypervisor();
+    hv.createDomain({ domid: 1, vcpus: 1, base: 0x1000, count: 0x2000 });
+    const uniform = hv.frameTableBytes;
+    // A pin writes the frame's type, type count and flags: its chunk is materialized, no page.
+    expect(hv.hypercall({ dom: 1, vcpu: 0 }, { op: 'mmuext_op', ops: [{ cmd: MMUEXT.pin_l1_table, mfn: 0x2fff }] }).rc).toBe(0);
+    expect(hv.frameTableBytes - uniform).toBe(72 * 1024);
+    hv.destroyDomain(1);
+    expect(hv.frameTableBytes).toBe(uniform);
+  });
+});
+
 describe('create/destroy and audit cost what the domain uses, not its size', () => {
-  it('create-destroy.ndjson: ten pairs of a 4 M-frame domain using two frames replay cleanly', async () => {
+  it('create-destroy.ndjson: ten pairs of a 64 M-frame domain using two frames replay cleanly', async () => {
     const s = await replay(join(BOMBS, 'create-destroy.ndjson'), quiet);
     expect(s).toMatchObject({ exit: 0, failed: 0, held: 10 });
   });
@@ -46,7 +101,7 @@ describe('create/destroy and audit cost what the domain uses, not its size', () 
     }
   });
 
-  it('audit-big-domain.ndjson: 20 audits of a 4 M-frame domain hold, each examining the used frames only', async () => {
+  it('audit-big-domain.ndjson: 20 audits of a 16 M-frame domain hold, each examining the used frames only', async () => {
     const s = await replay(join(BOMBS, 'audit-big-domain.ndjson'), quiet);
     expect(s).toMatchObject({ exit: 0, failed: 0, held: 21 });
     const hv = new Hypervisor();

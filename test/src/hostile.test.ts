@@ -87,6 +87,9 @@ const CORPUS: Record<string, Case> = {
   'scenario-proto-key.json': { commands: SCENARIO, line: 32, field: 'expect.__proto__', says: /the key "__proto__" is not allowed/ },
   'scenario-more-programs.json': { commands: RUN, line: 25, field: 'programs[1]', says: /a program for vCPU 1, but the scenario has 1 vCPU \("vcpus": 1\); it would never run/ },
   'scenario-object-knob.json': { commands: SCENARIO, line: 37, field: 'set[0]', says: /unknown knob "toString"; knobs: / },
+  'scenario-constructor-knob.json': { commands: SCENARIO, line: 37, field: 'set[0]', says: /unknown knob "constructor"; knobs: / },
+  'scenario-constructor-policy.json': { commands: SCENARIO, line: 36, field: 'policy', says: /unknown policy preset "constructor"; presets: / },
+  'scenario-tostring-expect.json': { commands: SCENARIO, line: 32, field: 'expect.toString', says: /unknown policy preset "toString"; presets: / },
 };
 
 let built: Built;
