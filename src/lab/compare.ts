@@ -212,6 +212,9 @@ class Threads {
   private readonly workers: Worker[] = [];
   /** Workers that have posted verdicts (they started, and end on their own once the runs run out). */
   private readonly ran = new Set<Worker>();
+  /** Workers whose counters came (their last message), and who waits for those still to come. */
+  private readonly reported = new Set<Worker>();
+  private readonly ending = new Map<Worker, (v: unknown) => void>();
   private live = 0;
   private closing = false;
   private failure: Error | undefined;
@@ -221,6 +224,8 @@ class Threads {
   /** This thread's claims and counters; the workers' counters as they end. */
   private readonly here: ChunkClaimer;
   private readonly ended: ThreadStats[] = [];
+  /** When the last verdict came (ms since the epoch). */
+  private doneAt: number | undefined;
 
   private readonly signal: AbortSignal | undefined;
 
@@ -232,10 +237,10 @@ class Threads {
     this.here = new ChunkClaimer(this.next, m.total, threads, 0, this.startedAt);
   }
 
-  /** What each thread did (this one first, then the workers that ended), and the matrix's length so far. */
+  /** What each thread did (this one first, then the workers that ended), and the matrix's length: until its last verdict came. */
   stats(): CompareStats {
     const threads = [...(this.here.stats.runs > 0 ? [this.here.stats] : []), ...[...this.ended].sort((a, b) => a.thread - b.thread)];
-    return { wallMs: performance.timeOrigin + performance.now() - this.startedAt, threads };
+    return { wallMs: (this.doneAt ?? performance.timeOrigin + performance.now()) - this.startedAt, threads };
   }
 
   async run(): Promise<void> {
@@ -253,6 +258,7 @@ class Threads {
       this.check();
       // The rest come in the workers' batches.
       if (m.done < m.total && this.failure === undefined && this.signal?.aborted !== true) await new Promise<void>((r) => (this.settle = r));
+      this.doneAt = performance.timeOrigin + performance.now();
       if (this.failure !== undefined) throw this.failure;
     } catch (e) {
       this.fail(e as Error);
@@ -263,7 +269,10 @@ class Threads {
       // the last run was done is stopped, not waited for, and so is every worker after a stop.
       this.closing = true;
       const stopped = this.failure !== undefined || this.signal?.aborted === true;
-      await Promise.all(this.workers.map((w) => (!stopped && this.ran.has(w) ? new Promise((r) => w.once('exit', r)) : w.terminate())));
+      await Promise.all(this.workers.map(async (w) => {
+        if (!stopped && this.ran.has(w) && !this.reported.has(w)) await new Promise((r) => (this.ending.set(w, r), w.once('exit', r)));
+        await w.terminate();
+      }));
     }
   }
 
@@ -290,6 +299,8 @@ class Threads {
       w.on('message', (msg: CompareBatch | CompareFailure | CompareWorkerEnd) => {
         if ('stats' in msg) {
           this.ended.push(msg.stats);
+          this.reported.add(w);
+          this.ending.get(w)?.(undefined);
           return;
         }
         if (!Array.isArray(msg)) {
