@@ -1,36 +1,44 @@
-// A worker thread of `xensim compare` (compare.ts): claims runs from the shared counter until none
-// is left, and posts the verdicts back in batches (a message a run cost more than some runs).
+// A worker thread of `xensim compare` (compare.ts): claims chunks of runs from the shared counter
+// (compare-chunks.ts) until none is left, posts the verdicts back a chunk at a time (at least every
+// POST_MS, for the progress bar), and at the end what it did (its ThreadStats).
 import { parentPort, workerData } from 'node:worker_threads';
+import { ChunkClaimer } from './compare-chunks.ts';
 import { runScenario } from './run.ts';
 import type { CompareBatch, CompareFailure, CompareWorkerData } from './compare.ts';
 import type { Verdict } from './verdict.ts';
 
-/** A batch goes back at least this often (the progress bar), or when the runs run out. */
+/** A batch goes back at least this often (the progress bar), or at the end of a chunk. */
 const POST_MS = 50;
 
-const { scenarios, jobs, set, next: shared } = workerData as CompareWorkerData;
-const next = new Int32Array(shared);
+const { scenarios, jobs, set, next: shared, threads, thread, startedAt } = workerData as CompareWorkerData;
+const claimer = new ChunkClaimer(new Int32Array(shared), jobs.length, threads, thread, startedAt);
 let batch: CompareBatch = [];
 let last = performance.now();
-for (;;) {
-  const i = Atomics.add(next, 0, 1);
-  if (i >= jobs.length) break;
-  const [s, policy, seed] = jobs[i]!;
-  let verdict: Verdict;
-  try {
-    verdict = runScenario(scenarios[s]!, { policy, seed, set });
-  } catch (e) {
-    // The run's error goes back whole (name, and the op that a scenario error points at).
-    const { name, message, op } = e as Error & { op?: unknown };
-    const failure: CompareFailure = { failed: { index: i, name, message, op } };
-    parentPort!.postMessage(failure);
-    break;
+const post = (): void => {
+  if (batch.length > 0) parentPort!.postMessage(batch);
+  batch = [];
+  last = performance.now();
+};
+work: for (let chunk = claimer.claim(); chunk !== undefined; chunk = claimer.claim()) {
+  for (let i = chunk[0]; i < chunk[1]; i++) {
+    const [s, policy, seed] = jobs[i]!;
+    let verdict: Verdict;
+    const t0 = performance.now();
+    try {
+      verdict = runScenario(scenarios[s]!, { policy, seed, set });
+    } catch (e) {
+      // The run's error goes back whole (name, and the op that a scenario error points at).
+      const { name, message, op } = e as Error & { op?: unknown };
+      post();
+      const failure: CompareFailure = { failed: { index: i, name, message, op } };
+      parentPort!.postMessage(failure);
+      break work;
+    }
+    claimer.ran(t0);
+    batch.push([i, verdict]);
+    if (performance.now() - last >= POST_MS) post();
   }
-  batch.push([i, verdict]);
-  if (performance.now() - last >= POST_MS) {
-    parentPort!.postMessage(batch);
-    batch = [];
-    last = performance.now();
-  }
+  post();
 }
-if (batch.length > 0) parentPort!.postMessage(batch);
+post();
+parentPort!.postMessage({ stats: claimer.stats });

@@ -1,10 +1,13 @@
 // `xensim compare`: the matrix of verdicts, scenarios × policies × seeds, as a table (or JSON/CSV).
-// Large matrices run on every core: this thread and worker threads claim the runs one at a time
-// from a shared counter, so a thread that starts late or runs slow takes fewer. Each cell is the
-// same verdict `run` gives, whichever thread ran it.
+// Large matrices run on every core: this thread and worker threads claim the runs a chunk at a time
+// from a shared counter (compare-chunks.ts: chunks sized by each thread's measured cost, shrinking
+// to single runs at the end), so a thread that starts late or runs slow takes fewer, and all end
+// together. Each cell is the same verdict `run` gives, whichever thread ran it; the verdicts are
+// put back in matrix order, so the output is the same bytes whatever the threads.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { ChunkClaimer, type CompareStats, type ThreadStats } from './compare-chunks.ts';
 import { loadScenario } from './scenarios/load.ts';
 import type { Scenario } from './scenarios/schema.ts';
 import { runScenario } from './run.ts';
@@ -40,6 +43,8 @@ export interface CompareOptions {
   shard?: { index: number; count: number };
   /** Abort = claim no more runs; compare returns the verdicts done (in order, possibly with gaps). */
   signal?: AbortSignal;
+  /** With threads: what each did (runs, chunks, busy time, first and last run), once the matrix is done. */
+  onStats?: (s: CompareStats) => void;
 }
 
 /** What a worker thread is given (compare-worker.ts): the parsed scenarios, so no thread reads a file. */
@@ -50,10 +55,17 @@ export interface CompareWorkerData {
   set: string[];
   /** Int32 [0]: the next job index to claim (Atomics.add). */
   next: SharedArrayBuffer;
+  /** Threads in all (chunk sizes shrink to a share of what is left each), this worker's number, and the matrix's start (ms since the epoch). */
+  threads: number;
+  thread: number;
+  startedAt: number;
 }
 
-/** What a worker posts: a batch of [job index, verdict]. */
+/** What a worker posts: a batch of [job index, verdict]; at its end, its counters. */
 export type CompareBatch = [number, Verdict][];
+export interface CompareWorkerEnd {
+  stats: ThreadStats;
+}
 /** …or, when a run threw, what the error was (then it stops): rebuilt here by runError. */
 export interface CompareFailure {
   failed: { index: number; name: string; message: string; op?: unknown };
@@ -158,8 +170,9 @@ class Matrix {
     }
   }
 
-  workerData(next: Int32Array): CompareWorkerData {
-    return { scenarios: this.scenarios, jobs: this.jobs.map((j) => [this.which.get(j.scenario)!, j.policy, j.seed]), set: this.set, next: next.buffer as SharedArrayBuffer };
+  workerData(next: Int32Array, threads: number, startedAt: number): Omit<CompareWorkerData, 'thread'> {
+    const jobs = this.jobs.map((j): [number, string, number] => [this.which.get(j.scenario)!, j.policy, j.seed]);
+    return { scenarios: this.scenarios, jobs, set: this.set, next: next.buffer as SharedArrayBuffer, threads, startedAt };
   }
 }
 
@@ -183,11 +196,13 @@ export async function compare(o: CompareOptions): Promise<Verdict[]> {
     }
     return m.finished();
   }
-  await new Threads(m, threads, o.mainThreadRuns ?? true, o.signal).run();
+  const t = new Threads(m, threads, o.mainThreadRuns ?? true, o.signal);
+  await t.run();
+  o.onStats?.(t.stats());
   return m.finished();
 }
 
-/** A matrix on this thread and worker threads, which claim runs from a shared counter. */
+/** A matrix on this thread and worker threads, which claim chunks of runs from a shared counter. */
 class Threads {
   private readonly m: Matrix;
   private readonly count: number;
@@ -195,10 +210,22 @@ class Threads {
   /** Int32 [0]: the next job index to claim. */
   private readonly next = new Int32Array(new SharedArrayBuffer(4));
   private readonly workers: Worker[] = [];
+  /** Workers that have posted verdicts (they started, and end on their own once the runs run out). */
+  private readonly ran = new Set<Worker>();
+  /** Workers whose counters came (their last message), and who waits for those still to come. */
+  private readonly reported = new Set<Worker>();
+  private readonly ending = new Map<Worker, (v: unknown) => void>();
   private live = 0;
   private closing = false;
   private failure: Error | undefined;
   private settle: (() => void) | undefined;
+  /** When the matrix started (ms since the epoch: every thread's clock counts from it). */
+  private readonly startedAt = performance.timeOrigin + performance.now();
+  /** This thread's claims and counters; the workers' counters as they end. */
+  private readonly here: ChunkClaimer;
+  private readonly ended: ThreadStats[] = [];
+  /** When the last verdict came (ms since the epoch). */
+  private doneAt: number | undefined;
 
   private readonly signal: AbortSignal | undefined;
 
@@ -207,13 +234,20 @@ class Threads {
     this.count = threads;
     this.mainRunning = mainThreadRuns;
     this.signal = signal;
+    this.here = new ChunkClaimer(this.next, m.total, threads, 0, this.startedAt);
+  }
+
+  /** What each thread did (this one first, then the workers that ended), and the matrix's length: until its last verdict came. */
+  stats(): CompareStats {
+    const threads = [...(this.here.stats.runs > 0 ? [this.here.stats] : []), ...[...this.ended].sort((a, b) => a.thread - b.thread)];
+    return { wallMs: (this.doneAt ?? performance.timeOrigin + performance.now()) - this.startedAt, threads };
   }
 
   async run(): Promise<void> {
     const m = this.m;
     // A stop: no thread claims another run; the runs in flight are let go (terminate below).
     const onAbort = (): void => {
-      Atomics.store(this.next, 0, m.total);
+      ChunkClaimer.stopAll(this.next, m.total);
       this.settle?.();
     };
     this.signal?.addEventListener('abort', onAbort, { once: true });
@@ -224,22 +258,28 @@ class Threads {
       this.check();
       // The rest come in the workers' batches.
       if (m.done < m.total && this.failure === undefined && this.signal?.aborted !== true) await new Promise<void>((r) => (this.settle = r));
+      this.doneAt = performance.timeOrigin + performance.now();
       if (this.failure !== undefined) throw this.failure;
     } catch (e) {
       this.fail(e as Error);
       throw e;
     } finally {
       this.signal?.removeEventListener('abort', onAbort);
-      // A worker still starting when the last run was done is stopped, not waited for.
+      // A worker that ran is let end (its counters are its last message); one still starting when
+      // the last run was done is stopped, not waited for, and so is every worker after a stop.
       this.closing = true;
-      await Promise.all(this.workers.map((w) => w.terminate()));
+      const stopped = this.failure !== undefined || this.signal?.aborted === true;
+      await Promise.all(this.workers.map(async (w) => {
+        if (!stopped && this.ran.has(w) && !this.reported.has(w)) await new Promise((r) => (this.ending.set(w, r), w.once('exit', r)));
+        await w.terminate();
+      }));
     }
   }
 
   private fail(e: Error): void {
     if (this.closing) return;
     this.failure ??= e;
-    Atomics.store(this.next, 0, this.m.total); // no thread claims another run
+    ChunkClaimer.stopAll(this.next, this.m.total); // no thread claims another run
     this.settle?.();
   }
 
@@ -252,15 +292,22 @@ class Threads {
   private startWorkers(): void {
     const m = this.m;
     const url = new URL(import.meta.url.endsWith('.ts') ? './compare-worker.ts' : './compare-worker.js', import.meta.url);
-    const data = m.workerData(this.next);
+    const data = m.workerData(this.next, this.count, this.startedAt);
     for (let t = this.mainRunning ? 1 : 0; t < this.count; t++) {
-      const w = startWorker(url, data);
+      const w = startWorker(url, { ...data, thread: this.mainRunning ? t : t + 1 });
       this.live++;
-      w.on('message', (msg: CompareBatch | CompareFailure) => {
+      w.on('message', (msg: CompareBatch | CompareFailure | CompareWorkerEnd) => {
+        if ('stats' in msg) {
+          this.ended.push(msg.stats);
+          this.reported.add(w);
+          this.ending.get(w)?.(undefined);
+          return;
+        }
         if (!Array.isArray(msg)) {
           this.fail(runError(msg.failed, m.scenarioOf(m.jobs[msg.failed.index]!).file));
           return;
         }
+        this.ran.add(w);
         m.take(msg);
         if (m.done === m.total) this.settle?.();
       });
@@ -274,16 +321,20 @@ class Threads {
     }
   }
 
-  /** This thread claims runs too, letting the event loop in (worker batches, the progress bar) every YIELD_MS. */
+  /** This thread claims chunks too, letting the event loop in (worker batches, the progress bar) every YIELD_MS. */
   private async runOnThisThread(): Promise<void> {
     let last = performance.now();
     while (this.mainRunning && this.failure === undefined) {
-      const i = Atomics.add(this.next, 0, 1);
-      if (i >= this.m.total) break;
-      this.m.runHere(this.m.jobs[i]!);
-      if (performance.now() - last >= YIELD_MS) {
-        await new Promise<void>((r) => setImmediate(r));
-        last = performance.now();
+      const chunk = this.here.claim();
+      if (chunk === undefined) break;
+      for (let i = chunk[0]; i < chunk[1] && this.failure === undefined && this.signal?.aborted !== true; i++) {
+        const t0 = performance.now();
+        this.m.runHere(this.m.jobs[i]!);
+        this.here.ran(t0);
+        if (performance.now() - last >= YIELD_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          last = performance.now();
+        }
       }
     }
   }

@@ -45,7 +45,7 @@ export function memory(dir: string, sizes: readonly [number, number], progress: 
   });
   const [small, big] = runs as [ChildResult & { n: number }, ChildResult & { n: number }];
   const mib = (kib: number) => round3(kib / 1024);
-  const section = `4. Memory: peak RSS of replay --log (log at info), in a child process`;
+  const section = `5. Memory: peak RSS of replay --log (log at info), in a child process`;
   return [
     judge({
       id: `memory.replay.${big.n}`,

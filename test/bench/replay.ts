@@ -118,10 +118,13 @@ export async function replayThroughput(dir: string, records: number, rounds: num
       unit: 'records/s',
       baseline: { what: 'read + JSON.parse only', value: Math.round(perSec(records, t.floorParse.ms)), unit: 'records/s' },
       ratio: round3(t.replayNoLog.ms / t.floorParse.ms),
-      goal: { on: 'value', op: '>=', limit: 300_000 },
+      // Issue 18: ≤ 1.5× the floor (it was ≥ 300 k records/s, met since issue 8).
+      goal: { on: 'ratio', op: '<=', limit: 1.5 },
       note:
         `of the ${ms(t.replayNoLog.ms)}: read + JSON.parse ${ms(t.floorParse.ms)}, checking the fields into records ` +
-        `${ms(t.readRecords.ms - t.floorParse.ms)}, the simulated Xen ${ms(t.replayNoLog.ms - t.readRecords.ms)}`,
+        `${ms(t.readRecords.ms - t.floorParse.ms)}, the simulated Xen ${ms(t.replayNoLog.ms - t.readRecords.ms)}. ` +
+        `What stands in the way of 1.5×: the simulated Xen alone costs ${(100 * (t.replayNoLog.ms - t.readRecords.ms) / t.floorParse.ms).toFixed(0)} % of the floor, ` +
+        `and 1.5× leaves 50 % for it and the field checks together`,
       samples: { replayNoLog: t.replayNoLog.samples, floorParse: t.floorParse.samples, readRecords: t.readRecords.samples },
     }),
     judge({

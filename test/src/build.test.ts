@@ -140,17 +140,21 @@ describe.concurrent('the built command (node dist/xensim.js)', () => {
     const scenario = { ...loadScenario('fork-pin-clean'), file: 'fork-pin-clean' };
     const jobs: [number, string, number][] = [1, 2, 3].map((seed) => [0, 'force', seed]);
     const next = new SharedArrayBuffer(4);
-    const data: CompareWorkerData = { scenarios: [scenario], jobs, set: [], next };
+    const data: CompareWorkerData = { scenarios: [scenario], jobs, set: [], next, threads: 1, thread: 1, startedAt: Date.now() };
     const got: CompareBatch = [];
+    let stats: { runs: number; chunks: number } | undefined;
     await new Promise<void>((resolve, reject) => {
       const w = new Worker(join(root, 'dist/compare-worker.js'), { workerData: data });
-      w.on('message', (b: CompareBatch) => got.push(...b));
+      w.on('message', (b: CompareBatch | { stats: { runs: number; chunks: number } }) => (Array.isArray(b) ? got.push(...b) : (stats = b.stats)));
       w.on('error', reject);
       w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`))));
     });
     expect(got.map(([i]) => i).sort()).toEqual([0, 1, 2]);
     for (const [i, v] of got) expect(v).toEqual(runScenario(loadScenario('fork-pin-clean'), { policy: 'force', seed: jobs[i]![2], set: [] }));
     expect(new Int32Array(next)[0]).toBeGreaterThanOrEqual(3);
+    // …and says what it did at its end: every run, in chunks (the first of one run).
+    expect(stats!.runs).toBe(3);
+    expect(stats!.chunks).toBeGreaterThanOrEqual(2);
   });
 
   it('--version prints package.json\'s version', async () => {

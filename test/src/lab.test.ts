@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { CompareStats } from '../../src/lab/compare-chunks.ts';
 import { compare } from '../../src/lab/compare.ts';
 import { explore } from '../../src/lab/explore.ts';
 import { replay } from '../../src/replay/replay.ts';
@@ -64,9 +65,20 @@ describe('compare', () => {
     expect(JSON.stringify(two)).toBe(JSON.stringify(one));
     // Every run on a worker (this thread only gathers): the verdicts cross the thread boundary.
     let calls = 0;
-    const workersOnly = await compare({ scenarios, policies, seeds, workers: 2, mainThreadRuns: false, onProgress: () => void calls++ });
+    let stats: CompareStats | undefined;
+    const workersOnly = await compare({ scenarios, policies, seeds, workers: 2, mainThreadRuns: false, onProgress: () => void calls++, onStats: (st) => (stats = st) });
     expect(JSON.stringify(workersOnly)).toBe(JSON.stringify(one));
     expect(calls).toBeGreaterThan(0);
+    // The two workers' counters: every run counted once, in chunks that start at one run (no cost
+    // measured yet) and end at one run (the tail is shared out run by run).
+    expect(stats!.threads.map((t) => t.thread)).toEqual([1, 2]);
+    expect(stats!.threads.reduce((a, t) => a + t.runs, 0)).toBe(one.length);
+    for (const t of stats!.threads) {
+      if (t.runs === 0) continue;
+      expect(t.minChunk).toBe(1);
+      expect(t.chunks).toBeLessThanOrEqual(t.runs);
+      expect(t.lastMs).toBeGreaterThanOrEqual(t.firstMs);
+    }
   }, 120_000);
 
   it('all scenarios × the four purge-flush policies × 10 seeds: the threaded matrix equals run, cell by cell', async () => {
