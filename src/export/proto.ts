@@ -89,6 +89,7 @@ class Interner {
 
 /** JSON text of a nested arg (log lines hold no bigint, but the timeline's own args might). */
 function jsonText(v: unknown): string {
+  if (Array.isArray(v) && v.length === 0) return '[]';
   try {
     return JSON.stringify(v) ?? 'null';
   } catch {
@@ -172,6 +173,13 @@ export class ProtoTraceWriter {
   }
 
   private packet(build: () => void, ts?: number, interned = false): void {
+    this.beginPacket(ts, interned);
+    build();
+    this.endPacket();
+  }
+
+  /** A TracePacket's start: its timestamp, sequence and (for events) the sequence flags. */
+  private beginPacket(ts: number | undefined, interned: boolean): void {
     const w = this.w;
     w.open(TRACE_PACKET);
     if (ts !== undefined) w.uint(P_TIMESTAMP, clampTs(ts));
@@ -180,7 +188,10 @@ export class ProtoTraceWriter {
       w.uint(P_SEQ_FLAGS, this.first ? SEQ_CLEARED | SEQ_NEEDS_STATE : SEQ_NEEDS_STATE);
       this.first = false;
     }
-    build();
+  }
+
+  private endPacket(): void {
+    const w = this.w;
     w.close();
     this.packets++;
     if (w.pos >= COMPRESS_AT) this.flush();
@@ -236,26 +247,23 @@ export class ProtoTraceWriter {
   }
 
   private event(type: number, track: number, ts: number, name: string | undefined, cat: string | undefined, args: Obj | undefined): void {
+    // The hot path (every slice's begin and end): written straight, no closure per event.
     const nameId = name !== undefined ? this.names.iid(name) : undefined;
     const catId = cat !== undefined ? this.cats.iid(cat) : undefined;
-    this.packet(
-      () => {
-        const w = this.w;
-        w.open(P_TRACK_EVENT);
-        w.uint(TE_TYPE, type);
-        w.uint(TE_TRACK, track);
-        if (catId !== undefined) w.uint(TE_CATEGORY_IIDS, catId);
-        else if (cat !== undefined) w.string(TE_CATEGORIES, cat);
-        if (nameId !== undefined) w.uint(TE_NAME_IID, nameId);
-        else if (name !== undefined) w.string(TE_NAME, name);
-        if (args !== undefined) for (const k in args) this.annotation(k, args[k]);
-        w.close();
-        // After the event in the packet's bytes: trace processor reads a packet's interned data first.
-        this.internedData();
-      },
-      ts,
-      true,
-    );
+    this.beginPacket(ts, true);
+    const w = this.w;
+    w.open(P_TRACK_EVENT);
+    w.uint(TE_TYPE, type);
+    w.uint(TE_TRACK, track);
+    if (catId !== undefined) w.uint(TE_CATEGORY_IIDS, catId);
+    else if (cat !== undefined) w.string(TE_CATEGORIES, cat);
+    if (nameId !== undefined) w.uint(TE_NAME_IID, nameId);
+    else if (name !== undefined) w.string(TE_NAME, name);
+    if (args !== undefined) for (const k in args) this.annotation(k, args[k]);
+    w.close();
+    // After the event in the packet's bytes: trace processor reads a packet's interned data first.
+    if (this.cats.fresh.length + this.names.fresh.length + this.keys.fresh.length > 0) this.internedData();
+    this.endPacket();
   }
 
   /**

@@ -130,19 +130,21 @@ export interface TimelineStats {
   end: number;
 }
 
-/** A short JSON text of a record for a slice's args (level, time, msg and result left out). */
+/** obj[k] = v, as a spread copies it: a key "__proto__" (JSON.parse makes it an own key) stays a key. */
+function put(obj: Obj, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else obj[k] = v;
+}
+
+/** A short JSON text of a record for a slice's args (level, time, line, msg and result left out), cut at 400 characters. */
 function recordText(o: Obj): string {
-  // JSON.stringify of the record less those keys, built key by key so that it stops at 400
-  // characters (a record with a huge field costs no more than that) without copying the record.
-  let s = '{';
-  for (const k in o) {
-    if (k === 'level' || k === 'time' || k === 'msg' || k === 'result' || k === 'line') continue;
-    const v = JSON.stringify(o[k]) as string | undefined;
-    if (v === undefined) continue;
-    s += (s.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + v;
-    if (s.length > 400) return s.slice(0, 400) + '…';
-  }
-  return s + '}';
+  // One JSON.stringify of a shallow copy less those keys (one native call, not one per key): the
+  // same text as joining each key's, and cut where that would have stopped — its first 400
+  // characters when it runs past 400 before its closing brace.
+  const rest: Obj = {};
+  for (const k in o) if (k !== 'level' && k !== 'time' && k !== 'msg' && k !== 'result' && k !== 'line') put(rest, k, o[k]);
+  const s = JSON.stringify(rest);
+  return s.length - 1 > 400 ? s.slice(0, 400) + '…' : s;
 }
 
 /** The slice name of a record: "mmuext_op pin_l4_table+new_baseptr", "multicall[3]", "store". */
@@ -424,8 +426,10 @@ export class Timeline {
     const dom = this.domOf(o);
     const vcpu = isNum(o.vcpu) ? o.vcpu : undefined;
     const main = vcpu !== undefined ? this.vcpuTrack(dom, vcpu) : undefined;
-    const { level: _l, time: _t, msg: _m, event: _e, ...fields } = o;
-    const e: EventAt = { o, ts, dom, vcpu, main, args: { time: o.time, ...fields } };
+    // The args: time first, then the line's fields but level, time, msg and event (one copy).
+    const args: Obj = { time: o.time };
+    for (const k in o) if (k !== 'level' && k !== 'time' && k !== 'msg' && k !== 'event') put(args, k, o[k]);
+    const e: EventAt = { o, ts, dom, vcpu, main, args };
     if (this.vcpuEvent(ev, e) || this.globalEvent(ev, e)) return;
     // Everything else (vm_unmap_aliases, purge, tlb_flush_kernel, pin, exchange, unknown kinds).
     this.instant(main ?? this.xenTrack(), ts, ev, 'guest', e.args);

@@ -63,10 +63,23 @@ export const XEN_MESSAGE_SITES: ReadonlyArray<readonly [RegExp, string, number]>
   [/^Multicall reentry is disallowed/, 'multicall.c', 51],
 ];
 
+/** Sites of messages seen (export meets the same few messages on every refusal); at most SITES_KEPT. */
+const sites = new Map<string, string>();
+const SITES_KEPT = 4096;
+
 /** "mm.c:2713" for a Xen message (see XEN_MESSAGE_SITES). */
 export function xenSite(msg: string): string {
-  for (const [re, file, line] of XEN_MESSAGE_SITES) if (re.test(msg)) return `${file}:${line}`;
-  return 'mm.c:0';
+  const known = sites.get(msg);
+  if (known !== undefined) return known;
+  let site = 'mm.c:0';
+  for (const [re, file, line] of XEN_MESSAGE_SITES) {
+    if (re.test(msg)) {
+      site = `${file}:${line}`;
+      break;
+    }
+  }
+  if (sites.size < SITES_KEPT) sites.set(msg, site);
+  return site;
 }
 
 /** The `xl dmesg` lines of a refusal line (none for other lines, or a refusal Xen printed nothing for). */
