@@ -333,8 +333,15 @@ export class ProtoTraceWriter {
     return id;
   }
 
+  /** The last track looked up (most events are on the track of the one before). */
+  private lastThread = { pid: NaN, tid: NaN, id: 0 };
+
   private thread(pid: number, tid: number): number {
-    return this.uuids.get(`t${pid}:${tid}`) ?? this.describeThread(pid, tid, 0);
+    const l = this.lastThread;
+    if (l.pid === pid && l.tid === tid) return l.id;
+    const id = this.uuids.get(`t${pid}:${tid}`) ?? this.describeThread(pid, tid, 0);
+    this.lastThread = { pid, tid, id };
+    return id;
   }
 
   private counter(e: Extract<TlEvent, { ph: 'C' }>): void {

@@ -181,6 +181,8 @@ export class Timeline {
   /** A multicall whose failed mmuext entries wait for their refusal lines to say how far they got. */
   private pendingMc: { dom: number; calls: Map<number, Obj>; failedAt: Map<number, number> } | null = null;
   private lastRecordTrack: Track | undefined;
+  /** The track looked up last (most lines are on the one before's). */
+  private lastTrack: Track | undefined;
   readonly stats: TimelineStats = { lines: 0, slices: 0, instants: 0, counters: 0, end: 0 };
 
   /**
@@ -211,9 +213,11 @@ export class Timeline {
   }
 
   private track(pid: number, tid: number): Track {
+    const last = this.lastTrack;
+    if (last !== undefined && last.pid === pid && last.tid === tid) return last;
     const key = `${pid}:${tid}`;
     let t = this.tracks.get(key);
-    if (t !== undefined) return t;
+    if (t !== undefined) return (this.lastTrack = t);
     this.proc(pid);
     t = { pid, tid, stack: [], leaf: null };
     this.tracks.set(key, t);
@@ -231,7 +235,7 @@ export class Timeline {
     }
     this.emit({ ph: 'M', pid, tid, name: 'thread_name', args: { name } });
     this.emit({ ph: 'M', pid, tid, name: 'thread_sort_index', args: { sort_index: sort } });
-    return t;
+    return (this.lastTrack = t);
   }
 
   private vcpuTrack(dom: number, vcpu: number): Track {

@@ -63,23 +63,30 @@ export const XEN_MESSAGE_SITES: ReadonlyArray<readonly [RegExp, string, number]>
   [/^Multicall reentry is disallowed/, 'multicall.c', 51],
 ];
 
-/** Sites of messages seen (export meets the same few messages on every refusal); at most SITES_KEPT. */
-const sites = new Map<string, string>();
-const SITES_KEPT = 4096;
+// The sites' patterns as one alternation (export asks for a site on every refusal): each is
+// anchored at the start, so the first alternative that matches is the first pattern that does.
+const SITE_GROUPS: number[] = [];
+const ALL_SITES = new RegExp(
+  XEN_MESSAGE_SITES.map(([re]) => {
+    SITE_GROUPS.push(SITE_GROUPS.length === 0 ? 1 : SITE_GROUPS.at(-1)! + innerGroups(XEN_MESSAGE_SITES[SITE_GROUPS.length - 1]![0]) + 1);
+    return `(${re.source})`;
+  }).join('|'),
+);
+
+/** How many capturing groups a pattern has. */
+function innerGroups(re: RegExp): number {
+  return new RegExp(`${re.source}|`).exec('')!.length - 1;
+}
 
 /** "mm.c:2713" for a Xen message (see XEN_MESSAGE_SITES). */
 export function xenSite(msg: string): string {
-  const known = sites.get(msg);
-  if (known !== undefined) return known;
-  let site = 'mm.c:0';
-  for (const [re, file, line] of XEN_MESSAGE_SITES) {
-    if (re.test(msg)) {
-      site = `${file}:${line}`;
-      break;
+  const m = ALL_SITES.exec(msg);
+  if (m !== null) {
+    for (let i = 0; i < SITE_GROUPS.length; i++) {
+      if (m[SITE_GROUPS[i]!] !== undefined) return `${XEN_MESSAGE_SITES[i]![1]}:${XEN_MESSAGE_SITES[i]![2]}`;
     }
   }
-  if (sites.size < SITES_KEPT) sites.set(msg, site);
-  return site;
+  return 'mm.c:0';
 }
 
 /** The `xl dmesg` lines of a refusal line (none for other lines, or a refusal Xen printed nothing for). */
