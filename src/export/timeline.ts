@@ -147,11 +147,19 @@ function recordText(o: Obj): string {
   return s.length - 1 > 400 ? s.slice(0, 400) + '…' : s;
 }
 
+/** The command names of an mmuext_op's own ops, as mmuextCmds names them. */
+function ownCmds(ops: unknown): string[] {
+  const out: string[] = [];
+  if (Array.isArray(ops)) for (const op of ops) if (isObj(op)) out.push(isStr(op.cmd) ? op.cmd : `cmd ${String(op.cmd)}`);
+  return out;
+}
+
 /** The slice name of a record: "mmuext_op pin_l4_table+new_baseptr", "multicall[3]", "store". */
 export function recordName(o: Obj): string {
   const op = o.op as string;
   if (op === 'mmuext_op') {
-    const cmds = [...mmuextCmds(o)];
+    // Its own ops (no generator on the hot path); with entries of its own, mmuextCmds walks them.
+    const cmds = Array.isArray(o.calls) ? [...mmuextCmds(o)] : ownCmds(o.ops);
     return `mmuext_op ${cmds.slice(0, 3).join('+')}${cmds.length > 3 ? `+${cmds.length - 3}` : ''}`;
   }
   if (op === 'multicall' && Array.isArray(o.calls)) return `multicall[${o.calls.length}]`;

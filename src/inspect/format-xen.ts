@@ -63,28 +63,23 @@ export const XEN_MESSAGE_SITES: ReadonlyArray<readonly [RegExp, string, number]>
   [/^Multicall reentry is disallowed/, 'multicall.c', 51],
 ];
 
-// The sites' patterns as one alternation (export asks for a site on every refusal): each is
-// anchored at the start, so the first alternative that matches is the first pattern that does.
-const SITE_GROUPS: number[] = [];
-const ALL_SITES = new RegExp(
-  XEN_MESSAGE_SITES.map(([re]) => {
-    SITE_GROUPS.push(SITE_GROUPS.length === 0 ? 1 : SITE_GROUPS.at(-1)! + innerGroups(XEN_MESSAGE_SITES[SITE_GROUPS.length - 1]![0]) + 1);
-    return `(${re.source})`;
-  }).join('|'),
-);
-
-/** How many capturing groups a pattern has. */
-function innerGroups(re: RegExp): number {
-  return new RegExp(`${re.source}|`).exec('')!.length - 1;
-}
+// The patterns to try for a message, by its first character (export asks for a site on every
+// refusal): those whose first character is that literal, or not a plain literal, in their order —
+// so the first that matches is the first of all that would.
+const BY_FIRST = new Map<string, number[]>();
+const ANY_FIRST: number[] = [];
+XEN_MESSAGE_SITES.forEach(([re], i) => {
+  const c = /^\^([A-Za-z0-9 ,:])(?![?*{])/.exec(re.source)?.[1];
+  if (c === undefined || re.flags !== '') ANY_FIRST.push(i);
+  else BY_FIRST.set(c, [...(BY_FIRST.get(c) ?? []), i]);
+});
+for (const [c, list] of BY_FIRST) BY_FIRST.set(c, [...list, ...ANY_FIRST].sort((a, b) => a - b));
 
 /** "mm.c:2713" for a Xen message (see XEN_MESSAGE_SITES). */
 export function xenSite(msg: string): string {
-  const m = ALL_SITES.exec(msg);
-  if (m !== null) {
-    for (let i = 0; i < SITE_GROUPS.length; i++) {
-      if (m[SITE_GROUPS[i]!] !== undefined) return `${XEN_MESSAGE_SITES[i]![1]}:${XEN_MESSAGE_SITES[i]![2]}`;
-    }
+  for (const i of BY_FIRST.get(msg.charAt(0)) ?? ANY_FIRST) {
+    const [re, file, line] = XEN_MESSAGE_SITES[i]!;
+    if (re.test(msg)) return `${file}:${line}`;
   }
   return 'mm.c:0';
 }
