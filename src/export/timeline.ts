@@ -97,12 +97,8 @@ interface Frame {
   func?: string;
 }
 
-interface Leaf {
-  name: string;
-  cat: string;
-  b: number;
-  args: Obj;
-}
+/** A record's slice while open: also what `opened` is given (one object per record, not two). */
+type Leaf = Opened;
 
 interface Track {
   pid: number;
@@ -258,15 +254,16 @@ export class Timeline {
     const l = t.leaf;
     if (l === null) return;
     t.leaf = null;
-    const end = Math.min(at, l.b + LEAF_NS);
-    this.emit({ ph: 'X', pid: t.pid, tid: t.tid, ts: l.b, dur: end - l.b, name: l.name, cat: l.cat, args: l.args });
+    const end = Math.min(at, l.ts + LEAF_NS);
+    this.emit({ ph: 'X', pid: t.pid, tid: t.tid, ts: l.ts, dur: end - l.ts, name: l.name, cat: l.cat, args: l.args });
     this.stats.slices++;
   }
 
-  private openLeaf(t: Track, ts: number, leaf: Omit<Leaf, 'b'>): void {
+  private openLeaf(t: Track, ts: number, name: string, cat: string, args: Obj): void {
     this.closeLeaf(t, ts);
-    t.leaf = { name: leaf.name, cat: leaf.cat, args: leaf.args, b: ts };
-    this.opened?.({ pid: t.pid, tid: t.tid, ts, name: leaf.name, cat: leaf.cat, args: leaf.args });
+    const leaf: Leaf = { pid: t.pid, tid: t.tid, ts, name, cat, args };
+    t.leaf = leaf;
+    this.opened?.(leaf);
   }
 
   private push(t: Track, ts: number, f: Omit<Frame, 'b'>): void {
@@ -335,11 +332,7 @@ export class Timeline {
     if (isNum(o.line)) args.line = o.line;
     const res = slimResult(o);
     if (res !== undefined) args.result = res;
-    this.openLeaf(t, ts, {
-      name: failed ? `${recordName(o)} → ${resultErrno(o)}` : recordName(o),
-      cat: HYPERCALL_OPS.has(op) ? 'hypercall' : 'record',
-      args,
-    });
+    this.openLeaf(t, ts, failed ? `${recordName(o)} → ${resultErrno(o)}` : recordName(o), HYPERCALL_OPS.has(op) ? 'hypercall' : 'record', args);
     this.lastRecordTrack = t;
     this.pins(o, ts);
   }
