@@ -115,6 +115,8 @@ export class ProtoTraceWriter {
   /** The chain of deflated chunks being written, in order; how many are not written yet. */
   private written: Promise<void> = Promise.resolve();
   private inflight = 0;
+  /** Each chunk's place in the chain (oldest first): drain() waits for the oldest only. */
+  private readonly pending: Promise<void>[] = [];
   private failed: unknown;
   private aborted = false;
   packets = 0;
@@ -156,11 +158,17 @@ export class ProtoTraceWriter {
         this.inflight--;
       }
     });
+    this.pending.push(this.written);
   }
 
   /** Waits while too many deflated chunks are still to be written; throws a write error kept meanwhile. */
   async drain(): Promise<void> {
+    // The oldest chunks only, not the whole chain: the pool keeps deflating the newer ones while
+    // the timeline goes on.
+    while (this.inflight > MAX_INFLIGHT && this.pending.length > 0) await this.pending.shift();
     if (this.inflight > MAX_INFLIGHT) await this.written;
+    // (Chunks written already need no place: keep the newest few.)
+    if (this.pending.length > MAX_INFLIGHT * 4) this.pending.splice(0, this.pending.length - MAX_INFLIGHT);
     if (this.failed !== undefined) throw this.failed;
   }
 
