@@ -8,6 +8,11 @@ export interface WaitEdge {
   waitsFor: number;
   /** "spins on purge_lock held by vCPU1", "waits for vCPU1 to ack IPI do_flush_tlb_all (vCPU1 has interrupts off)". */
   why: string;
+  /**
+   * Where the waiting vCPU is stuck: its kernel call chain, outermost first, innermost (the wait:
+   * csd_flag_wait, spin_lock, …) last — e.g. xen_pgd_pin → __xen_pgd_pin → vm_unmap_aliases → …
+   */
+  chain: string[];
 }
 
 export type GuestEvent =

@@ -6,7 +6,7 @@ import { KernelBug } from './bug.ts';
 import { PTE, pte } from './mm/mem.ts';
 import { buildUserTables, Mm, pgdAlloc, plainStore, USER_L2_SLOT, withPgdLock, zeroedPage } from './mm/mm-struct.ts';
 import { localIrqDisable, localIrqEnable, type Cpu } from './smp/cpu.ts';
-import { PREEMPT, type Co } from './smp/co.ts';
+import { frame, kernelFn, PREEMPT, type Co } from './smp/co.ts';
 import { spinLock, spinUnlock } from './smp/spinlock.ts';
 import { stopMachine } from './smp/stop-machine.ts';
 import { barrierWait, type Barrier } from './smp/barrier.ts';
@@ -129,16 +129,16 @@ function setUserEntry(k: OpsCtx, c: Cpu, mm: Mm, table: number, slot: number, va
  * is not pinned yet) and the parent's PTEs are write-protected for copy-on-write in lazy MMU mode
  * (one multicall at the end); then flush_tlb_mm(oldmm).
  */
-function* copyPageRange(k: OpsCtx, c: Cpu, parent: Mm, child: Mm): Co {
+const copyPageRange = kernelFn('copy_page_range', function* (k: OpsCtx, c: Cpu, parent: Mm, child: Mm): Co {
   buildUserTables(k, c, child, parent.data, PTE.USER_RO);
   enterLazyMmu(k, c);
   parent.data.forEach((p, i) => setUserEntry(k, c, parent, parent.l1s[0]!, i, pte(k.mem.mfn(p), PTE.USER_RO), PARAVIRT_LAZY_MMU));
   leaveLazyMmu(k, c);
   yield* flushTlbMm(k, c, parent);
-}
+});
 
 /** munmap of the last PTE page's range: zap its PTE, clear the pmd, free_pte_range → xen_release_ptpage. */
-function* freePte(k: OpsCtx, c: Cpu, mm: Mm): Co {
+const freePte = kernelFn('free_pte_range', function* (k: OpsCtx, c: Cpu, mm: Mm): Co {
   if (mm.l1s.length < 2) throw new ScenarioError(`mm ${mm.name} has no faulted-in PTE page to free`);
   yield* spinLock(c, mm.pageTableLock);
   const pfn = mm.l1s.pop()!;
@@ -150,10 +150,10 @@ function* freePte(k: OpsCtx, c: Cpu, mm: Mm): Co {
   mm.faultData.delete(pfn);
   if (data !== undefined) k.mem.free(data);
   spinUnlock(c, mm.pageTableLock);
-}
+});
 
 /** A page fault in mm that needs a new PTE page (__pte_alloc → pmd_populate, then set_pte_at). */
-function* faultPteAlloc(k: OpsCtx, c: Cpu, mm: Mm): Co {
+const faultPteAlloc = kernelFn('__pte_alloc', function* (k: OpsCtx, c: Cpu, mm: Mm): Co {
   yield* spinLock(c, mm.pageTableLock);
   const pfn = zeroedPage(k, c);
   yield* xenAllocPtpage(k, c, k.mem.pinned(mm.pgd), pfn, true);
@@ -165,7 +165,7 @@ function* faultPteAlloc(k: OpsCtx, c: Cpu, mm: Mm): Co {
   mm.faultData.set(pfn, data);
   setUserEntry(k, c, mm, pfn, 0, pte(k.mem.mfn(data), PTE.USER_RW));
   spinUnlock(c, mm.pageTableLock);
-}
+});
 
 /** exit_mmap's teardown after xen_exit_mmap: tables and owned pages back to the allocator. */
 function* freeMm(k: OpsCtx, c: Cpu, mm: Mm): Co {
@@ -177,6 +177,33 @@ function* freeMm(k: OpsCtx, c: Cpu, mm: Mm): Co {
   k.mem.free(mm.userPgd);
   if (k.objects.ownsData.delete(mm)) for (const p of mm.data) k.mem.free(p);
   k.objects.mms.delete(mm.name);
+}
+
+/** dup_mmap: the child's tables, copy_page_range, then arch_dup_mmap → xen_dup_mmap's pin. */
+function* dupMmap(k: OpsCtx, c: Cpu, parent: Mm, name: string): Co {
+  const child = yield* pgdAlloc(k, c, name);
+  yield* copyPageRange(k, c, parent, child);
+  k.objects.mms.set(name, child);
+  yield* frame(c, 'xen_dup_mmap', xenPgdPin(k, c, child));
+}
+
+/** exit_mmap: xen_exit_mmap (arch_exit_mmap), then the teardown. */
+function* exitMmap(k: OpsCtx, c: Cpu, mm: Mm): Co {
+  yield* xenExitMmap(k, c, mm);
+  yield* freeMm(k, c, mm);
+}
+
+/** xen_suspend, run by stop_machine with interrupts off: pin every pgd, then unpin them. */
+function* xenSuspend(k: OpsCtx, c: Cpu): Co {
+  if (c.irqsEnabled) throw new KernelBug('xen_suspend', 'BUG_ON(!irqs_disabled())');
+  yield* xenMmPinAll(k, c);
+  yield* xenMmUnpinAll(k, c);
+}
+
+/** unmap_kernel_range: clear the PTEs, then flush at once. */
+function* unmapKernelRange(k: OpsCtx, c: Cpu, va: VmapArea): Co {
+  vunmapPageRange(k, c, va.start, va.pages);
+  yield* flushTlbKernelRange(k, c, va.start, va.end);
 }
 
 // One case per scenario operation, each a line or two that calls the kernel path it names: a
@@ -214,8 +241,7 @@ export function* runOp(k: OpsCtx, c: Cpu, op: Op): Co {
       return yield* vmUnmapAliases(k, c, op.allow_flush, '__vm_unmap_aliases');
     case 'unmap_kernel_range': {
       const va = o.get(o.vmalloc, op.name, 'vmalloc area');
-      vunmapPageRange(k, c, va.start, va.pages);
-      return yield* flushTlbKernelRange(k, c, va.start, va.end);
+      return yield* frame(c, 'unmap_kernel_range', unmapKernelRange(k, c, va));
     }
     case 'touch': {
       const va = o.get(o.vmalloc, op.name, 'vmalloc area');
@@ -235,18 +261,13 @@ export function* runOp(k: OpsCtx, c: Cpu, op: Op): Co {
       return;
     case 'spawn': {
       const mm = yield* newProcess(k, c, op.name, op.pages ?? 4);
-      return yield* xenPgdPin(k, c, mm);
+      return yield* frame(c, 'xen_dup_mmap', xenPgdPin(k, c, mm));
     }
-    case 'fork': {
-      const parent = o.get(o.mms, op.parent, 'mm');
-      const child = yield* pgdAlloc(k, c, op.child);
-      yield* copyPageRange(k, c, parent, child);
-      o.mms.set(op.child, child);
-      return yield* xenPgdPin(k, c, child); // xen_dup_mmap
-    }
+    case 'fork':
+      return yield* frame(c, 'dup_mmap', dupMmap(k, c, o.get(o.mms, op.parent, 'mm'), op.child));
     case 'exec': {
       const mm = yield* newProcess(k, c, op.name, op.pages ?? 4);
-      yield* xenPgdPin(k, c, mm); // xen_activate_mm
+      yield* frame(c, 'xen_activate_mm', xenPgdPin(k, c, mm));
       activateMm(k, c, mm);
       return;
     }
@@ -270,19 +291,14 @@ export function* runOp(k: OpsCtx, c: Cpu, op: Op): Co {
     }
     case 'exit': {
       const mm = o.get(o.mms, op.mm, 'mm');
-      yield* xenExitMmap(k, c, mm);
-      return yield* freeMm(k, c, mm);
+      return yield* frame(c, 'exit_mmap', exitMmap(k, c, mm));
     }
     case 'free_pte':
       return yield* freePte(k, c, o.get(o.mms, op.mm, 'mm'));
     case 'flush_tlb_mm':
       return yield* flushTlbMm(k, c, o.get(o.mms, op.mm, 'mm'));
     case 'suspend':
-      return yield* stopMachine(k, c, function* () {
-        if (c.irqsEnabled) throw new KernelBug('xen_suspend', 'BUG_ON(!irqs_disabled())');
-        yield* xenMmPinAll(k, c);
-        yield* xenMmUnpinAll(k, c);
-      });
+      return yield* stopMachine(k, c, () => frame(c, 'xen_suspend', xenSuspend(k, c)));
     case 'vmalloc_init':
       k.vmap.initialized = true;
       return;

@@ -9,7 +9,7 @@ import type { Policy } from '../policy.ts';
 import type { HypercallPort } from '../port.ts';
 import type { KernelTables } from './boot.ts';
 import type { Cpu } from '../smp/cpu.ts';
-import type { Co } from '../smp/co.ts';
+import { kernelFn, type Co } from '../smp/co.ts';
 import { spinLock, spinLockIrqsave, spinUnlock, spinUnlockIrqrestore, Spinlock } from '../smp/spinlock.ts';
 import { pte, PTE, type Mem } from './mem.ts';
 
@@ -89,14 +89,14 @@ export function plainStore(k: MmCtx, c: Cpu, pfn: number, slot: number, val: big
 }
 
 /** pgd_alloc: the kernel pgd (pgd_ctor copies init_mm's kernel slots), the user pgd, pgd_list. */
-export function* pgdAlloc(k: MmCtx, c: Cpu, name: string): Co<Mm> {
+export const pgdAlloc = kernelFn('pgd_alloc', function* (k: MmCtx, c: Cpu, name: string): Co<Mm> {
   const mm = new Mm(name, zeroedPage(k, c), zeroedPage(k, c));
   for (const { slot, val } of k.tables.kernelL4) plainStore(k, c, mm.pgd, slot, val);
   yield* withPgdLock(k, c, function* () {
     k.pgdList.push(mm);
   });
   return mm;
-}
+});
 
 /** Runs body under pgd_lock: spin_lock_irqsave (≤ 2.6.36) or spin_lock, per pgdLockIrqSafe. */
 export function* withPgdLock(k: MmCtx, c: Cpu, body: () => Co): Co {

@@ -15,10 +15,12 @@ export { Barrier } from './types.ts';
 export function* barrierWait(c: Cpu, b: Barrier): Co {
   b.arrived.add(c.id);
   c.fp?.write(`B:${b.name}`);
+  c.chain.push('barrier');
   while (!b.open) {
     c.fp?.pure();
     yield { kind: 'barrier', barrier: b };
     c.fp?.read(`B:${b.name}`);
   }
+  c.chain.pop();
   c.fp?.pure();
 }

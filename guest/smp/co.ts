@@ -4,7 +4,7 @@
 // only when what it waits for has happened.
 
 import { lockResource } from './footprint.ts';
-import type { Barrier, CallData, Spinlock, StopMachine } from './types.ts';
+import type { Barrier, CallData, Cpu, Spinlock, StopMachine } from './types.ts';
 
 export type Wait =
   /** A scheduling point: nothing is awaited, another vCPU may run first. */
@@ -23,6 +23,27 @@ export type Wait =
 export type Co<T = void> = Generator<Wait, T, void>;
 
 export const PREEMPT: Wait = { kind: 'preempt' };
+
+/**
+ * `body` run as the kernel function `name` on c's call chain: pushed when it starts, popped when
+ * it returns (or a BUG unwinds it). What a deadlock report prints for each vCPU.
+ */
+export function* frame<T>(c: Cpu, name: string, body: Co<T>): Co<T> {
+  c.chain.push(name);
+  try {
+    return yield* body;
+  } finally {
+    c.chain.pop();
+  }
+}
+
+/** A kernel function `(k, c, …)` whose every call is a frame on c's call chain. */
+export function kernelFn<K, A extends unknown[], T>(
+  name: string,
+  fn: (k: K, c: Cpu, ...rest: A) => Co<T>,
+): (k: K, c: Cpu, ...rest: A) => Co<T> {
+  return (k, c, ...rest) => frame(c, name, fn(k, c, ...rest));
+}
 
 /** The resource a vCPU's wait is on (its resumption reads it). */
 export function waitResource(w: Wait): string | null {

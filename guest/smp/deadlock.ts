@@ -1,6 +1,7 @@
 // The wait-for graph: when no vCPU can make progress, who waits for whom — an IPI acknowledgement
 // from a vCPU with interrupts off, a lock someone holds, a vCPU that will not park, a stop_machine
-// master — and the cycle among them. Reported instead of hanging.
+// master — and the cycle among them, each waiter with its kernel call chain. Reported instead of
+// hanging.
 
 import type { WaitEdge } from '../events.ts';
 import type { Wait } from './co.ts';
@@ -11,10 +12,11 @@ export function waitEdges(cpus: readonly Cpu[], waits: readonly (Wait | null)[])
   cpus.forEach((c, i) => {
     const w = waits[i];
     if (!w) return;
+    const chain = [...c.chain];
     switch (w.kind) {
       case 'spin':
         if (w.lock.owner !== null) {
-          edges.push({ vcpu: c.id, waitsFor: w.lock.owner, why: `spins on ${w.lock.name} held by vCPU${w.lock.owner}` });
+          edges.push({ vcpu: c.id, waitsFor: w.lock.owner, why: `spins on ${w.lock.name} held by vCPU${w.lock.owner}`, chain });
         }
         break;
       case 'ack':
@@ -24,13 +26,14 @@ export function waitEdges(cpus: readonly Cpu[], waits: readonly (Wait | null)[])
             vcpu: c.id,
             waitsFor: t,
             why: `waits for vCPU${t} to ack IPI ${w.csd.func}${off ? ` (vCPU${t} has interrupts off)` : ''}`,
+            chain,
           });
         }
         break;
       case 'stop_wait':
         for (const t of cpus) {
           if (t.id !== c.id && !w.stop.parked.has(t.id)) {
-            edges.push({ vcpu: c.id, waitsFor: t.id, why: `waits for vCPU${t.id} to park for stop_machine` });
+            edges.push({ vcpu: c.id, waitsFor: t.id, why: `waits for vCPU${t.id} to park for stop_machine`, chain });
           }
         }
         break;
@@ -39,12 +42,13 @@ export function waitEdges(cpus: readonly Cpu[], waits: readonly (Wait | null)[])
           vcpu: c.id,
           waitsFor: w.stop.master,
           why: `parked with interrupts off by stop_machine on vCPU${w.stop.master}`,
+          chain,
         });
         break;
       case 'barrier':
         for (const t of cpus) {
           if (!w.barrier.arrived.has(t.id) && w.barrier.arrived.size < w.barrier.count) {
-            edges.push({ vcpu: c.id, waitsFor: t.id, why: `waits at barrier ${w.barrier.name} for vCPU${t.id}` });
+            edges.push({ vcpu: c.id, waitsFor: t.id, why: `waits at barrier ${w.barrier.name} for vCPU${t.id}`, chain });
           }
         }
         break;

@@ -4,7 +4,7 @@
 // enabled; a sender with wait=1 spins until every target has run it.
 
 import { localIrqDisable, localIrqEnable, localIrqRestore, type Cpu } from './cpu.ts';
-import type { Co } from './co.ts';
+import { frame, kernelFn, type Co } from './co.ts';
 import type { Smp } from './smp.ts';
 import { CallData } from './types.ts';
 
@@ -14,7 +14,7 @@ export { CallData } from './types.ts';
  * smp_call_function_mask: WARN_ON(irqs_disabled()) first (even with no other vCPU), then the IPI
  * to every target, then with wait the csd_flag_wait spin.
  */
-export function* smpCallFunctionMask(
+export const smpCallFunctionMask = kernelFn('smp_call_function_mask', function* (
   k: Smp,
   c: Cpu,
   targets: readonly number[],
@@ -33,23 +33,26 @@ export function* smpCallFunctionMask(
   c.fp?.write(`A:${c.id}`);
   k.emit({ event: 'ipi_send', vcpu: c.id, targets: others, func, wait });
   if (wait) {
+    // 2.6.28's csd_flag_wait: the frame a stuck sender's call chain ends in.
+    c.chain.push('csd_flag_wait');
     while (csd.pending.size > 0) {
       yield { kind: 'ack', csd };
       c.fp?.read(`A:${c.id}`);
     }
+    c.chain.pop();
   }
-}
+});
 
 /** smp_call_function: every other online vCPU. */
 export function smpCallFunction(k: Smp, c: Cpu, func: string, run: (t: Cpu) => void, wait: boolean): Co {
-  return smpCallFunctionMask(k, c, k.cpus.map((t) => t.id), func, run, wait);
+  return frame(c, 'smp_call_function', smpCallFunctionMask(k, c, k.cpus.map((t) => t.id), func, run, wait));
 }
 
 /**
  * on_each_cpu: the others by IPI, then locally with interrupts off — and 2.6.28 then enables
  * interrupts unconditionally, even for a caller that had them off (the onEachCpuIrq knob).
  */
-export function* onEachCpu(k: Smp, c: Cpu, func: string, run: (t: Cpu) => void, wait: boolean): Co {
+export const onEachCpu = kernelFn('on_each_cpu', function* (k: Smp, c: Cpu, func: string, run: (t: Cpu) => void, wait: boolean): Co {
   yield* smpCallFunction(k, c, func, run, wait);
   const was = c.irqsEnabled;
   localIrqDisable(c);
@@ -60,7 +63,7 @@ export function* onEachCpu(k: Smp, c: Cpu, func: string, run: (t: Cpu) => void, 
   } else {
     localIrqRestore(c, was);
   }
-}
+});
 
 /** The target side: take one pending IPI (interrupts are on), run it, acknowledge. */
 export function handleIpi(k: Smp, t: Cpu): void {

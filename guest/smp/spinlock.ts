@@ -20,11 +20,16 @@ export function* spinLock(c: Cpu, lock: Spinlock): Co {
   const r = lockResource(lock.name);
   c.fp?.read(r);
   if (lock.owner === c.id) throw new LockError(`BUG: spinlock recursion on ${lock.name}, cpu ${c.id}`);
-  while (lock.owner !== null) {
-    // This step began at one of this function's two yields and only looked at the owner.
-    c.fp?.pure();
-    yield { kind: 'spin', lock };
-    c.fp?.read(r);
+  if (lock.owner !== null) {
+    // Only while it spins: the frame a deadlock finds it in.
+    c.chain.push(lock.sleeping ? 'mutex_lock' : 'spin_lock');
+    while (lock.owner !== null) {
+      // This step began at one of this function's two yields and only looked at the owner.
+      c.fp?.pure();
+      yield { kind: 'spin', lock };
+      c.fp?.read(r);
+    }
+    c.chain.pop();
   }
   lock.owner = c.id;
   c.fp?.write(r);

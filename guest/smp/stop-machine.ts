@@ -2,13 +2,13 @@
 // disabled while the master runs fn, also with interrupts off. A parked vCPU takes no IPI.
 
 import { localIrqRestore, localIrqSave, type Cpu } from './cpu.ts';
-import type { Co } from './co.ts';
+import { kernelFn, type Co } from './co.ts';
 import type { Smp } from './smp.ts';
 import { StopMachine } from './types.ts';
 
 export { StopMachine } from './types.ts';
 
-export function* stopMachine(k: Smp, c: Cpu, fn: () => Co): Co {
+export const stopMachine = kernelFn('stop_machine', function* (k: Smp, c: Cpu, fn: () => Co): Co {
   const stop = new StopMachine(c.id);
   k.stop = stop;
   c.fp?.write('S');
@@ -28,7 +28,7 @@ export function* stopMachine(k: Smp, c: Cpu, fn: () => Co): Co {
     c.fp?.write('S');
   }
   k.emit({ event: 'stop_machine', vcpu: c.id, phase: 'end' });
-}
+});
 
 /** Whether this vCPU owes stop_machine a park (checked between operations and when idle). */
 export function mustPark(k: Smp, c: Cpu): boolean {
@@ -36,7 +36,7 @@ export function mustPark(k: Smp, c: Cpu): boolean {
 }
 
 /** stop_cpu: interrupts off, spin until released. Each of its steps touches stop_machine only. */
-export function* park(k: Smp, c: Cpu): Co {
+export const park = kernelFn('stop_cpu', function* (k: Smp, c: Cpu): Co {
   const stop = k.stop!;
   const flags = localIrqSave(c);
   stop.parked.add(c.id);
@@ -50,4 +50,4 @@ export function* park(k: Smp, c: Cpu): Co {
   c.fp?.write('S');
   localIrqRestore(c, flags);
   c.fp?.pure();
-}
+});

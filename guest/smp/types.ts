@@ -14,6 +14,11 @@ export class Cpu {
   /** IPIs sent to this vCPU and not yet handled. */
   readonly pendingIpis: CallData[] = [];
   readonly locksHeld: Spinlock[] = [];
+  /**
+   * The kernel functions this vCPU is in, outermost first (kernelFn pushes and pops them): where
+   * a deadlock finds it stuck. Names only, one push per call: no per-PTE work.
+   */
+  readonly chain: string[] = [];
   /** What the step this vCPU is taking touches (set by the kernel only while explore records). */
   fp: StepFootprint | null = null;
 

@@ -8,7 +8,7 @@
 
 import { KernelBug } from '../bug.ts';
 import type { Cpu } from '../smp/cpu.ts';
-import { PREEMPT, type Co } from '../smp/co.ts';
+import { frame, kernelFn, PREEMPT, type Co } from '../smp/co.ts';
 import { spinLock, spinTrylock, spinUnlock } from '../smp/spinlock.ts';
 import { flushTlbKernelRange, type TlbFlushCtx } from '../xen-mmu/tlb-flush.ts';
 import { noteFreedUnflushed, type HazardCtx } from './hazard.ts';
@@ -49,7 +49,7 @@ export function unmapVmapArea(k: VmallocCtx, c: Cpu, va: VmapArea): void {
   vunmapPageRange(k, c, va.start, va.pages);
 }
 
-export function* purgeVmapAreaLazyRange(k: VmallocCtx, c: Cpu, range: PurgeRange, sync: boolean, flush: PurgeFlush): Co {
+export const purgeVmapAreaLazyRange = kernelFn('__purge_vmap_area_lazy', function* (k: VmallocCtx, c: Cpu, range: PurgeRange, sync: boolean, flush: PurgeFlush): Co {
   const vs = k.vmap;
   const lock = vs.purgeLock;
   if (!sync && flush !== PURGE_FLUSH.FORCE) {
@@ -90,23 +90,23 @@ export function* purgeVmapAreaLazyRange(k: VmallocCtx, c: Cpu, range: PurgeRange
   }
   spinUnlock(c, lock);
   k.emit({ event: 'purge', vcpu: c.id, sync, flush: PURGE_FLUSH_NAMES[flush], purged_pages: nr, areas: purged.length, flushed });
-}
+});
 
 /** try_purge_vmap_area_lazy: (sync 0, IF_NEEDED) — gives up if another purge runs. */
 export function tryPurgeVmapAreaLazy(k: VmallocCtx, c: Cpu): Co {
-  return purgeVmapAreaLazyRange(k, c, { start: Infinity, end: 0 }, false, PURGE_FLUSH.IF_NEEDED);
+  return frame(c, 'try_purge_vmap_area_lazy', purgeVmapAreaLazyRange(k, c, { start: Infinity, end: 0 }, false, PURGE_FLUSH.IF_NEEDED));
 }
 
 /** purge_vmap_area_lazy: (sync 1, IF_NEEDED), as alloc_vmap_area does on exhaustion. */
 export function purgeVmapAreaLazy(k: VmallocCtx, c: Cpu): Co {
-  return purgeVmapAreaLazyRange(k, c, { start: Infinity, end: 0 }, true, PURGE_FLUSH.IF_NEEDED);
+  return frame(c, 'purge_vmap_area_lazy', purgeVmapAreaLazyRange(k, c, { start: Infinity, end: 0 }, true, PURGE_FLUSH.IF_NEEDED));
 }
 
 /**
  * free_unmap_vmap_area_noflush: mark the area lazily freed (PTEs stay under the lazy policy; the
  * eager policy of 2.6.37 clears them now) and purge when vmap_lazy_nr passes lazy_max_pages().
  */
-export function* freeUnmapVmapAreaNoflush(k: VmallocCtx, c: Cpu, va: VmapArea): Co {
+export const freeUnmapVmapAreaNoflush = kernelFn('free_unmap_vmap_area_noflush', function* (k: VmallocCtx, c: Cpu, va: VmapArea): Co {
   if (k.policy.ptePolicy === 'eager') unmapVmapArea(k, c, va);
   va.flags |= VM_LAZY_FREE;
   // Not atomic in 2.6.28: the flag is set, then atomic_add(&vmap_lazy_nr) follows, with no lock
@@ -115,4 +115,4 @@ export function* freeUnmapVmapAreaNoflush(k: VmallocCtx, c: Cpu, va: VmapArea): 
   if (k.policy.lazyFreeGap) yield PREEMPT;
   k.vmap.lazyNr += va.pages;
   if (k.vmap.lazyNr > lazyMaxPages(k)) yield* tryPurgeVmapAreaLazy(k, c);
-}
+});

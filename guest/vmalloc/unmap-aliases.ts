@@ -5,22 +5,22 @@
 
 import { KernelBug } from '../bug.ts';
 import type { Cpu } from '../smp/cpu.ts';
-import { PREEMPT, type Co } from '../smp/co.ts';
+import { frame, PREEMPT, type Co } from '../smp/co.ts';
 import { PURGE_FLUSH, PURGE_FLUSH_NAMES, purgeVmapAreaLazyRange, type PurgeFlush, type VmallocCtx } from './purge.ts';
 import { vunmapPageRange } from './pte-range.ts';
 import { dirtyRuns, type VmapBlock } from './vmap-block.ts';
 
 /**
  * __vm_unmap_aliases(allow_flush). `flushOverride` replaces the computed flush argument (the
- * policy knobs pinAliasFlush=force / if_needed); `site` names the caller in the event.
+ * policy knobs pinAliasFlush=force / if_needed); `site` names the caller in the event. On the
+ * call chain as vm_unmap_aliases when that is what the caller called (allow_flush 1, no override).
  */
-export function* vmUnmapAliases(
-  k: VmallocCtx,
-  c: Cpu,
-  allowFlush: boolean,
-  site: string,
-  flushOverride?: PurgeFlush,
-): Co {
+export function vmUnmapAliases(k: VmallocCtx, c: Cpu, allowFlush: boolean, site: string, flushOverride?: PurgeFlush): Co {
+  const name = allowFlush && flushOverride === undefined ? 'vm_unmap_aliases' : '__vm_unmap_aliases';
+  return frame(c, name, unmapAliases(k, c, allowFlush, site, flushOverride));
+}
+
+function* unmapAliases(k: VmallocCtx, c: Cpu, allowFlush: boolean, site: string, flushOverride: PurgeFlush | undefined): Co {
   const vs = k.vmap;
   if (!vs.initialized) {
     if (k.policy.vmapInitGuard) return;

@@ -8,7 +8,7 @@ import { UVMF } from '../../hypervisor/index.ts';
 import type { GuestEvent } from '../events.ts';
 import { pte, PTE } from '../mm/mem.ts';
 import type { Cpu } from '../smp/cpu.ts';
-import type { Co } from '../smp/co.ts';
+import { kernelFn, type Co } from '../smp/co.ts';
 import { spinLockIrqsave, spinUnlockIrqrestore, type Spinlock } from '../smp/spinlock.ts';
 import type { VmallocCtx } from '../vmalloc/purge.ts';
 import { xenKillAliases } from './alias-kill.ts';
@@ -33,7 +33,7 @@ function setDirectMap(k: ContiguousCtx, c: Cpu, pfns: readonly number[], present
   xenMcIssue(k, c, 0);
 }
 
-export function* xenCreateContiguousRegion(k: ContiguousCtx, c: Cpu, pfns: readonly number[]): Co {
+export const xenCreateContiguousRegion = kernelFn('xen_create_contiguous_region', function* (k: ContiguousCtx, c: Cpu, pfns: readonly number[]): Co {
   const lock = k.reservationLock;
   const flags = yield* spinLockIrqsave(c, lock);
   yield* xenKillAliases(k, c, 'create_contiguous');
@@ -44,4 +44,4 @@ export function* xenCreateContiguousRegion(k: ContiguousCtx, c: Cpu, pfns: reado
   const ev: GuestEvent = { event: 'exchange', vcpu: c.id, pages: pfns.length, ok: r.rc === 0 };
   if (r.refusals[0]) ev.refusal = r.refusals[0];
   k.emit(ev);
-}
+});

@@ -4,7 +4,7 @@
 
 import type { Mm } from '../mm/mm-struct.ts';
 import type { Cpu } from '../smp/cpu.ts';
-import type { Co } from '../smp/co.ts';
+import { kernelFn, type Co } from '../smp/co.ts';
 import { smpCallFunctionMask } from '../smp/ipi.ts';
 import { spinLock, spinUnlock } from '../smp/spinlock.ts';
 import { leaveMm, loadCr3, xenPgdUnpin, type PinCtx } from './pin.ts';
@@ -16,7 +16,7 @@ function dropOtherMmRef(k: PinCtx, t: Cpu, mm: Mm): void {
   if (pc.cr3 === mm.pgd) loadCr3(k, t, k.tables.initL4, null);
 }
 
-export function* xenDropMmRef(k: PinCtx, c: Cpu, mm: Mm): Co {
+export const xenDropMmRef = kernelFn('xen_drop_mm_ref', function* (k: PinCtx, c: Cpu, mm: Mm): Co {
   const pc = k.percpu(c);
   if (pc.activeMm === mm || pc.cr3 === mm.pgd) leaveMm(k, c);
   const mask = new Set(mm.cpuVmMask);
@@ -26,12 +26,12 @@ export function* xenDropMmRef(k: PinCtx, c: Cpu, mm: Mm): Co {
   mask.delete(c.id);
   if (mask.size === 0) return;
   yield* smpCallFunctionMask(k, c, [...mask].sort((a, b) => a - b), 'drop_other_mm_ref', (t) => dropOtherMmRef(k, t, mm), true);
-}
+});
 
 /** xen_exit_mmap. The pgd may be unpinned already (execve's error path). */
-export function* xenExitMmap(k: PinCtx, c: Cpu, mm: Mm): Co {
+export const xenExitMmap = kernelFn('xen_exit_mmap', function* (k: PinCtx, c: Cpu, mm: Mm): Co {
   yield* xenDropMmRef(k, c, mm);
   yield* spinLock(c, mm.pageTableLock);
   if (k.mem.pinned(mm.pgd)) yield* xenPgdUnpin(k, c, mm);
   spinUnlock(c, mm.pageTableLock);
-}
+});

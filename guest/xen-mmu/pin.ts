@@ -10,7 +10,7 @@ import { PG_pinned, PG_savepinned, pte, PTE } from '../mm/mem.ts';
 import { withPgdLock, type Mm, type MmCtx } from '../mm/mm-struct.ts';
 import type { PinSite } from '../policy.ts';
 import type { Cpu } from '../smp/cpu.ts';
-import type { Co } from '../smp/co.ts';
+import { kernelFn, type Co } from '../smp/co.ts';
 import { spinLock, spinUnlock } from '../smp/spinlock.ts';
 import { xenKillAliases } from './alias-kill.ts';
 import type { VmallocCtx } from '../vmalloc/purge.ts';
@@ -79,7 +79,7 @@ function* xenUnpinPage(k: PinCtx, c: Cpu, mm: Mm, pfn: number, level: Level): Co
 }
 
 /** __xen_pgd_pin(mm, pgd). A failed entry BUGs in xen_mc_flush. */
-export function* xenPgdPinAt(k: PinCtx, c: Cpu, mm: Mm, site: PinSite): Co {
+export const xenPgdPinAt = kernelFn('__xen_pgd_pin', function* (k: PinCtx, c: Cpu, mm: Mm, site: PinSite): Co {
   yield* xenKillAliases(k, c, site);
   xenMcBatch(c, k.mc(c));
   for (const [pfn, level] of mm.walkPages()) yield* xenPinPage(k, c, mm, pfn, level);
@@ -88,17 +88,17 @@ export function* xenPgdPinAt(k: PinCtx, c: Cpu, mm: Mm, site: PinSite): Co {
   yield* xenPinPage(k, c, mm, mm.userPgd, 'pgd');
   xenDoPin(k, c, MMUEXT.pin_l4_table, mm.userPgd);
   xenMcIssue(k, c, 0);
-}
+});
 
 /** xen_pgd_pin(mm), from xen_dup_mmap (fork) and xen_activate_mm (exec), under page_table_lock. */
-export function* xenPgdPin(k: PinCtx, c: Cpu, mm: Mm): Co {
+export const xenPgdPin = kernelFn('xen_pgd_pin', function* (k: PinCtx, c: Cpu, mm: Mm): Co {
   yield* spinLock(c, mm.pageTableLock);
   yield* xenPgdPinAt(k, c, mm, 'pgd_pin');
   spinUnlock(c, mm.pageTableLock);
-}
+});
 
 /** __xen_pgd_unpin: UNPIN the pgds first, then every page back to RW (PGD last). */
-export function* xenPgdUnpin(k: PinCtx, c: Cpu, mm: Mm): Co {
+export const xenPgdUnpin = kernelFn('__xen_pgd_unpin', function* (k: PinCtx, c: Cpu, mm: Mm): Co {
   xenMcBatch(c, k.mc(c));
   xenDoPin(k, c, MMUEXT.unpin_table, mm.pgd);
   xenDoPin(k, c, MMUEXT.unpin_table, mm.userPgd);
@@ -106,13 +106,13 @@ export function* xenPgdUnpin(k: PinCtx, c: Cpu, mm: Mm): Co {
   for (const [pfn, level] of mm.walkPages()) yield* xenUnpinPage(k, c, mm, pfn, level);
   yield* xenUnpinPage(k, c, mm, mm.pgd, 'pgd');
   xenMcIssue(k, c, 0);
-}
+});
 
 /**
  * xen_mm_pin_all (suspend): under spin_lock_irqsave(&pgd_lock), pin every pgd that is not
  * pinned — each pin running its alias kill with interrupts off — and mark it SavePinned.
  */
-export function* xenMmPinAll(k: PinCtx, c: Cpu): Co {
+export const xenMmPinAll = kernelFn('xen_mm_pin_all', function* (k: PinCtx, c: Cpu): Co {
   yield* withPgdLock(k, c, function* () {
     for (const mm of k.pgdList) {
       if (k.mem.pinned(mm.pgd)) continue;
@@ -120,10 +120,10 @@ export function* xenMmPinAll(k: PinCtx, c: Cpu): Co {
       k.mem.flags[mm.pgd]! |= PG_savepinned;
     }
   });
-}
+});
 
 /** xen_mm_unpin_all: unpin what xen_mm_pin_all pinned. */
-export function* xenMmUnpinAll(k: PinCtx, c: Cpu): Co {
+export const xenMmUnpinAll = kernelFn('xen_mm_unpin_all', function* (k: PinCtx, c: Cpu): Co {
   yield* withPgdLock(k, c, function* () {
     for (const mm of k.pgdList) {
       if (!(k.mem.flags[mm.pgd]! & PG_savepinned)) continue;
@@ -132,7 +132,7 @@ export function* xenMmUnpinAll(k: PinCtx, c: Cpu): Co {
       k.mem.flags[mm.pgd]! &= ~PG_savepinned;
     }
   });
-}
+});
 
 /** load_cr3 → xen_write_cr3: the kernel and user base pointers in one batch. */
 export function loadCr3(k: PinCtx, c: Cpu, pgd: number, userPgd: number | null): void {

@@ -7,7 +7,7 @@ import { MMUEXT } from '../../hypervisor/index.ts';
 import { KernelBug } from '../bug.ts';
 import { PG_pinned, pte, PTE } from '../mm/mem.ts';
 import type { Cpu } from '../smp/cpu.ts';
-import type { Co } from '../smp/co.ts';
+import { kernelFn, type Co } from '../smp/co.ts';
 import type { VmallocCtx } from '../vmalloc/purge.ts';
 import { xenKillAliases } from './alias-kill.ts';
 
@@ -32,13 +32,13 @@ export function pinPagetablePfn(k: VmallocCtx, c: Cpu, cmd: number, pfn: number)
 }
 
 /** xen_alloc_ptpage(mm, pfn, level): only for a pinned mm. */
-export function* xenAllocPtpage(k: VmallocCtx, c: Cpu, mmPinned: boolean, pfn: number, pte_level: boolean): Co {
+export const xenAllocPtpage = kernelFn('xen_alloc_ptpage', function* (k: VmallocCtx, c: Cpu, mmPinned: boolean, pfn: number, pte_level: boolean): Co {
   if (!mmPinned) return;
   k.mem.flags[pfn]! |= PG_pinned;
   yield* xenKillAliases(k, c, 'alloc_ptpage');
   setLowmemPageProt(k, c, pfn, true);
   if (pte_level && k.policy.splitPtlocks) pinPagetablePfn(k, c, MMUEXT.pin_l1_table, pfn);
-}
+});
 
 /** xen_release_ptpage: the reverse, for a page that was pinned. */
 export function xenReleasePtpage(k: VmallocCtx, c: Cpu, pfn: number, pte_level: boolean): void {

@@ -9,7 +9,7 @@ import { MMUEXT } from '../../hypervisor/index.ts';
 import { KernelBug } from '../bug.ts';
 import type { Mm } from '../mm/mm-struct.ts';
 import type { Cpu } from '../smp/cpu.ts';
-import type { Co } from '../smp/co.ts';
+import { kernelFn, type Co } from '../smp/co.ts';
 import { onEachCpu, smpCallFunctionMask } from '../smp/ipi.ts';
 import type { Smp } from '../smp/smp.ts';
 import { vaOf } from '../vmalloc/vmap-area.ts';
@@ -32,7 +32,7 @@ export function xenFlushTlb(k: TlbFlushCtx, c: Cpu): void {
 }
 
 /** flush_tlb_kernel_range(start, end): x86 ignores the range and flushes every TLB. */
-export function* flushTlbKernelRange(k: TlbFlushCtx, c: Cpu, start: number, end: number): Co {
+export const flushTlbKernelRange = kernelFn('flush_tlb_kernel_range', function* (k: TlbFlushCtx, c: Cpu, start: number, end: number): Co {
   const via = k.policy.kernelFlushVia === 'ipi' ? 'ipi' : 'hypercall';
   k.emit({
     event: 'tlb_flush_kernel',
@@ -48,14 +48,14 @@ export function* flushTlbKernelRange(k: TlbFlushCtx, c: Cpu, start: number, end:
     yield* onEachCpu(k, c, 'do_flush_tlb_all', (t) => xenFlushTlb(k, t), true);
   }
   k.vmap.unflushed.clear();
-}
+});
 
 /**
  * flush_tlb_mm: the local TLB, then flush_tlb_others over the mm's other vCPUs — Xen's
  * MMUEXT_TLB_FLUSH_MULTI under PV, or (userFlushVia=ipi, the native model) IPIs that need the
  * targets' interrupts.
  */
-export function* flushTlbMm(k: TlbFlushCtx, c: Cpu, mm: Mm): Co {
+export const flushTlbMm = kernelFn('flush_tlb_mm', function* (k: TlbFlushCtx, c: Cpu, mm: Mm): Co {
   xenFlushTlb(k, c);
   const others = [...mm.cpuVmMask].filter((id) => id !== c.id).sort((a, b) => a - b);
   if (others.length === 0) return;
@@ -65,4 +65,4 @@ export function* flushTlbMm(k: TlbFlushCtx, c: Cpu, mm: Mm): Co {
   }
   const r = k.hypercall(c, { op: 'mmuext_op', ops: [{ cmd: MMUEXT.tlb_flush_multi, vcpumask: others }] });
   if (r.rc !== 0) throw new KernelBug('xen_flush_tlb_others', `MMUEXT_TLB_FLUSH_MULTI failed: ${r.rc}`, r.refusals[0]);
-}
+});

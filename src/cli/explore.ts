@@ -1,5 +1,6 @@
 // `xensim explore SCENARIO …`: flags → explore (every interleaving that can differ, docs/explore.md)
-// → the report (text or --json). A progress line on stderr (a terminal only, not with --json);
+// → the report (text or --json). A progress line on stderr (a terminal, not with --json; or
+// --progress);
 // --max-time and --max-schedules end with a partial result marked "not exhaustive"; SIGINT,
 // SIGTERM and SIGHUP stop the search between runs and print what it found so far (exit 128 + n).
 import type { Command } from 'commander';
@@ -7,6 +8,7 @@ import { stopExit } from '../log/output.ts';
 import type { ExploreOptions, ExploreProgress } from '../lab/explore.ts';
 import { inputErrorExit, intArg, shardArg } from './args.ts';
 import { collect, runCommand } from './command.ts';
+import { progressLine, wantProgress } from './progress.ts';
 
 interface ExploreFlags {
   policy?: string;
@@ -18,6 +20,7 @@ interface ExploreFlags {
   json?: boolean;
   shard?: { index: number; count: number };
   expect: boolean;
+  progress?: boolean;
 }
 
 export function registerExplore(program: Command): void {
@@ -32,16 +35,18 @@ export function registerExplore(program: Command): void {
     .option('--max-time <seconds>', 'stop after this many seconds (then: not exhaustive)', intArg('--max-time', 1, 10_000_000))
     .option('--shard <K/N>', "explore only the root's choices u with u mod N = K - 1; the report (JSON) is for `xensim merge`", shardArg)
     .option('--json', 'the report as one JSON object')
+    .option('--progress', 'a progress line on stderr even when it is not a terminal (at most 5 a second)')
     .option('--no-expect', "do not check the scenario's reachability expectations for this policy (expect[P].explore: checked by default, exit 1 naming each that failed)")
     .action(async (scenario: string, flags: ExploreFlags) => {
       await runCommand('explore', async (signal) => {
         const { loadScenario } = await import('../lab/scenarios/load.ts');
         const { exploreAsync, exploreText } = await import('../lab/explore.ts');
         let file: string | undefined;
-        const progress = process.stderr.isTTY && !flags.json && !flags.shard ? await progressLine() : null;
+        let progress: Awaited<ReturnType<typeof exploreProgress>> | null = null;
         try {
           const s = loadScenario(scenario);
           file = s.file;
+          if (wantProgress(flags.progress, !flags.json && !flags.shard)) progress = await exploreProgress();
           const opts: ExploreOptions = { set: flags.set, maxSchedules: flags.maxSchedules, source: scenario };
           if (flags.policy !== undefined) opts.policy = flags.policy;
           if (flags.vcpus !== undefined) opts.vcpus = flags.vcpus;
@@ -72,31 +77,21 @@ async function checkReach(s: Parameters<typeof import('../lab/expectation.ts').e
   return failed.length === 0 ? 0 : 1;
 }
 
-/** One line, redrawn at most ~10 times a second: schedules, states, depth, rate. */
-async function progressLine(): Promise<{ update: (p: ExploreProgress) => void; stop: () => void }> {
-  const { default: cliProgress } = await import('cli-progress');
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: 'explore {schedules} schedules  {states} states  depth {depth}  {rate} schedules/s  {elapsed}s',
-      fps: 10,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+/** One line: schedules, states, depth, rate. */
+async function exploreProgress(): Promise<{ update: (p: ExploreProgress) => void; stop: () => void }> {
   const t0 = performance.now();
-  bar.start(1, 0, { schedules: 0, states: 0, depth: 0, rate: 0, elapsed: 0 });
-  let stopped = false;
+  const line = await progressLine('explore {schedules} schedules  {states} states  depth {depth}  {rate} schedules/s  {elapsed}s', {
+    schedules: 0,
+    states: 0,
+    depth: 0,
+    rate: 0,
+    elapsed: 0,
+  });
   return {
     update: (p) => {
       const s = (performance.now() - t0) / 1000;
-      bar.update(0, { schedules: p.schedules, states: p.states, depth: p.depth, rate: s > 0 ? Math.round(p.schedules / s) : 0, elapsed: Math.round(s) });
+      line.update({ schedules: p.schedules, states: p.states, depth: p.depth, rate: s > 0 ? Math.round(p.schedules / s) : 0, elapsed: Math.round(s) });
     },
-    stop: () => {
-      if (stopped) return;
-      stopped = true;
-      bar.stop();
-    },
+    stop: line.stop,
   };
 }

@@ -10,6 +10,7 @@ import { refuseSameOutput } from '../export/out-file.ts';
 import { exportLog, traceFormatOf, type ExportRequest, type TraceFormat } from '../export/outputs.ts';
 import { logSize } from '../export/pass.ts';
 import { runCommand, UsageError } from './command.ts';
+import { progressLine, wantProgress } from './progress.ts';
 
 interface ExportFlags {
   perfetto?: string;
@@ -17,6 +18,7 @@ interface ExportFlags {
   maxEvents?: string;
   format?: string;
   quiet?: boolean;
+  progress?: boolean;
 }
 
 /** Logs from this size on get a progress bar on stderr (when it is a terminal). */
@@ -35,18 +37,20 @@ function maxEventsOf(flags: ExportFlags): number | undefined {
   return n;
 }
 
-/** A cli-progress bar over the log's bytes, or undefined (small log, stdin, not a terminal, --quiet). */
-async function progressBar(log: string, quiet: boolean) {
+/**
+ * A bar over the log's bytes on stderr, or undefined: --progress draws it always (a count of
+ * bytes for stdin), a terminal for a big log unless --quiet.
+ */
+async function progressBar(log: string, flags: ExportFlags) {
   const size = logSize(log);
-  if (quiet || !process.stderr.isTTY || size === undefined || size < PROGRESS_FROM_BYTES) return undefined;
-  const { default: cliProgress } = await import('cli-progress');
-  const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: 'export [{bar}] {percentage}% {value}/{total} MB', clearOnComplete: true },
-    cliProgress.Presets.shades_classic,
-  );
+  if (!wantProgress(flags.progress, flags.quiet !== true && size !== undefined && size >= PROGRESS_FROM_BYTES)) return undefined;
   const mb = (b: number): number => Math.round(b / 1e5) / 10;
-  bar.start(mb(size), 0);
-  return { update: (bytes: number) => bar.update(Math.min(mb(bytes), mb(size))), stop: () => bar.stop() };
+  if (size === undefined) {
+    const line = await progressLine('export {mb} MB read', { mb: 0 });
+    return { update: (bytes: number) => line.update({ mb: mb(bytes) }), stop: line.stop };
+  }
+  const line = await progressLine('export [{bar}] {percentage}% {mb}/{total_mb} MB', { mb: 0, total_mb: mb(size) }, size);
+  return { update: (bytes: number) => line.update({ mb: mb(Math.min(bytes, size)), total_mb: mb(size) }, Math.min(bytes, size)), stop: line.stop };
 }
 
 export function registerExport(program: Command): Command {
@@ -59,6 +63,7 @@ export function registerExport(program: Command): Command {
     .option('--html <out.html>', 'one page with the per-vCPU timeline and the summary (no network needed)')
     .option('--max-events <n>', `--html: draw at most n slices and marks (default ${DEFAULT_MAX_EVENTS})`)
     .option('-q, --quiet', 'no progress bar and no counts on stderr (only errors)')
+    .option('--progress', 'the progress bar on stderr even when it is not a terminal or the log is small (at most 5 a second)')
     .action(async (log: string, flags: ExportFlags) => {
       await runCommand('export', async (signal, err) => {
         if (flags.perfetto === undefined && flags.html === undefined) throw new UsageError('give --perfetto OUT.json and/or --html OUT.html');
@@ -70,7 +75,7 @@ export function registerExport(program: Command): Command {
         if (flags.perfetto !== undefined && flags.html !== undefined) {
           refuseSameOutput({ what: '--perfetto', path: flags.perfetto }, { what: '--html', path: flags.html });
         }
-        const bar = await progressBar(log, flags.quiet === true);
+        const bar = await progressBar(log, flags);
         const r = await exportLog(log, req, { signal, ...(bar !== undefined ? { progress: bar.update } : {}) });
         bar?.stop();
         if (r.interrupted) {

@@ -18,6 +18,7 @@ export async function headline(demoTrace: string): Promise<void> {
   const { SEED_QUESTION } = await import('../lab/scenarios/policies.ts');
   const scenarios = ['suspend-pin-all-irqs-off', 'cross-vcpu-irqsoff-purge'];
   const policies = [...SEED_QUESTION];
+  const { deadlockLines } = await import('../lab/verdict.ts');
   const verdicts = await compare({ scenarios, policies, seeds: [1], workers: 1 });
   process.stdout.write(
     [
@@ -30,7 +31,7 @@ export async function headline(demoTrace: string): Promise<void> {
       ...verdicts
         .filter((v) => v.deadlock)
         .slice(0, 1)
-        .flatMap((v) => [`why ${v.scenario} hangs under ${v.policy}:`, ...v.deadlock!.map((e) => `  vCPU${e.vcpu} ${e.why}`), '']),
+        .flatMap((v) => [`why ${v.scenario} hangs under ${v.policy}:`, ...deadlockLines(v.deadlock!), '']),
       'NEVER (the patch\'s __vm_unmap_aliases(0)) never hangs, but frees virtual ranges that other vCPUs may still',
       'have in their TLBs — Nick Piggin\'s objection, and why the patch was not merged.',
       '',

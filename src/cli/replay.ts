@@ -3,7 +3,9 @@ import { Option, type Command } from 'commander';
 import { XEN_VERSIONS, type XenVersion } from '../../hypervisor/abi.ts';
 import { LOG_LEVELS, type LogLevel } from '../log/write.ts';
 import type { ReplayOptions } from '../replay/replay.ts';
+import { logSize } from '../export/pass.ts';
 import { runCommand } from './command.ts';
+import { progressLine, wantProgress } from './progress.ts';
 
 interface ReplayFlags {
   json?: boolean;
@@ -17,6 +19,26 @@ interface ReplayFlags {
   xen?: string;
   compare?: boolean;
   check: boolean;
+  progress?: boolean;
+}
+
+/** Traces from this size on get a progress line on stderr (a terminal, when stdout's report does not share it). */
+const PROGRESS_FROM_BYTES = 4 << 20;
+
+/** The progress line of a replay: records, rate, seconds; or null. */
+async function replayProgress(file: string, flags: ReplayFlags) {
+  const size = logSize(file);
+  const reportOnTerminal = process.stdout.isTTY === true && !flags.json && !flags.quiet;
+  if (!wantProgress(flags.progress, !reportOnTerminal && size !== undefined && size >= PROGRESS_FROM_BYTES)) return null;
+  const t0 = performance.now();
+  const line = await progressLine('replay {records} records  {rate} records/s  {elapsed}s', { records: 0, rate: 0, elapsed: 0 });
+  return {
+    update: (records: number) => {
+      const s = (performance.now() - t0) / 1000;
+      line.update({ records, rate: s > 0 ? Math.round(records / s) : 0, elapsed: Math.round(s) });
+    },
+    stop: line.stop,
+  };
 }
 
 async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
@@ -35,8 +57,14 @@ async function runReplay(file: string, flags: ReplayFlags): Promise<void> {
     // Not given: the model a log names on its end line, else 4.17 debug (src/replay/model.ts).
     if (flags.xenBuild !== undefined) opts.xenBuild = flags.xenBuild;
     if (flags.xenVersion !== undefined) opts.xenVersion = flags.xenVersion;
+    const progress = await replayProgress(file, flags);
+    if (progress) opts.onProgress = progress.update;
     const { replay } = await import('../replay/replay.ts');
-    return (await replay(file, opts)).exit;
+    try {
+      return (await replay(file, opts)).exit;
+    } finally {
+      progress?.stop();
+    }
   });
 }
 
@@ -50,6 +78,7 @@ export function registerReplay(program: Command): void {
     .option('--log <path>', 'write the hypercall log (pino NDJSON) to this file')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--no-check', 'replay a hypercall log without checking it against what it recorded (by default each result must match and the log must be whole)')
+    .option('--progress', 'a progress line on stderr even when it is not a terminal or the trace is small (at most 5 a second)')
     .option('--audit', 'audit every reference after every record; stop at the first mismatch')
     .addOption(new Option('--xen-build <build>', "Xen's build: debug logs gdprintk texts with refusals, release none (default: a log's own, else debug)").choices(['debug', 'release']))
     .addOption(new Option('--on <hypervisor>', 'sim: the simulated Xen; xen: real Xen 4.17 under QEMU (scripts/get-xen; docs/oracle.md)').choices(['sim', 'xen']).default('sim'))

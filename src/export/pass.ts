@@ -53,6 +53,7 @@ export async function readPass(log: string, consume: (line: LogLine) => void, op
   } catch (e) {
     return { error: logReadError(log, e), interrupted: false };
   }
+  opts.progress?.(bytes);
   const problem = check.problem();
   return problem !== undefined ? { problem, interrupted: false } : { interrupted: false };
 }

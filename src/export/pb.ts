@@ -33,6 +33,11 @@ export class PbWriter {
 
   /** A non-negative integer up to 2^53 as a varint. */
   private varint(v: number): void {
+    // Most are one byte (tags, iids, small lengths and counts).
+    if (v < 0x80 && this.pos < this.buf.length) {
+      this.buf[this.pos++] = v;
+      return;
+    }
     this.ensure(10);
     const b = this.buf;
     let p = this.pos;
@@ -133,10 +138,16 @@ export class PbWriter {
     this.pos += 1;
   }
 
+
   /** Ends the innermost open message: its length in front of it. */
   close(): void {
     const at = this.opens.pop()!;
     const len = this.pos - at - 1;
+    // Most bodies are under 128 bytes: one byte of length, nothing moved.
+    if (len < 0x80) {
+      this.buf[at] = len;
+      return;
+    }
     const size = varintSize(len);
     if (size > 1) {
       this.ensure(size - 1);

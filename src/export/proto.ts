@@ -89,6 +89,7 @@ class Interner {
 
 /** JSON text of a nested arg (log lines hold no bigint, but the timeline's own args might). */
 function jsonText(v: unknown): string {
+  if (Array.isArray(v) && v.length === 0) return '[]';
   try {
     return JSON.stringify(v) ?? 'null';
   } catch {
@@ -114,6 +115,8 @@ export class ProtoTraceWriter {
   /** The chain of deflated chunks being written, in order; how many are not written yet. */
   private written: Promise<void> = Promise.resolve();
   private inflight = 0;
+  /** Each chunk's place in the chain (oldest first): drain() waits for the oldest only. */
+  private readonly pending: Promise<void>[] = [];
   private failed: unknown;
   private aborted = false;
   packets = 0;
@@ -132,7 +135,12 @@ export class ProtoTraceWriter {
   private flush(): void {
     const raw = this.w.take();
     if (!this.compress) return this.sink.bytes(raw);
-    const z = new Promise<Buffer>((resolve, reject) => deflate(raw, { level: constants.Z_BEST_SPEED }, (e, out) => (e ? reject(e) : resolve(out))));
+    // One output buffer big enough for the whole chunk (zlib's bound: n + n/8 + a little): with
+    // zlib's default of 16 KiB, a chunk came back in dozens of pieces, each a trip through the
+    // event loop that cost the main thread more than the deflating cost the other one. The
+    // bytes are the same (deflate's output does not depend on how it is collected).
+    const chunkSize = Math.max(16 << 10, raw.length + (raw.length >> 3) + 1024);
+    const z = new Promise<Buffer>((resolve, reject) => deflate(raw, { level: constants.Z_BEST_SPEED, chunkSize }, (e, out) => (e ? reject(e) : resolve(out))));
     this.inflight++;
     // Never rejects: a failure is kept and thrown by drain() or finish(); after it (or abort) nothing more is written.
     this.written = this.written.then(async () => {
@@ -150,11 +158,17 @@ export class ProtoTraceWriter {
         this.inflight--;
       }
     });
+    this.pending.push(this.written);
   }
 
   /** Waits while too many deflated chunks are still to be written; throws a write error kept meanwhile. */
   async drain(): Promise<void> {
+    // The oldest chunks only, not the whole chain: the pool keeps deflating the newer ones while
+    // the timeline goes on.
+    while (this.inflight > MAX_INFLIGHT && this.pending.length > 0) await this.pending.shift();
     if (this.inflight > MAX_INFLIGHT) await this.written;
+    // (Chunks written already need no place: keep the newest few.)
+    if (this.pending.length > MAX_INFLIGHT * 4) this.pending.splice(0, this.pending.length - MAX_INFLIGHT);
     if (this.failed !== undefined) throw this.failed;
   }
 
@@ -172,6 +186,13 @@ export class ProtoTraceWriter {
   }
 
   private packet(build: () => void, ts?: number, interned = false): void {
+    this.beginPacket(ts, interned);
+    build();
+    this.endPacket();
+  }
+
+  /** A TracePacket's start: its timestamp, sequence and (for events) the sequence flags. */
+  private beginPacket(ts: number | undefined, interned: boolean): void {
     const w = this.w;
     w.open(TRACE_PACKET);
     if (ts !== undefined) w.uint(P_TIMESTAMP, clampTs(ts));
@@ -180,7 +201,10 @@ export class ProtoTraceWriter {
       w.uint(P_SEQ_FLAGS, this.first ? SEQ_CLEARED | SEQ_NEEDS_STATE : SEQ_NEEDS_STATE);
       this.first = false;
     }
-    build();
+  }
+
+  private endPacket(): void {
+    const w = this.w;
     w.close();
     this.packets++;
     if (w.pos >= COMPRESS_AT) this.flush();
@@ -236,26 +260,23 @@ export class ProtoTraceWriter {
   }
 
   private event(type: number, track: number, ts: number, name: string | undefined, cat: string | undefined, args: Obj | undefined): void {
+    // The hot path (every slice's begin and end): written straight, no closure per event.
     const nameId = name !== undefined ? this.names.iid(name) : undefined;
     const catId = cat !== undefined ? this.cats.iid(cat) : undefined;
-    this.packet(
-      () => {
-        const w = this.w;
-        w.open(P_TRACK_EVENT);
-        w.uint(TE_TYPE, type);
-        w.uint(TE_TRACK, track);
-        if (catId !== undefined) w.uint(TE_CATEGORY_IIDS, catId);
-        else if (cat !== undefined) w.string(TE_CATEGORIES, cat);
-        if (nameId !== undefined) w.uint(TE_NAME_IID, nameId);
-        else if (name !== undefined) w.string(TE_NAME, name);
-        if (args !== undefined) for (const k in args) this.annotation(k, args[k]);
-        w.close();
-        // After the event in the packet's bytes: trace processor reads a packet's interned data first.
-        this.internedData();
-      },
-      ts,
-      true,
-    );
+    this.beginPacket(ts, true);
+    const w = this.w;
+    w.open(P_TRACK_EVENT);
+    w.uint(TE_TYPE, type);
+    w.uint(TE_TRACK, track);
+    if (catId !== undefined) w.uint(TE_CATEGORY_IIDS, catId);
+    else if (cat !== undefined) w.string(TE_CATEGORIES, cat);
+    if (nameId !== undefined) w.uint(TE_NAME_IID, nameId);
+    else if (name !== undefined) w.string(TE_NAME, name);
+    if (args !== undefined) for (const k in args) this.annotation(k, args[k]);
+    w.close();
+    // After the event in the packet's bytes: trace processor reads a packet's interned data first.
+    if (this.cats.fresh.length + this.names.fresh.length + this.keys.fresh.length > 0) this.internedData();
+    this.endPacket();
   }
 
   /**
@@ -325,8 +346,15 @@ export class ProtoTraceWriter {
     return id;
   }
 
+  /** The last track looked up (most events are on the track of the one before). */
+  private lastThread = { pid: NaN, tid: NaN, id: 0 };
+
   private thread(pid: number, tid: number): number {
-    return this.uuids.get(`t${pid}:${tid}`) ?? this.describeThread(pid, tid, 0);
+    const l = this.lastThread;
+    if (l.pid === pid && l.tid === tid) return l.id;
+    const id = this.uuids.get(`t${pid}:${tid}`) ?? this.describeThread(pid, tid, 0);
+    this.lastThread = { pid, tid, id };
+    return id;
   }
 
   private counter(e: Extract<TlEvent, { ph: 'C' }>): void {

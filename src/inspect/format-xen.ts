@@ -63,9 +63,24 @@ export const XEN_MESSAGE_SITES: ReadonlyArray<readonly [RegExp, string, number]>
   [/^Multicall reentry is disallowed/, 'multicall.c', 51],
 ];
 
+// The patterns to try for a message, by its first character (export asks for a site on every
+// refusal): those whose first character is that literal, or not a plain literal, in their order —
+// so the first that matches is the first of all that would.
+const BY_FIRST = new Map<string, number[]>();
+const ANY_FIRST: number[] = [];
+XEN_MESSAGE_SITES.forEach(([re], i) => {
+  const c = /^\^([A-Za-z0-9 ,:])(?![?*{])/.exec(re.source)?.[1];
+  if (c === undefined || re.flags !== '') ANY_FIRST.push(i);
+  else BY_FIRST.set(c, [...(BY_FIRST.get(c) ?? []), i]);
+});
+for (const [c, list] of BY_FIRST) BY_FIRST.set(c, [...list, ...ANY_FIRST].sort((a, b) => a - b));
+
 /** "mm.c:2713" for a Xen message (see XEN_MESSAGE_SITES). */
 export function xenSite(msg: string): string {
-  for (const [re, file, line] of XEN_MESSAGE_SITES) if (re.test(msg)) return `${file}:${line}`;
+  for (const i of BY_FIRST.get(msg.charAt(0)) ?? ANY_FIRST) {
+    const [re, file, line] = XEN_MESSAGE_SITES[i]!;
+    if (re.test(msg)) return `${file}:${line}`;
+  }
   return 'mm.c:0';
 }
 

@@ -11,7 +11,7 @@ import { DporSearch, MAX_EXPLORE_DEPTH, type RootShare, type RunRecord } from '.
 import { findingsOf, outcomeKey, type Finding } from './explore/outcome.ts';
 import type { RunScenarioOptions } from './run.ts';
 import type { Scenario } from './scenarios/schema.ts';
-import type { Verdict } from './verdict.ts';
+import { deadlockLines, type Verdict } from './verdict.ts';
 
 export type { Finding } from './explore/outcome.ts';
 
@@ -228,7 +228,7 @@ export function exploreText(r: ExploreReport): string {
   for (const [kind, cx] of Object.entries(r.counterexamples)) {
     if (kind === 'completed') continue;
     lines.push(`shortest ${kind}: ${cx.schedule.length} steps   ${cx.repro}`);
-    if (cx.verdict.deadlock) for (const e of cx.verdict.deadlock) lines.push(`  vCPU${e.vcpu} ${e.why}`);
+    if (cx.verdict.deadlock) lines.push(...deadlockLines(cx.verdict.deadlock));
     if (cx.verdict.bug) lines.push(`  BUG in ${cx.verdict.bug.where}: ${cx.verdict.bug.message}`);
   }
   const bad = Object.keys(r.counterexamples).filter((k) => k !== 'completed');

@@ -15,7 +15,7 @@ import { opsOf, type Scenario } from './scenarios/schema.ts';
 import type { RecordResult } from '../trace/result.ts';
 import type { TraceRecord } from '../trace/types.ts';
 import { hex } from '../trace/write.ts';
-import { VerdictCounter, type Verdict } from './verdict.ts';
+import { deadlockLines, VerdictCounter, type Verdict } from './verdict.ts';
 
 export interface RunScenarioOptions {
   /** Policy spec (see scenarios/policies.ts); default: the scenario's. */
@@ -280,7 +280,7 @@ export function verdictText(v: Verdict, title?: string): string {
   lines.push(`scenario  ${v.scenario}${title ? ` — ${title}` : ''}`);
   lines.push(`policy    ${v.policy}   seed ${v.seed}   vCPUs ${v.vcpus}   steps ${v.steps}`);
   lines.push(`outcome   ${v.outcome.toUpperCase()}`);
-  if (v.deadlock) for (const e of v.deadlock) lines.push(`  vCPU${e.vcpu} ${e.why}`);
+  if (v.deadlock) lines.push(...deadlockLines(v.deadlock));
   if (v.bug) {
     lines.push(`  BUG on vCPU${v.bug.vcpu} in ${v.bug.where}: ${v.bug.message}`);
     for (const d of v.bug.detail.slice(1)) lines.push(`  ${d}`);

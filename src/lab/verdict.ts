@@ -9,6 +9,20 @@ import type { PortRecord } from './guest-port.ts';
 import { blockerText as lineBlockerText } from '../log/line.ts';
 import { holderJson, type BlameHolder } from '../log/write.ts';
 
+/**
+ * A deadlock's waits for people: each edge, and under the last edge of each vCPU its kernel call
+ * chain, innermost last ("    in xen_pgd_pin → … → csd_flag_wait").
+ */
+export function deadlockLines(edges: readonly WaitEdge[], indent = '  '): string[] {
+  const lines: string[] = [];
+  edges.forEach((e, i) => {
+    lines.push(`${indent}vCPU${e.vcpu} ${e.why}`);
+    const chain = e.chain ?? [];
+    if (chain.length > 0 && edges[i + 1]?.vcpu !== e.vcpu) lines.push(`${indent}  in ${chain.join(' → ')}`);
+  });
+  return lines;
+}
+
 export interface RefusalBrief {
   what: string;
   reason: string;

@@ -49,6 +49,8 @@ export interface ReplayOptions {
    * log recorded, and the log must be whole (check.ts). False only re-runs it.
    */
   check?: boolean;
+  /** Called after each batch of records with the count replayed so far (a progress line). */
+  onProgress?: (records: number) => void;
 }
 
 export interface ReplaySummary {
@@ -158,6 +160,7 @@ class Replayer {
         this.flushReport();
         this.log?.release();
       }
+      this.opts.onProgress?.(this.s.records);
     }
     const whole = this.s.reason === 'finished' ? this.checker?.finish(this.s.records) : undefined;
     if (whole !== undefined) this.checkFailed(whole);
