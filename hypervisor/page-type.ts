@@ -56,11 +56,20 @@ import type { XenState } from './state.ts';
 
 export const TYPE_COUNT_MAX = 0xffffffff;
 
-/** The pfn Xen prints beside an mfn: its index in the owner's memory, as the domain builder set M2P. */
+/** INVALID_M2P_ENTRY (asm/mm.h): the M2P entry of a frame no domain holds. */
+const INVALID_M2P_ENTRY = 0xffffffffffffffffn;
+
+/**
+ * The pfn Xen prints beside an mfn (get_gpfn_from_mfn): its M2P entry, as MMU_MACHPHYS_UPDATE set
+ * it, else as the domain builder set it (the index in the owner's memory); a free frame's entry
+ * was reset when it was freed (page_alloc.c:1433 mark_page_free).
+ */
 export function pfnOf(x: XenState, mfn: number): bigint | number {
+  const owner = x.frames.owner[mfn] ?? NO_OWNER;
+  if (owner === NO_OWNER) return INVALID_M2P_ENTRY;
   const set = x.m2p.get(mfn);
   if (set !== undefined) return set;
-  const d = x.domains.get(x.frames.owner[mfn] ?? NO_OWNER);
+  const d = x.domains.get(owner);
   if (!d) return mfn;
   let pfn = 0;
   for (const r of d.ranges) {
@@ -94,6 +103,7 @@ function freeDomheapPage(x: XenState, mfn: number): void {
     throw new Error(`mfn ${hex(mfn)} freed with type count ${f.typeCount[mfn]} (taf=${hex16(f.taf(mfn))})`);
   }
   f.owner[mfn] = NO_OWNER;
+  x.m2p.delete(mfn);
   f.type[mfn] = PGT_none;
   f.flags[mfn] = 0;
   f.linear[mfn] = 0;
@@ -419,9 +429,9 @@ function demote(x: XenState, mfn: number, level: number): void {
 }
 
 function releaseEntries(x: XenState, mfn: number, level: number, page: Uint32Array, end: number): void {
+  // put_page_from_lNe skips a non-present entry itself.
   for (let i = 0; i < end; i++) {
     const lo = page[2 * i]!;
-    if (!(lo & _PAGE_PRESENT)) continue;
     if (level === 4 && !isGuestL4Slot(i)) continue;
     if (level === 1) putPageFromL1e(x, lo, page[2 * i + 1]!);
     else putPageFromLNe(x, lo, page[2 * i + 1]!, mfn, level);
@@ -462,13 +472,12 @@ function initXenL4Slots(x: XenState, mfn: number): void {
 
 /**
  * fill_ro_mpt (mm.c:1721), which new_guest_cr3 calls without m2p_strict (mm.c:3351): an L4 that
- * becomes a kernel base gets the read-only M2P in slot 256, if that slot is empty.
+ * becomes a kernel base gets the read-only M2P in slot 256. Xen writes it only if the slot is
+ * empty; here it is empty or holds this entry already (init_xen_l4_slots emptied it, a guest
+ * cannot write Xen's slots, and zap_ro_mpt is m2p_strict's), so the write is unconditional.
  */
 export function fillRoMpt(x: XenState, mfn: number): void {
-  const page = x.frames.pageForWrite(mfn);
-  if (page[2 * RO_MPT_SLOT] === 0 && page[2 * RO_MPT_SLOT + 1] === 0) {
-    writeL4e(page, RO_MPT_SLOT, XEN_L3_RO_MPT_MFN, PAGE_RO_MPT);
-  }
+  writeL4e(x.frames.pageForWrite(mfn), RO_MPT_SLOT, XEN_L3_RO_MPT_MFN, PAGE_RO_MPT);
 }
 
 /**

@@ -1,0 +1,82 @@
+// Xen's debug messages (gdprintk), word for word: what a Xen developer greps a serial log for.
+// Each names the frame both ways, mfn and pfn, where Xen 4.17 does (get_gpfn_from_mfn: the M2P
+// entry the domain builder set from the domain's memory, or one MMU_MACHPHYS_UPDATE set).
+import { describe, expect, test } from 'vitest';
+import { EBUSY, EINVAL } from '../../hypervisor/index.ts';
+import { DOM2, FREE_MFN, PAGE_RO, PAGE_RW, TABLE, World, ma, pte } from './helpers.ts';
+
+const xenLines = (r: { refusals: { xen: string[] }[] }): string[] => r.refusals.flatMap((f) => f.xen);
+
+describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)", () => {
+  test('_get_page_type: "Bad type (saw <taf> != exp <type>) for mfn <mfn> (pfn <pfn>)" (mm.c:2938)', () => {
+    const w = new World();
+    const [, x] = w.allocN(2); // DOM1's second frame: pfn 1
+    expect(w.pin(1, x!)).toBe(0);
+    const r = w.pinR(2, x!);
+    expect(r.rc).toBe(EINVAL);
+    expect(xenLines(r)).toContain(`Bad type (saw 2c00000000000001 != exp 4000000000000000) for mfn ${x!.toString(16)} (pfn 1)`);
+  });
+
+  test('the pfn is the M2P entry once MMU_MACHPHYS_UPDATE has set it (mm.c:4229 set_gpfn_from_mfn)', () => {
+    const w = new World();
+    const x = w.alloc();
+    expect(w.pin(1, x)).toBe(0);
+    expect(w.mmu(1, [{ ptr: ma(x, 0) | 1n, val: 0x777n }]).rc).toBe(0);
+    expect(xenLines(w.pinR(2, x))).toContain(`Bad type (saw 2c00000000000001 != exp 4000000000000000) for mfn ${x.toString(16)} (pfn 777)`);
+  });
+
+  test('validate_page: "Error while validating mfn <mfn> (pfn <pfn>) for type <type>: caf=<caf> taf=<taf>" (mm.c:2647)', () => {
+    const w = new World();
+    const [, , l1] = w.allocN(3);
+    w.put(l1!, 3, pte(l1!, PAGE_RW)); // the L1 maps itself writable: -EBUSY
+    const r = w.pinR(1, l1!);
+    expect(r.rc).toBe(EBUSY);
+    // count_info: PGC_allocated and two references (allocation, the pin's); type_info: l1, count 1
+    expect(xenLines(r)).toContain(
+      `Error while validating mfn ${l1!.toString(16)} (pfn 2) for type 2000000000000000: caf=8000000000000002 taf=2000000000000001`,
+    );
+  });
+
+  test('get_page_from_l1e\'s could_not_pin: "Error getting mfn <mfn> (pfn <pfn>) from L1 entry <pte> for l1e_owner dN, pg_owner dN" (mm.c:1040)', () => {
+    const w = new World();
+    const l1 = w.alloc();
+    const foreign = DOM2.base + 3; // DOM2's pfn 3
+    w.put(l1, 5, pte(foreign, PAGE_RO));
+    const r = w.pinR(1, l1);
+    expect(r.rc).toBe(EBUSY);
+    expect(xenLines(r)).toContain(
+      `Error getting mfn ${foreign.toString(16)} (pfn 3) from L1 entry 0000000002003065 for l1e_owner d1, pg_owner d1`,
+    );
+  });
+
+  test('a free frame\'s pfn is INVALID_M2P_ENTRY: freeing resets its M2P entry (page_alloc.c:1433 mark_page_free)', () => {
+    const w = new World();
+    const l1 = w.alloc();
+    w.put(l1, 5, pte(FREE_MFN, PAGE_RO));
+    expect(xenLines(w.pinR(1, l1))).toContain(
+      `Error getting mfn ${FREE_MFN.toString(16)} (pfn ffffffffffffffff) from L1 entry 0000000001800065 for l1e_owner d1, pg_owner d1`,
+    );
+    // a frame given back to the heap forgets the pfn MMU_MACHPHYS_UPDATE gave it
+    const e = w.alloc();
+    expect(w.mmu(1, [{ ptr: ma(e, 0) | 1n, val: 0x777n }]).rc).toBe(0);
+    const l1b = w.alloc();
+    w.put(l1b, 0, pte(e, PAGE_RW));
+    expect(w.pin(1, l1b)).toBe(0);
+    expect(w.decrease(1, [e])).toBe(1);
+    expect(w.unpin(l1b)).toBe(0); // the last reference: e is freed
+    expect(w.frame(e).allocated).toBe(false);
+    w.put(l1, 5, pte(e, PAGE_RO));
+    expect(xenLines(w.pinR(1, l1))).toContain(
+      `Error getting mfn ${e.toString(16)} (pfn ffffffffffffffff) from L1 entry ${pte(e, PAGE_RO).toString(16).padStart(16, '0')} for l1e_owner d1, pg_owner d1`,
+    );
+  });
+
+  test('get_page_from_mfn: "Could not get page ref for mfn <mfn>" for an L2 entry to a free frame (asm/mm.h:415)', () => {
+    const w = new World();
+    const l2 = w.alloc();
+    w.put(l2, 3, pte(FREE_MFN, TABLE));
+    const r = w.pinR(2, l2);
+    expect(r.rc).toBe(EINVAL);
+    expect(xenLines(r)[0]).toBe(`Could not get page ref for mfn ${FREE_MFN.toString(16)}`);
+  });
+});
