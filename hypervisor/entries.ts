@@ -239,7 +239,7 @@ function getLinearPagetable(
     f.linear[container]! < LINEAR_MAX &&
     f.type[target] === level &&
     (f.flags[target]! & F_VALIDATED) !== 0 &&
-    f.typeCount[target]! > 0;
+    f.typeCount[target]! !== TYPE_COUNT_MAX; // mm.c:736: room for one more type reference
   if (!ok) {
     putPage(x, target);
     return false;

@@ -69,14 +69,10 @@ export function pfnOf(x: XenState, mfn: number): bigint | number {
   if (owner === NO_OWNER) return INVALID_M2P_ENTRY;
   const set = x.m2p.get(mfn);
   if (set !== undefined) return set;
+  // A domain's frames are the one range createDomain gave it, pfn 0 at its base. A destroyed
+  // domain's frame (still held elsewhere) has no range left to say: its mfn stands in.
   const d = x.domains.get(owner);
-  if (!d) return mfn;
-  let pfn = 0;
-  for (const r of d.ranges) {
-    if (mfn >= r.base && mfn < r.base + r.count) return pfn + (mfn - r.base);
-    pfn += r.count;
-  }
-  return mfn;
+  return d ? mfn - d.ranges[0]!.base : mfn;
 }
 
 /** get_page(pg, d): one general reference, if the frame is allocated to d. */

@@ -164,6 +164,8 @@ describe('§1.8.6: a stale TLB entry never reaches another domain\'s reuse of th
     expect(w.mmu(0, [{ ptr: ma(l1, 0), val: pte(x, PAGE_RO) }], DOM1.domid).rc).toBe(0);
     w.destroy(1);
     expect(w.frame(x)).toMatchObject({ count: 1, allocated: false });
+    // mapping it again is refused (its owner is gone): an outcome, not a crash
+    expect(w.update(0, l1, 1, pte(x, PAGE_RO))).toBe(EBUSY);
     expect(w.update(0, l1, 0, 0n)).toBe(0);
     expect(w.frame(x)).toMatchObject({ owner: null, count: 0 });
     expectAllFree(w, w.framesOf(1));

@@ -279,6 +279,25 @@ describe('§6 linear pagetables: same level, RO only, self-map free; another tab
     expect(w.frame(d!)).toMatchObject({ count: 2, type_count: 1 });
   });
 
+  test('§2.4 (XSA-240): a table is a linear target at most 32,768 times (inc_linear_uses, mm.c:641: a 16-bit count)', () => {
+    const w = new World({ domains: [{ ...DOM1, count: 128 }] });
+    const target = w.alloc();
+    expect(w.pin(2, target)).toBe(0);
+    // 64 L2s of 512 linear entries: 32,768 uses (linear_pt_count -32768), each a type reference too
+    const linkers = (n: number): number => {
+      const l2 = w.alloc();
+      for (let s = 0; s < n; s++) w.hv.store({ dom: 1, vcpu: 0 }, l2, s, pte(target, PAGE_RO));
+      return l2;
+    };
+    for (let i = 0; i < 64; i++) expect(w.pin(2, linkers(512))).toBe(0);
+    expect(w.frame(target)).toMatchObject({ type_count: 1 + 32768, count: 2 + 32768 });
+    // the next use would wrap linear_pt_count: refused, and nothing is taken
+    const last = linkers(1);
+    expect(w.pin(2, last)).toBe(EINVAL);
+    expect(w.frame(target)).toMatchObject({ type_count: 1 + 32768, count: 2 + 32768 });
+    expectIdle(w, last);
+  });
+
   test('§2.4: with pv-linear-pt off, even a self-map is refused', () => {
     const w = new World({ linearPt: false });
     const l4 = w.alloc();
