@@ -78,7 +78,10 @@ export function pfnOf(x: XenState, mfn: number): bigint | number {
 /** get_page(pg, d): one general reference, if the frame is allocated to d. */
 export function getPage(x: XenState, mfn: number, dom: number): boolean {
   const f = x.frames;
-  if (!f.valid(mfn) || f.count[mfn] === 0 || f.owner[mfn] !== dom) return false;
+  // Xen also checks the count is not 0, for a frame being freed under it. Here an owned frame
+  // always has a reference (the last put_page clears the owner), and an mfn past the frame
+  // table reads no owner: the owner is the whole test.
+  if (f.owner[mfn] !== dom) return false;
   f.count[mfn]!++;
   return true;
 }
@@ -126,7 +129,8 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
       f.flags[mfn]! &= ~F_VALIDATED;
     }
     f.typeCount[mfn] = 1;
-    if (f.flags[mfn]! & F_VALIDATED) return 0;
+    // A table at count 0 is never validated (its last type reference demoted it): it validates
+    // now. Other types need no validation (Xen's alloc_page_type does nothing for them).
     if (type >= PGT_l1_page_table && type <= PGT_l4_page_table) {
       // mm.c:3113: validation starts by zeroing nr_validated_ptes, partial_flags and
       // linear_pt_count, which share tlbflush_timestamp's word (asm/mm.h struct page_info): a table
