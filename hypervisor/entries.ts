@@ -68,8 +68,9 @@ export function getPageFromL1e(
   const bad = pteFlags(lo, hi) & l1DisallowMask(l1eOwner);
   // The common case first (promotion runs this 512 times a table): an allocated frame of pgOwner's,
   // read-only, or writable when it already is a validated writable page with room for one more
-  // type reference — _get_page_type with nothing to change.
-  if (bad === 0 && mfn < f.size && f.owner[mfn] === pgOwner.id && f.count[mfn] !== 0) {
+  // type reference — _get_page_type with nothing to change. (An owned frame always has a general
+  // reference; an mfn past the frame table reads no owner.)
+  if (bad === 0 && f.owner[mfn] === pgOwner.id) {
     if (!(lo & _PAGE_RW)) {
       f.count[mfn]!++;
       return 0;
@@ -86,7 +87,7 @@ export function getPageFromL1e(
     return EINVAL;
   }
   if (isMmio(mfn)) return getMmioFromL1e(x, lo, hi, l1eOwner, pgOwner, curr);
-  const real = mfn < f.size && f.count[mfn] !== 0 ? f.owner[mfn]! : NO_OWNER;
+  const real = f.owner[mfn] ?? NO_OWNER;
   if (real !== pgOwner.id) {
     // mm.c:985: only a pg_owner other than the entry's owner, with privilege over the frame's real
     // owner (xsm_priv_mapping, XSM_TARGET), may map it — a privileged domain filling another's L1.
