@@ -124,6 +124,22 @@ describe("the release build's leak: a nested failure overwrites old_guest_table 
     expect(w.read(l2, 0)).toBe(0n);
   });
 
+  test('release: once its bad entry is fixed, the leaked L2 validates from where it stopped and is pinned (mm.c:2988, 3129)', () => {
+    const w = new World({ debugBuild: false });
+    const [l4, l3] = w.allocN(2);
+    const { l2, good, bad } = failingL2(w, 1);
+    w.put(l3!, 0, pte(l2, TABLE));
+    w.put(l4!, 1, pte(l3!, TABLE));
+    expect(w.pin(4, l4!)).toBe(EBUSY);
+    w.put(bad, 0, 0n); // the bad L1 is type none again: a plain store fixes it
+    expect(w.pin(2, l2)).toBe(0);
+    // validated and pinned on the type reference PGT_partial held; PGT_partial's general reference
+    // put; the leaked one stays
+    expect(w.frame(l2)).toMatchObject({ type: 'l2', type_count: 1, validated: true, pinned: true, count: 3 });
+    expect(w.frame(bad)).toMatchObject({ type: 'l1', type_count: 1, validated: true, count: 2 });
+    expect(w.frame(good)).toMatchObject({ type: 'l1', type_count: 1, validated: true, count: 2 });
+  });
+
   test('debug: the refusal says where a debug build stops, and the audit reports the leak', () => {
     const w = new World();
     const { l4, l2 } = leakTree(w);
