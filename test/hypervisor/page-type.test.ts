@@ -200,6 +200,18 @@ describe('§6 put_page_type: a PT at count 0 is demoted recursively and stamped;
     expect(w.frame(t.data[0]!)).toMatchObject({ type: 'writable', type_count: 1, count: 2 });
   });
 
+  test('§1.5: a demoted table mapped writable is no table: its entries take nothing (validate_page promotes tables only, mm.c:2605)', () => {
+    const w = new World();
+    const [l1, e, m] = w.allocN(3);
+    w.put(l1!, 3, pte(e!, PAGE_RW));
+    expect(w.pin(1, l1!)).toBe(0);
+    expect(w.unpin(l1!)).toBe(0);
+    w.put(m!, 0, pte(l1!, PAGE_RW));
+    expect(w.pin(1, m!)).toBe(0);
+    expect(w.frame(l1!)).toMatchObject({ type: 'writable', type_count: 1, validated: true });
+    expect(w.frame(e!)).toMatchObject({ type: 'writable', type_count: 0, count: 1 });
+  });
+
   test('§1.5: a demoted table is re-validated from scratch on the next get (its contents were re-read)', () => {
     const w = new World();
     const [l1, e] = w.allocN(2);
