@@ -252,11 +252,12 @@ export function putOldGuestTable(x: XenState): void {
 /**
  * _put_page_type(page, PTF_partial_set) (mm.c:2797–2831) on a PGT_partial table: devalidate from
  * nr_validated_ptes (the entry at nr first, if it holds a partial reference: put_pt_page), stamp,
- * type count 1 → 0, and put the general reference of PGT_partial. Nothing for a frame not partial.
+ * type count 1 → 0, and put the general reference of PGT_partial. Every caller has a PGT_partial
+ * table: old_guest_table is always left partial (validationFailed), and so is the lower table a
+ * partial reference points at (it was old_guest_table before).
  */
 function putPartialType(x: XenState, mfn: number): void {
   const f = x.frames;
-  if (!(f.flags[mfn]! & F_PARTIAL)) return;
   const p = f.partial.get(mfn)!;
   f.partial.delete(mfn);
   f.flags[mfn]! &= ~F_PARTIAL;
