@@ -23,7 +23,6 @@ import {
   hex16,
   MAX_MACHINE_FRAMES,
   NO_OWNER,
-  PGT_l1_page_table,
   PGT_l4_page_table,
   PGT_none,
   TYPE_NAMES,
@@ -111,6 +110,14 @@ function freeDomheapPage(x: XenState, mfn: number): void {
 }
 
 /**
+ * L1–L4, as getPageType asks for a type and putPageType finds one: never type none, which
+ * neither asks for nor holds a type reference.
+ */
+function isTableType(type: number): boolean {
+  return type <= PGT_l4_page_table;
+}
+
+/**
  * _get_page_type(pg, type): one type reference, changing the type at count 0 (after the filtered
  * TLB flush) and validating on the 0→1 transition. Returns 0 or -errno.
  */
@@ -131,7 +138,7 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
     f.typeCount[mfn] = 1;
     // A table at count 0 is never validated (its last type reference demoted it): it validates
     // now. Other types need no validation (Xen's alloc_page_type does nothing for them).
-    if (type >= PGT_l1_page_table && type <= PGT_l4_page_table) {
+    if (isTableType(type)) {
       // mm.c:3113: validation starts by zeroing nr_validated_ptes, partial_flags and
       // linear_pt_count, which share tlbflush_timestamp's word (asm/mm.h struct page_info): a table
       // that fails at its first entry is left with stamp 0.
@@ -171,7 +178,7 @@ export function putPageType(x: XenState, mfn: number): void {
   if (count === 0) throw new Error(`put_page_type underflow on mfn ${hex(mfn)}`);
   if (count === 1) {
     const type = f.type[mfn]!;
-    if (type >= PGT_l1_page_table && type <= PGT_l4_page_table && f.flags[mfn]! & F_VALIDATED) {
+    if (isTableType(type) && f.flags[mfn]! & F_VALIDATED) {
       f.flags[mfn]! &= ~F_VALIDATED;
       demote(x, mfn, type);
     }
