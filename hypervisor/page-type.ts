@@ -268,15 +268,14 @@ function putPartialType(x: XenState, mfn: number): void {
   const p = f.partial.get(mfn)!;
   f.partial.delete(mfn);
   f.flags[mfn]! &= ~F_PARTIAL;
-  const page = f.page(mfn);
-  if (page) {
-    if (p.partialSet) {
-      const lower = pteMfn(page[2 * p.nr]!, page[2 * p.nr + 1]!);
-      putPartialType(x, lower);
-      putPage(x, lower);
-    }
-    releaseEntries(x, mfn, f.type[mfn]!, page, p.nr);
+  // It failed at a present entry past slot 0: it has contents.
+  const page = f.page(mfn)!;
+  if (p.partialSet) {
+    const lower = pteMfn(page[2 * p.nr]!, page[2 * p.nr + 1]!);
+    putPartialType(x, lower);
+    putPage(x, lower);
   }
+  releaseEntries(x, mfn, f.type[mfn]!, page, p.nr);
   f.tlbflushTimestamp[mfn] = x.clock.now;
   f.typeCount[mfn] = 0;
   putPage(x, mfn);

@@ -69,8 +69,12 @@ describe('what a failed validation leaves (validate_page, mm.c:2645–2662; put_
     expect(typeChangeFlushes(w, l2)).toBe(0);
   });
 
-  test('L4 → L3 → L2 failures past slot 0 hand the general reference down (PTF_partial_set, mm.c:1612, 1807): nothing leaks', () => {
-    const w = new World();
+  // A domain above 2^20 frames too: its entries' mfns reach into the PTE's high word.
+  test.each([
+    ['', DOM1],
+    [' (frames above 2^20)', { ...DOM1, base: 0x100000, count: 64 }],
+  ])('L4 → L3 → L2 failures past slot 0 hand the general reference down (PTF_partial_set, mm.c:1612, 1807): nothing leaks%s', (_name, dom) => {
+    const w = new World({ domains: [dom] });
     const [l4, l3a, l3] = w.allocN(3);
     const { l2, good } = failingL2(w, 1);
     w.put(l3a!, 0, 0n);
