@@ -3,7 +3,7 @@
 // request; get_page_from_l1e (arch/x86/mm.c:859) decides who may map what, by l1e_owner and
 // pg_owner; a free RAM frame is "could not pin" (-EBUSY) whatever domains exist.
 import { describe, expect, test } from 'vitest';
-import { DOMID_IO, DOMID_SELF, DOMID_XEN, EBUSY, EPERM, ESRCH, MMUEXT } from '../../hypervisor/index.ts';
+import { DOMID_IO, DOMID_SELF, DOMID_XEN, EBUSY, EINVAL, EPERM, ESRCH, MMUEXT } from '../../hypervisor/index.ts';
 import {
   A,
   D,
@@ -126,6 +126,30 @@ describe("get_page_from_l1e's l1e_owner / pg_owner rules (mm.c:976–997)", () =
     const l1 = liveL1(w, 1);
     expect(w.mmu(0, [{ ptr: ma(l1, 3), val: pte(MMIO_MFN, P | US) }], fd(1, DOMID_SELF)).rc).toBe(EPERM);
     expect(w.read(l1, 3)).toBe(0n);
+  });
+});
+
+describe("get_page_from_l1e's I/O checks, word for word (mm.c:897–920)", () => {
+  test('no I/O rights for the data owner: "dN non-privileged attempt to map MMIO space <mfn>" → -EPERM; the all-ones pattern → -EINVAL, silently', () => {
+    const w = new World();
+    const l1 = liveL1(w, 1);
+    const r = w.mmu(1, [{ ptr: ma(l1, 4), val: pte(MMIO_MFN, P | US) }]);
+    expect(r.rc).toBe(EPERM);
+    expect(r.refusals[0]!.xen).toContain(`d1 non-privileged attempt to map MMIO space ${MMIO_MFN.toString(16)}`);
+    const inv = w.mmu(1, [{ ptr: ma(l1, 4), val: pte(2 ** 40 - 1, P | US) }]);
+    expect(inv.rc).toBe(EINVAL);
+    expect(inv.refusals[0]!.xen.join('\n')).not.toContain('MMIO');
+  });
+
+  test('none for the l1e_owner: "dC attempted to map MMIO space <mfn> in dP to dL" → -EPERM; the all-ones pattern → -EINVAL, silently', () => {
+    const w = dom0World();
+    const l1 = liveL1(w, 1);
+    const r = w.mmu(0, [{ ptr: ma(l1, 3), val: pte(MMIO_MFN, P | US) }], fd(1, DOMID_SELF));
+    expect(r.rc).toBe(EPERM);
+    expect(r.refusals[0]!.xen).toContain(`d0 attempted to map MMIO space ${MMIO_MFN.toString(16)} in d0 to d1`);
+    const inv = w.mmu(0, [{ ptr: ma(l1, 3), val: pte(2 ** 40 - 1, P | US) }], fd(1, DOMID_SELF));
+    expect(inv.rc).toBe(EINVAL);
+    expect(inv.refusals[0]!.xen.join('\n')).not.toContain('MMIO');
   });
 });
 
