@@ -12,7 +12,7 @@
 //   continuation does: an L1, or an L2–L4 failing at slot 0, ends as type none (validate_page's
 //   type_info = 0); an L2–L4 failing further on goes PGT_partial, is old_guest_table, and ends as
 //   its level's type with count 0 (put_old_guest_table) — except in the one case where a release
-//   build of Xen 4.17 leaks (ASSERT_UNREACHABLE() in promote_l{3,4}_table, assertUnreachable);
+//   build of Xen 4.17 leaks (ASSERT_UNREACHABLE() in promote_l4_table, assertUnreachable);
 // - the last type reference of a validated table demotes it, releasing its entries' references.
 
 import {
@@ -347,38 +347,37 @@ function promoteFailed(
   x.diag.fail(`Failure ${rc} in promote_l${level}_table: slot ${hex(i)}`);
   x.diag.chain.push({ mfn, level, slot: i, val: toBig(lo, hi) });
   if (level === 1) releaseEntries(x, mfn, level, page, i);
-  else if (i > 0) markPartial(x, mfn, level, i, pteMfn(lo, hi));
+  else if (i > 0) markPartial(x, mfn, i, pteMfn(lo, hi));
   return rc;
 }
 
 /**
- * promote_l{2,3,4}_table's `if ( i )` branch. An L3/L4 finding old_guest_table already set by the
- * table its entry points at takes over that table's general reference (PTF_partial_set,
- * mm.c:1612, 1807); finding another table there is ASSERT_UNREACHABLE() (assertUnreachable).
+ * promote_l{2,3,4}_table's `if ( i )` branch. old_guest_table is 0 here, or the table this entry
+ * points at, which failed past its own slot 0: the table takes over its general reference
+ * (PTF_partial_set, mm.c:1612, 1807). Or, under an L4 only, an L2 below an L3 that failed at its
+ * slot 0: ASSERT_UNREACHABLE() (assertUnreachable). (An L2's entries are L1s, which never set
+ * old_guest_table; an L3's are L2s, which set it to themselves: promote_l3_table's assertion,
+ * mm.c:1618, cannot fail here.)
  */
-function markPartial(x: XenState, mfn: number, level: number, i: number, target: number): void {
-  let partialSet = false;
+function markPartial(x: XenState, mfn: number, i: number, target: number): void {
   const old = x.oldGuestTable;
-  if (level > 2 && old !== 0) {
-    if (old === target) partialSet = true;
-    else assertUnreachable(x, level, old);
-  }
+  const partialSet = old === target;
+  if (old !== 0 && !partialSet) assertUnreachable(x, old);
   x.frames.partial.set(mfn, { nr: i, partialSet });
   x.oldGuestTable = mfn;
 }
 
 /**
- * ASSERT_UNREACHABLE() in promote_l{3,4}_table's failure path (mm.c:1618, 1813): old_guest_table
- * holds a lower table that is not this entry's — an L2 that failed past its slot 0 under an L3
- * that failed at its slot 0. A debug build stops here. A release build overwrites
- * old_guest_table: the L2 stays PGT_partial with its validated entries and its type reference
- * (until it is validated again or its domain dies), and the general reference old_guest_table
- * held is never put.
+ * ASSERT_UNREACHABLE() in promote_l4_table's failure path (mm.c:1813): old_guest_table holds a
+ * lower table that is not this entry's — an L2 that failed past its slot 0 under an L3 that
+ * failed at its slot 0. A debug build stops here. A release build overwrites old_guest_table:
+ * the L2 stays PGT_partial with its validated entries and its type reference (until it is
+ * validated again or its domain dies), and the general reference old_guest_table held is never
+ * put.
  */
-function assertUnreachable(x: XenState, level: number, lost: number): void {
-  const line = level === 3 ? 1618 : 1813;
-  x.diag.fail(`Assertion 'unreachable' failed at arch/x86/mm.c:${line}`);
-  x.diag.stop ??= `ASSERT_UNREACHABLE() in promote_l${level}_table (xen/arch/x86/mm.c:${line}): a debug build stops here`;
+function assertUnreachable(x: XenState, lost: number): void {
+  x.diag.fail(`Assertion 'unreachable' failed at arch/x86/mm.c:1813`);
+  x.diag.stop ??= 'ASSERT_UNREACHABLE() in promote_l4_table (xen/arch/x86/mm.c:1813): a debug build stops here';
   x.leaked.set(lost, (x.leaked.get(lost) ?? 0) + 1);
 }
 

@@ -89,6 +89,21 @@ describe('what a failed validation leaves (validate_page, mm.c:2645–2662; put_
     expect(w.frame(good)).toMatchObject({ type: 'l1', type_count: 0, count: 1 });
     expect(w.frame(l3a!)).toMatchObject({ type: 'l3', type_count: 0, count: 1 });
   });
+  test('an L3 failing past slot 0 at an L2 that failed at its slot 0: no partial reference, no assertion; cleaned up', () => {
+    const w = new World();
+    const l3 = w.alloc();
+    const ok = w.alloc(); // an empty L2 at slot 0: validates
+    const { l2 } = failingL2(w, 0);
+    w.put(l3, 0, pte(ok, TABLE));
+    w.put(l3, 4, pte(l2, TABLE));
+    const r = w.pinR(3, l3);
+    expect(r.rc).toBe(EBUSY);
+    expect(r.refusals[0]!.debug_stop).toBeUndefined();
+    expect(r.refusals[0]!.xen.join('\n')).not.toContain('Assertion');
+    expect(w.frame(l3)).toMatchObject({ type: 'l3', type_count: 0, count: 1 });
+    expect(w.frame(ok)).toMatchObject({ type: 'l2', type_count: 0, count: 1 });
+    expect(w.frame(l2)).toMatchObject({ type: 'none', type_count: 0, count: 1 });
+  });
 });
 
 describe("the release build's leak: a nested failure overwrites old_guest_table (promote_l4_table, mm.c:1813)", () => {
