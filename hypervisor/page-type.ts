@@ -388,7 +388,7 @@ function assertUnreachable(x: XenState, lost: number): void {
 function adjustEntry(page: Uint32Array, i: number, level: number, lo: number, hi: number): void {
   const add = guestAdjustFlags(level, pteFlags(lo, hi));
   const newLo = addFlagsLo(lo, add);
-  if (newLo !== lo) page[2 * i] = newLo;
+  if (newLo !== page[2 * i]) page[2 * i] = newLo;
   if (add > 0xfff) page[2 * i + 1] = addFlagsHi(hi, add);
 }
 
@@ -399,17 +399,13 @@ function adjustEntry(page: Uint32Array, i: number, level: number, lo: number, hi
  */
 function promoteL1(x: XenState, mfn: number, page: Uint32Array, d: Domain): number {
   for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
-    let lo = page[2 * i]!;
+    const lo = page[2 * i]!;
     if (!(lo & _PAGE_PRESENT)) continue;
     const hi = page[2 * i + 1]!;
     const rc = getPageFromL1e(x, lo, hi, d, d, d);
     if (rc < 0) return promoteFailed(x, mfn, 1, page, i, lo, hi, rc);
-    if (rc > 0) {
-      // l1e_flip_flags (mm.c:1354): an I/O mapping's cache attributes, stored as Xen set them.
-      lo ^= rc;
-      page[2 * i] = lo;
-    }
-    adjustEntry(page, i, 1, lo, hi);
+    // rc > 0: l1e_flip_flags (mm.c:1354), an I/O mapping's cache attributes, stored as Xen set them.
+    adjustEntry(page, i, 1, lo ^ rc, hi);
   }
   return 0;
 }
