@@ -228,7 +228,8 @@ function getLinearPagetable(
   }
   if (target === container) return true;
   const f = x.frames;
-  if (f.owner[container] !== dom) return false;
+  // Xen also checks that the table is d's (mm.c:707); here it always is: promotion passes the
+  // table's owner, mod_lN_entry the pt_owner whose table it is (mmu-update.ts ptUpdate).
   if (!getPage(x, target, dom)) {
     x.diag.fail(`Could not get page ref for mfn ${target.toString(16)}`, undefined, target);
     return false;

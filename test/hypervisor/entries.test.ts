@@ -298,6 +298,20 @@ describe('§6 linear pagetables: same level, RO only, self-map free; another tab
     expectIdle(w, last);
   });
 
+  test('§2.4 (XSA-240): removing a linear entry gives back both counts: the container may be a target, the target may link (dec_linear_*, mm.c:633, 657)', () => {
+    const w = new World();
+    const [a, b, c, d] = w.allocN(4);
+    expect(w.pin(2, a!)).toBe(0);
+    expect(w.pin(2, b!)).toBe(0);
+    expect(w.pin(2, d!)).toBe(0);
+    expect(w.update(1, a!, 0, pte(b!, PAGE_RO))).toBe(0); // a links, b is linked
+    expect(w.update(1, a!, 0, 0n)).toBe(0);
+    expect(w.update(1, b!, 1, pte(d!, PAGE_RO))).toBe(0); // b may link now
+    w.put(c!, 0, pte(a!, PAGE_RO));
+    expect(w.pin(2, c!)).toBe(0); // and a may be linked
+    expect(w.frame(a!)).toMatchObject({ type_count: 2, count: 3 });
+  });
+
   test('§2.4: with pv-linear-pt off, even a self-map is refused', () => {
     const w = new World({ linearPt: false });
     const l4 = w.alloc();

@@ -79,4 +79,15 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
     expect(r.rc).toBe(EINVAL);
     expect(xenLines(r)[0]).toBe(`Could not get page ref for mfn ${FREE_MFN.toString(16)}`);
   });
+
+  test('a read-only L2 entry to a free frame: get_page_from_mfn says so twice, the linear path trying it too (mm.c:704)', () => {
+    const w = new World();
+    const l2 = w.alloc();
+    w.put(l2, 3, pte(FREE_MFN, PAGE_RO));
+    const r = w.pinR(2, l2);
+    expect(r.rc).toBe(EINVAL);
+    const ref = `Could not get page ref for mfn ${FREE_MFN.toString(16)}`;
+    expect(xenLines(r).filter((l) => l === ref)).toHaveLength(2);
+    expect(w.frame(FREE_MFN)).toMatchObject({ count: 0, owner: null });
+  });
 });
