@@ -64,7 +64,7 @@ describe('DOMID_IO / DOMID_XEN as foreigndom: get_pg_owner, then XSM per request
     const r = w.mmu(0, [{ ptr: ma(l1, 7), val: pte(MMIO_MFN, P | RW | PCD | PWT) }], DOMID_IO);
     expect(r).toMatchObject({ rc: 0, done: 1 });
     expect(w.read(l1, 7)).toBe(pte(MMIO_MFN, P | RW | PCD | PWT | US | GUEST_KERNEL));
-    // I/O memory holds no reference: removing the mapping puts nothing (put_page_from_l1e, mm.c:1244)
+    // I/O memory holds no reference: removing the mapping puts nothing (put_page_from_l1e, mm.c:1198)
     const before = w.frame(MMIO_MFN);
     expect(w.update(0, l1, 7, 0n)).toBe(0);
     expect(w.frame(MMIO_MFN)).toEqual(before);

@@ -80,7 +80,7 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
     expect(xenLines(r)[0]).toBe(`Could not get page ref for mfn ${FREE_MFN.toString(16)}`);
   });
 
-  test('a read-only L2 entry to a free frame: get_page_from_mfn says so twice, the linear path trying it too (mm.c:704)', () => {
+  test('a read-only L2 entry to a free frame: get_page_from_mfn says so twice, the linear path trying it too (mm.c:711)', () => {
     const w = new World();
     const l2 = w.alloc();
     w.put(l2, 3, pte(FREE_MFN, PAGE_RO));
