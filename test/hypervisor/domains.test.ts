@@ -73,7 +73,7 @@ describe('§6 domain destruction: CR3s put, everything unpinned, allocation refs
   });
 
   test('§4.5: a linked-to L4 still typed when its pass comes is force-devalidated: its subtree is freed (domain.c relinquish_memory)', () => {
-    // relinquish_memory (domain.c:2229) devalidates a top-level table whose type count is not 0
+    // relinquish_memory (domain.c:2233) devalidates a top-level table whose type count is not 0
     // after its pin is dropped: here b, held by c's linear entry (c comes later in the pass).
     const w = new World();
     const [b, c] = w.allocN(2);

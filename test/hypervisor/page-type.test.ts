@@ -206,6 +206,16 @@ describe('§6 put_page_type: a PT at count 0 is demoted recursively and stamped;
     for (const m of [...t.tables, ...t.data]) expect(w.frame(m)).toMatchObject({ owner: null, count: 0 });
   });
 
+  test('§1.5: only an L4 skips slots 256–271 (Xen\'s): an L1\'s or L2\'s entries there are released on demotion', () => {
+    const w = new World();
+    const t = buildTree(w, { l2slot: 260, maps: [{ slot: 265 }] });
+    expect(w.pin(4, t.l4)).toBe(0);
+    expect(w.frame(t.data[0]!)).toMatchObject({ type_count: 1, count: 2 });
+    expect(w.unpin(t.l4)).toBe(0);
+    for (const m of t.tables) expectIdle(w, m);
+    expect(w.frame(t.data[0]!)).toMatchObject({ type_count: 0, count: 1 });
+  });
+
   test('§1.5: a lower table with its own pin survives the demotion of its parent', () => {
     const w = new World();
     const t = buildTree(w, { maps: [{ slot: 1 }] });

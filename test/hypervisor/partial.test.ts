@@ -159,6 +159,16 @@ describe("the release build's leak: a nested failure overwrites old_guest_table 
     expect(w.frame(good)).toMatchObject({ type: 'l1', type_count: 1, validated: true, count: 2 });
   });
 
+  test('release: the domain dying while the L2 is still PGT_partial devalidates it (relinquish_memory, domain.c:2233): all but the leaked reference freed', () => {
+    const w = new World({ debugBuild: false });
+    const { l4, l3, l2, good } = leakTree(w);
+    expect(w.pin(4, l4)).toBe(EBUSY);
+    w.destroy(DOM1.domid);
+    expect(w.frame(good)).toMatchObject({ owner: null, count: 0, type_count: 0 });
+    expect(w.frame(l3)).toMatchObject({ owner: null, count: 0 });
+    expect(w.frame(l2)).toMatchObject({ owner: 1, count: 1, type_count: 0, validated: false });
+  });
+
   test('debug: the refusal says where a debug build stops, and the audit reports the leak', () => {
     const w = new World();
     const { l4, l2 } = leakTree(w);
