@@ -157,6 +157,21 @@ describe("get_page_from_l1e's I/O checks, word for word (mm.c:897–920)", () =>
   });
 });
 
+describe('RAM starts at 0x100 (the trace contract): frame 0x100 is RAM, 0xff I/O memory', () => {
+  test("a domain given frames from 0x100 maps its first frame as RAM, with a reference; 0xff is MMIO (-EPERM)", () => {
+    const w = new World({ domains: [{ domid: 1, vcpus: 1, base: 0x100, count: 16 }] });
+    const l1 = w.alloc();
+    expect(l1).toBe(0x100);
+    const e = w.alloc();
+    w.put(e, 0, pte(0x100, P | US));
+    expect(w.pin(1, e)).toBe(0);
+    expect(w.frame(0x100)).toMatchObject({ owner: 1, count: 2 });
+    const m = w.alloc();
+    w.put(m, 0, pte(0xff, P | US));
+    expect(w.pin(1, m)).toBe(EPERM);
+  });
+});
+
 describe('a free RAM frame is "could not pin" (-EBUSY) whatever domains exist, never MMIO (mm.c:985)', () => {
   test('for a domU and for dom0, between domains and past the last one, before and after a domain is created past it', () => {
     const w = dom0World();
