@@ -3,7 +3,7 @@
 // entry the domain builder set from the domain's memory, or one MMU_MACHPHYS_UPDATE set).
 import { describe, expect, test } from 'vitest';
 import { EBUSY, EINVAL } from '../../hypervisor/index.ts';
-import { DOM2, FREE_MFN, PAGE_RO, PAGE_RW, TABLE, World, ma, pte } from './helpers.ts';
+import { DOM2, FREE_MFN, PAGE_RO, PAGE_RW, PCD, PSE, TABLE, World, ma, pte } from './helpers.ts';
 
 const xenLines = (r: { refusals: { xen: string[] }[] }): string[] => r.refusals.flatMap((f) => f.xen);
 
@@ -89,5 +89,20 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
     const ref = `Could not get page ref for mfn ${FREE_MFN.toString(16)}`;
     expect(xenLines(r).filter((l) => l === ref)).toHaveLength(2);
     expect(w.frame(FREE_MFN)).toMatchObject({ count: 0, owner: null });
+  });
+
+  test('get_page_from_l1e / get_page_from_lNe: "Bad L1 flags <hex>" (mm.c:877), "Bad L2 flags <hex>" (mm.c:1134)', () => {
+    const w = new World();
+    const [l1, e, l2, l1b] = w.allocN(4);
+    w.put(l1!, 0, pte(e!, PAGE_RW | PCD));
+    const r1 = w.pinR(1, l1!);
+    expect(r1.rc).toBe(EINVAL);
+    expect(xenLines(r1)).toContain('Bad L1 flags 10');
+    expect(r1.refusals[0]!.reason).toBe('Bad L1 flags 0x10');
+    w.put(l2!, 0, pte(l1b!, TABLE | PSE));
+    const r2 = w.pinR(2, l2!);
+    expect(r2.rc).toBe(EINVAL);
+    expect(xenLines(r2)).toContain('Bad L2 flags 80');
+    expect(r2.refusals[0]!.reason).toBe('Bad L2 flags 0x80');
   });
 });
