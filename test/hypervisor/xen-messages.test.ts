@@ -105,4 +105,18 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
     expect(xenLines(r2)).toContain('Bad L2 flags 80');
     expect(r2.refusals[0]!.reason).toBe('Bad L2 flags 0x80');
   });
+
+  test('a frame not the pg_owner\'s: "pg_owner dP l1e_owner dL, but real_pg_owner dR" (mm.c:989), d-1 for a free frame', () => {
+    const w = new World();
+    const l1 = w.alloc();
+    w.put(l1, 5, pte(FREE_MFN, PAGE_RO));
+    const free = w.pinR(1, l1);
+    expect(xenLines(free)).toContain('pg_owner d1 l1e_owner d1, but real_pg_owner d-1');
+    expect(free.refusals[0]!.reason).toBe(`mfn 0x${FREE_MFN.toString(16)} is not d1's: owner none (free frame)`);
+    const foreign = DOM2.base + 3;
+    w.put(l1, 5, pte(foreign, PAGE_RO));
+    const other = w.pinR(1, l1);
+    expect(xenLines(other)).toContain('pg_owner d1 l1e_owner d1, but real_pg_owner d2');
+    expect(other.refusals[0]!.reason).toBe(`mfn 0x${foreign.toString(16)} is not d1's: owner d2`);
+  });
 });
