@@ -140,9 +140,18 @@ describe("get_page_from_l1e's I/O checks, word for word (mm.c:897–920)", () =>
     const r = w.mmu(1, [{ ptr: ma(l1, 4), val: pte(MMIO_MFN, P | US) }]);
     expect(r.rc).toBe(EPERM);
     expect(r.refusals[0]!.xen).toContain(`d1 non-privileged attempt to map MMIO space ${MMIO_MFN.toString(16)}`);
+    expect(r.refusals[0]!.reason).toBe(`mfn 0x${MMIO_MFN.toString(16)} is I/O memory; d1 has no iomem rights`);
     const inv = w.mmu(1, [{ ptr: ma(l1, 4), val: pte(2 ** 40 - 1, P | US) }]);
     expect(inv.rc).toBe(EINVAL);
     expect(inv.refusals[0]!.xen.join('\n')).not.toContain('MMIO');
+  });
+
+  test('the data owner is the foreign domain named, not the caller: dom0 mapping MMIO as d1\'s → -EPERM (mm.c:897)', () => {
+    const w = dom0World();
+    const l1 = liveL1(w, 0);
+    const r = w.mmu(0, [{ ptr: ma(l1, 3), val: pte(MMIO_MFN, P | US) }], DOM1.domid);
+    expect(r.rc).toBe(EPERM);
+    expect(r.refusals[0]!.xen).toContain(`d1 non-privileged attempt to map MMIO space ${MMIO_MFN.toString(16)}`);
   });
 
   test('none for the l1e_owner: "dC attempted to map MMIO space <mfn> in dP to dL" → -EPERM; the all-ones pattern → -EINVAL, silently', () => {
@@ -151,6 +160,7 @@ describe("get_page_from_l1e's I/O checks, word for word (mm.c:897–920)", () =>
     const r = w.mmu(0, [{ ptr: ma(l1, 3), val: pte(MMIO_MFN, P | US) }], fd(1, DOMID_SELF));
     expect(r.rc).toBe(EPERM);
     expect(r.refusals[0]!.xen).toContain(`d0 attempted to map MMIO space ${MMIO_MFN.toString(16)} in d0 to d1`);
+    expect(r.refusals[0]!.reason).toBe(`mfn 0x${MMIO_MFN.toString(16)} is I/O memory; d1 has no iomem rights`);
     const inv = w.mmu(0, [{ ptr: ma(l1, 3), val: pte(2 ** 40 - 1, P | US) }], fd(1, DOMID_SELF));
     expect(inv.rc).toBe(EINVAL);
     expect(inv.refusals[0]!.xen.join('\n')).not.toContain('MMIO');

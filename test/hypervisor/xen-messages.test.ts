@@ -119,4 +119,19 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
     expect(xenLines(other)).toContain('pg_owner d1 l1e_owner d1, but real_pg_owner d2');
     expect(other.refusals[0]!.reason).toBe(`mfn 0x${foreign.toString(16)} is not d1's: owner d2`);
   });
+
+  test('the linear path is tried only when the type was refused (-EINVAL, mm.c:1142), and says when the feature is off (mm.c:691)', () => {
+    const w = new World();
+    const [l2, l1, victim] = w.allocN(3);
+    expect(w.pin(1, victim!)).toBe(0);
+    w.put(l1!, 0, pte(victim!, PAGE_RW)); // -EBUSY deep down: not a linear candidate
+    w.put(l2!, 0, pte(l1!, TABLE));
+    const busy = w.pinR(2, l2!);
+    expect(busy.rc).toBe(-16);
+    expect(xenLines(busy).join('\n')).not.toContain('linear p.t.');
+    const off = new World({ linearPt: false });
+    const a = off.alloc();
+    off.put(a, 5, pte(a, PAGE_RO));
+    expect(xenLines(off.pinR(2, a))).toContain('Attempt to create linear p.t. (feature disabled)');
+  });
 });
