@@ -361,11 +361,13 @@ function promoteFailed(
  */
 function markPartial(x: XenState, mfn: number, i: number, target: number): void {
   const old = x.oldGuestTable;
-  const partialSet = old === target;
+  // An entry may name mfn 0 (I/O memory), which as old_guest_table means none: test old first.
+  const partialSet = old !== 0 && old === target;
   if (old !== 0 && !partialSet) assertUnreachable(x, old);
   x.frames.partial.set(mfn, { nr: i, partialSet });
   x.oldGuestTable = mfn;
 }
+
 
 /**
  * ASSERT_UNREACHABLE() in promote_l4_table's failure path (mm.c:1813): old_guest_table holds a

@@ -5,8 +5,8 @@
 // And the release build's leak when a nested failure overwrites old_guest_table
 // (ASSERT_UNREACHABLE() in promote_l4_table, mm.c:1813), which a debug build stops at.
 import { describe, expect, test } from 'vitest';
-import { EBUSY } from '../../hypervisor/index.ts';
-import { DOM1, PAGE_RW, TABLE, World, ma, pte } from './helpers.ts';
+import { EBUSY, EINVAL } from '../../hypervisor/index.ts';
+import { DOM1, P, PAGE_RW, TABLE, World, ma, pte } from './helpers.ts';
 
 /** A validated-to-be L1 with one good entry, and one whose only entry maps `victim` writable. */
 function goodAndBadL1(w: World, victim: number): { good: number; bad: number } {
@@ -89,6 +89,16 @@ describe('what a failed validation leaves (validate_page, mm.c:2645–2662; put_
     expect(w.frame(good)).toMatchObject({ type: 'l1', type_count: 0, count: 1 });
     expect(w.frame(l3a!)).toMatchObject({ type: 'l3', type_count: 0, count: 1 });
   });
+  test('an L3 failing past slot 0 at an entry naming mfn 0 (I/O memory): old_guest_table 0 is none, no partial reference', () => {
+    const w = new World();
+    const [l3, ok] = w.allocN(2);
+    w.put(l3!, 0, pte(ok!, TABLE));
+    w.put(l3!, 3, (1n << 52n) | P); // mfn 0, with a bit above the address
+    expect(w.pin(3, l3!)).toBe(EINVAL);
+    expect(w.frame(l3!)).toMatchObject({ type: 'l3', type_count: 0, count: 1 });
+    expect(w.frame(ok!)).toMatchObject({ type: 'l2', type_count: 0, count: 1 });
+  });
+
   test('an L3 failing past slot 0 at an L2 that failed at its slot 0: no partial reference, no assertion; cleaned up', () => {
     const w = new World();
     const l3 = w.alloc();
