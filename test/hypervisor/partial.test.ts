@@ -6,7 +6,7 @@
 // (ASSERT_UNREACHABLE() in promote_l4_table, mm.c:1813), which a debug build stops at.
 import { describe, expect, test } from 'vitest';
 import { EBUSY, EINVAL } from '../../hypervisor/index.ts';
-import { DOM1, P, PAGE_RW, TABLE, World, ma, pte } from './helpers.ts';
+import { DOM1, P, PAGE_RO, PAGE_RW, TABLE, World, ma, pte } from './helpers.ts';
 
 /** A validated-to-be L1 with one good entry, and one whose only entry maps `victim` writable. */
 function goodAndBadL1(w: World, victim: number): { good: number; bad: number } {
@@ -177,6 +177,16 @@ describe("the release build's leak: a nested failure overwrites old_guest_table 
     expect(w.frame(good)).toMatchObject({ owner: null, count: 0, type_count: 0 });
     expect(w.frame(l3)).toMatchObject({ owner: null, count: 0 });
     expect(w.frame(l2)).toMatchObject({ owner: 1, count: 1, type_count: 0, validated: false });
+  });
+
+  test('release: a PGT_partial L2 is no linear target: it is not validated (get_l2_linear_pagetable, mm.c:736)', () => {
+    const w = new World({ debugBuild: false });
+    const { l4, l2 } = leakTree(w);
+    expect(w.pin(4, l4)).toBe(EBUSY);
+    const c = w.alloc();
+    w.put(c, 0, pte(l2, PAGE_RO));
+    expect(w.pin(2, c)).toBe(EINVAL);
+    expect(w.frame(l2)).toMatchObject({ type: 'l2', type_count: 1, validated: false, count: 3 });
   });
 
   test('debug: the refusal says where a debug build stops, and the audit reports the leak', () => {
