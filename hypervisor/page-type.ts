@@ -368,7 +368,6 @@ function markPartial(x: XenState, mfn: number, i: number, target: number): void 
   x.oldGuestTable = mfn;
 }
 
-
 /**
  * ASSERT_UNREACHABLE() in promote_l4_table's failure path (mm.c:1813): old_guest_table holds a
  * lower table that is not this entry's — an L2 that failed past its slot 0 under an L3 that
