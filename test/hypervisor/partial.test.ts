@@ -37,6 +37,16 @@ describe('what a failed validation leaves (validate_page, mm.c:2645–2662; put_
     expect(w.frame(bad)).toMatchObject({ type: 'none', type_count: 0, count: 1 });
   });
 
+  test('an L1 failing past slot 0 puts what it took itself (promote_l1_table, mm.c:1369) and ends as type none', () => {
+    const w = new World();
+    const [l1, data] = w.allocN(2);
+    w.put(l1!, 0, pte(data!, PAGE_RW));
+    w.put(l1!, 3, pte(l1!, PAGE_RW)); // maps itself writable: -EBUSY at slot 3
+    expect(w.pin(1, l1!)).toBe(EBUSY);
+    expect(w.frame(l1!)).toMatchObject({ type: 'none', type_count: 0, count: 1 });
+    expect(w.frame(data!)).toMatchObject({ type_count: 0, count: 1 });
+  });
+
   test('an L2 failing at slot 0 ends as type none, its stamp the zeroed nr_validated_ptes word (mm.c:3113)', () => {
     const w = new World();
     const { l2 } = failingL2(w, 0);
