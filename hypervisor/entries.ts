@@ -68,8 +68,9 @@ export function getPageFromL1e(
   const bad = pteFlags(lo, hi) & l1DisallowMask(l1eOwner);
   // The common case first (promotion runs this 512 times a table): an allocated frame of pgOwner's,
   // read-only, or writable when it already is a validated writable page with room for one more
-  // type reference — _get_page_type with nothing to change.
-  if (bad === 0 && mfn < f.size && f.owner(mfn) === pgOwner.id && f.count(mfn) !== 0) {
+  // type reference — _get_page_type with nothing to change. (An owned frame always has a general
+  // reference; `mfn < size` is mfn_valid, which the frame table's chunk index needs: frames.ts.)
+  if (bad === 0 && mfn < f.size && f.owner(mfn) === pgOwner.id) {
     if (!(lo & _PAGE_RW)) {
       f.setCount(mfn, f.count(mfn) + 1);
       return 0;
@@ -86,7 +87,7 @@ export function getPageFromL1e(
     return EINVAL;
   }
   if (isMmio(mfn)) return getMmioFromL1e(x, lo, hi, l1eOwner, pgOwner, curr);
-  const real = mfn < f.size && f.count(mfn) !== 0 ? f.owner(mfn) : NO_OWNER;
+  const real = mfn < f.size ? f.owner(mfn) : NO_OWNER;
   if (real !== pgOwner.id) {
     // mm.c:985: only a pg_owner other than the entry's owner, with privilege over the frame's real
     // owner (xsm_priv_mapping, XSM_TARGET), may map it — a privileged domain filling another's L1.
@@ -139,7 +140,9 @@ function getMmioFromL1e(x: XenState, lo: number, hi: number, l1eOwner: Domain, p
     );
     return EPERM;
   }
-  if (owner !== l1eOwner && !l1eOwner.privileged) {
+  // Xen asks this of an l1e_owner other than the data owner (mm.c:909); the data owner has just
+  // passed it, so asking it of every l1e_owner is the same.
+  if (!l1eOwner.privileged) {
     if (mfn === INVALID_MFN_PATTERN) return EINVAL;
     x.diag.fail(
       `d${curr.id} attempted to map MMIO space ${mfn.toString(16)} in d${owner.id} to d${l1eOwner.id}`,
@@ -227,7 +230,8 @@ function getLinearPagetable(
   }
   if (target === container) return true;
   const f = x.frames;
-  if (f.owner(container) !== dom) return false;
+  // Xen also checks that the table is d's (mm.c:707); here it always is: promotion passes the
+  // table's owner, mod_lN_entry the pt_owner whose table it is (mmu-update.ts ptUpdate).
   if (!getPage(x, target, dom)) {
     x.diag.fail(`Could not get page ref for mfn ${target.toString(16)}`, undefined, target);
     return false;
@@ -239,7 +243,7 @@ function getLinearPagetable(
     f.linear(container) < LINEAR_MAX &&
     f.type(target) === level &&
     (f.flags(target) & F_VALIDATED) !== 0 &&
-    f.typeCount(target) > 0;
+    f.typeCount(target) !== TYPE_COUNT_MAX; // mm.c:736: room for one more type reference
   if (!ok) {
     putPage(x, target);
     return false;

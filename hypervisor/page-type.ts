@@ -12,7 +12,7 @@
 //   continuation does: an L1, or an L2–L4 failing at slot 0, ends as type none (validate_page's
 //   type_info = 0); an L2–L4 failing further on goes PGT_partial, is old_guest_table, and ends as
 //   its level's type with count 0 (put_old_guest_table) — except in the one case where a release
-//   build of Xen 4.17 leaks (ASSERT_UNREACHABLE() in promote_l{3,4}_table, assertUnreachable);
+//   build of Xen 4.17 leaks (ASSERT_UNREACHABLE() in promote_l4_table, assertUnreachable);
 // - the last type reference of a validated table demotes it, releasing its entries' references.
 
 import {
@@ -23,7 +23,6 @@ import {
   hex16,
   MAX_MACHINE_FRAMES,
   NO_OWNER,
-  PGT_l1_page_table,
   PGT_l4_page_table,
   PGT_none,
   TYPE_NAMES,
@@ -56,24 +55,32 @@ import type { XenState } from './state.ts';
 
 export const TYPE_COUNT_MAX = 0xffffffff;
 
-/** The pfn Xen prints beside an mfn: its index in the owner's memory, as the domain builder set M2P. */
+/** INVALID_M2P_ENTRY (asm/mm.h): the M2P entry of a frame no domain holds. */
+const INVALID_M2P_ENTRY = 0xffffffffffffffffn;
+
+/**
+ * The pfn Xen prints beside an mfn (get_gpfn_from_mfn): its M2P entry, as MMU_MACHPHYS_UPDATE set
+ * it, else as the domain builder set it (the index in the owner's memory); a free frame's entry
+ * was reset when it was freed (page_alloc.c:1433 mark_page_free).
+ */
 export function pfnOf(x: XenState, mfn: number): bigint | number {
+  const owner = x.frames.valid(mfn) ? x.frames.owner(mfn) : NO_OWNER;
+  if (owner === NO_OWNER) return INVALID_M2P_ENTRY;
   const set = x.m2p.get(mfn);
   if (set !== undefined) return set;
-  const d = x.domains.get(x.frames.valid(mfn) ? x.frames.owner(mfn) : NO_OWNER);
-  if (!d) return mfn;
-  let pfn = 0;
-  for (const r of d.ranges) {
-    if (mfn >= r.base && mfn < r.base + r.count) return pfn + (mfn - r.base);
-    pfn += r.count;
-  }
-  return mfn;
+  // A domain's frames are the one range createDomain gave it, pfn 0 at its base. A destroyed
+  // domain's frame (still held elsewhere) has no range left to say: its mfn stands in.
+  const d = x.domains.get(owner);
+  return d ? mfn - d.ranges[0]!.base : mfn;
 }
 
 /** get_page(pg, d): one general reference, if the frame is allocated to d. */
 export function getPage(x: XenState, mfn: number, dom: number): boolean {
   const f = x.frames;
-  if (!f.valid(mfn) || f.count(mfn) === 0 || f.owner(mfn) !== dom) return false;
+  // Xen also checks the count is not 0, for a frame being freed under it. Here an owned frame
+  // always has a reference (the last put_page clears the owner); mfn_valid is the frame table's
+  // own condition (its chunk index: frames.ts).
+  if (!f.valid(mfn) || f.owner(mfn) !== dom) return false;
   f.setCount(mfn, f.count(mfn) + 1);
   return true;
 }
@@ -94,11 +101,20 @@ function freeDomheapPage(x: XenState, mfn: number): void {
     throw new Error(`mfn ${hex(mfn)} freed with type count ${f.typeCount(mfn)} (taf=${hex16(f.taf(mfn))})`);
   }
   f.setOwner(mfn, NO_OWNER);
+  x.m2p.delete(mfn);
   f.setType(mfn, PGT_none);
   f.setFlags(mfn, 0);
   f.setLinear(mfn, 0);
   f.setTlbflushTimestamp(mfn, x.clock.now);
   f.dropContents(mfn);
+}
+
+/**
+ * L1–L4, as getPageType asks for a type and putPageType finds one: never type none, which
+ * neither asks for nor holds a type reference.
+ */
+function isTableType(type: number): boolean {
+  return type <= PGT_l4_page_table;
 }
 
 /**
@@ -120,8 +136,9 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
       f.setFlags(mfn, f.flags(mfn) & ~F_VALIDATED);
     }
     f.setTypeCount(mfn, 1);
-    if (f.flags(mfn) & F_VALIDATED) return 0;
-    if (type >= PGT_l1_page_table && type <= PGT_l4_page_table) {
+    // A table at count 0 is never validated (its last type reference demoted it): it validates
+    // now. Other types need no validation (Xen's alloc_page_type does nothing for them).
+    if (isTableType(type)) {
       // mm.c:3113: validation starts by zeroing nr_validated_ptes, partial_flags and
       // linear_pt_count, which share tlbflush_timestamp's word (asm/mm.h struct page_info): a table
       // that fails at its first entry is left with stamp 0.
@@ -161,7 +178,7 @@ export function putPageType(x: XenState, mfn: number): void {
   if (count === 0) throw new Error(`put_page_type underflow on mfn ${hex(mfn)}`);
   if (count === 1) {
     const type = f.type(mfn);
-    if (type >= PGT_l1_page_table && type <= PGT_l4_page_table && f.flags(mfn) & F_VALIDATED) {
+    if (isTableType(type) && f.flags(mfn) & F_VALIDATED) {
       f.setFlags(mfn, f.flags(mfn) & ~F_VALIDATED);
       demote(x, mfn, type);
     }
@@ -242,23 +259,23 @@ export function putOldGuestTable(x: XenState): void {
 /**
  * _put_page_type(page, PTF_partial_set) (mm.c:2797–2831) on a PGT_partial table: devalidate from
  * nr_validated_ptes (the entry at nr first, if it holds a partial reference: put_pt_page), stamp,
- * type count 1 → 0, and put the general reference of PGT_partial. Nothing for a frame not partial.
+ * type count 1 → 0, and put the general reference of PGT_partial. Every caller has a PGT_partial
+ * table: old_guest_table is always left partial (validationFailed), and so is the lower table a
+ * partial reference points at (it was old_guest_table before).
  */
 function putPartialType(x: XenState, mfn: number): void {
   const f = x.frames;
-  if (!(f.flags(mfn) & F_PARTIAL)) return;
   const p = f.partial.get(mfn)!;
   f.partial.delete(mfn);
   f.setFlags(mfn, f.flags(mfn) & ~F_PARTIAL);
-  const page = f.page(mfn);
-  if (page) {
-    if (p.partialSet) {
-      const lower = pteMfn(page[2 * p.nr]!, page[2 * p.nr + 1]!);
-      putPartialType(x, lower);
-      putPage(x, lower);
-    }
-    releaseEntries(x, mfn, f.type(mfn), page, p.nr);
+  // It failed at a present entry past slot 0: it has contents.
+  const page = f.page(mfn)!;
+  if (p.partialSet) {
+    const lower = pteMfn(page[2 * p.nr]!, page[2 * p.nr + 1]!);
+    putPartialType(x, lower);
+    putPage(x, lower);
   }
+  releaseEntries(x, mfn, f.type(mfn), page, p.nr);
   f.setTlbflushTimestamp(mfn, x.clock.now);
   f.setTypeCount(mfn, 0);
   putPage(x, mfn);
@@ -330,38 +347,38 @@ function promoteFailed(
   x.diag.fail(`Failure ${rc} in promote_l${level}_table: slot ${hex(i)}`);
   x.diag.chain.push({ mfn, level, slot: i, val: toBig(lo, hi) });
   if (level === 1) releaseEntries(x, mfn, level, page, i);
-  else if (i > 0) markPartial(x, mfn, level, i, pteMfn(lo, hi));
+  else if (i > 0) markPartial(x, mfn, i, pteMfn(lo, hi));
   return rc;
 }
 
 /**
- * promote_l{2,3,4}_table's `if ( i )` branch. An L3/L4 finding old_guest_table already set by the
- * table its entry points at takes over that table's general reference (PTF_partial_set,
- * mm.c:1612, 1807); finding another table there is ASSERT_UNREACHABLE() (assertUnreachable).
+ * promote_l{2,3,4}_table's `if ( i )` branch. old_guest_table is 0 here, or the table this entry
+ * points at, which failed past its own slot 0: the table takes over its general reference
+ * (PTF_partial_set, mm.c:1612, 1807). Or, under an L4 only, an L2 below an L3 that failed at its
+ * slot 0: ASSERT_UNREACHABLE() (assertUnreachable). (An L2's entries are L1s, which never set
+ * old_guest_table; an L3's are L2s, which set it to themselves: promote_l3_table's assertion,
+ * mm.c:1618, cannot fail here.)
  */
-function markPartial(x: XenState, mfn: number, level: number, i: number, target: number): void {
-  let partialSet = false;
+function markPartial(x: XenState, mfn: number, i: number, target: number): void {
   const old = x.oldGuestTable;
-  if (level > 2 && old !== 0) {
-    if (old === target) partialSet = true;
-    else assertUnreachable(x, level, old);
-  }
+  // An entry may name mfn 0 (I/O memory), which as old_guest_table means none: test old first.
+  const partialSet = old !== 0 && old === target;
+  if (old !== 0 && !partialSet) assertUnreachable(x, old);
   x.frames.partial.set(mfn, { nr: i, partialSet });
   x.oldGuestTable = mfn;
 }
 
 /**
- * ASSERT_UNREACHABLE() in promote_l{3,4}_table's failure path (mm.c:1618, 1813): old_guest_table
- * holds a lower table that is not this entry's — an L2 that failed past its slot 0 under an L3
- * that failed at its slot 0. A debug build stops here. A release build overwrites
- * old_guest_table: the L2 stays PGT_partial with its validated entries and its type reference
- * (until it is validated again or its domain dies), and the general reference old_guest_table
- * held is never put.
+ * ASSERT_UNREACHABLE() in promote_l4_table's failure path (mm.c:1813): old_guest_table holds a
+ * lower table that is not this entry's — an L2 that failed past its slot 0 under an L3 that
+ * failed at its slot 0. A debug build stops here. A release build overwrites old_guest_table:
+ * the L2 stays PGT_partial with its validated entries and its type reference (until it is
+ * validated again or its domain dies), and the general reference old_guest_table held is never
+ * put.
  */
-function assertUnreachable(x: XenState, level: number, lost: number): void {
-  const line = level === 3 ? 1618 : 1813;
-  x.diag.fail(`Assertion 'unreachable' failed at arch/x86/mm.c:${line}`);
-  x.diag.stop ??= `ASSERT_UNREACHABLE() in promote_l${level}_table (xen/arch/x86/mm.c:${line}): a debug build stops here`;
+function assertUnreachable(x: XenState, lost: number): void {
+  x.diag.fail(`Assertion 'unreachable' failed at arch/x86/mm.c:1813`);
+  x.diag.stop ??= 'ASSERT_UNREACHABLE() in promote_l4_table (xen/arch/x86/mm.c:1813): a debug build stops here';
   x.leaked.set(lost, (x.leaked.get(lost) ?? 0) + 1);
 }
 
@@ -372,7 +389,7 @@ function assertUnreachable(x: XenState, level: number, lost: number): void {
 function adjustEntry(page: Uint32Array, i: number, level: number, lo: number, hi: number): void {
   const add = guestAdjustFlags(level, pteFlags(lo, hi));
   const newLo = addFlagsLo(lo, add);
-  if (newLo !== lo) page[2 * i] = newLo;
+  if (newLo !== page[2 * i]) page[2 * i] = newLo;
   if (add > 0xfff) page[2 * i + 1] = addFlagsHi(hi, add);
 }
 
@@ -383,17 +400,13 @@ function adjustEntry(page: Uint32Array, i: number, level: number, lo: number, hi
  */
 function promoteL1(x: XenState, mfn: number, page: Uint32Array, d: Domain): number {
   for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
-    let lo = page[2 * i]!;
+    const lo = page[2 * i]!;
     if (!(lo & _PAGE_PRESENT)) continue;
     const hi = page[2 * i + 1]!;
     const rc = getPageFromL1e(x, lo, hi, d, d, d);
     if (rc < 0) return promoteFailed(x, mfn, 1, page, i, lo, hi, rc);
-    if (rc > 0) {
-      // l1e_flip_flags (mm.c:1354): an I/O mapping's cache attributes, stored as Xen set them.
-      lo ^= rc;
-      page[2 * i] = lo;
-    }
-    adjustEntry(page, i, 1, lo, hi);
+    // rc > 0: l1e_flip_flags (mm.c:1354), an I/O mapping's cache attributes, stored as Xen set them.
+    adjustEntry(page, i, 1, lo ^ rc, hi);
   }
   return 0;
 }
@@ -419,9 +432,9 @@ function demote(x: XenState, mfn: number, level: number): void {
 }
 
 function releaseEntries(x: XenState, mfn: number, level: number, page: Uint32Array, end: number): void {
+  // put_page_from_lNe skips a non-present entry itself.
   for (let i = 0; i < end; i++) {
     const lo = page[2 * i]!;
-    if (!(lo & _PAGE_PRESENT)) continue;
     if (level === 4 && !isGuestL4Slot(i)) continue;
     if (level === 1) putPageFromL1e(x, lo, page[2 * i + 1]!);
     else putPageFromLNe(x, lo, page[2 * i + 1]!, mfn, level);
@@ -462,13 +475,12 @@ function initXenL4Slots(x: XenState, mfn: number): void {
 
 /**
  * fill_ro_mpt (mm.c:1721), which new_guest_cr3 calls without m2p_strict (mm.c:3351): an L4 that
- * becomes a kernel base gets the read-only M2P in slot 256, if that slot is empty.
+ * becomes a kernel base gets the read-only M2P in slot 256. Xen writes it only if the slot is
+ * empty; here it is empty or holds this entry already (init_xen_l4_slots emptied it, a guest
+ * cannot write Xen's slots, and zap_ro_mpt is m2p_strict's), so the write is unconditional.
  */
 export function fillRoMpt(x: XenState, mfn: number): void {
-  const page = x.frames.pageForWrite(mfn);
-  if (page[2 * RO_MPT_SLOT] === 0 && page[2 * RO_MPT_SLOT + 1] === 0) {
-    writeL4e(page, RO_MPT_SLOT, XEN_L3_RO_MPT_MFN, PAGE_RO_MPT);
-  }
+  writeL4e(x.frames.pageForWrite(mfn), RO_MPT_SLOT, XEN_L3_RO_MPT_MFN, PAGE_RO_MPT);
 }
 
 /**

@@ -36,7 +36,7 @@ export interface XenState {
   oldGuestTable: number;
   /**
    * General references a release build leaks, by frame: a nested validation failure overwrote
-   * old_guest_table (ASSERT_UNREACHABLE() in promote_l{3,4}_table). The audit accepts exactly these.
+   * old_guest_table (ASSERT_UNREACHABLE() in promote_l4_table). The audit accepts exactly these.
    */
   readonly leaked: Map<number, number>;
   /**

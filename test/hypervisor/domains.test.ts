@@ -72,6 +72,20 @@ describe('§6 domain destruction: CR3s put, everything unpinned, allocation refs
     expectAllFree(w, w.framesOf(1));
   });
 
+  test('§4.5: a linked-to L4 still typed when its pass comes is force-devalidated: its subtree is freed (domain.c relinquish_memory)', () => {
+    // relinquish_memory (domain.c:2233) devalidates a top-level table whose type count is not 0
+    // after its pin is dropped: here b, held by c's linear entry (c comes later in the pass).
+    const w = new World();
+    const [b, c] = w.allocN(2);
+    const t = buildTree(w, { l4: b!, l4slot: 2 });
+    expect(w.pin(4, b!)).toBe(0);
+    expect(w.pin(4, c!)).toBe(0);
+    expect(w.update(1, c!, 300, pte(b!, PAGE_RO))).toBe(0);
+    expect(w.frame(t.l3)).toMatchObject({ type: 'l3', type_count: 1, validated: true });
+    w.destroy(1);
+    expectAllFree(w, w.framesOf(1));
+  });
+
   test('§4.5: a domain whose tables are only held by links and a CR3 (nothing pinned) is freed', () => {
     const w = new World();
     const t = buildTree(w, { maps: [{ slot: 1 }, { slot: 2 }] });
@@ -150,6 +164,8 @@ describe('§1.8.6: a stale TLB entry never reaches another domain\'s reuse of th
     expect(w.mmu(0, [{ ptr: ma(l1, 0), val: pte(x, PAGE_RO) }], DOM1.domid).rc).toBe(0);
     w.destroy(1);
     expect(w.frame(x)).toMatchObject({ count: 1, allocated: false });
+    // mapping it again is refused (its owner is gone): an outcome, not a crash
+    expect(w.update(0, l1, 1, pte(x, PAGE_RO))).toBe(EBUSY);
     expect(w.update(0, l1, 0, 0n)).toBe(0);
     expect(w.frame(x)).toMatchObject({ owner: null, count: 0 });
     expectAllFree(w, w.framesOf(1));

@@ -279,6 +279,39 @@ describe('§6 linear pagetables: same level, RO only, self-map free; another tab
     expect(w.frame(d!)).toMatchObject({ count: 2, type_count: 1 });
   });
 
+  test('§2.4 (XSA-240): a table is a linear target at most 32,768 times (inc_linear_uses, mm.c:641: a 16-bit count)', () => {
+    const w = new World({ domains: [{ ...DOM1, count: 128 }] });
+    const target = w.alloc();
+    expect(w.pin(2, target)).toBe(0);
+    // 64 L2s of 512 linear entries: 32,768 uses (linear_pt_count -32768), each a type reference too
+    const linkers = (n: number): number => {
+      const l2 = w.alloc();
+      for (let s = 0; s < n; s++) w.hv.store({ dom: 1, vcpu: 0 }, l2, s, pte(target, PAGE_RO));
+      return l2;
+    };
+    for (let i = 0; i < 64; i++) expect(w.pin(2, linkers(512))).toBe(0);
+    expect(w.frame(target)).toMatchObject({ type_count: 1 + 32768, count: 2 + 32768 });
+    // the next use would wrap linear_pt_count: refused, and nothing is taken
+    const last = linkers(1);
+    expect(w.pin(2, last)).toBe(EINVAL);
+    expect(w.frame(target)).toMatchObject({ type_count: 1 + 32768, count: 2 + 32768 });
+    expectIdle(w, last);
+  });
+
+  test('§2.4 (XSA-240): removing a linear entry gives back both counts: the container may be a target, the target may link (dec_linear_*, mm.c:633, 657)', () => {
+    const w = new World();
+    const [a, b, c, d] = w.allocN(4);
+    expect(w.pin(2, a!)).toBe(0);
+    expect(w.pin(2, b!)).toBe(0);
+    expect(w.pin(2, d!)).toBe(0);
+    expect(w.update(1, a!, 0, pte(b!, PAGE_RO))).toBe(0); // a links, b is linked
+    expect(w.update(1, a!, 0, 0n)).toBe(0);
+    expect(w.update(1, b!, 1, pte(d!, PAGE_RO))).toBe(0); // b may link now
+    w.put(c!, 0, pte(a!, PAGE_RO));
+    expect(w.pin(2, c!)).toBe(0); // and a may be linked
+    expect(w.frame(a!)).toMatchObject({ type_count: 2, count: 3 });
+  });
+
   test('§2.4: with pv-linear-pt off, even a self-map is refused', () => {
     const w = new World({ linearPt: false });
     const l4 = w.alloc();

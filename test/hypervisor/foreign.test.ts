@@ -3,7 +3,7 @@
 // request; get_page_from_l1e (arch/x86/mm.c:859) decides who may map what, by l1e_owner and
 // pg_owner; a free RAM frame is "could not pin" (-EBUSY) whatever domains exist.
 import { describe, expect, test } from 'vitest';
-import { DOMID_IO, DOMID_SELF, DOMID_XEN, EBUSY, EPERM, ESRCH, MMUEXT } from '../../hypervisor/index.ts';
+import { DOMID_IO, DOMID_SELF, DOMID_XEN, EBUSY, EINVAL, EPERM, ESRCH, MMUEXT } from '../../hypervisor/index.ts';
 import {
   A,
   D,
@@ -64,6 +64,10 @@ describe('DOMID_IO / DOMID_XEN as foreigndom: get_pg_owner, then XSM per request
     const r = w.mmu(0, [{ ptr: ma(l1, 7), val: pte(MMIO_MFN, P | RW | PCD | PWT) }], DOMID_IO);
     expect(r).toMatchObject({ rc: 0, done: 1 });
     expect(w.read(l1, 7)).toBe(pte(MMIO_MFN, P | RW | PCD | PWT | US | GUEST_KERNEL));
+    // I/O memory holds no reference: removing the mapping puts nothing (put_page_from_l1e, mm.c:1198)
+    const before = w.frame(MMIO_MFN);
+    expect(w.update(0, l1, 7, 0n)).toBe(0);
+    expect(w.frame(MMIO_MFN)).toEqual(before);
   });
 
   test('a domU naming DOMID_XEN is refused by XSM when a request is checked (dummy.h:727), not before: an empty batch is 0', () => {
@@ -126,6 +130,55 @@ describe("get_page_from_l1e's l1e_owner / pg_owner rules (mm.c:976–997)", () =
     const l1 = liveL1(w, 1);
     expect(w.mmu(0, [{ ptr: ma(l1, 3), val: pte(MMIO_MFN, P | US) }], fd(1, DOMID_SELF)).rc).toBe(EPERM);
     expect(w.read(l1, 3)).toBe(0n);
+  });
+});
+
+describe("get_page_from_l1e's I/O checks, word for word (mm.c:897–920)", () => {
+  test('no I/O rights for the data owner: "dN non-privileged attempt to map MMIO space <mfn>" → -EPERM; the all-ones pattern → -EINVAL, silently', () => {
+    const w = new World();
+    const l1 = liveL1(w, 1);
+    const r = w.mmu(1, [{ ptr: ma(l1, 4), val: pte(MMIO_MFN, P | US) }]);
+    expect(r.rc).toBe(EPERM);
+    expect(r.refusals[0]!.xen).toContain(`d1 non-privileged attempt to map MMIO space ${MMIO_MFN.toString(16)}`);
+    expect(r.refusals[0]!.reason).toBe(`mfn 0x${MMIO_MFN.toString(16)} is I/O memory; d1 has no iomem rights`);
+    const inv = w.mmu(1, [{ ptr: ma(l1, 4), val: pte(2 ** 40 - 1, P | US) }]);
+    expect(inv.rc).toBe(EINVAL);
+    expect(inv.refusals[0]!.xen.join('\n')).not.toContain('MMIO');
+  });
+
+  test('the data owner is the foreign domain named, not the caller: dom0 mapping MMIO as d1\'s → -EPERM (mm.c:897)', () => {
+    const w = dom0World();
+    const l1 = liveL1(w, 0);
+    const r = w.mmu(0, [{ ptr: ma(l1, 3), val: pte(MMIO_MFN, P | US) }], DOM1.domid);
+    expect(r.rc).toBe(EPERM);
+    expect(r.refusals[0]!.xen).toContain(`d1 non-privileged attempt to map MMIO space ${MMIO_MFN.toString(16)}`);
+  });
+
+  test('none for the l1e_owner: "dC attempted to map MMIO space <mfn> in dP to dL" → -EPERM; the all-ones pattern → -EINVAL, silently', () => {
+    const w = dom0World();
+    const l1 = liveL1(w, 1);
+    const r = w.mmu(0, [{ ptr: ma(l1, 3), val: pte(MMIO_MFN, P | US) }], fd(1, DOMID_SELF));
+    expect(r.rc).toBe(EPERM);
+    expect(r.refusals[0]!.xen).toContain(`d0 attempted to map MMIO space ${MMIO_MFN.toString(16)} in d0 to d1`);
+    expect(r.refusals[0]!.reason).toBe(`mfn 0x${MMIO_MFN.toString(16)} is I/O memory; d1 has no iomem rights`);
+    const inv = w.mmu(0, [{ ptr: ma(l1, 3), val: pte(2 ** 40 - 1, P | US) }], fd(1, DOMID_SELF));
+    expect(inv.rc).toBe(EINVAL);
+    expect(inv.refusals[0]!.xen.join('\n')).not.toContain('MMIO');
+  });
+});
+
+describe('RAM starts at 0x100 (the trace contract): frame 0x100 is RAM, 0xff I/O memory', () => {
+  test("a domain given frames from 0x100 maps its first frame as RAM, with a reference; 0xff is MMIO (-EPERM)", () => {
+    const w = new World({ domains: [{ domid: 1, vcpus: 1, base: 0x100, count: 16 }] });
+    const l1 = w.alloc();
+    expect(l1).toBe(0x100);
+    const e = w.alloc();
+    w.put(e, 0, pte(0x100, P | US));
+    expect(w.pin(1, e)).toBe(0);
+    expect(w.frame(0x100)).toMatchObject({ owner: 1, count: 2 });
+    const m = w.alloc();
+    w.put(m, 0, pte(0xff, P | US));
+    expect(w.pin(1, m)).toBe(EPERM);
   });
 });
 

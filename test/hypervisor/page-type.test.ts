@@ -188,6 +188,34 @@ describe('§6 put_page_type: a PT at count 0 is demoted recursively and stamped;
     expect(w.frame(t.data[1]!)).toMatchObject({ type_count: 0, count: 1 });
   });
 
+  test('§1.5/§1.6: a tree of frames above 2^20 (mfns in the PTEs\' high word) validates, demotes and frees the same', () => {
+    const high = { domid: 1, vcpus: 1, base: 0x100000, count: 16 };
+    const w = new World({ domains: [high] });
+    const t = buildTree(w, { l4slot: 272, maps: [{ slot: 1 }, { slot: 2, flags: PAGE_RO }] });
+    w.put(t.l2, 9, pte(t.l2, PAGE_RO)); // a linear self-map
+    expect(w.pin(4, t.l4)).toBe(0);
+    for (const m of [t.l3, t.l2, t.l1]) expect(w.frame(m)).toMatchObject({ type_count: 1, validated: true, count: 2 });
+    expect(w.frame(t.data[0]!)).toMatchObject({ type: 'writable', type_count: 1, count: 2 });
+    expect(w.frame(t.data[1]!)).toMatchObject({ type_count: 0, count: 2 });
+    expect(w.unpin(t.l4)).toBe(0);
+    for (const m of t.tables) expectIdle(w, m);
+    expect(w.frame(t.data[0]!)).toMatchObject({ type_count: 0, count: 1 });
+    expect(w.frame(t.data[1]!)).toMatchObject({ count: 1 });
+    expect(w.pin(4, t.l4)).toBe(0);
+    w.destroy(1);
+    for (const m of [...t.tables, ...t.data]) expect(w.frame(m)).toMatchObject({ owner: null, count: 0 });
+  });
+
+  test('§1.5: only an L4 skips slots 256–271 (Xen\'s): an L1\'s or L2\'s entries there are released on demotion', () => {
+    const w = new World();
+    const t = buildTree(w, { l2slot: 260, maps: [{ slot: 265 }] });
+    expect(w.pin(4, t.l4)).toBe(0);
+    expect(w.frame(t.data[0]!)).toMatchObject({ type_count: 1, count: 2 });
+    expect(w.unpin(t.l4)).toBe(0);
+    for (const m of t.tables) expectIdle(w, m);
+    expect(w.frame(t.data[0]!)).toMatchObject({ type_count: 0, count: 1 });
+  });
+
   test('§1.5: a lower table with its own pin survives the demotion of its parent', () => {
     const w = new World();
     const t = buildTree(w, { maps: [{ slot: 1 }] });
@@ -198,6 +226,18 @@ describe('§6 put_page_type: a PT at count 0 is demoted recursively and stamped;
     for (const m of [t.l4, t.l3, t.l2]) expectIdle(w, m);
     expect(w.frame(t.l1)).toMatchObject({ type: 'l1', type_count: 1, validated: true, pinned: true, count: 2 });
     expect(w.frame(t.data[0]!)).toMatchObject({ type: 'writable', type_count: 1, count: 2 });
+  });
+
+  test('§1.5: a demoted table mapped writable is no table: its entries take nothing (validate_page promotes tables only, mm.c:2605)', () => {
+    const w = new World();
+    const [l1, e, m] = w.allocN(3);
+    w.put(l1!, 3, pte(e!, PAGE_RW));
+    expect(w.pin(1, l1!)).toBe(0);
+    expect(w.unpin(l1!)).toBe(0);
+    w.put(m!, 0, pte(l1!, PAGE_RW));
+    expect(w.pin(1, m!)).toBe(0);
+    expect(w.frame(l1!)).toMatchObject({ type: 'writable', type_count: 1, validated: true });
+    expect(w.frame(e!)).toMatchObject({ type: 'writable', type_count: 0, count: 1 });
   });
 
   test('§1.5: a demoted table is re-validated from scratch on the next get (its contents were re-read)', () => {

@@ -5,8 +5,8 @@
 // And the release build's leak when a nested failure overwrites old_guest_table
 // (ASSERT_UNREACHABLE() in promote_l4_table, mm.c:1813), which a debug build stops at.
 import { describe, expect, test } from 'vitest';
-import { EBUSY } from '../../hypervisor/index.ts';
-import { DOM1, PAGE_RW, TABLE, World, ma, pte } from './helpers.ts';
+import { EBUSY, EINVAL } from '../../hypervisor/index.ts';
+import { DOM1, P, PAGE_RO, PAGE_RW, TABLE, World, ma, pte } from './helpers.ts';
 
 /** A validated-to-be L1 with one good entry, and one whose only entry maps `victim` writable. */
 function goodAndBadL1(w: World, victim: number): { good: number; bad: number } {
@@ -35,6 +35,16 @@ describe('what a failed validation leaves (validate_page, mm.c:2645–2662; put_
     expect(f.tlbflush_timestamp).toBe(w.hv.clock); // _put_final_page_type's set_tlbflush_timestamp
     expect(w.frame(good)).toMatchObject({ type: 'l1', type_count: 0, validated: false, count: 1 });
     expect(w.frame(bad)).toMatchObject({ type: 'none', type_count: 0, count: 1 });
+  });
+
+  test('an L1 failing past slot 0 puts what it took itself (promote_l1_table, mm.c:1369) and ends as type none', () => {
+    const w = new World();
+    const [l1, data] = w.allocN(2);
+    w.put(l1!, 0, pte(data!, PAGE_RW));
+    w.put(l1!, 3, pte(l1!, PAGE_RW)); // maps itself writable: -EBUSY at slot 3
+    expect(w.pin(1, l1!)).toBe(EBUSY);
+    expect(w.frame(l1!)).toMatchObject({ type: 'none', type_count: 0, count: 1 });
+    expect(w.frame(data!)).toMatchObject({ type_count: 0, count: 1 });
   });
 
   test('an L2 failing at slot 0 ends as type none, its stamp the zeroed nr_validated_ptes word (mm.c:3113)', () => {
@@ -69,8 +79,12 @@ describe('what a failed validation leaves (validate_page, mm.c:2645–2662; put_
     expect(typeChangeFlushes(w, l2)).toBe(0);
   });
 
-  test('L4 → L3 → L2 failures past slot 0 hand the general reference down (PTF_partial_set, mm.c:1612, 1807): nothing leaks', () => {
-    const w = new World();
+  // A domain above 2^20 frames too: its entries' mfns reach into the PTE's high word.
+  test.each([
+    ['', DOM1],
+    [' (frames above 2^20)', { ...DOM1, base: 0x100000, count: 64 }],
+  ])('L4 → L3 → L2 failures past slot 0 hand the general reference down (PTF_partial_set, mm.c:1612, 1807): nothing leaks%s', (_name, dom) => {
+    const w = new World({ domains: [dom] });
     const [l4, l3a, l3] = w.allocN(3);
     const { l2, good } = failingL2(w, 1);
     w.put(l3a!, 0, 0n);
@@ -84,6 +98,31 @@ describe('what a failed validation leaves (validate_page, mm.c:2645–2662; put_
     expect(w.frame(l2)).toMatchObject({ type: 'l2', type_count: 0, count: 1 });
     expect(w.frame(good)).toMatchObject({ type: 'l1', type_count: 0, count: 1 });
     expect(w.frame(l3a!)).toMatchObject({ type: 'l3', type_count: 0, count: 1 });
+  });
+  test('an L3 failing past slot 0 at an entry naming mfn 0 (I/O memory): old_guest_table 0 is none, no partial reference', () => {
+    const w = new World();
+    const [l3, ok] = w.allocN(2);
+    w.put(l3!, 0, pte(ok!, TABLE));
+    w.put(l3!, 3, (1n << 52n) | P); // mfn 0, with a bit above the address
+    expect(w.pin(3, l3!)).toBe(EINVAL);
+    expect(w.frame(l3!)).toMatchObject({ type: 'l3', type_count: 0, count: 1 });
+    expect(w.frame(ok!)).toMatchObject({ type: 'l2', type_count: 0, count: 1 });
+  });
+
+  test('an L3 failing past slot 0 at an L2 that failed at its slot 0: no partial reference, no assertion; cleaned up', () => {
+    const w = new World();
+    const l3 = w.alloc();
+    const ok = w.alloc(); // an empty L2 at slot 0: validates
+    const { l2 } = failingL2(w, 0);
+    w.put(l3, 0, pte(ok, TABLE));
+    w.put(l3, 4, pte(l2, TABLE));
+    const r = w.pinR(3, l3);
+    expect(r.rc).toBe(EBUSY);
+    expect(r.refusals[0]!.debug_stop).toBeUndefined();
+    expect(r.refusals[0]!.xen.join('\n')).not.toContain('Assertion');
+    expect(w.frame(l3)).toMatchObject({ type: 'l3', type_count: 0, count: 1 });
+    expect(w.frame(ok)).toMatchObject({ type: 'l2', type_count: 0, count: 1 });
+    expect(w.frame(l2)).toMatchObject({ type: 'none', type_count: 0, count: 1 });
   });
 });
 
@@ -122,6 +161,42 @@ describe("the release build's leak: a nested failure overwrites old_guest_table 
     w.createDomain(DOM1);
     expect(w.frame(l2)).toMatchObject({ owner: 1, count: 1, type: 'none', type_count: 0, allocated: true });
     expect(w.read(l2, 0)).toBe(0n);
+  });
+
+  test('release: once its bad entry is fixed, the leaked L2 validates from where it stopped and is pinned (mm.c:2988, 3129)', () => {
+    const w = new World({ debugBuild: false });
+    const [l4, l3] = w.allocN(2);
+    const { l2, good, bad } = failingL2(w, 1);
+    w.put(l3!, 0, pte(l2, TABLE));
+    w.put(l4!, 1, pte(l3!, TABLE));
+    expect(w.pin(4, l4!)).toBe(EBUSY);
+    w.put(bad, 0, 0n); // the bad L1 is type none again: a plain store fixes it
+    expect(w.pin(2, l2)).toBe(0);
+    // validated and pinned on the type reference PGT_partial held; PGT_partial's general reference
+    // put; the leaked one stays
+    expect(w.frame(l2)).toMatchObject({ type: 'l2', type_count: 1, validated: true, pinned: true, count: 3 });
+    expect(w.frame(bad)).toMatchObject({ type: 'l1', type_count: 1, validated: true, count: 2 });
+    expect(w.frame(good)).toMatchObject({ type: 'l1', type_count: 1, validated: true, count: 2 });
+  });
+
+  test('release: the domain dying while the L2 is still PGT_partial devalidates it (relinquish_memory, domain.c:2233): all but the leaked reference freed', () => {
+    const w = new World({ debugBuild: false });
+    const { l4, l3, l2, good } = leakTree(w);
+    expect(w.pin(4, l4)).toBe(EBUSY);
+    w.destroy(DOM1.domid);
+    expect(w.frame(good)).toMatchObject({ owner: null, count: 0, type_count: 0 });
+    expect(w.frame(l3)).toMatchObject({ owner: null, count: 0 });
+    expect(w.frame(l2)).toMatchObject({ owner: 1, count: 1, type_count: 0, validated: false });
+  });
+
+  test('release: a PGT_partial L2 is no linear target: it is not validated (get_l2_linear_pagetable, mm.c:736)', () => {
+    const w = new World({ debugBuild: false });
+    const { l4, l2 } = leakTree(w);
+    expect(w.pin(4, l4)).toBe(EBUSY);
+    const c = w.alloc();
+    w.put(c, 0, pte(l2, PAGE_RO));
+    expect(w.pin(2, c)).toBe(EINVAL);
+    expect(w.frame(l2)).toMatchObject({ type: 'l2', type_count: 1, validated: false, count: 3 });
   });
 
   test('debug: the refusal says where a debug build stops, and the audit reports the leak', () => {

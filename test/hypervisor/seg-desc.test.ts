@@ -27,6 +27,14 @@ describe('seg_desc pages (set_gdt)', () => {
     expect(hv.audit()).toEqual([]);
   });
 
+  it('pinning a descriptor page as an L4 logs "Bad type": only (L2,L1), (L3,L2), (L4,L3) are silent (mm.c:2929)', () => {
+    const hv = world();
+    expect(hv.setGdt(c, [0x1010], 512).rc).toBe(0);
+    const r = hv.hypercall(c, { op: 'mmuext_op', ops: [{ cmd: MMUEXT.pin_l4_table, mfn: 0x1010 }] });
+    expect(r.rc).toBe(-22);
+    expect(r.refusals[0]!.xen).toContain('Bad type (saw a400000000000001 != exp 8000000000000000) for mfn 1010 (pfn 10)');
+  });
+
   it('a writable mapping of a descriptor page is refused with -EBUSY; a read-only one is fine', () => {
     const hv = world();
     hv.setGdt(c, [0x1010], 512);

@@ -128,6 +128,20 @@ describe('§6 stale TLB: the guest keeps a stale writable entry; Xen\'s type-cha
     expect(vcpus).toEqual([]);
   });
 
+  test('§1.7: taking the same type again at count 0 is no type change: no flush (mm.c:3023)', () => {
+    // Unpinning stamps the L1 after every vCPU's last flush, so a type change would flush them;
+    // pinning it as an L1 again keeps its type: it is validated again, and nobody is flushed.
+    const { w } = live();
+    const e = w.alloc();
+    expect(w.pin(1, e)).toBe(0);
+    expect(w.unpin(e)).toBe(0);
+    expect(w.frame(e)).toMatchObject({ type: 'l1', type_count: 0, validated: false });
+    const mark = w.flushes.length;
+    expect(w.pin(1, e)).toBe(0);
+    expect(typeChangeFlushes(w.flushesSince(mark), e)).toEqual([]);
+    expect(w.frame(e)).toMatchObject({ type: 'l1', type_count: 1, validated: true });
+  });
+
   test('§1.7/§1.8: an INVLPG of another VA is no full flush: the type change still flushes that vCPU', () => {
     const { w, t } = live();
     const e = w.alloc();
