@@ -11,14 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { FrameTable } from '../../hypervisor/frames.ts';
 import type { Caller, CallResult, Hypercall } from '../../hypervisor/index.ts';
 import type { MachineCfg } from './gen.ts';
 import { caseOf, longCaseArb, runSeeds, shrinkSeed, type MakeSim } from './long.ts';
 import { Sim, Violation, type SimOptions } from './sim.ts';
 
 /** The hypervisor's frame table, for planting a lost reference (a bug the model must catch). */
-function frameTable(sim: Sim): { count: Uint32Array; typeCount: Uint32Array } {
-  return (sim.hv as unknown as { x: { frames: { count: Uint32Array; typeCount: Uint32Array } } }).x.frames;
+function frameTable(sim: Sim): FrameTable {
+  return (sim.hv as unknown as { x: { frames: FrameTable } }).x.frames;
 }
 
 const MACHINE: MachineCfg = {
@@ -45,7 +46,7 @@ describe('issue 15: a count that would go below zero is caught where it happens'
     const sim = new Sim(MACHINE, { record: true });
     const m = 0x1006;
     expect(sim.call(D1, { op: 'mmuext_op', ops: [{ cmd: 0, mfn: m }] }).rc).toBe(0);
-    frameTable(sim).typeCount[m] = 0; // the planted bug: a type reference lost without a trace
+    frameTable(sim).setTypeCount(m, 0); // the planted bug: a type reference lost without a trace
     const v = violationOf(sim, D1, { op: 'mmuext_op', ops: [{ cmd: 4, mfn: m }] });
     expect(v?.message).toMatch(/^mmuext_op threw instead of returning a result: Error: put_page_type underflow on mfn 0x1006/);
     // The trace ends at the unpin: the record that dropped the count, not a later audit.
@@ -56,7 +57,7 @@ describe('issue 15: a count that would go below zero is caught where it happens'
     const sim = new Sim(MACHINE, { record: true });
     const m = 0x1009;
     expect(sim.call(D1, { op: 'set_gdt', frames: [m], entries: 16 }).rc).toBe(0);
-    frameTable(sim).count[m] = 0;
+    frameTable(sim).setCount(m, 0);
     const v = violationOf(sim, D1, { op: 'set_gdt', frames: [], entries: 0 });
     expect(v?.message).toMatch(/^set_gdt threw instead of returning a result: Error: put_page underflow on mfn 0x1009/);
     expect(sim.records().at(-1)).toMatchObject({ op: 'set_gdt', dom: 1, entries: 0 });
@@ -69,7 +70,8 @@ class LosingSim extends Sim {
     const r = super.call(c, h);
     const op = h.op === 'mmuext_op' && h.ops.length === 1 ? h.ops[0]! : undefined;
     if (r.rc === 0 && op && op.cmd >= 0 && op.cmd <= 3 && typeof op.mfn === 'number') {
-      frameTable(this).typeCount[op.mfn]!--;
+      const f = frameTable(this);
+      f.setTypeCount(op.mfn, f.typeCount(op.mfn) - 1);
       super.call(c, { op: 'mmuext_op', ops: [{ cmd: 4, mfn: op.mfn }] });
     }
     return r;
