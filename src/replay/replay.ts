@@ -111,8 +111,11 @@ class Replayer {
   private readonly model: Model;
   /** Flags that contradict the log's model: the replay does not start. */
   private readonly refused: CheckFailure | undefined;
+  /** What the hypervisor tells of its flushes: to the log, and once the input shows it is a log, to the check. */
+  private readonly observer: XenObserver = {};
   /** The flushes the record being run caused (for the check against the log's tlb_flush lines). */
   private readonly flushes: FlushEvent[] = [];
+  private checkingFlushes = false;
 
   constructor(path: string, opts: ReplayOptions) {
     this.path = path;
@@ -130,12 +133,9 @@ class Replayer {
 
   /** Makes the hypervisor; false (the replay stopped) when that fails. */
   start(): boolean {
-    const observer: XenObserver = {};
+    const observer = this.observer;
     const log = this.log;
-    const logFlush = log !== undefined && log.enabled('info');
-    const flushes = this.flushes;
-    if (this.checker !== undefined) observer.flush = logFlush ? (e) => (flushes.push(e), log.flush(e)) : (e) => void flushes.push(e);
-    else if (logFlush) observer.flush = (e) => log.flush(e);
+    if (log !== undefined && log.enabled('info')) observer.flush = (e) => log.flush(e);
     try {
       if (this.refused !== undefined) return this.checkFailed(this.refused);
       this.hv = new Hypervisor({ observer, debugBuild: this.model.build !== 'release', blockers: this.everyBlocker, xenVersion: this.model.version });
@@ -176,6 +176,7 @@ class Replayer {
       this.stop('interrupted', stopExit(this.opts.signal));
       return false;
     }
+    if (logged !== undefined && !this.checkingFlushes) this.checkFlushes();
     const misplaced = this.checker?.place(line, logged);
     if (misplaced !== undefined) return this.checkFailed(misplaced);
     this.recordLine = line;
@@ -196,6 +197,18 @@ class Replayer {
       return false;
     }
     return true;
+  }
+
+  /**
+   * The input is a log: from now on the flushes each record causes are kept for the check. (Not
+   * before: a plain trace's replay makes no flush event it does not log.)
+   */
+  private checkFlushes(): void {
+    if (this.checker === undefined) return;
+    this.checkingFlushes = true;
+    const flushes = this.flushes;
+    const logged = this.observer.flush;
+    this.observer.flush = logged === undefined ? (e) => void flushes.push(e) : (e) => (flushes.push(e), logged(e));
   }
 
   /** The log and its replay disagree (exit 1), or the log cannot be replayed faithfully (exit 2): the replay stops. */
