@@ -93,9 +93,11 @@ export function getPageFromL1e(
     // owner (xsm_priv_mapping, XSM_TARGET), may map it — a privileged domain filling another's L1.
     const realDom = x.domains.get(real);
     if (!realDom || pgOwner === l1eOwner || !xsmTarget(pgOwner, realDom)) {
-      const realName = realDom ? `d${real}` : 'none (free frame)';
+      // A destroyed domain's frame still held elsewhere is still its (a zombie's): Xen names it.
+      const free = real === NO_OWNER;
+      const realName = free ? 'none (free frame)' : realDom ? `d${real}` : `d${real} (destroyed)`;
       x.diag.fail(
-        `pg_owner d${pgOwner.id} l1e_owner d${l1eOwner.id}, but real_pg_owner d${realDom ? real : -1}`,
+        `pg_owner d${pgOwner.id} l1e_owner d${l1eOwner.id}, but real_pg_owner d${free ? -1 : real}`,
         `mfn ${hex(mfn)} is not d${pgOwner.id}'s: owner ${realName}`,
         mfn,
       );

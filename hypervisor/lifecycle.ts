@@ -100,6 +100,7 @@ function reclaimLeaked(x: XenState, mfn: number): boolean {
   const leaked = x.leaked.get(mfn) ?? 0;
   if (leaked === 0 || x.domains.has(f.owner(mfn)) || f.count(mfn) !== leaked || f.typeCount(mfn) !== 0) return false;
   x.leaked.delete(mfn);
+  x.m2p.delete(mfn);
   f.setCount(mfn, 0);
   f.setOwner(mfn, NO_OWNER);
   f.setFlags(mfn, 0);
@@ -195,6 +196,7 @@ export function destroyDomain(x: XenState, d: Domain): void {
   for (const m of stale) f.dropContents(m);
   // Chunks of frames all free again give their arrays back (frames.ts: memory follows use).
   for (const r of d.ranges) f.compact(r.base, r.base + r.count);
+  keepM2p(x, d, used);
   x.domains.delete(d.id);
   // Nothing may be left: a frame still owned is a leak, unless another domain still maps it or a
   // release build of Xen leaks it too (page-type.ts assertUnreachable; the domain stays a zombie).
@@ -205,6 +207,20 @@ export function destroyDomain(x: XenState, d: Domain): void {
       throw new Error(`domain ${d.id} destroyed but mfn ${hex(mfn)} leaked (caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))})`);
     }
   }
+}
+
+/**
+ * The M2P after a destruction (get_gpfn_from_mfn reads it): a freed frame's entry was reset
+ * (page_alloc.c:1433 mark_page_free), also for the runs FrameTable.free freed at once; a frame
+ * still held elsewhere (the domain a zombie) keeps the entry the builder gave it, which pfnOf
+ * can no longer derive from a domain that is gone. Costs the M2P entries set by
+ * MMU_MACHPHYS_UPDATE (one per such request) plus the frames left over.
+ */
+function keepM2p(x: XenState, d: Domain, leftover: readonly number[]): void {
+  const f = x.frames;
+  for (const m of x.m2p.keys()) if (f.owner(m) === NO_OWNER) x.m2p.delete(m);
+  const base = d.ranges[0]!.base;
+  for (const m of leftover) if (f.owner(m) === d.id && !x.m2p.has(m)) x.m2p.set(m, BigInt(m - base));
 }
 
 /** One frame in relinquish_memory's pass for `level`: unpin, drop the allocation, devalidate. */

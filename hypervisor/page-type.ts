@@ -68,8 +68,8 @@ export function pfnOf(x: XenState, mfn: number): bigint | number {
   if (owner === NO_OWNER) return INVALID_M2P_ENTRY;
   const set = x.m2p.get(mfn);
   if (set !== undefined) return set;
-  // A domain's frames are the one range createDomain gave it, pfn 0 at its base. A destroyed
-  // domain's frame (still held elsewhere) has no range left to say: its mfn stands in.
+  // A domain's frames are the one range createDomain gave it, pfn 0 at its base; a destroyed
+  // domain's frames still held elsewhere had their entries written down (lifecycle.ts keepM2p).
   const d = x.domains.get(owner);
   return d ? mfn - d.ranges[0]!.base : mfn;
 }

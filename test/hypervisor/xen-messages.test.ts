@@ -3,7 +3,7 @@
 // entry the domain builder set from the domain's memory, or one MMU_MACHPHYS_UPDATE set).
 import { describe, expect, test } from 'vitest';
 import { EBUSY, EINVAL } from '../../hypervisor/index.ts';
-import { DOM2, FREE_MFN, PAGE_RO, PAGE_RW, PCD, PSE, TABLE, World, ma, pte } from './helpers.ts';
+import { DOM0, DOM1, DOM2, FREE_MFN, PAGE_RO, PAGE_RW, PCD, PSE, TABLE, World, ma, pte } from './helpers.ts';
 
 const xenLines = (r: { refusals: { xen: string[] }[] }): string[] => r.refusals.flatMap((f) => f.xen);
 
@@ -68,6 +68,36 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
     w.put(l1, 5, pte(e, PAGE_RO));
     expect(xenLines(w.pinR(1, l1))).toContain(
       `Error getting mfn ${e.toString(16)} (pfn ffffffffffffffff) from L1 entry ${pte(e, PAGE_RO).toString(16).padStart(16, '0')} for l1e_owner d1, pg_owner d1`,
+    );
+  });
+
+  test("a destroyed domain's frame still mapped elsewhere keeps its pfn: only freeing resets the M2P entry", () => {
+    const w = new World({ domains: [DOM1, DOM2, DOM0] });
+    const l1 = w.alloc(0);
+    expect(w.pin(1, l1, 0)).toBe(0);
+    const x = DOM1.base + 100;
+    expect(w.mmu(0, [{ ptr: ma(l1, 0), val: pte(x, PAGE_RO) }], DOM1.domid).rc).toBe(0);
+    w.destroy(1);
+    const r = w.mmu(0, [{ ptr: ma(l1, 1), val: pte(x, PAGE_RO) }]);
+    expect(r.rc).toBe(EBUSY);
+    // the frame's owner is the zombie d1 until it is freed (page_get_owner), the M2P entry its pfn
+    expect(xenLines(r)).toEqual([
+      'pg_owner d0 l1e_owner d0, but real_pg_owner d1',
+      `Error getting mfn ${x.toString(16)} (pfn 64) from L1 entry 0000000001064165 for l1e_owner d0, pg_owner d0`,
+    ]);
+    expect(r.refusals[0]!.reason).toBe(`mfn ${'0x' + x.toString(16)} is not d0's: owner d1 (destroyed)`);
+  });
+
+  test('a domain destroyed whole resets the M2P entries MMU_MACHPHYS_UPDATE set: its frames, handed out again, have the new pfns', () => {
+    const w = new World();
+    const x = DOM2.base + 5;
+    expect(w.mmu(2, [{ ptr: ma(x, 0) | 1n, val: 0x777n }]).rc).toBe(0);
+    w.destroy(2); // x held by nothing but its allocation: freed with its whole run at once
+    w.createDomain({ domid: 5, vcpus: 1, base: DOM2.base, count: DOM2.count });
+    const l1 = w.alloc();
+    w.put(l1, 0, pte(x, PAGE_RO));
+    expect(xenLines(w.pinR(1, l1))).toContain(
+      `Error getting mfn ${x.toString(16)} (pfn 5) from L1 entry ${pte(x, PAGE_RO).toString(16).padStart(16, '0')} for l1e_owner d1, pg_owner d1`,
     );
   });
 
