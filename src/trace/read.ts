@@ -28,7 +28,8 @@ import {
   vcpumask,
   type Obj,
 } from './fields.ts';
-import { MAX_DEPTH, nestingOver, printable, readLineBatches } from './lines.ts';
+import { MAX_DEPTH, nestingOver, printable, readLineBatches, readLineSpans } from './lines.ts';
+import { scanRecord } from './scan.ts';
 import { TRACE_OPS, type LogShape, type RecordCommon, type TraceEntry, type TraceOp, type TraceRecord } from './types.ts';
 
 /** The line reader (with the line-length and binary-data limits) lives in lines.ts. */
@@ -448,10 +449,22 @@ export async function* readTraceBatches(path: string, shape?: LogShape): AsyncGe
   let held: TraceEntry | undefined;
   let flushes: Obj[] = [];
   try {
-    for await (const lines of readLineBatches(path)) {
+    for await (const lines of readLineSpans(path)) {
       const batch: TraceEntry[] = [];
-      for (let text of lines) {
+      const { bytes, starts, ends } = lines;
+      for (let i = 0; i < lines.length; i++) {
         line++;
+        // The common shapes are read from the bytes (scan.ts); anything else is decoded and parsed.
+        const fast = bytes[starts[i]!] === 123 ? scanRecord(bytes, starts[i]!, ends[i]!) : undefined;
+        if (fast !== undefined) {
+          empty = false;
+          if (held !== undefined) batch.push(held);
+          held = undefined;
+          if (shape !== undefined) shape.firstTraceRecord ||= line;
+          batch.push({ line, record: fast });
+          continue;
+        }
+        let text = bytes.toString('utf8', starts[i], ends[i]);
         if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM
         let entry: TraceEntry;
         try {
