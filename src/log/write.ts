@@ -66,6 +66,7 @@ import type { Caller, FlushEvent, Holder, Refusal } from '../../hypervisor/types
 import { hasCaller, type TraceRecord } from '../trace/types.ts';
 import { recordToJson, hex, type Json } from '../trace/write.ts';
 import { resultToJson, type RecordResult } from '../trace/result.ts';
+import { flushText, recordLine, refusalText } from './json.ts';
 import { lockOutput } from './lock.ts';
 import { openOutput, refuseInputAsOutput, regularOrNew, requireDirectory, writeAllSync } from './output.ts';
 
@@ -309,14 +310,14 @@ export class HypercallLog {
    * one native JSON.stringify: the lines of every record go this way, and pino's serialisation
    * key by key cost more than the simulated Xen (a third of a logged replay).
    */
-  private put(o: Record<string, unknown>): void {
-    this.dest.write(JSON.stringify(o) + '\n');
+  private put(s: string): void {
+    this.dest.write(s);
   }
 
-  /** A line's start: pino's level and time, and the trace line where it is not the time. */
-  private head(level: 30): Record<string, unknown> {
+  /** An info line's start: pino's level and time, and the trace line where it is not the time. */
+  private head(): string {
     const { time, line } = this.clock;
-    return line === time ? { level, time } : { level, time, line };
+    return line === time ? '{"level":30,"time":' + time : '{"level":30,"time":' + time + ',"line":' + line;
   }
 
   enabled(level: Level): boolean {
@@ -326,24 +327,20 @@ export class HypercallLog {
   /** The record line: the record in its normalised form (a trace line) plus its result. */
   record(rec: TraceRecord, caller: Caller | undefined, result: RecordResult): void {
     if (!this.info) return;
-    const o = recordToJson(rec, hasCaller(rec) ? caller : undefined, this.head(30));
-    o.result = resultToJson(result, false) as Json;
-    this.put(o);
+    this.put(recordLine(this.head(), rec, hasCaller(rec) ? caller : undefined, result));
   }
 
   /** A refusal line each; the record line before them (when the level keeps it) says where and who. */
   refusals(caller: Caller, refusals: readonly Refusal[]): void {
     if (refusals.length === 0 || !this.warn) return;
-    for (const r of refusals) {
-      const o: Record<string, unknown> = this.info ? { level: 40, time: this.clock.time } : { level: 40, time: this.clock.time, line: this.clock.line, dom: caller.dom, vcpu: caller.vcpu };
-      o.refusal = refusalJson(r, true);
-      this.put(o);
-    }
+    const { time, line } = this.clock;
+    const head = this.info ? '{"level":40,"time":' + time : '{"level":40,"time":' + time + ',"line":' + line + ',"dom":' + caller.dom + ',"vcpu":' + caller.vcpu;
+    for (const r of refusals) this.put(head + ',"refusal":' + refusalText(r, MAX_LOGGED_BLOCKERS) + '}\n');
   }
 
   flush(e: FlushEvent): void {
     if (!this.info) return;
-    this.put(Object.assign(this.head(30), flushFields(e)));
+    this.put(this.head() + flushText(e));
   }
 
   expectFailed(op: string, expected: unknown, actual: unknown): void {
