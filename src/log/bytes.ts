@@ -53,7 +53,7 @@ export class ByteOut implements LineOut {
     let i = 0;
     do {
       const q = Math.floor(n / 10);
-      t[i++] = 48 + n - 10 * q;
+      t[i++] = 48 + (n - 10 * q);
       n = q;
     } while (n > 0);
     let p = this.pos;
