@@ -444,74 +444,85 @@ const NO_FLUSHES: readonly unknown[] = Object.freeze([]);
  * lines after it are read; `shape`, when given, is filled in with what the log is.
  */
 export async function* readTraceBatches(path: string, shape?: LogShape): AsyncGenerator<TraceEntry[], void, undefined> {
-  let line = 0;
-  let empty = true;
-  let held: TraceEntry | undefined;
-  let flushes: Obj[] = [];
+  const r = new BatchReader(path, shape);
   try {
     for await (const lines of readLineSpans(path)) {
       const batch: TraceEntry[] = [];
       const { bytes, starts, ends } = lines;
-      for (let i = 0; i < lines.length; i++) {
-        line++;
-        // The common shapes are read from the bytes (scan.ts); anything else is decoded and parsed.
-        const fast = bytes[starts[i]!] === 123 ? scanRecord(bytes, starts[i]!, ends[i]!) : undefined;
-        if (fast !== undefined) {
-          empty = false;
-          if (held !== undefined) batch.push(held);
-          held = undefined;
-          if (shape !== undefined) shape.firstTraceRecord ||= line;
-          batch.push({ line, record: fast });
-          continue;
+      try {
+        for (let i = 0; i < lines.length; i++) {
+          r.line++;
+          // The common shapes are read from the bytes (scan.ts); anything else is decoded and parsed.
+          const fast = bytes[starts[i]!] === 123 ? scanRecord(bytes, starts[i]!, ends[i]!) : undefined;
+          if (fast !== undefined) r.take({ line: r.line, record: fast }, batch);
+          else r.slow(bytes.toString('utf8', starts[i], ends[i]), batch);
         }
-        let text = bytes.toString('utf8', starts[i], ends[i]);
-        if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM
-        let entry: TraceEntry;
-        try {
-          const o = parseObject(text, path, line);
-          if (o === null) {
-            if (empty && text.trim() !== '') empty = false;
-            continue;
-          }
-          empty = false;
-          if (!isLogLine(o)) entry = { line, record: recordOf(o, path, line) };
-          else {
-            if (shape !== undefined) shape.firstLogLine ||= line;
-            if (o.op === undefined) {
-              seeLogLine(o, line, held, shape, flushes);
-              continue;
-            }
-            if (shape !== undefined) {
-              shape.recordLines++;
-              shape.strayFlush = 0;
-            }
-            // A format-2 log writes a record's `line` only where it is not its time (src/log/write.ts).
-            entry = { line, record: recordOf(o, path, line), log: { time: o.time as number, line: o.line ?? o.time, result: o.result, refusals: [], flushes: flushes.length > 0 ? flushes : NO_FLUSHES } };
-            if (flushes.length > 0) flushes = [];
-          }
-        } catch (e) {
-          if (held !== undefined) batch.push(held);
-          if (batch.length > 0) yield batch;
-          throw e;
-        }
-        if (held !== undefined) batch.push(held);
-        held = undefined;
-        if (entry.log !== undefined) held = entry;
-        else {
-          if (shape !== undefined) shape.firstTraceRecord ||= line;
-          batch.push(entry);
-        }
+      } catch (e) {
+        if (r.held !== undefined) batch.push(r.held);
+        if (batch.length > 0) yield batch;
+        throw e;
       }
       if (batch.length > 0) yield batch;
     }
-    if (held !== undefined) yield [held];
+    if (r.held !== undefined) yield [r.held];
   } catch (e) {
     if (e instanceof TraceError) throw e;
     const err = e as NodeJS.ErrnoException;
-    if (err.code !== undefined) throw new TraceError(path, line, `cannot read the trace (${ERRNO_TEXT[err.code] !== undefined ? `${err.code}: ${ERRNO_TEXT[err.code]}` : err.message})`);
+    if (err.code !== undefined) throw new TraceError(path, r.line, `cannot read the trace (${ERRNO_TEXT[err.code] !== undefined ? `${err.code}: ${ERRNO_TEXT[err.code]}` : err.message})`);
     throw e;
   }
-  if (empty) throw new TraceError(path, 0, 'empty file: no records (a trace is one JSON record per line)');
+  if (r.empty) throw new TraceError(path, 0, 'empty file: no records (a trace is one JSON record per line)');
+}
+
+/** readTraceBatches' state between lines: the line count, the log's record held back, its flushes. */
+class BatchReader {
+  line = 0;
+  empty = true;
+  /** A log's record entry, held until the refusal lines after it are read. */
+  held: TraceEntry | undefined;
+  private flushes: Obj[] = [];
+  private readonly path: string;
+  private readonly shape: LogShape | undefined;
+  constructor(path: string, shape: LogShape | undefined) {
+    this.path = path;
+    this.shape = shape;
+  }
+
+  /** An entry read: the one held before it goes first, a log's record is held in turn. */
+  take(entry: TraceEntry, batch: TraceEntry[]): void {
+    this.empty = false;
+    if (this.held !== undefined) batch.push(this.held);
+    this.held = undefined;
+    if (entry.log !== undefined) this.held = entry;
+    else {
+      if (this.shape !== undefined) this.shape.firstTraceRecord ||= this.line;
+      batch.push(entry);
+    }
+  }
+
+  /** A line the scanner did not take: JSON.parse and readRecord, and a log's lines. Throws TraceError. */
+  slow(text: string, batch: TraceEntry[]): void {
+    const { line, path, shape } = this;
+    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM
+    const o = parseObject(text, path, line);
+    if (o === null) {
+      if (this.empty && text.trim() !== '') this.empty = false;
+      return;
+    }
+    this.empty = false;
+    if (!isLogLine(o)) return this.take({ line, record: recordOf(o, path, line) }, batch);
+    if (shape !== undefined) shape.firstLogLine ||= line;
+    if (o.op === undefined) return seeLogLine(o, line, this.held, shape, this.flushes);
+    if (shape !== undefined) {
+      shape.recordLines++;
+      shape.strayFlush = 0;
+    }
+    const flushes = this.flushes.length > 0 ? this.flushes : NO_FLUSHES;
+    // A format-2 log writes a record's `line` only where it is not its time (src/log/write.ts).
+    const entry = { line, record: recordOf(o, path, line), log: { time: o.time as number, line: o.line ?? o.time, result: o.result, refusals: [], flushes } };
+    if (this.flushes.length > 0) this.flushes = [];
+    this.take(entry, batch);
+  }
 }
 
 const ERRNO_TEXT: Readonly<Record<string, string>> = {
