@@ -64,8 +64,8 @@ import { pino, type Level, type Logger } from 'pino';
 import { errnoName } from '../../hypervisor/abi.ts';
 import type { Caller, FlushEvent, Holder, Refusal } from '../../hypervisor/types.ts';
 import { hasCaller, type TraceRecord } from '../trace/types.ts';
-import { recordToJson, hex, type Json } from '../trace/write.ts';
-import { resultToJson, type RecordResult } from '../trace/result.ts';
+import { hex } from '../trace/write.ts';
+import type { RecordResult } from '../trace/result.ts';
 import { ByteOut } from './bytes.ts';
 import { flushLine, head, recordLine, refusal, StringOut, type LineOut } from './json.ts';
 import { lockOutput } from './lock.ts';
@@ -285,9 +285,10 @@ export class HypercallLog {
   }
 
   /**
-   * A line as pino writes it (level, time, the fields in order, msg last when there is one), in
-   * one native JSON.stringify: the lines of every record go this way, and pino's serialisation
-   * key by key cost more than the simulated Xen (a third of a logged replay).
+   * Where the record, refusal and flush lines are built, piece by piece, as pino would write them
+   * (level, time, the fields in order): the file's buffer, or a string for the sink (json.ts).
+   * pino's serialisation key by key, and then one JSON.stringify of each line's object, cost more
+   * than the simulated Xen.
    */
   private readonly out: LineOut;
   private readonly text: StringOut | undefined;
