@@ -147,4 +147,25 @@ describe('the byte scanner reads what JSON.parse + readRecord read', () => {
     }
     expect(refused).toBeGreaterThan(500);
   });
+
+  it('values at the edges of every width, in place of a generated line’s numbers', () => {
+    const edges = ['0', '1', '4095', '4096', '32752', '"0x7fef"', '"0x7ff0"', '511', '512', '9007199254740991', '9007199254740992', '"0x0"', '"0x00000000000000000001"',
+      '"0x1fffffffffffff"', '"0x20000000000000"', '"0xFFFFFFFFFFFFFFFF"', '"0X8000000000000000"', '"0x10000000000000000"', '"0x100000000"', '"0xffffffff"', 'null', 'true', '"none"', '"tlb_flush|all"', '[]', '[0,1]'];
+    let seed = 99;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    let taken = 0;
+    for (const l of lines(6, 3000, true)) {
+      const values = [...l.matchAll(/:("0x[0-9a-f]+"|\d+|true|false|"[a-z_|]+")/g)];
+      if (values.length === 0) continue;
+      const v = values[rand(values.length)]!;
+      const at = v.index + 1;
+      const m = l.slice(0, at) + edges[rand(edges.length)] + l.slice(at + v[1]!.length);
+      if (slow(m) === 'refused') expect(fast(m), m).toBeUndefined();
+      else if (agree(m)) taken++;
+    }
+    expect(taken).toBeGreaterThan(600);
+  });
 });
