@@ -29,7 +29,7 @@ import {
   type Obj,
 } from './fields.ts';
 import { MAX_DEPTH, nestingOver, printable, readLineBatches, readLineSpans } from './lines.ts';
-import { scanRecord } from './scan.ts';
+import { NEEDS_MASK, NEEDS_MFN, NEEDS_VA, scanRecord } from './scan.ts';
 import { TRACE_OPS, type LogShape, type RecordCommon, type TraceEntry, type TraceOp, type TraceRecord } from './types.ts';
 
 /** The line reader (with the line-length and binary-data limits) lives in lines.ts. */
@@ -38,21 +38,6 @@ export { readLineBatches };
 const MMUEXT_BY_NAME: Readonly<Record<string, number>> = MMUEXT;
 const MMUEXT_NAMES = Object.keys(MMUEXT).join(', ');
 const OPS = new Set<string>(TRACE_OPS);
-
-// What each MMUEXT command needs, by number (as in Xen's do_mmuext_op).
-const NEEDS_MFN = new Set<number>([
-  MMUEXT.pin_l1_table,
-  MMUEXT.pin_l2_table,
-  MMUEXT.pin_l3_table,
-  MMUEXT.pin_l4_table,
-  MMUEXT.unpin_table,
-  MMUEXT.new_baseptr,
-  MMUEXT.new_user_baseptr,
-  MMUEXT.clear_page,
-  MMUEXT.copy_page,
-]);
-const NEEDS_VA = new Set<number>([MMUEXT.invlpg_local, MMUEXT.invlpg_all, MMUEXT.invlpg_multi, MMUEXT.set_ldt]);
-const NEEDS_MASK = new Set<number>([MMUEXT.tlb_flush_multi, MMUEXT.invlpg_multi]);
 
 function cmdOf(v: unknown): number {
   if (typeof v === 'string' && !v.startsWith('0x') && !v.startsWith('0X')) {

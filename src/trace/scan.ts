@@ -117,10 +117,20 @@ const ARRAY_KEYS = bit('reqs', 'ops', 'calls', 'mfns');
 const CMDS = new Names(Object.keys(MMUEXT));
 const CMD_NUMBERS: readonly number[] = Object.values(MMUEXT);
 const CMD_KEYS = bit('cmd', 'mfn', 'linear_addr', 'vcpumask', 'nr_ents', 'src_mfn');
-// What each command needs (read.ts's NEEDS_*, as in Xen's do_mmuext_op).
-const NEEDS_MFN = new Set<number>([0, 1, 2, 3, 4, 5, 15, 16, 17]);
-const NEEDS_VA = new Set<number>([MMUEXT.invlpg_local, MMUEXT.invlpg_all, MMUEXT.invlpg_multi, MMUEXT.set_ldt]);
-const NEEDS_MASK = new Set<number>([MMUEXT.tlb_flush_multi, MMUEXT.invlpg_multi]);
+// What each MMUEXT command needs, by number (as in Xen's do_mmuext_op); read.ts reads by them too.
+export const NEEDS_MFN = new Set<number>([
+  MMUEXT.pin_l1_table,
+  MMUEXT.pin_l2_table,
+  MMUEXT.pin_l3_table,
+  MMUEXT.pin_l4_table,
+  MMUEXT.unpin_table,
+  MMUEXT.new_baseptr,
+  MMUEXT.new_user_baseptr,
+  MMUEXT.clear_page,
+  MMUEXT.copy_page,
+]);
+export const NEEDS_VA = new Set<number>([MMUEXT.invlpg_local, MMUEXT.invlpg_all, MMUEXT.invlpg_multi, MMUEXT.set_ldt]);
+export const NEEDS_MASK = new Set<number>([MMUEXT.tlb_flush_multi, MMUEXT.invlpg_multi]);
 
 // The usual spellings of UVMF flags, as read.ts's flagString codes them: type + 16 × (scope + 1).
 const FLAG_SPELLINGS: [string, number][] = [];
