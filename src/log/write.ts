@@ -64,8 +64,10 @@ import { pino, type Level, type Logger } from 'pino';
 import { errnoName } from '../../hypervisor/abi.ts';
 import type { Caller, FlushEvent, Holder, Refusal } from '../../hypervisor/types.ts';
 import { hasCaller, type TraceRecord } from '../trace/types.ts';
-import { recordToJson, hex, type Json } from '../trace/write.ts';
-import { resultToJson, type RecordResult } from '../trace/result.ts';
+import { hex } from '../trace/write.ts';
+import type { RecordResult } from '../trace/result.ts';
+import { ByteOut } from './bytes.ts';
+import { flushLine, head, recordLine, refusal, StringOut, type LineOut } from './json.ts';
 import { lockOutput } from './lock.ts';
 import { openOutput, refuseInputAsOutput, regularOrNew, requireDirectory, writeAllSync } from './output.ts';
 
@@ -138,30 +140,24 @@ export function refusalJson(r: Refusal, compact = false): Record<string, unknown
 
 /**
  * A log file written synchronously: truncated on open (its directory must exist: output.ts), each line on disk
- * when the logging call returns — or, between hold() and release(), the lines kept, encoded into
- * one reused buffer and written 64 KiB at a time. The replayer holds for each batch of records
- * (one read chunk of the trace) and releases when the batch is done or the replay stops: a
- * write(2) per line cost more than the simulator (a call costs 3–15 µs here). Why not
- * pino.destination({sync: true}): SonicBoom measures and copies every line on top of the write.
+ * when the logging call returns — or, between hold() and release(), the lines kept in one reused
+ * buffer and written 64 KiB at a time. The replayer holds for each batch of records (one read
+ * chunk of the trace) and releases when the batch is done or the replay stops: a write(2) per line
+ * cost more than the simulator (a call costs 3–15 µs here). The log's own lines are written into
+ * the buffer piece by piece (`bytes`, json.ts); pino's (rare) lines come as strings (write). Why
+ * not pino.destination({sync: true}): SonicBoom measures and copies every line on top of the write.
  */
 export class LogFile {
   private fd: number;
   /** Files not yet ended: flushed and closed at process exit, should a caller die before it. */
   private static readonly open = new Set<LogFile>();
-  /**
-   * Held lines are joined and encoded once this many wait: pino's lines are strings of many
-   * pieces, and joining them while they are young is cheap; a whole batch's (hundreds of lines)
-   * outlives a young-space collection and cost several times as much to join.
-   */
-  private static readonly JOIN_LINES = 32;
-  /** A write(2) once this much is encoded: here a call costs ~15 µs whatever its size. */
+  /** A write(2) once this much is buffered: here a call costs ~15 µs whatever its size. */
   private static readonly WRITE_BYTES = 1 << 16;
   private static exitHook = false;
-  /** Lines since the last encode, while held; undefined = not holding. */
-  private held: string[] | undefined;
-  /** Encoded bytes not yet written: out[0, used). */
-  private readonly out = Buffer.allocUnsafe(LogFile.WRITE_BYTES * 2);
-  private used = 0;
+  /** Lines are kept until release(). */
+  private held = false;
+  /** The bytes not yet written. */
+  readonly bytes = new ByteOut(LogFile.WRITE_BYTES * 2);
 
   private readonly path: string;
   /** A write failed: later lines are dropped, and end() only closes. */
@@ -191,49 +187,32 @@ export class LogFile {
   }
 
   write(s: string): boolean {
-    if (this.held === undefined) {
-      this.encode(s);
-      this.drain();
-    } else if (this.held.push(s) >= LogFile.JOIN_LINES) {
-      this.encodeHeld();
-    }
+    this.bytes.utf8(s);
+    this.lineDone();
     return true;
+  }
+
+  /** A line is in `bytes`: written now, or (held) once 64 KiB wait. */
+  lineDone(): void {
+    if (!this.held || this.bytes.pos >= LogFile.WRITE_BYTES) this.drain();
   }
 
   /** From now until release(), lines are kept and written together (64 KiB at a time). */
   hold(): void {
-    this.held ??= [];
+    this.held = true;
   }
 
   /** Writes every line kept since hold(), and stops holding. */
   release(): void {
-    this.encodeHeld();
-    this.held = undefined;
+    this.held = false;
     this.drain();
   }
 
-  private encodeHeld(): void {
-    const lines = this.held;
-    if (lines === undefined || lines.length === 0) return;
-    this.held = [];
-    this.encode(lines.length === 1 ? lines[0]! : lines.join(''));
-  }
-
-  private encode(s: string): void {
-    // A UTF-16 unit takes at most 3 bytes of UTF-8.
-    if (this.used + 3 * s.length > this.out.length) this.drain();
-    if (3 * s.length > this.out.length) {
-      this.writeAll(Buffer.from(s, 'utf8'));
-      return;
-    }
-    this.used += this.out.write(s, this.used, 'utf8');
-    if (this.used >= LogFile.WRITE_BYTES) this.drain();
-  }
-
   private drain(): void {
-    if (this.used === 0) return;
-    this.writeAll(this.out.subarray(0, this.used));
-    this.used = 0;
+    if (this.bytes.pos === 0) return;
+    const n = this.bytes.pos;
+    this.bytes.pos = 0;
+    this.writeAll(this.bytes.buf.subarray(0, n));
   }
 
   private writeAll(buf: Buffer): void {
@@ -243,13 +222,11 @@ export class LogFile {
     } catch (e) {
       // Once a write failed (a full disk), nothing more is tried: the caller stops with the error.
       this.failed = true;
-      this.used = 0;
       throw e;
     }
   }
 
   flushSync(): void {
-    this.encodeHeld();
     this.drain();
   }
 
@@ -294,10 +271,13 @@ export class HypercallLog {
       this.stream = new LogFile(opts.dest, opts.inputs);
       this.logger = pino(options, this.stream);
       this.dest = this.stream;
+      this.out = this.stream.bytes;
     } else {
       this.stream = undefined;
       this.logger = pino(options, opts.dest as pino.DestinationStream);
       this.dest = opts.dest;
+      this.text = new StringOut();
+      this.out = this.text;
     }
     this.always = this.logger.child({}, { level: 'trace' });
     this.info = this.logger.isLevelEnabled('info');
@@ -305,18 +285,24 @@ export class HypercallLog {
   }
 
   /**
-   * A line as pino writes it (level, time, the fields in order, msg last when there is one), in
-   * one native JSON.stringify: the lines of every record go this way, and pino's serialisation
-   * key by key cost more than the simulated Xen (a third of a logged replay).
+   * Where the record, refusal and flush lines are built, piece by piece, as pino would write them
+   * (level, time, the fields in order): the file's buffer, or a string for the sink (json.ts).
+   * pino's serialisation key by key, and then one JSON.stringify of each line's object, cost more
+   * than the simulated Xen.
    */
-  private put(o: Record<string, unknown>): void {
-    this.dest.write(JSON.stringify(o) + '\n');
+  private readonly out: LineOut;
+  private readonly text: StringOut | undefined;
+
+  /** The line in `out` is whole: to the file's buffer, or to the sink. */
+  private put(): void {
+    if (this.stream !== undefined) this.stream.lineDone();
+    else this.dest.write(this.text!.take());
   }
 
-  /** A line's start: pino's level and time, and the trace line where it is not the time. */
-  private head(level: 30): Record<string, unknown> {
+  /** An info line's start: pino's level and time, and the trace line where it is not the time. */
+  private head(): void {
     const { time, line } = this.clock;
-    return line === time ? { level, time } : { level, time, line };
+    head(this.out, 30, time, line === time ? undefined : line);
   }
 
   enabled(level: Level): boolean {
@@ -326,24 +312,31 @@ export class HypercallLog {
   /** The record line: the record in its normalised form (a trace line) plus its result. */
   record(rec: TraceRecord, caller: Caller | undefined, result: RecordResult): void {
     if (!this.info) return;
-    const o = recordToJson(rec, hasCaller(rec) ? caller : undefined, this.head(30));
-    o.result = resultToJson(result, false) as Json;
-    this.put(o);
+    this.head();
+    recordLine(this.out, rec, hasCaller(rec) ? caller : undefined, result);
+    this.put();
   }
 
   /** A refusal line each; the record line before them (when the level keeps it) says where and who. */
   refusals(caller: Caller, refusals: readonly Refusal[]): void {
     if (refusals.length === 0 || !this.warn) return;
+    const { time, line } = this.clock;
+    const o = this.out;
     for (const r of refusals) {
-      const o: Record<string, unknown> = this.info ? { level: 40, time: this.clock.time } : { level: 40, time: this.clock.time, line: this.clock.line, dom: caller.dom, vcpu: caller.vcpu };
-      o.refusal = refusalJson(r, true);
-      this.put(o);
+      head(o, 40, time, this.info ? undefined : line);
+      if (!this.info) (o.k(',"dom":'), o.int(caller.dom), o.k(',"vcpu":'), o.int(caller.vcpu));
+      o.k(',"refusal":');
+      refusal(o, r, MAX_LOGGED_BLOCKERS);
+      o.k('}\n');
+      this.put();
     }
   }
 
   flush(e: FlushEvent): void {
     if (!this.info) return;
-    this.put(Object.assign(this.head(30), flushFields(e)));
+    this.head();
+    flushLine(this.out, e);
+    this.put();
   }
 
   expectFailed(op: string, expected: unknown, actual: unknown): void {

@@ -173,10 +173,67 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer, void, undefined
  * which for a 100-byte record line is more than parsing it. One loop over the bytes on purpose: it
  * is the hot path of every reader (split into calls, it measured slower), so it runs past 60 lines.
  */
-export async function* readLineBatches(
+export function readLineBatches(
   source: string | AsyncIterable<Buffer | string>,
   name: string = typeof source === 'string' ? source : '-',
 ): AsyncGenerator<string[], void, undefined> {
+  return readLineBlocks(source, name, (bytes, complete) => split(bytes.toString('utf8'), complete));
+}
+
+/**
+ * The lines of a text file as byte ranges of the bytes read (readLineBatches without decoding
+ * or splitting the text: the trace reader's scanner reads the bytes). Each batch's bytes are valid
+ * until the next batch is asked for.
+ */
+export function readLineSpans(
+  source: string | AsyncIterable<Buffer | string>,
+  name: string = typeof source === 'string' ? source : '-',
+): AsyncGenerator<LineSpans, void, undefined> {
+  return readLineBlocks(source, name, spans);
+}
+
+/** A batch of lines as byte ranges: line i is bytes[starts[i], ends[i]). */
+export interface LineSpans {
+  bytes: Buffer;
+  starts: number[];
+  ends: number[];
+  length: number;
+}
+
+/** The lines of whole-line bytes as ranges (split's rules: CRLF, LF or a lone CR). */
+function spans(bytes: Buffer, complete: boolean): LineSpans {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let s = 0;
+  if (bytes.indexOf(13) < 0) {
+    for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) {
+      starts.push(s);
+      ends.push(i);
+      s = i + 1;
+    }
+  } else {
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i];
+      if (c !== 10 && c !== 13) continue;
+      starts.push(s);
+      ends.push(i);
+      if (c === 13 && bytes[i + 1] === 10) i++;
+      s = i + 1;
+    }
+  }
+  if (!complete) {
+    starts.push(s);
+    ends.push(bytes.length);
+  }
+  return { bytes, starts, ends, length: starts.length };
+}
+
+/** The line reader of readLineBatches and readLineSpans; `cut` makes a batch of whole-line bytes. */
+async function* readLineBlocks<T extends { length: number }>(
+  source: string | AsyncIterable<Buffer | string>,
+  name: string,
+  cut: (bytes: Buffer, complete: boolean) => T,
+): AsyncGenerator<T, void, undefined> {
   const input = typeof source === 'string' ? fileChunks(source) : source;
   /** Lines yielded so far. */
   let line = 0;
@@ -193,17 +250,17 @@ export async function* readLineBatches(
    * Whole lines (`bytes` ends with a line break, or is the file's last line): checked, decoded and
    * split. A NUL or a byte that is not UTF-8: the lines before it are yielded, then the error.
    */
-  function* emit(bytes: Buffer, complete = true): Generator<string[], void, undefined> {
+  function* emit(bytes: Buffer, complete = true): Generator<T, void, undefined> {
     const bad = binaryProblem(bytes, line + 1);
     if (bad !== undefined) {
       if (bad.start > 0) {
-        const before = split(bytes.subarray(0, bad.start).toString('utf8'));
+        const before = cut(bytes.subarray(0, bad.start), true);
         line += before.length;
         if (before.length > 0) yield before;
       }
       throw new TraceError(name, bad.line, bad.detail);
     }
-    const lines = split(bytes.toString('utf8'), complete);
+    const lines = cut(bytes, complete);
     line += lines.length;
     if (lines.length > 0) yield lines;
   }

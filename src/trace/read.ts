@@ -28,7 +28,8 @@ import {
   vcpumask,
   type Obj,
 } from './fields.ts';
-import { MAX_DEPTH, nestingOver, printable, readLineBatches } from './lines.ts';
+import { MAX_DEPTH, nestingOver, printable, readLineBatches, readLineSpans } from './lines.ts';
+import { NEEDS_MASK, NEEDS_MFN, NEEDS_VA, scanRecord } from './scan.ts';
 import { TRACE_OPS, type LogShape, type RecordCommon, type TraceEntry, type TraceOp, type TraceRecord } from './types.ts';
 
 /** The line reader (with the line-length and binary-data limits) lives in lines.ts. */
@@ -37,21 +38,6 @@ export { readLineBatches };
 const MMUEXT_BY_NAME: Readonly<Record<string, number>> = MMUEXT;
 const MMUEXT_NAMES = Object.keys(MMUEXT).join(', ');
 const OPS = new Set<string>(TRACE_OPS);
-
-// What each MMUEXT command needs, by number (as in Xen's do_mmuext_op).
-const NEEDS_MFN = new Set<number>([
-  MMUEXT.pin_l1_table,
-  MMUEXT.pin_l2_table,
-  MMUEXT.pin_l3_table,
-  MMUEXT.pin_l4_table,
-  MMUEXT.unpin_table,
-  MMUEXT.new_baseptr,
-  MMUEXT.new_user_baseptr,
-  MMUEXT.clear_page,
-  MMUEXT.copy_page,
-]);
-const NEEDS_VA = new Set<number>([MMUEXT.invlpg_local, MMUEXT.invlpg_all, MMUEXT.invlpg_multi, MMUEXT.set_ldt]);
-const NEEDS_MASK = new Set<number>([MMUEXT.tlb_flush_multi, MMUEXT.invlpg_multi]);
 
 function cmdOf(v: unknown): number {
   if (typeof v === 'string' && !v.startsWith('0x') && !v.startsWith('0X')) {
@@ -443,62 +429,85 @@ const NO_FLUSHES: readonly unknown[] = Object.freeze([]);
  * lines after it are read; `shape`, when given, is filled in with what the log is.
  */
 export async function* readTraceBatches(path: string, shape?: LogShape): AsyncGenerator<TraceEntry[], void, undefined> {
-  let line = 0;
-  let empty = true;
-  let held: TraceEntry | undefined;
-  let flushes: Obj[] = [];
+  const r = new BatchReader(path, shape);
   try {
-    for await (const lines of readLineBatches(path)) {
+    for await (const lines of readLineSpans(path)) {
       const batch: TraceEntry[] = [];
-      for (let text of lines) {
-        line++;
-        if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM
-        let entry: TraceEntry;
-        try {
-          const o = parseObject(text, path, line);
-          if (o === null) {
-            if (empty && text.trim() !== '') empty = false;
-            continue;
-          }
-          empty = false;
-          if (!isLogLine(o)) entry = { line, record: recordOf(o, path, line) };
-          else {
-            if (shape !== undefined) shape.firstLogLine ||= line;
-            if (o.op === undefined) {
-              seeLogLine(o, line, held, shape, flushes);
-              continue;
-            }
-            if (shape !== undefined) {
-              shape.recordLines++;
-              shape.strayFlush = 0;
-            }
-            // A format-2 log writes a record's `line` only where it is not its time (src/log/write.ts).
-            entry = { line, record: recordOf(o, path, line), log: { time: o.time as number, line: o.line ?? o.time, result: o.result, refusals: [], flushes: flushes.length > 0 ? flushes : NO_FLUSHES } };
-            if (flushes.length > 0) flushes = [];
-          }
-        } catch (e) {
-          if (held !== undefined) batch.push(held);
-          if (batch.length > 0) yield batch;
-          throw e;
+      const { bytes, starts, ends } = lines;
+      try {
+        for (let i = 0; i < lines.length; i++) {
+          r.line++;
+          // The common shapes are read from the bytes (scan.ts); anything else is decoded and parsed.
+          const fast = bytes[starts[i]!] === 123 ? scanRecord(bytes, starts[i]!, ends[i]!) : undefined;
+          if (fast !== undefined) r.take({ line: r.line, record: fast }, batch);
+          else r.slow(bytes.toString('utf8', starts[i], ends[i]), batch);
         }
-        if (held !== undefined) batch.push(held);
-        held = undefined;
-        if (entry.log !== undefined) held = entry;
-        else {
-          if (shape !== undefined) shape.firstTraceRecord ||= line;
-          batch.push(entry);
-        }
+      } catch (e) {
+        if (r.held !== undefined) batch.push(r.held);
+        if (batch.length > 0) yield batch;
+        throw e;
       }
       if (batch.length > 0) yield batch;
     }
-    if (held !== undefined) yield [held];
+    if (r.held !== undefined) yield [r.held];
   } catch (e) {
     if (e instanceof TraceError) throw e;
     const err = e as NodeJS.ErrnoException;
-    if (err.code !== undefined) throw new TraceError(path, line, `cannot read the trace (${ERRNO_TEXT[err.code] !== undefined ? `${err.code}: ${ERRNO_TEXT[err.code]}` : err.message})`);
+    if (err.code !== undefined) throw new TraceError(path, r.line, `cannot read the trace (${ERRNO_TEXT[err.code] !== undefined ? `${err.code}: ${ERRNO_TEXT[err.code]}` : err.message})`);
     throw e;
   }
-  if (empty) throw new TraceError(path, 0, 'empty file: no records (a trace is one JSON record per line)');
+  if (r.empty) throw new TraceError(path, 0, 'empty file: no records (a trace is one JSON record per line)');
+}
+
+/** readTraceBatches' state between lines: the line count, the log's record held back, its flushes. */
+class BatchReader {
+  line = 0;
+  empty = true;
+  /** A log's record entry, held until the refusal lines after it are read. */
+  held: TraceEntry | undefined;
+  private flushes: Obj[] = [];
+  private readonly path: string;
+  private readonly shape: LogShape | undefined;
+  constructor(path: string, shape: LogShape | undefined) {
+    this.path = path;
+    this.shape = shape;
+  }
+
+  /** An entry read: the one held before it goes first, a log's record is held in turn. */
+  take(entry: TraceEntry, batch: TraceEntry[]): void {
+    this.empty = false;
+    if (this.held !== undefined) batch.push(this.held);
+    this.held = undefined;
+    if (entry.log !== undefined) this.held = entry;
+    else {
+      if (this.shape !== undefined) this.shape.firstTraceRecord ||= this.line;
+      batch.push(entry);
+    }
+  }
+
+  /** A line the scanner did not take: JSON.parse and readRecord, and a log's lines. Throws TraceError. */
+  slow(text: string, batch: TraceEntry[]): void {
+    const { line, path, shape } = this;
+    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM
+    const o = parseObject(text, path, line);
+    if (o === null) {
+      if (this.empty && text.trim() !== '') this.empty = false;
+      return;
+    }
+    this.empty = false;
+    if (!isLogLine(o)) return this.take({ line, record: recordOf(o, path, line) }, batch);
+    if (shape !== undefined) shape.firstLogLine ||= line;
+    if (o.op === undefined) return seeLogLine(o, line, this.held, shape, this.flushes);
+    if (shape !== undefined) {
+      shape.recordLines++;
+      shape.strayFlush = 0;
+    }
+    const flushes = this.flushes.length > 0 ? this.flushes : NO_FLUSHES;
+    // A format-2 log writes a record's `line` only where it is not its time (src/log/write.ts).
+    const entry = { line, record: recordOf(o, path, line), log: { time: o.time as number, line: o.line ?? o.time, result: o.result, refusals: [], flushes } };
+    if (this.flushes.length > 0) this.flushes = [];
+    this.take(entry, batch);
+  }
 }
 
 const ERRNO_TEXT: Readonly<Record<string, string>> = {

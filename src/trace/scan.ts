@@ -1,0 +1,608 @@
+// The trace reader's fast path: a validating scanner over a line's bytes for the common record
+// shapes (store, frame, read, access, mmu_update, mmuext_op, update_va_mapping, multicall of
+// those, decrease_reservation, memory_exchange), that checks each field as it parses it and builds
+// the record directly — no decoded text, no JSON.parse object tree, no strings for hex values or
+// names (the JSON.parse + field checks path cost more than the simulated Xen).
+//
+// It accepts only a strict subset of JSON it can read exactly (no whitespace, escapes, non-ASCII,
+// fractions, exponents or duplicate keys; only the keys of the record's op; no `expect`, no log
+// lines) and builds the record the slow path (read.ts: JSON.parse + readRecord) would, property
+// for property in the same order. Anything else — including every line the slow path refuses —
+// makes it give up (undefined), and the line goes the slow way: every error message stays that
+// path's. test/src/trace-scan.test.ts holds the two paths equal on generated and mutated lines.
+import { MMUEXT, UVMF, uvmfScope, uvmfType } from '../../hypervisor/abi.ts';
+import type { Hypercall, MmuextOp, Ulong } from '../../hypervisor/types.ts';
+import type { TraceRecord } from './types.ts';
+
+/** Thrown inside the scanner to give up on a line (caught in scanRecord; never escapes). */
+const GIVE_UP = { giveUp: true };
+function giveUp(): never {
+  throw GIVE_UP;
+}
+
+/**
+ * Names looked up by their bytes, without making a string: a hash of the bytes picks a candidate,
+ * whose bytes are then compared. Index of the name, or -1.
+ */
+class Names {
+  private readonly bytes: Uint8Array[];
+  private readonly byHash = new Map<number, number>();
+  readonly names: readonly string[];
+  constructor(names: readonly string[]) {
+    this.names = names;
+    this.bytes = names.map((n) => Buffer.from(n, 'latin1'));
+    // A colliding name is left out: it is never found, so its lines take the slow path.
+    names.forEach((_, i) => {
+      const b = this.bytes[i]!;
+      const h = Names.hash(b, 0, b.length);
+      if (!this.byHash.has(h)) this.byHash.set(h, i);
+    });
+  }
+  static hash(b: Uint8Array, s: number, e: number): number {
+    let h = 5381;
+    for (let i = s; i < e; i++) h = ((h * 33) ^ b[i]!) | 0;
+    return h;
+  }
+  find(b: Uint8Array, s: number, e: number): number {
+    const i = this.byHash.get(Names.hash(b, s, e));
+    if (i === undefined) return -1;
+    const k = this.bytes[i]!;
+    if (k.length !== e - s) return -1;
+    for (let j = 0; j < k.length; j++) if (k[j] !== b[s + j]) return -1;
+    return i;
+  }
+}
+
+// Keys, as bits of a `seen` mask.
+const KEYS = new Names([
+  'op', 'dom', 'vcpu', 'mfn', 'slot', 'val', 'va', 'write', 'reqs', 'ops', 'calls', 'foreigndom',
+  'flags', 'vcpumask', 'mfns', 'count', 'stride', 'ptr', 'cmd', 'linear_addr', 'nr_ents', 'src_mfn',
+]);
+// Their indices, as constants (the scanner's switch compares with literals).
+const K_OP = 0;
+const K_DOM = 1;
+const K_VCPU = 2;
+const K_MFN = 3;
+const K_SLOT = 4;
+const K_VAL = 5;
+const K_VA = 6;
+const K_WRITE = 7;
+const K_REQS = 8;
+const K_OPS = 9;
+const K_CALLS = 10;
+const K_FOREIGNDOM = 11;
+const K_FLAGS = 12;
+const K_VCPUMASK = 13;
+const K_MFNS = 14;
+const K_COUNT = 15;
+const K_STRIDE = 16;
+const K_PTR = 17;
+const K_CMD = 18;
+const K_LINEAR_ADDR = 19;
+const K_NR_ENTS = 20;
+const K_SRC_MFN = 21;
+const K: Readonly<Record<string, number>> = Object.fromEntries(KEYS.names.map((n, i) => [n, i]));
+const bit = (...keys: string[]): number => keys.reduce((m, k) => m | (1 << K[k]!), 0);
+const CALLER = bit('dom', 'vcpu');
+const B_MFN = bit('mfn');
+const B_LINEAR_ADDR = bit('linear_addr');
+const B_VCPUMASK = bit('vcpumask');
+const B_NR_ENTS = bit('nr_ents');
+const B_SRC_MFN = bit('src_mfn');
+const B_COUNT = bit('count');
+const B_STRIDE = bit('stride');
+const B_FOREIGNDOM = bit('foreigndom');
+const B_DOM = bit('dom');
+const B_VCPU = bit('vcpu');
+
+// The ops taken here: their key sets (any other key present gives up) and the keys they need.
+const OPS = new Names(['store', 'frame', 'read', 'access', 'mmu_update', 'mmuext_op', 'update_va_mapping', 'multicall', 'decrease_reservation', 'memory_exchange']);
+const OP_KEYS = [
+  bit('op', 'mfn', 'slot', 'val', 'count', 'stride'),
+  bit('op', 'mfn'),
+  bit('op', 'mfn', 'slot'),
+  bit('op', 'va', 'write'),
+  bit('op', 'reqs', 'foreigndom'),
+  bit('op', 'ops', 'foreigndom'),
+  bit('op', 'va', 'val', 'flags', 'vcpumask'),
+  bit('op', 'calls'),
+  bit('op', 'mfns'),
+  bit('op', 'mfns'),
+];
+const OP_NEEDS = [bit('mfn', 'slot', 'val'), bit('mfn'), bit('mfn', 'slot'), bit('va', 'write'), bit('reqs'), bit('ops'), bit('va', 'val', 'flags'), bit('calls'), bit('mfns'), bit('mfns')];
+/** The ops a multicall entry may be here (a nested multicall, and the rest, take the slow path). */
+const ENTRY_OPS = ['mmu_update', 'mmuext_op', 'update_va_mapping', 'decrease_reservation', 'memory_exchange'].reduce((m, o) => m | (1 << OPS.names.indexOf(o)), 0);
+const ARRAY_KEYS = bit('reqs', 'ops', 'calls', 'mfns');
+
+const CMDS = new Names(Object.keys(MMUEXT));
+const CMD_NUMBERS: readonly number[] = Object.values(MMUEXT);
+const CMD_KEYS = bit('cmd', 'mfn', 'linear_addr', 'vcpumask', 'nr_ents', 'src_mfn');
+// What each MMUEXT command needs, by number (as in Xen's do_mmuext_op); read.ts reads by them too.
+export const NEEDS_MFN = new Set<number>([
+  MMUEXT.pin_l1_table,
+  MMUEXT.pin_l2_table,
+  MMUEXT.pin_l3_table,
+  MMUEXT.pin_l4_table,
+  MMUEXT.unpin_table,
+  MMUEXT.new_baseptr,
+  MMUEXT.new_user_baseptr,
+  MMUEXT.clear_page,
+  MMUEXT.copy_page,
+]);
+export const NEEDS_VA = new Set<number>([MMUEXT.invlpg_local, MMUEXT.invlpg_all, MMUEXT.invlpg_multi, MMUEXT.set_ldt]);
+export const NEEDS_MASK = new Set<number>([MMUEXT.tlb_flush_multi, MMUEXT.invlpg_multi]);
+
+// The usual spellings of UVMF flags, as read.ts's flagString codes them: type + 16 × (scope + 1).
+const FLAG_SPELLINGS: [string, number][] = [];
+for (const [name, type] of [['none', UVMF.NONE], ['tlb_flush', UVMF.TLB_FLUSH], ['invlpg', UVMF.INVLPG]] as const) {
+  FLAG_SPELLINGS.push([name, type], [`${name}|local`, type + 16 * (UVMF.LOCAL + 1)], [`${name}|all`, type + 16 * (UVMF.ALL + 1)]);
+}
+const FLAGS = new Names(FLAG_SPELLINGS.map(([s]) => s));
+const FLAG_CODES = FLAG_SPELLINGS.map(([, c]) => c);
+
+// Scalar kinds.
+const INT = 1;
+const HEX = 2;
+const STR = 3;
+const TRUE = 4;
+const FALSE = 5;
+const NULL = 6;
+
+const TWO_32 = 2 ** 32;
+const TWO_21 = 2 ** 21;
+
+/** One object's fields as scanned (a record, or a multicall entry): reused, `seen` says which hold a value. */
+class Fields {
+  seen = 0;
+  op = -1;
+  dom = 0;
+  vcpu = 0;
+  mfn: Ulong = 0;
+  slot = 0;
+  val = 0n;
+  va = 0n;
+  write = false;
+  reqs: { ptr: bigint; val: bigint }[] = [];
+  ops: MmuextOp[] = [];
+  calls: Hypercall[] = [];
+  foreigndom = 0;
+  /** flags: a spelling's code (flagsCode ≥ 0), else the number. */
+  flagsCode = -1;
+  flags: Ulong = 0;
+  vcpumask: number[] | null = null;
+  mfns: Ulong[] = [];
+  count = 0;
+  stride = 0n;
+}
+
+class Scanner {
+  b: Uint8Array = new Uint8Array(0);
+  p = 0;
+  end = 0;
+  // The last scalar: its kind; INT/HEX: its value (num when ≤ 13 hex digits, else hi·2^32 + lo);
+  // STR: its bytes [s, e).
+  kind = 0;
+  num = 0;
+  digits = 0;
+  hi = 0;
+  lo = 0;
+  s = 0;
+  e = 0;
+  private readonly top = new Fields();
+  private readonly entry = new Fields();
+
+  record(b: Uint8Array, start: number, end: number): TraceRecord {
+    this.b = b;
+    this.p = start;
+    this.end = end;
+    const f = this.top;
+    this.fields(f, false);
+    if (this.p !== end) giveUp();
+    if (f.op < 0) giveUp();
+    const r = build(f, false) as TraceRecord & { dom?: number; vcpu?: number };
+    if (f.seen & B_DOM) r.dom = f.dom;
+    if (f.seen & B_VCPU) r.vcpu = f.vcpu;
+    return r;
+  }
+
+  private byte(c: number): void {
+    if (this.p >= this.end || this.b[this.p] !== c) giveUp();
+    this.p++;
+  }
+
+  /** A JSON object of known keys into `f` (`entry`: a multicall entry, without dom/vcpu). */
+  fields(f: Fields, entry: boolean): void {
+    f.seen = 0;
+    f.op = -1;
+    this.byte(123); // {
+    for (;;) {
+      this.string();
+      const k = KEYS.find(this.b, this.s, this.e);
+      if (k < 0 || f.seen & (1 << k)) giveUp(); // unknown or repeated key
+      f.seen |= 1 << k;
+      this.byte(58); // :
+      this.value(f, k, entry);
+      const c = this.b[this.p++];
+      if (c === 125) break; // }
+      if (c !== 44 || this.p >= this.end) giveUp(); // ,
+    }
+    if (f.op >= 0 && f.seen & ~(OP_KEYS[f.op]! | (entry ? 0 : CALLER))) giveUp();
+  }
+
+  /** Key k's value, checked as read.ts checks it. One case per key: its length is the switch's. */
+  private value(f: Fields, k: number, entry: boolean): void {
+    switch (k) {
+      case K_OP: {
+        this.string();
+        f.op = OPS.find(this.b, this.s, this.e);
+        if (f.op < 0 || (entry && !(ENTRY_OPS & (1 << f.op)))) giveUp();
+        return;
+      }
+      case K_DOM:
+        if (entry) giveUp();
+        f.dom = this.uint(0x7ff0, true);
+        return;
+      case K_VCPU:
+        if (entry) giveUp();
+        f.vcpu = this.uint(4096, false);
+        return;
+      case K_MFN:
+        f.mfn = this.ulong();
+        return;
+      case K_SLOT:
+        f.slot = this.uint(512, false);
+        return;
+      case K_VAL:
+        f.val = this.u64();
+        return;
+      case K_VA:
+        f.va = this.u64();
+        return;
+      case K_WRITE:
+        this.scalar();
+        if (this.kind !== TRUE && this.kind !== FALSE) giveUp();
+        f.write = this.kind === TRUE;
+        return;
+      case K_FOREIGNDOM:
+        f.foreigndom = this.uint32();
+        return;
+      case K_FLAGS:
+        this.scalar();
+        if (this.kind === STR) {
+          f.flagsCode = FLAGS.find(this.b, this.s, this.e);
+          if (f.flagsCode < 0) giveUp();
+          f.flagsCode = FLAG_CODES[f.flagsCode]!;
+        } else {
+          f.flagsCode = -1;
+          f.flags = this.asUlong();
+        }
+        return;
+      case K_VCPUMASK:
+        f.vcpumask = this.mask();
+        return;
+      case K_COUNT:
+        this.scalar();
+        if (this.kind !== INT) giveUp();
+        f.count = this.num;
+        return;
+      case K_STRIDE:
+        f.stride = this.u64();
+        return;
+      default:
+        if (!(ARRAY_KEYS & (1 << k))) giveUp();
+        this.arrayValue(f, k, entry);
+    }
+  }
+
+  /** The array-valued keys: reqs, ops, calls, mfns. */
+  private arrayValue(f: Fields, k: number, entry: boolean): void {
+    this.byte(91); // [
+    const out: unknown[] = [];
+    if (this.b[this.p] === 93) this.p++;
+    else {
+      for (;;) {
+        if (k === K_REQS) out.push(this.req());
+        else if (k === K_OPS) out.push(this.mmuextOp());
+        else if (k === K_CALLS && !entry) out.push(this.call());
+        else if (k === K_MFNS) out.push(this.ulong());
+        else giveUp();
+        const c = this.b[this.p++];
+        if (c === 93) break;
+        if (c !== 44) giveUp();
+      }
+    }
+    if (k === K_REQS) f.reqs = out as Fields['reqs'];
+    else if (k === K_OPS) f.ops = out as MmuextOp[];
+    else if (k === K_CALLS) f.calls = out as Hypercall[];
+    else f.mfns = out as Ulong[];
+  }
+
+  /** {"ptr":…,"val":…} in either order. */
+  private req(): { ptr: bigint; val: bigint } {
+    this.byte(123);
+    let ptr = 0n;
+    let val = 0n;
+    let seen = 0;
+    for (;;) {
+      this.string();
+      const k = KEYS.find(this.b, this.s, this.e);
+      this.byte(58);
+      if (k === K_PTR && !(seen & 1)) ptr = this.u64();
+      else if (k === K_VAL && !(seen & 2)) val = this.u64();
+      else giveUp();
+      seen |= k === K_PTR ? 1 : 2;
+      const c = this.b[this.p++];
+      if (c === 125) break;
+      if (c !== 44) giveUp();
+    }
+    if (seen !== 3) giveUp();
+    return { ptr, val };
+  }
+
+  /** One struct mmuext_op (read.ts's readMmuextOp). */
+  private mmuextOp(): MmuextOp {
+    this.byte(123);
+    let seen = 0;
+    let cmd = -1;
+    let mfn: Ulong = 0;
+    let va = 0n;
+    let mask: number[] | null = null;
+    let nr = 0;
+    let src: Ulong = 0;
+    for (;;) {
+      this.string();
+      const k = KEYS.find(this.b, this.s, this.e);
+      if (k < 0 || seen & (1 << k) || !(CMD_KEYS & (1 << k))) giveUp();
+      seen |= 1 << k;
+      this.byte(58);
+      if (k === K_CMD) cmd = this.cmd();
+      else if (k === K_MFN) mfn = this.ulong();
+      else if (k === K_LINEAR_ADDR) va = this.u64();
+      else if (k === K_VCPUMASK) mask = this.mask();
+      else if (k === K_NR_ENTS) nr = this.uint32();
+      else src = this.ulong();
+      const c = this.b[this.p++];
+      if (c === 125) break;
+      if (c !== 44) giveUp();
+    }
+    if (cmd < 0) giveUp();
+    const op: MmuextOp = { cmd };
+    if (wanted(seen, B_MFN, NEEDS_MFN.has(cmd))) op.mfn = mfn;
+    if (wanted(seen, B_LINEAR_ADDR, NEEDS_VA.has(cmd))) op.linear_addr = va;
+    if (wanted(seen, B_VCPUMASK, NEEDS_MASK.has(cmd))) op.vcpumask = mask;
+    if (wanted(seen, B_NR_ENTS, cmd === MMUEXT.set_ldt)) op.nr_ents = nr;
+    if (wanted(seen, B_SRC_MFN, cmd === MMUEXT.copy_page)) op.src_mfn = src;
+    return op;
+  }
+
+  /** An MMUEXT command: a known name, or a number (unsigned int: the low 32 bits). */
+  private cmd(): number {
+    this.scalar();
+    if (this.kind !== STR) return this.narrow32(this.asUlong());
+    const i = CMDS.find(this.b, this.s, this.e);
+    if (i < 0) giveUp();
+    return CMD_NUMBERS[i]!;
+  }
+
+  /** A multicall entry. */
+  private call(): Hypercall {
+    const f = this.entry;
+    this.fields(f, true);
+    if (f.op < 0) giveUp();
+    return build(f, true) as Hypercall;
+  }
+
+  /** A vCPU bitmap: an array of bit numbers below 2^53, or null. */
+  private mask(): number[] | null {
+    if (this.b[this.p] === 110) {
+      this.scalar();
+      if (this.kind !== NULL) giveUp();
+      return null;
+    }
+    this.byte(91);
+    const out: number[] = [];
+    if (this.b[this.p] === 93) {
+      this.p++;
+      return out;
+    }
+    for (;;) {
+      const v = this.ulong();
+      if (typeof v !== 'number') giveUp();
+      out.push(v);
+      const c = this.b[this.p++];
+      if (c === 93) return out;
+      if (c !== 44) giveUp();
+    }
+  }
+
+  /** A string without escapes or non-ASCII bytes: its bytes in [s, e); a "0x…" one is read as HEX. */
+  private string(): void {
+    const b = this.b;
+    let p = this.p;
+    if (b[p] !== 34) giveUp();
+    const s = ++p;
+    for (;;) {
+      if (p >= this.end) giveUp();
+      const c = b[p]!;
+      if (c === 34) break;
+      if (c === 92 || c < 0x20 || c >= 0x80) giveUp();
+      p++;
+    }
+    this.s = s;
+    this.e = p;
+    this.p = p + 1;
+  }
+
+  /** Hex digits of a "0x…" string in [s, e): at most 16 significant (more is over 64 bits: the slow path says so). */
+  private hex(s: number, e: number): void {
+    const b = this.b;
+    let i = s + 2;
+    while (i < e && b[i] === 48) i++;
+    if (e - i > 16) giveUp();
+    this.digits = e - i;
+    let hi = 0;
+    let lo = 0;
+    for (; i < e; i++) {
+      const c = b[i]!;
+      const l = c | 0x20;
+      const d = c >= 48 && c <= 57 ? c - 48 : l >= 97 && l <= 102 ? l - 87 : giveUp();
+      hi = hi * 16 + (lo >>> 28);
+      lo = ((lo << 4) | d) >>> 0;
+    }
+    this.hi = hi;
+    this.lo = lo;
+    this.num = hi * TWO_32 + lo;
+  }
+
+  /** The next scalar into kind/num/…: an integer, a string (hex or not), true, false or null. */
+  private scalar(): void {
+    const b = this.b;
+    const c = b[this.p];
+    if (c === 34) {
+      this.string();
+      const s = this.s;
+      if (this.e - s >= 3 && b[s] === 48 && (b[s + 1]! | 0x20) === 120) {
+        this.kind = HEX;
+        this.hex(s, this.e);
+      } else {
+        this.kind = STR;
+      }
+      return;
+    }
+    if (c !== undefined && c >= 48 && c <= 57) {
+      let p = this.p;
+      let n = 0;
+      // No leading zero (not JSON), at most 15 digits (the slow path judges longer ones).
+      if (c === 48 && b[p + 1]! >= 48 && b[p + 1]! <= 57) giveUp();
+      const start = p;
+      while (p < this.end && b[p]! >= 48 && b[p]! <= 57) n = n * 10 + (b[p++]! - 48);
+      if (p - start > 15 || b[p] === 46 || (b[p]! | 0x20) === 101) giveUp(); // fraction, exponent
+      this.p = p;
+      this.kind = INT;
+      this.num = n;
+      return;
+    }
+    this.kind = c === 116 ? this.word(TRUE, 'true') : c === 102 ? this.word(FALSE, 'false') : c === 110 ? this.word(NULL, 'null') : giveUp();
+  }
+
+  private word(kind: number, w: string): number {
+    for (let i = 0; i < w.length; i++) if (this.b[this.p + i] !== w.charCodeAt(i) || this.p + i >= this.end) giveUp();
+    this.p += w.length;
+    return kind;
+  }
+
+  /** fields.ts toU64: an integer or "0x…" of ≤ 64 bits, as a bigint. */
+  private u64(): bigint {
+    this.scalar();
+    if (this.kind === INT || (this.kind === HEX && this.digits <= 13)) return BigInt(this.num);
+    if (this.kind === HEX) return (BigInt(this.hi) << 32n) | BigInt(this.lo);
+    return giveUp();
+  }
+
+  /** fields.ts toUlong: a number below 2^53, a bigint above. */
+  private ulong(): Ulong {
+    this.scalar();
+    return this.asUlong();
+  }
+
+  private asUlong(): Ulong {
+    if (this.kind === INT) return this.num;
+    if (this.kind !== HEX) giveUp();
+    return this.hi < TWO_21 ? this.num : (BigInt(this.hi) << 32n) | BigInt(this.lo);
+  }
+
+  /** fields.ts toUint: an integer (or, hexOk, "0x…" of ≤ 13 digits) below limit. */
+  private uint(limit: number, hexOk: boolean): number {
+    this.scalar();
+    if (!(this.kind === INT || (hexOk && this.kind === HEX && this.digits <= 13)) || this.num >= limit) giveUp();
+    return this.num;
+  }
+
+  /** fields.ts uint32: any 64-bit value, its low 32 bits kept. */
+  private uint32(): number {
+    return this.narrow32(this.ulong());
+  }
+
+  private narrow32(u: Ulong): number {
+    return typeof u === 'number' ? u % TWO_32 : Number(BigInt.asUintN(32, u));
+  }
+}
+
+/** Whether an mmuext op gets the field of key bit `b`: given, or needed (then missing gives up). */
+function wanted(seen: number, b: number, needed: boolean): boolean {
+  const here = (seen & b) !== 0;
+  if (needed && !here) giveUp();
+  return here || needed;
+}
+
+/** The record (or entry) of scanned fields, as read.ts's readBody/readHypercall build it. */
+function build(f: Fields, entry: boolean): TraceRecord | Hypercall {
+  if ((f.seen & OP_NEEDS[f.op]!) !== OP_NEEDS[f.op]) giveUp();
+  const op = OPS.names[f.op]!;
+  switch (op) {
+    case 'store': {
+      const r: TraceRecord = { op, mfn: f.mfn, slot: f.slot, val: f.val };
+      if (f.seen & B_COUNT) {
+        if (f.count === 0 || f.count >= 513 - f.slot) giveUp();
+        r.count = f.count;
+      }
+      if (f.seen & B_STRIDE) r.stride = f.stride;
+      return r;
+    }
+    case 'frame':
+      return { op, mfn: f.mfn };
+    case 'read':
+      return { op, mfn: f.mfn, slot: f.slot };
+    case 'access':
+      return { op, va: f.va, write: f.write };
+    case 'mmu_update':
+    case 'mmuext_op': {
+      const call: Hypercall = op === 'mmu_update' ? { op, reqs: f.reqs } : { op, ops: f.ops };
+      if (f.seen & B_FOREIGNDOM) call.foreigndom = f.foreigndom;
+      return call;
+    }
+    case 'update_va_mapping': {
+      const hasMask = (f.seen & B_VCPUMASK) !== 0;
+      const call: Hypercall = { op, va: f.va, val: f.val, flags: flagsOf(f, hasMask) };
+      if (hasMask) call.vcpumask = f.vcpumask;
+      return call;
+    }
+    case 'decrease_reservation':
+    case 'memory_exchange':
+      return { op, mfns: f.mfns };
+    default:
+      return { op: 'multicall', calls: f.calls };
+  }
+}
+
+/** read.ts's readFlags, for what it accepts. */
+function flagsOf(f: Fields, hasMask: boolean): Ulong {
+  if (f.flagsCode >= 0) {
+    const type = f.flagsCode % 16;
+    const scope = (f.flagsCode - type) / 16 - 1;
+    if (hasMask) {
+      if (scope >= 0) giveUp();
+      return type | UVMF.MULTI;
+    }
+    return type | (scope < 0 ? UVMF.LOCAL : scope);
+  }
+  const n = f.flags;
+  const type = uvmfType(n);
+  if (!hasMask && uvmfScope(n) === UVMF.MULTI && (type === UVMF.TLB_FLUSH || type === UVMF.INVLPG)) giveUp();
+  return n;
+}
+
+const scanner = new Scanner();
+
+/**
+ * The record of the JSON line in b[start, end), when it is one of the shapes the scanner takes;
+ * undefined otherwise (the caller reads the line the slow way, which also says what is wrong).
+ */
+export function scanRecord(b: Uint8Array, start: number, end: number): TraceRecord | undefined {
+  try {
+    return scanner.record(b, start, end);
+  } catch (e) {
+    if (e === GIVE_UP) return undefined;
+    throw e;
+  }
+}
