@@ -85,6 +85,38 @@ describe('load_cr3 and leave_mm', () => {
     expect(bases.at(-1)).toBe(b.k.mem.mfn(b.k.tables.initL4));
     expect(b.k.percpu(b.k.cpus[0]!)).toMatchObject({ activeMm: null, cr3: b.k.tables.initL4 });
   });
+
+  it('exit of an mm lazily left (cr3 still its pgd, no active mm) goes back to init_mm', () => {
+    const b = boot({ vcpus: 1 });
+    const r = b.run([[{ op: 'exec', name: 'a' }, { op: 'lazy_leave_mm', mm: 'a' }, { op: 'exit', mm: 'a' }]]);
+    expect(r.outcome).toBe('completed');
+    expect(b.k.percpu(b.k.cpus[0]!)).toMatchObject({ activeMm: null, cr3: b.k.tables.initL4 });
+    expect(mmuext(b, MMUEXT.new_baseptr).at(-1)).toBe(b.k.mem.mfn(b.k.tables.initL4));
+  });
+});
+
+describe('where a vCPU waits inside the purge: the callers on its chain', () => {
+  const off = (...ops: Op[]): Op[] => [{ op: 'local_irq_disable' }, { op: 'barrier', name: 'off', count: 2 }, ...ops];
+
+  it('a vfree crossing lazy_max_pages waits in try_purge_vmap_area_lazy for a vCPU with interrupts off', () => {
+    for (let seed = 1; seed <= 4; seed++) {
+      const b = boot({ set: ['lazyMaxPagesConstant=10'] });
+      const r = b.run([off({ op: 'vfree', name: 'a' }), off({ op: 'vm_unmap_aliases' })], { seed }, [{ op: 'vmalloc', name: 'a', pages: 12 }]);
+      expect(r.outcome, `seed ${seed}`).toBe('deadlock');
+      const v0 = r.deadlock!.waits.find((e) => e.vcpu === 0)!;
+      const at = v0.chain.indexOf('try_purge_vmap_area_lazy');
+      expect(v0.chain.slice(at - 1, at + 2)).toEqual(['free_unmap_vmap_area_noflush', 'try_purge_vmap_area_lazy', '__purge_vmap_area_lazy']);
+    }
+  });
+
+  it('an exhausted vmalloc space waits in purge_vmap_area_lazy for a vCPU with interrupts off', () => {
+    const b = boot({ vmallocPages: 1024 });
+    const r = b.run([off({ op: 'vmalloc', name: 'b', pages: 600 }), off()], { seed: 1 }, [{ op: 'vmalloc', name: 'a', pages: 600 }, { op: 'vfree', name: 'a' }]);
+    expect(r.outcome).toBe('deadlock');
+    const v0 = r.deadlock!.waits.find((e) => e.vcpu === 0)!;
+    expect(v0.chain).toContain('purge_vmap_area_lazy');
+    expect(v0.chain.indexOf('purge_vmap_area_lazy')).toBe(v0.chain.indexOf('__purge_vmap_area_lazy') - 1);
+  });
 });
 
 describe('the alias kill: which callers kill aliases, and with what argument', () => {
@@ -148,6 +180,25 @@ describe('vm_unmap_aliases: the dirty runs of the vmap blocks', () => {
     // y was mapped after x's 4 pages: its 2 pages are the dirty run
     const flush = b.of('tlb_flush_kernel').at(-1)!;
     expect(flush).toMatchObject({ start: '0x' + vaOf(blk.va.start + 4).toString(16), end: '0x' + vaOf(blk.va.start + 6).toString(16) });
+  });
+
+  it('only the dirty run is unmapped, not the live mappings after it; under eager PTEs not again at all', () => {
+    const layout: Op[] = [
+      { op: 'vm_map_ram', name: 'w', pages: 2 },
+      { op: 'vm_map_ram', name: 'y', pages: 2 },
+      { op: 'vm_map_ram', name: 'x', pages: 4 },
+      { op: 'vm_unmap_ram', name: 'y' },
+    ];
+    const clears = (b: Booted) => calls(b).filter((c) => c.op === 'mmu_update' && c.reqs.length > 0 && c.reqs.every((q) => q.val === 0n));
+    const lazy = boot({ vcpus: 1 });
+    lazy.run([[{ op: 'vm_unmap_aliases' }]], {}, layout);
+    // 2.6.28's vb_free leaves y's PTEs; vm_unmap_aliases clears its dirty run: 2 pages, x untouched
+    expect(clears(lazy).map((c) => (c.op === 'mmu_update' ? c.reqs.length : 0))).toEqual([2]);
+    // eager (2.6.37): cleared at vm_unmap_ram, and not again
+    const eager = boot({ vcpus: 1, preset: 'linux-2.6.37' });
+    eager.run([[{ op: 'vm_unmap_aliases' }]], {}, layout);
+    expect(clears(eager).map((c) => (c.op === 'mmu_update' ? c.reqs.length : 0))).toEqual([2]);
+    expect(eager.of('vm_unmap_aliases').at(-1)).toMatchObject({ dirty_pages: 2 });
   });
 
   it('vbWalk=all_blocks also reaches a block off the free list, once per CPU\'s queue; free_list_only does not', () => {
@@ -236,7 +287,7 @@ describe('__purge_vmap_area_lazy', () => {
     expect(va.flags & VM_LAZY_FREE).toBe(VM_LAZY_FREE);
     expect(b.k.vmap.lazyNr).toBe(0);
     expect(() => drain(purgeVmapAreaLazyRange(b.k, b.k.cpus[1]!, { start: Infinity, end: 0 }, true, PURGE_FLUSH.NEVER))).toThrow(
-      'BUG_ON(nr 9 > vmap_lazy_nr 0)',
+      expect.objectContaining({ where: '__purge_vmap_area_lazy', message: 'BUG_ON(nr 9 > vmap_lazy_nr 0)' }),
     );
     // lazyFreeGap=false: the two steps are one; the purge finds the count
     const atomic = boot({ set: ['lazyFreeGap=false'] });
