@@ -28,7 +28,7 @@ import {
   TYPE_NAMES,
   typeBits,
 } from './frames.ts';
-import { getPageFromL1e, getPageFromLNe, putPageFromL1e, putPageFromLNe } from './entries.ts';
+import { getPageFromL1e, getPageFromLNe, l1DisallowMask, l1eFastPath, putPageFromL1e, putPageFromLNe } from './entries.ts';
 import { EINVAL } from './abi.ts';
 import {
   _PAGE_ACCESSED,
@@ -399,12 +399,18 @@ function adjustEntry(page: Uint32Array, i: number, level: number, lo: number, hi
  * rest.
  */
 function promoteL1(x: XenState, mfn: number, page: Uint32Array, d: Domain): number {
+  const f = x.frames;
+  const disallow = l1DisallowMask(d);
   for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
     const lo = page[2 * i]!;
     if (!(lo & _PAGE_PRESENT)) continue;
     const hi = page[2 * i + 1]!;
-    const rc = getPageFromL1e(x, lo, hi, d, d, d);
-    if (rc < 0) return promoteFailed(x, mfn, 1, page, i, lo, hi, rc);
+    // get_page_from_l1e's fast path, called here directly: the full call is too big to inline.
+    let rc = 0;
+    if ((pteFlags(lo, hi) & disallow) !== 0 || !l1eFastPath(f, pteMfn(lo, hi), lo, d.id)) {
+      rc = getPageFromL1e(x, lo, hi, d, d, d);
+      if (rc < 0) return promoteFailed(x, mfn, 1, page, i, lo, hi, rc);
+    }
     // rc > 0: l1e_flip_flags (mm.c:1354), an I/O mapping's cache attributes, stored as Xen set them.
     adjustEntry(page, i, 1, lo ^ rc, hi);
   }
@@ -432,12 +438,18 @@ function demote(x: XenState, mfn: number, level: number): void {
 }
 
 function releaseEntries(x: XenState, mfn: number, level: number, page: Uint32Array, end: number): void {
-  // put_page_from_lNe skips a non-present entry itself.
+  // put_page_from_lNe skips a non-present entry itself; skipping it here saves the call.
+  if (level === 1) {
+    for (let i = 0; i < end; i++) {
+      const lo = page[2 * i]!;
+      if (lo & _PAGE_PRESENT) putPageFromL1e(x, lo, page[2 * i + 1]!);
+    }
+    return;
+  }
   for (let i = 0; i < end; i++) {
     const lo = page[2 * i]!;
-    if (level === 4 && !isGuestL4Slot(i)) continue;
-    if (level === 1) putPageFromL1e(x, lo, page[2 * i + 1]!);
-    else putPageFromLNe(x, lo, page[2 * i + 1]!, mfn, level);
+    if (!(lo & _PAGE_PRESENT) || (level === 4 && !isGuestL4Slot(i))) continue;
+    putPageFromLNe(x, lo, page[2 * i + 1]!, mfn, level);
   }
 }
 
