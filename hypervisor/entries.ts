@@ -12,7 +12,7 @@
 import { DOMID_IO, EBUSY, EINVAL, EPERM } from './abi.ts';
 import type { Domain } from './domain.ts';
 import { xsmTarget } from './foreign.ts';
-import { CHUNK_MASK, F_VALIDATED, type FrameTable, hex16, IO_MFN_LIMIT, MAX_MACHINE_FRAMES, NO_OWNER, PGT_writable_page } from './frames.ts';
+import { CHUNK_MASK, F_VALIDATED, type FrameTable, IO_MFN_LIMIT, MAX_MACHINE_FRAMES, NO_OWNER, PGT_writable_page } from './frames.ts';
 import { getPage, getPageAndType, getPageType, pfnOf, putPage, putPageType, TYPE_COUNT_MAX } from './page-type.ts';
 import {
   _PAGE_PAT,
@@ -21,6 +21,7 @@ import {
   _PAGE_PWT,
   _PAGE_RW,
   hex,
+  hex16Of,
   INVALID_MFN_PATTERN,
   L1_DISALLOW_MASK,
   L1_DISALLOW_MASK_CACHE_OK,
@@ -28,7 +29,6 @@ import {
   PAGE_CACHE_ATTRS,
   pteFlags,
   pteMfn,
-  toBig,
 } from './pte.ts';
 import type { XenState } from './state.ts';
 
@@ -124,7 +124,7 @@ export function l1eFastPath(f: FrameTable, mfn: number, lo: number, pgOwner: num
 function couldNotPin(x: XenState, mfn: number, lo: number, hi: number, l1eOwner: Domain, pgOwner: Domain): void {
   x.diag.fail(
     `Error getting mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) from L1 entry ` +
-      `${hex16(toBig(lo, hi))} for l1e_owner d${l1eOwner.id}, pg_owner d${pgOwner.id}`,
+      `${hex16Of(lo, hi)} for l1e_owner d${l1eOwner.id}, pg_owner d${pgOwner.id}`,
   );
 }
 

@@ -446,6 +446,14 @@ function widen<T extends Uint8Array | Uint16Array | Uint32Array>(narrow: T, wide
   return wider;
 }
 
+/** hex16(typeBits(type)) for each type, as Xen prints "exp" (typeBitsHex). */
+const TYPE_BITS_HEX = TYPE_NAMES.map((_, t) => hex16(BigInt(t) << 61n));
+
+/** taf of a bare type as Xen prints it (%016lx): hex16(typeBits(type)), without BigInt work. */
+export function typeBitsHex(type: number): string {
+  return TYPE_BITS_HEX[type]!;
+}
+
 /** taf of a bare type, as Xen prints "exp" in "Bad type (saw … != exp …)". */
 export function typeBits(type: number): bigint {
   return BigInt(type) << 61n;

@@ -19,14 +19,13 @@ import {
   F_PARTIAL,
   F_PINNED,
   F_VALIDATED,
-  hex08,
   hex16,
   MAX_MACHINE_FRAMES,
   NO_OWNER,
   PGT_l4_page_table,
   PGT_none,
   TYPE_NAMES,
-  typeBits,
+  typeBitsHex,
 } from './frames.ts';
 import { getPageFromL1e, getPageFromLNe, l1DisallowMask, l1eFastPath, putPageFromL1e, putPageFromLNe } from './entries.ts';
 import { EINVAL } from './abi.ts';
@@ -154,7 +153,7 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
     const silentProbe = cur === type + 1 && type <= 3;
     if (!silentProbe) {
       x.diag.fail(
-        `Bad type (saw ${hex16(f.taf(mfn))} != exp ${hex16(typeBits(type))}) for mfn ${mfn.toString(16)} ` +
+        `Bad type (saw ${f.tafHex(mfn)} != exp ${typeBitsHex(type)}) for mfn ${mfn.toString(16)} ` +
           `(pfn ${pfnOf(x, mfn).toString(16)})`,
         `Bad type (saw ${TYPE_NAMES[cur]} != exp ${TYPE_NAMES[type]}) for mfn ${hex(mfn)}`,
         mfn,
@@ -211,7 +210,7 @@ function validationFailed(x: XenState, mfn: number, type: number, rc: number): n
   const f = x.frames;
   x.diag.fail(
     `Error while validating mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) for type ` +
-      `${hex16(typeBits(type))}: caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))}`,
+      `${typeBitsHex(type)}: caf=${f.cafHex(mfn)} taf=${f.tafHex(mfn)}`,
   );
   if (mfn !== x.oldGuestTable) {
     f.partial.delete(mfn);

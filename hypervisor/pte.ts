@@ -75,6 +75,11 @@ export function toBig(lo: number, hi: number): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
+/** An entry as Xen prints it (%016lx), from its halves: no BigInt. */
+export function hex16Of(lo: number, hi: number): string {
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+}
+
 export function loOf(v: bigint): number {
   return Number(v & 0xffffffffn);
 }
