@@ -108,7 +108,8 @@ export class Hypervisor {
 
   /** Runs one hypercall. A refusal is a result (rc < 0, with refusals), never an exception. */
   hypercall(caller: Caller, call: Hypercall): CallResult {
-    const { d, v } = this.resolve(caller);
+    const d = this.domainOf(caller);
+    const v = this.vcpuOf(d, caller);
     const refusals: Refusal[] = [];
     return withRefusals(this.dispatch(d, v, call, '', refusals), refusals);
   }
@@ -198,7 +199,8 @@ export class Hypervisor {
    * when the frame is not the domain's ordinary memory (a live l1–l4/seg_desc type).
    */
   store(caller: Caller, arg: Ulong, slot: number, val: bigint, count = 1, stride = 0n): number {
-    const { d } = this.resolve(caller);
+    const d = this.domainOf(caller);
+    this.vcpuOf(d, caller);
     const mfn = frameOf(arg);
     if (slot < 0 || count < 1 || slot + count > ENTRIES_PER_TABLE) {
       throw new SetupError(`slots ${slot} … ${slot + count - 1} are not within 0 … 511`, 'slot');
@@ -225,7 +227,7 @@ export class Hypervisor {
 
   /** The simulator's look into a vCPU's TLB (not a hypercall): what it caches for va, if anything. */
   tlbProbe(caller: Caller, va: bigint): { mfn: number; writable: boolean } | undefined {
-    const { v } = this.resolve(caller);
+    const v = this.vcpuOf(this.domainOf(caller), caller);
     const p = v.tlb.get(vpnOf(va));
     return p === undefined ? undefined : { mfn: Math.floor(p / 2), writable: (p & 1) === 1 };
   }
@@ -293,24 +295,26 @@ export class Hypervisor {
    * `stale`), a miss walks the current page tables and fills the TLB; a fault is rc -EFAULT.
    */
   access(caller: Caller, va: bigint, write: boolean): AccessResult {
-    const { d, v } = this.resolve(caller);
-    const f = this.x.frames;
+    const d = this.domainOf(caller);
+    const v = this.vcpuOf(d, caller);
     const vpn = vpnOf(va);
-    const walked = translate(f, v.guestTable, va);
+    // The walk as mfn * 2 + writable (walk.ts translate), -1 if va is not mapped; the TLB's entry likewise.
+    const walked = translate(this.x.frames, v.guestTable, va);
     const cached = v.tlb.get(vpn);
     if (cached !== undefined && (!write || cached & 1)) {
       const mfn = Math.floor(cached / 2);
       const writable = (cached & 1) === 1;
-      const stale = !walked || walked.mfn !== mfn || walked.rw !== writable;
-      return { rc: 0, mfn, writable, tlb_hit: true, stale };
+      return { rc: 0, mfn, writable, tlb_hit: true, stale: walked !== cached };
     }
-    if (!walked) return { rc: EFAULT, tlb_hit: false, stale: false };
-    if (write && !walked.rw) {
+    if (walked < 0) return { rc: EFAULT, tlb_hit: false, stale: false };
+    const mfn = Math.floor(walked / 2);
+    const rw = (walked & 1) === 1;
+    if (write && !rw) {
       // A present read-only mapping: Xen may emulate the store (ptwr.ts); the TLB keeps it read-only.
       if (!emulatesRoWrites(d) || !ptwrWrite(this.x, d, v.guestTable, va)) return { rc: EFAULT, tlb_hit: false, stale: false };
     }
-    v.tlb.set(vpn, walked.mfn * 2 + (walked.rw ? 1 : 0));
-    return { rc: 0, mfn: walked.mfn, writable: walked.rw, tlb_hit: false, stale: false };
+    v.tlb.set(vpn, walked);
+    return { rc: 0, mfn, writable: rw, tlb_hit: false, stale: false };
   }
 
   /** Recount every reference from scratch; one line per mismatch or broken invariant. */
@@ -341,16 +345,20 @@ export class Hypervisor {
 
   /** The vCPU's current base pointers (0 = none). */
   baseptrs(caller: Caller): { kernel: number; user: number } {
-    const { v } = this.resolve(caller);
+    const v = this.vcpuOf(this.domainOf(caller), caller);
     return { kernel: v.guestTable, user: v.guestTableUser };
   }
 
-  private resolve(caller: Caller): { d: Domain; v: Vcpu } {
+  /** The caller's domain and vCPU, as two look-ups (no object per call). Throws SetupError. */
+  private domainOf(caller: Caller): Domain {
     const d = this.x.domains.get(caller.dom);
     if (!d) throw new SetupError(`no domain ${caller.dom} (create_domain first)`, 'dom');
+    return d;
+  }
+  private vcpuOf(d: Domain, caller: Caller): Vcpu {
     const v = d.vcpus[caller.vcpu];
     if (!v) throw new SetupError(`domain ${caller.dom} has no vcpu ${caller.vcpu} (it has ${d.vcpus.length})`, 'vcpu');
-    return { d, v };
+    return v;
   }
 }
 
@@ -372,11 +380,12 @@ function where(at: string, s: string): string {
 
 /** "pin_l1_table mfn 0x1010", "invlpg_multi linear_addr 0x9000 vcpumask [0,1]", … */
 function describeOp(op: MmuextOp): string {
-  const parts = [mmuextName(op.cmd) ?? `cmd ${op.cmd}`];
-  if (op.mfn !== undefined) parts.push(`mfn ${hex(op.mfn)}`);
-  if (op.src_mfn !== undefined) parts.push(`src_mfn ${hex(op.src_mfn)}`);
-  if (op.linear_addr !== undefined) parts.push(`linear_addr ${hex(op.linear_addr)}`);
-  if (op.nr_ents !== undefined) parts.push(`nr_ents ${op.nr_ents}`);
-  if (op.vcpumask !== undefined) parts.push(`vcpumask ${op.vcpumask === null ? 'null' : `[${op.vcpumask.join(',')}]`}`);
-  return parts.join(' ');
+  // Built by concatenation: refused ops are common in long traces, and an array + join per op cost.
+  let s = mmuextName(op.cmd) ?? `cmd ${op.cmd}`;
+  if (op.mfn !== undefined) s += ` mfn ${hex(op.mfn)}`;
+  if (op.src_mfn !== undefined) s += ` src_mfn ${hex(op.src_mfn)}`;
+  if (op.linear_addr !== undefined) s += ` linear_addr ${hex(op.linear_addr)}`;
+  if (op.nr_ents !== undefined) s += ` nr_ents ${op.nr_ents}`;
+  if (op.vcpumask !== undefined) s += ` vcpumask ${op.vcpumask === null ? 'null' : `[${op.vcpumask.join(',')}]`}`;
+  return s;
 }
