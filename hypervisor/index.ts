@@ -49,15 +49,12 @@ export interface HypervisorOptions {
   xenVersion?: XenVersion;
 }
 
-interface Outcome {
-  rc: number;
-  done?: number;
-  results?: number[];
-}
-
 export class Hypervisor {
   private readonly x: XenState;
   private first: number | undefined;
+  /** What the last dispatch() gave besides rc: mmu_update / mmuext_op's done, multicall's results. */
+  private done: number | undefined;
+  private results: number[] | undefined;
 
   constructor(opts: HypervisorOptions = {}) {
     this.x = {
@@ -111,14 +108,21 @@ export class Hypervisor {
     const d = this.domainOf(caller);
     const v = this.vcpuOf(d, caller);
     const refusals: Refusal[] = [];
-    return withRefusals(this.dispatch(d, v, call, '', refusals), refusals);
+    this.done = undefined;
+    this.results = undefined;
+    const rc = this.dispatch(d, v, call, -1, refusals);
+    return withRefusals(rc, this.done, this.results, refusals);
   }
 
   /** Clears the diagnostics before each entry of a batch (one closure, not one per call). */
   private readonly resetDiag = (): void => this.x.diag.reset();
 
   // One case per hypercall, as Xen's hypercall table: long only because it is one switch.
-  private dispatch(d: Domain, v: Vcpu, call: Hypercall, at: string, refusals: Refusal[]): Outcome {
+  // Returns rc; mmu_update and mmuext_op leave `done` in this.done, multicall its results in
+  // this.results (hypercall() reads them: no outcome object per call).
+  // `entry`: the index of the call in the multicall running it, or -1 (the refusal's `at`, atOf:
+  // built only for a refusal).
+  private dispatch(d: Domain, v: Vcpu, call: Hypercall, entry: number, refusals: Refusal[]): number {
     const x = this.x;
     const diag = x.diag;
     diag.reset();
@@ -129,9 +133,10 @@ export class Hypervisor {
         if (o.rc !== 0) {
           const req = o.failed === undefined ? undefined : call.reqs[o.failed];
           const what = req ? `mmu_update ptr ${hex(req.ptr)} val ${hex(req.val)}` : `mmu_update foreigndom ${hex(fd)}`;
-          refusals.push(buildRefusal(x, where(at, o.failed === undefined ? '' : `reqs[${o.failed}]`), what, o.rc));
+          refusals.push(buildRefusal(x, where(atOf(entry), o.failed === undefined ? '' : `reqs[${o.failed}]`), what, o.rc));
         }
-        return { rc: o.rc, done: o.done };
+        this.done = o.done;
+        return o.rc;
       }
       case 'mmuext_op': {
         const fd = call.foreigndom ?? DOMID_SELF;
@@ -139,9 +144,10 @@ export class Hypervisor {
         if (o.rc !== 0) {
           const op = o.failed === undefined ? undefined : call.ops[o.failed];
           const what = op ? describeOp(op) : `mmuext_op foreigndom ${hex(fd)}`;
-          refusals.push(buildRefusal(x, where(at, o.failed === undefined ? '' : `ops[${o.failed}]`), what, o.rc));
+          refusals.push(buildRefusal(x, where(atOf(entry), o.failed === undefined ? '' : `ops[${o.failed}]`), what, o.rc));
         }
-        return { rc: o.rc, done: o.done };
+        this.done = o.done;
+        return o.rc;
       }
       case 'update_va_mapping':
       case 'update_va_mapping_otherdomain': {
@@ -157,39 +163,44 @@ export class Hypervisor {
           else rc = doUpdateVaMapping(x, d, v, call.va, call.val, call.flags, call.vcpumask, pg);
         }
         if (rc !== 0) {
-          refusals.push(buildRefusal(x, at, `${call.op} va ${hex(call.va)} val ${hex(call.val)}`, rc));
+          refusals.push(buildRefusal(x, atOf(entry), `${call.op} va ${hex(call.va)} val ${hex(call.val)}`, rc));
         }
-        return { rc };
+        return rc;
       }
       case 'set_gdt': {
         const rc = doSetGdt(x, d, v, call.frames.map(frameOf), call.entries);
-        if (rc !== 0) refusals.push(buildRefusal(x, at, `set_gdt frames [${call.frames.map(hex).join(',')}] entries ${call.entries}`, rc));
-        return { rc };
+        if (rc !== 0) refusals.push(buildRefusal(x, atOf(entry), `set_gdt frames [${call.frames.map(hex).join(',')}] entries ${call.entries}`, rc));
+        return rc;
       }
       case 'decrease_reservation':
-        return { rc: decreaseReservation(x, d, call.mfns.map(frameOf)) };
+        return decreaseReservation(x, d, call.mfns.map(frameOf));
       case 'memory_exchange': {
         const o = memoryExchange(x, d, call.mfns.map(frameOf));
         if (o.failed !== undefined) {
-          refusals.push(buildRefusal(x, where(at, `mfns[${o.failed}]`), `memory_exchange mfn ${hex(call.mfns[o.failed]!)}`, o.rc, true));
+          refusals.push(buildRefusal(x, where(atOf(entry), `mfns[${o.failed}]`), `memory_exchange mfn ${hex(call.mfns[o.failed]!)}`, o.rc, true));
         }
-        return { rc: o.rc };
+        return o.rc;
       }
       case 'hypercall': {
         // call_handlers_pv64's default: a number without a handler (hypercall-defs.c).
         const name = typeof call.nr === 'number' ? HYPERCALL_NAMES[call.nr] : undefined;
         // Xen prints nothing here: the reason is the model's own, not a gdprintk text.
         diag.reason = `hypercall ${call.nr}${name ? ` (${name})` : ''} has no handler in a 64-bit PV guest's table`;
-        refusals.push(buildRefusal(x, at, `hypercall ${call.nr}`, ENOSYS));
-        return { rc: ENOSYS };
+        refusals.push(buildRefusal(x, atOf(entry), `hypercall ${call.nr}`, ENOSYS));
+        return ENOSYS;
       }
-      case 'multicall':
-        return doMulticall(
+      case 'multicall': {
+        const o = doMulticall(
           x,
           call.calls,
-          (c, i) => this.dispatch(d, v, c, where(at, `calls[${i}]`), refusals).rc,
-          (i) => refusals.push(buildRefusal(x, where(at, `calls[${i}]`), 'multicall (nested)', EINVAL)),
+          (c, i) => this.dispatch(d, v, c, i, refusals),
+          (i) => refusals.push(buildRefusal(x, where(atOf(entry), `calls[${i}]`), 'multicall (nested)', EINVAL)),
         );
+        // The entries' own `done` is theirs (in their refusals), not the multicall's.
+        this.done = undefined;
+        this.results = o.results;
+        return o.rc;
+      }
     }
   }
 
@@ -366,11 +377,14 @@ export class Hypervisor {
  * The call's result: the outcome's keys, in order, then the refusals. Spelled out, not spread:
  * `{ ...out, refusals }` over outcomes of three shapes was the slowest line of a replay.
  */
-function withRefusals(out: Outcome, refusals: Refusal[]): CallResult {
-  if (out.results === undefined) {
-    return out.done === undefined ? { rc: out.rc, refusals } : { rc: out.rc, done: out.done, refusals };
-  }
-  return out.done === undefined ? { rc: out.rc, results: out.results, refusals } : { ...out, refusals };
+function withRefusals(rc: number, done: number | undefined, results: number[] | undefined, refusals: Refusal[]): CallResult {
+  if (results === undefined) return done === undefined ? { rc, refusals } : { rc, done, refusals };
+  return done === undefined ? { rc, results, refusals } : { rc, done, results, refusals };
+}
+
+/** Where in a call the entry run as `entry` of a multicall (or -1: the call itself) is. */
+function atOf(entry: number): string {
+  return entry < 0 ? '' : `calls[${entry}]`;
 }
 
 /** Where in a call: the enclosing path `at` ("calls[1]") joined with `s` ("ops[0]"). */
