@@ -88,8 +88,18 @@ export function hiOf(v: bigint): number {
   return Number((v >> 32n) & 0xffffffffn);
 }
 
+let lastHexOf: number | bigint = 0;
+let lastHex = '0x0';
+/**
+ * 0x-prefixed lower-case hex. The last answer is kept: a refusal names the same va or mfn in its
+ * reason and in its `what`, and a BigInt's toString was a good part of a refused call's cost.
+ */
 export function hex(v: number | bigint): string {
-  return '0x' + v.toString(16);
+  if (v !== lastHexOf) {
+    lastHexOf = v;
+    lastHex = '0x' + v.toString(16);
+  }
+  return lastHex;
 }
 
 /**
