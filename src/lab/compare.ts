@@ -90,11 +90,12 @@ function runError(e: { name: string; message: string; op?: unknown }, file: stri
 }
 
 /**
- * Below this many runs, threads cost more than they save. Each thread is a V8 isolate that loads
- * the code and warms its JIT up on its own (≈ 1–1.5 CPU-s), and one thread already keeps ≈ 1.4
- * cores busy (V8's compiler and GC threads): on 2 cores, --workers 2 was slower than one thread up
- * to ≈ 1,400 runs and 3 % faster at 2,240 (the built command; bench lab.compare has 560). With more
- * cores, pass --workers.
+ * Below this many runs, threads cost more than they save: the default (--workers auto) runs the
+ * matrix on this thread. Each worker is a V8 isolate that starts (≈ 0.25 s), loads the code and
+ * warms its JIT up on its own (≈ 0.4 s), and one thread already keeps ≈ 1.15–1.4 cores busy (V8's
+ * compiler and GC threads): on 2 cores, --workers 2 was slower than one thread up to ≈ 1,400 runs
+ * of the built-in scenarios (≈ 3 s of one thread's work) and 3 % faster at 2,240; bench lab.compare
+ * (560 runs) measures the default against one thread. With more cores, pass --workers.
  */
 const PARALLEL_THRESHOLD = 2000;
 /** This thread lets the event loop in (worker batches, the progress bar) at least this often. */
