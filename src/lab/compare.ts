@@ -2,8 +2,9 @@
 // Large matrices run on every core: this thread and worker threads claim the runs a chunk at a time
 // from a shared counter (compare-chunks.ts: chunks sized by each thread's measured cost, shrinking
 // to single runs at the end), so a thread that starts late or runs slow takes fewer, and all end
-// together. Each cell is the same verdict `run` gives, whichever thread ran it; the verdicts are
-// put back in matrix order, so the output is the same bytes whatever the threads.
+// together. The workers start before this thread loads the scenarios and the guest, so that their
+// start-up overlaps it. Each cell is the same verdict `run` gives, whichever thread ran it; the
+// verdicts are put back in matrix order, so the output is the same bytes whatever the threads.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
