@@ -176,7 +176,7 @@ function versusOneThread(f: {
     ...(f.goal !== undefined && { goal: { on: 'ratio' as const, op: '>=' as const, limit: f.goal } }),
     note:
       `ratio = one thread / ${f.threaded}, whole processes, best of ${f.rounds} interleaved, the outputs the same bytes; ` +
-      `CPU: one thread ${s1(one.cpu)} (${(one.cpu / one.ms).toFixed(2)} cores: V8's compiler and GC threads), ${f.threaded} ${s1(many.cpu)} (${(many.cpu / many.ms).toFixed(2)} cores); ` +
+      `CPU: one thread ${s1(one.cpu)} (${(one.cpu / one.ms).toFixed(2)} cores: ${one.cpu >= one.ms ? "V8's compiler and GC threads beside it" : 'under one, the machine\'s other load took the rest'}), ${f.threaded} ${s1(many.cpu)} (${(many.cpu / many.ms).toFixed(2)} cores); ` +
       `threads costing no CPU beyond one thread's could reach at most ${((cores * one.ms) / one.cpu).toFixed(2)}× on ${cores} cores` +
       (f.note ? `; ${f.note}` : '') +
       (disturbed > 0 ? `; ${disturbed} of ${f.one.length + f.many.length} samples had other load on the machine (> 10 % of a core): the ratio is then not the code's` : '') +
@@ -266,7 +266,9 @@ async function measureCompare(rounds = 5): Promise<Figure[]> {
         note:
           `information, no goal: what a thread per core costs on a matrix this small; ` +
           `process start + imports + 1 run: ${s1(floor.ms)}; the same matrix warm in one thread (in-process, after a first pass): ${s1(warm)}, ` +
-          `so a cold thread spends ≈ ${s1(one.ms - floor.ms - warm)} warming up (JIT) on top of the runs, and every thread pays that; ` +
+          (one.ms - floor.ms > warm
+            ? `so a cold thread spends ≈ ${s1(one.ms - floor.ms - warm)} warming up (JIT) on top of the runs, and every thread pays that; `
+            : `(no warm-up figure: the warm pass was slower than the cold process, the machine's load); `) +
           `a worker thread's start alone (dist/compare-worker.js: boot, imports, exit): ${s1(workerStart)}`,
         samples: { ...samples('threads'), floor: t.floor.samples },
       }),
