@@ -77,6 +77,9 @@ export interface RunResult {
   bug: { vcpu: number; where: string; message: string } | null;
 }
 
+/** The scheduler's one event (one object for every step: xstate only reads it). */
+const STEP = { type: 'STEP' } as const;
+
 export class ScheduleError extends Error {
   override name = 'ScheduleError';
 }
@@ -219,9 +222,7 @@ export class Kernel implements OpsCtx, BootCtx, BlameCtx {
       for (;;) {
         const crashed = runtimes.find((rt) => rt.crashed);
         const runnable: number[] = [];
-        actors.forEach((a, i) => {
-          if (a.getSnapshot().can({ type: 'STEP' })) runnable.push(i);
-        });
+        for (let i = 0; i < actors.length; i++) if (actors[i]!.getSnapshot().can(STEP)) runnable.push(i);
         if (trace && (crashed || runnable.length === 0)) notePending(trace, runtimes, runnable);
         if (crashed) return this.result('bug', schedule, null, crashed.cpu.id, crashed.crashed!);
         if (runnable.length === 0) {
@@ -236,7 +237,7 @@ export class Kernel implements OpsCtx, BootCtx, BlameCtx {
         schedule.push(pick);
         const fp = trace ? stepFootprint(runtimes[pick]!) : null;
         this.cpus[pick]!.fp = fp;
-        actors[pick]!.send({ type: 'STEP' });
+        actors[pick]!.send(STEP);
         this.cpus[pick]!.fp = null;
         if (fatal) throw fatal;
         if (fp) {

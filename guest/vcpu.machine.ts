@@ -11,6 +11,10 @@ export interface VcpuContext {
   rt: VcpuRuntime;
 }
 
+// Which state a step leaves the vCPU in (crashed, waiting, running or idle, in that order of
+// precedence) is decided by each state's `always` transitions, once the step's actions have run;
+// a step that leaves the state as it was (most of them: a running op yielding again) is then one
+// targetless transition, one microstep, where a routing state would cost xstate two.
 export const vcpuMachine = setup({
   types: {
     context: {} as VcpuContext,
@@ -25,6 +29,10 @@ export const vcpuMachine = setup({
     blocked: ({ context }) => context.rt.blocked(),
     crashed: ({ context }) => context.rt.crashed !== null,
     busy: ({ context }) => context.rt.busy(),
+    /** Not blocked, and busy (running) or not (idle): the routes after crashed and blocked. */
+    runsOn: ({ context }) => !context.rt.blocked() && context.rt.busy(),
+    idleNow: ({ context }) => !context.rt.blocked() && !context.rt.busy(),
+    notBusy: ({ context }) => !context.rt.busy(),
   },
   actions: {
     takeInterrupt: ({ context }) => context.rt.takeInterrupt(),
@@ -40,34 +48,38 @@ export const vcpuMachine = setup({
     idle: {
       on: {
         STEP: [
-          { guard: 'interruptible', actions: 'takeInterrupt', target: 'route' },
-          { guard: 'mustPark', actions: ['startPark', 'advance'], target: 'route' },
-          { guard: 'hasWork', actions: ['startOp', 'advance'], target: 'route' },
+          { guard: 'interruptible', actions: 'takeInterrupt' },
+          { guard: 'mustPark', actions: ['startPark', 'advance'] },
+          { guard: 'hasWork', actions: ['startOp', 'advance'] },
         ],
       },
-    },
-    running: {
-      on: {
-        STEP: [
-          { guard: 'interruptible', actions: 'takeInterrupt', target: 'route' },
-          { actions: 'advance', target: 'route' },
-        ],
-      },
-    },
-    waiting: {
-      on: {
-        STEP: [
-          { guard: 'interruptible', actions: 'takeInterrupt', target: 'route' },
-          { guard: 'unblocked', actions: 'advance', target: 'route' },
-        ],
-      },
-    },
-    route: {
       always: [
         { guard: 'crashed', target: 'crashed' },
         { guard: 'blocked', target: 'waiting' },
         { guard: 'busy', target: 'running' },
-        { target: 'idle' },
+      ],
+    },
+    running: {
+      on: {
+        STEP: [{ guard: 'interruptible', actions: 'takeInterrupt' }, { actions: 'advance' }],
+      },
+      always: [
+        { guard: 'crashed', target: 'crashed' },
+        { guard: 'blocked', target: 'waiting' },
+        { guard: 'notBusy', target: 'idle' },
+      ],
+    },
+    waiting: {
+      on: {
+        STEP: [
+          { guard: 'interruptible', actions: 'takeInterrupt' },
+          { guard: 'unblocked', actions: 'advance' },
+        ],
+      },
+      always: [
+        { guard: 'crashed', target: 'crashed' },
+        { guard: 'runsOn', target: 'running' },
+        { guard: 'idleNow', target: 'idle' },
       ],
     },
     crashed: { type: 'final' },

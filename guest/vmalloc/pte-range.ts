@@ -20,7 +20,8 @@ export interface PteRangeCtx {
 export function vmallocPtePtr(k: PteRangeCtx, idx: number): bigint {
   const l1 = k.tables.vmL1[idx >> 9];
   if (l1 === undefined) throw new KernelBug('vmalloc', `vmalloc page ${idx} is outside the simulated vmalloc area`);
-  return BigInt(k.mem.mfn(l1)) * 4096n + BigInt((idx & 511) * 8) + BigInt(MMU.NORMAL_PT_UPDATE);
+  // One BigInt (exact: an mfn times 4096 is far below 2^53).
+  return BigInt(k.mem.mfn(l1) * 4096 + (idx & 511) * 8 + MMU.NORMAL_PT_UPDATE);
 }
 
 /** vmap_page_range: map pfns at [start, start + pfns.length), PAGE_KERNEL. */

@@ -3,10 +3,10 @@
 // The machine forms stream: each verdict is written as soon as it and every one before it are
 // done, so a compare stopped by a signal (exit 128 + n) keeps every finished run it wrote; the
 // table, which needs whole rows, is printed at the end, or of the finished runs when stopped.
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { stopExit } from '../log/output.ts';
 import type { Verdict } from '../lab/verdict.ts';
-import { inputErrorExit, intArg, listArg, seedsArg, shardArg } from './args.ts';
+import { inputErrorExit, listArg, seedsArg, shardArg } from './args.ts';
 import { collect, runCommand, UsageError } from './command.ts';
 
 interface CompareFlags {
@@ -21,6 +21,13 @@ interface CompareFlags {
   workers: number;
   shard?: { index: number; count: number };
   expect: boolean;
+}
+
+/** --workers: a count, or auto (0: compare picks by the matrix's size). */
+function workersArg(v: string): number {
+  if (v === 'auto') return 0;
+  if (!/^\d+$/.test(v) || Number(v) > 256) throw new InvalidArgumentError('--workers must be auto or an integer 0…256');
+  return Number(v);
 }
 
 /** Each run that fails its scenario's own expect for its policy (not with --set: the expectation is for the policy as written). */
@@ -58,7 +65,7 @@ export function registerCompare(program: Command): void {
     .option('--policy <spec>', 'a policy column (repeatable; default: force, if_needed, never, default)', collect, [])
     .option('--seeds <seeds>', 'a range 1..10 or a list 1,2,3', seedsArg, [1, 2, 3])
     .option('--set <knob=value>', 'set one policy knob in every run (repeatable)', collect, [])
-    .option('--workers <n>', 'threads running the matrix, this one included (0 = one per core from 2000 runs, 1 = this thread only)', intArg('--workers', 0, 256), 0)
+    .option('--workers <n|auto>', 'threads running the matrix, this one included (auto or 0, the default: one per core from 2000 runs, one below; 1 = this thread only)', workersArg, 0)
     .option('--shard <K/N>', 'run only the runs i with i mod N = K - 1, written for `xensim merge` (--ndjson unless --json)', shardArg)
     .option('--no-expect', "do not check each run against its scenario's own expect for its policy (checked by default: exit 1 naming each that failed)")
     .option('--json', 'every verdict as a JSON array (the same objects `run --json` prints), written as runs finish')

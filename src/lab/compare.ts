@@ -2,15 +2,15 @@
 // Large matrices run on every core: this thread and worker threads claim the runs a chunk at a time
 // from a shared counter (compare-chunks.ts: chunks sized by each thread's measured cost, shrinking
 // to single runs at the end), so a thread that starts late or runs slow takes fewer, and all end
-// together. Each cell is the same verdict `run` gives, whichever thread ran it; the verdicts are
-// put back in matrix order, so the output is the same bytes whatever the threads.
+// together. The workers start before this thread loads the scenarios and the guest, so that their
+// start-up overlaps it. Each cell is the same verdict `run` gives, whichever thread ran it; the
+// verdicts are put back in matrix order, so the output is the same bytes whatever the threads.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ChunkClaimer, type CompareStats, type ThreadStats } from './compare-chunks.ts';
-import { loadScenario } from './scenarios/load.ts';
 import type { Scenario } from './scenarios/schema.ts';
-import { runScenario } from './run.ts';
+import type { runScenario } from './run.ts';
 import type { Verdict } from './verdict.ts';
 
 export interface CompareJob {
@@ -47,12 +47,8 @@ export interface CompareOptions {
   onStats?: (s: CompareStats) => void;
 }
 
-/** What a worker thread is given (compare-worker.ts): the parsed scenarios, so no thread reads a file. */
-export interface CompareWorkerData {
-  scenarios: (Scenario & { file: string })[];
-  /** [scenario index, policy, seed] by job index. */
-  jobs: [number, string, number][];
-  set: string[];
+/** What a worker thread (compare-worker.ts) is started with: where it claims runs. */
+export interface CompareWorkerStart {
   /** Int32 [0]: the next job index to claim (Atomics.add). */
   next: SharedArrayBuffer;
   /** Threads in all (chunk sizes shrink to a share of what is left each), this worker's number, and the matrix's start (ms since the epoch). */
@@ -60,6 +56,20 @@ export interface CompareWorkerData {
   thread: number;
   startedAt: number;
 }
+
+/** The matrix a worker runs: the parsed scenarios (no thread reads a file), each job's [scenario index, policy, seed], --set. */
+export interface CompareWorkerMatrix {
+  scenarios: (Scenario & { file: string })[];
+  jobs: [number, string, number][];
+  set: string[];
+}
+
+/**
+ * A worker's workerData. compare starts its workers before it has loaded the scenarios, so that
+ * their start-up (an isolate, the imports) overlaps this thread's: the matrix then comes as the
+ * first message. Given here, the worker runs it at once.
+ */
+export type CompareWorkerData = CompareWorkerStart & Partial<CompareWorkerMatrix>;
 
 /** What a worker posts: a batch of [job index, verdict]; at its end, its counters. */
 export type CompareBatch = [number, Verdict][];
@@ -81,15 +91,23 @@ function runError(e: { name: string; message: string; op?: unknown }, file: stri
 }
 
 /**
- * Below this many runs, threads cost more than they save. Each thread is a V8 isolate that loads
- * the code and warms its JIT up on its own (≈ 1–1.5 CPU-s), and one thread already keeps ≈ 1.4
- * cores busy (V8's compiler and GC threads): on 2 cores, --workers 2 was slower than one thread up
- * to ≈ 1,400 runs and 3 % faster at 2,240 (the built command; bench lab.compare has 560). With more
- * cores, pass --workers.
+ * Below this many runs, threads cost more than they save: the default (--workers auto) runs the
+ * matrix on this thread. Each worker is a V8 isolate that starts (≈ 0.25 s), loads the code and
+ * warms its JIT up on its own (≈ 0.4 s), and one thread already keeps ≈ 1.15–1.4 cores busy (V8's
+ * compiler and GC threads): on 2 cores, --workers 2 was slower than one thread up to ≈ 1,400 runs
+ * of the built-in scenarios (≈ 3 s of one thread's work) and 3 % faster at 2,240; bench lab.compare
+ * (560 runs) measures the default against one thread. With more cores, pass --workers.
  */
 const PARALLEL_THRESHOLD = 2000;
 /** This thread lets the event loop in (worker batches, the progress bar) at least this often. */
 const YIELD_MS = 20;
+
+/** How many jobs compareJobs makes (a shard's share), without making them. */
+function jobCount(o: CompareOptions): number {
+  const all = o.scenarios.length * o.policies.length * o.seeds.length;
+  const { index: k, count: n } = o.shard ?? { index: 0, count: 1 };
+  return Math.max(0, Math.ceil((all - k) / n));
+}
 
 export function compareJobs(o: CompareOptions): CompareJob[] {
   const jobs: CompareJob[] = [];
@@ -116,11 +134,19 @@ class Matrix {
   private emitted = 0;
   private readonly onProgress: CompareOptions['onProgress'];
   private readonly onVerdict: CompareOptions['onVerdict'];
+  private readonly run: typeof runScenario;
 
-  constructor(o: CompareOptions) {
+  /** The loader and the guest are imported here, not with this module: worker threads start first. */
+  static async load(o: CompareOptions): Promise<Matrix> {
+    const [{ loadScenario }, { runScenario }] = await Promise.all([import('./scenarios/load.ts'), import('./run.ts')]);
+    return new Matrix(o, loadScenario, runScenario);
+  }
+
+  private constructor(o: CompareOptions, loadScenario: (name: string) => Scenario & { file: string }, run: typeof runScenario) {
     this.jobs = compareJobs(o);
-    // Each file is read and checked once, here: bad scenario names fail before any thread starts,
-    // and every thread runs the same parsed scenario.
+    this.run = run;
+    // Each file is read and checked once, here: bad scenario names fail before any run, and every
+    // thread runs the same parsed scenario.
     const names = [...new Set(o.scenarios)];
     this.scenarios = names.map((n) => loadScenario(n));
     this.which = new Map(names.map((n, i) => [n, i]));
@@ -147,7 +173,7 @@ class Matrix {
   /** Runs one job on this thread. */
   runHere(j: CompareJob): void {
     try {
-      this.out[j.index] = runScenario(this.scenarioOf(j), { policy: j.policy, seed: j.seed, set: this.set });
+      this.out[j.index] = this.run(this.scenarioOf(j), { policy: j.policy, seed: j.seed, set: this.set });
     } catch (e) {
       throw e instanceof Error ? runError(e, this.scenarioOf(j).file) : e;
     }
@@ -170,9 +196,10 @@ class Matrix {
     }
   }
 
-  workerData(next: Int32Array, threads: number, startedAt: number): Omit<CompareWorkerData, 'thread'> {
+  /** What the workers are sent once it is loaded. */
+  forWorkers(): CompareWorkerMatrix {
     const jobs = this.jobs.map((j): [number, string, number] => [this.which.get(j.scenario)!, j.policy, j.seed]);
-    return { scenarios: this.scenarios, jobs, set: this.set, next: next.buffer as SharedArrayBuffer, threads, startedAt };
+    return { scenarios: this.scenarios, jobs, set: this.set };
   }
 }
 
@@ -181,9 +208,18 @@ class Matrix {
  * prefix only (what onVerdict has had): compareTable shows the cells not run as such.
  */
 export async function compare(o: CompareOptions): Promise<Verdict[]> {
-  const m = new Matrix(o);
-  const threads = o.workers === 0 || o.workers === undefined ? (m.total >= PARALLEL_THRESHOLD ? availableParallelism() : 1) : o.workers;
-  if (threads <= 1) {
+  const total = jobCount(o);
+  const threads = o.workers === 0 || o.workers === undefined ? (total >= PARALLEL_THRESHOLD ? availableParallelism() : 1) : o.workers;
+  // The workers start first: their start-up overlaps this thread's loading of the scenarios and the guest.
+  const t = threads > 1 ? new Threads(total, threads, o.mainThreadRuns ?? true, o.signal) : undefined;
+  let m: Matrix;
+  try {
+    m = await Matrix.load(o);
+  } catch (e) {
+    await t?.abandon();
+    throw e;
+  }
+  if (t === undefined) {
     // The event loop is let in every YIELD_MS so that a signal can stop the matrix between runs.
     let last = performance.now();
     for (const j of m.jobs) {
@@ -196,15 +232,16 @@ export async function compare(o: CompareOptions): Promise<Verdict[]> {
     }
     return m.finished();
   }
-  const t = new Threads(m, threads, o.mainThreadRuns ?? true, o.signal);
-  await t.run();
+  await t.run(m);
   o.onStats?.(t.stats());
   return m.finished();
 }
 
 /** A matrix on this thread and worker threads, which claim chunks of runs from a shared counter. */
 class Threads {
-  private readonly m: Matrix;
+  /** The matrix, once loaded (run): no worker posts before it has it. */
+  private m!: Matrix;
+  private readonly total: number;
   private readonly count: number;
   private mainRunning: boolean;
   /** Int32 [0]: the next job index to claim. */
@@ -229,12 +266,20 @@ class Threads {
 
   private readonly signal: AbortSignal | undefined;
 
-  constructor(m: Matrix, threads: number, mainThreadRuns: boolean, signal?: AbortSignal) {
-    this.m = m;
+  /** Starts the workers at once; run() gives them the matrix. */
+  constructor(total: number, threads: number, mainThreadRuns: boolean, signal?: AbortSignal) {
+    this.total = total;
     this.count = threads;
     this.mainRunning = mainThreadRuns;
     this.signal = signal;
-    this.here = new ChunkClaimer(this.next, m.total, threads, 0, this.startedAt);
+    this.here = new ChunkClaimer(this.next, total, threads, 0, this.startedAt);
+    this.startWorkers();
+  }
+
+  /** The matrix could not be loaded: the workers are stopped, none has run. */
+  async abandon(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
   /** What each thread did (this one first, then the workers that ended), and the matrix's length: until its last verdict came. */
@@ -243,8 +288,8 @@ class Threads {
     return { wallMs: (this.doneAt ?? performance.timeOrigin + performance.now()) - this.startedAt, threads };
   }
 
-  async run(): Promise<void> {
-    const m = this.m;
+  async run(m: Matrix): Promise<void> {
+    this.m = m;
     // A stop: no thread claims another run; the runs in flight are let go (terminate below).
     const onAbort = (): void => {
       ChunkClaimer.stopAll(this.next, m.total);
@@ -252,7 +297,8 @@ class Threads {
     };
     this.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      this.startWorkers();
+      const matrix = m.forWorkers();
+      for (const w of this.workers) w.postMessage(matrix);
       await this.runOnThisThread();
       this.mainRunning = false;
       this.check();
@@ -279,20 +325,20 @@ class Threads {
   private fail(e: Error): void {
     if (this.closing) return;
     this.failure ??= e;
-    ChunkClaimer.stopAll(this.next, this.m.total); // no thread claims another run
+    ChunkClaimer.stopAll(this.next, this.total); // no thread claims another run
     this.settle?.();
   }
 
   /** Every run claimed is posted before its worker exits: runs left then are runs lost. */
   private check(): void {
+    if (this.m === undefined) return; // not started: run() sees the failure, if any
     const { done, total } = this.m;
     if (this.live === 0 && !this.mainRunning && done < total && this.signal?.aborted !== true) this.fail(new Error(`compare: the worker threads exited with ${total - done} runs not done`));
   }
 
   private startWorkers(): void {
-    const m = this.m;
     const url = new URL(import.meta.url.endsWith('.ts') ? './compare-worker.ts' : './compare-worker.js', import.meta.url);
-    const data = m.workerData(this.next, this.count, this.startedAt);
+    const data = { next: this.next.buffer as SharedArrayBuffer, threads: this.count, startedAt: this.startedAt };
     for (let t = this.mainRunning ? 1 : 0; t < this.count; t++) {
       const w = startWorker(url, { ...data, thread: this.mainRunning ? t : t + 1 });
       this.live++;
@@ -303,6 +349,7 @@ class Threads {
           this.ending.get(w)?.(undefined);
           return;
         }
+        const m = this.m;
         if (!Array.isArray(msg)) {
           this.fail(runError(msg.failed, m.scenarioOf(m.jobs[msg.failed.index]!).file));
           return;

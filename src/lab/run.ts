@@ -10,7 +10,7 @@ import { Hypervisor, type FlushEvent, type Refusal } from '../../hypervisor/inde
 import { hypervisorPort, type PortRecord } from './guest-port.ts';
 import { createLog, refusalJson, type BlameHolder, type HypercallLog, type LogLevel, type RunEndReason } from '../log/write.ts';
 import { describeL1Slot } from '../../guest/blame.ts';
-import { resolvePolicy } from './scenarios/policies.ts';
+import { resolvePolicy, type ResolvedPolicy } from './scenarios/policies.ts';
 import { opsOf, type Scenario } from './scenarios/schema.ts';
 import type { RecordResult } from '../trace/result.ts';
 import type { TraceRecord } from '../trace/types.ts';
@@ -209,8 +209,23 @@ interface ScenarioRun {
   stop(exit: number): void;
 }
 
+/**
+ * resolvePolicy, remembered: a compare resolves the same few (policy, scenario preset, settings)
+ * for thousands of runs, and parsing them was 4 % of a run. The guest only reads its Policy.
+ */
+const resolved = new Map<string, ResolvedPolicy>();
+function resolvePolicyOnce(spec: string, preset: string, set: readonly string[], extra: readonly string[]): ResolvedPolicy {
+  const key = JSON.stringify([spec, preset, set, extra]);
+  let r = resolved.get(key);
+  if (r === undefined) {
+    if (resolved.size >= 256) resolved.clear();
+    resolved.set(key, (r = resolvePolicy(spec, preset, set, extra)));
+  }
+  return r;
+}
+
 function startRun(s: Scenario, opts: RunScenarioOptions, runOpts: RunOptions): ScenarioRun {
-  const { label, policy } = resolvePolicy(opts.policy ?? '', s.policy, s.set, opts.set ?? []);
+  const { label, policy } = resolvePolicyOnce(opts.policy ?? '', s.policy, s.set, opts.set ?? []);
   const vcpus = opts.vcpus ?? s.vcpus;
   // One program per vCPU: fewer vCPUs would drop programs without a word (more leave some idle;
   // an empty program may go).
