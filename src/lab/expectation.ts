@@ -16,7 +16,7 @@ const COUNTS: Readonly<Record<string, (v: Verdict) => number>> = {
 /** Each expectation the verdict fails, as `key: expected X, got Y`; empty when all hold. */
 export function expectationFailures(v: Verdict, want: Expectation): string[] {
   const out: string[] = [];
-  if (v.outcome !== want.outcome) out.push(`outcome: expected ${want.outcome}, got ${v.outcome}`);
+  if (want.outcome !== undefined && v.outcome !== want.outcome) out.push(`outcome: expected ${want.outcome}, got ${v.outcome}`);
   for (const [key, count] of Object.entries(COUNTS)) {
     const w = (want as Record<string, unknown>)[key];
     if (w !== 'none' && w !== 'some') continue;

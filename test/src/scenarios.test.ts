@@ -27,10 +27,10 @@ describe('every built-in scenario meets its expected verdict under each policy',
     const s = loadScenario(name);
     describe(name, () => {
       for (const [policy, want] of Object.entries(s.expect)) {
-        it(`${policy}: ${want.outcome}`, () => {
+        it(`${policy}: ${want.outcome ?? 'the outcome depends on the interleaving'}`, () => {
           for (const seed of SEEDS) {
             const v = runScenario(s, { policy, seed });
-            expect(v.outcome, `seed ${seed}`).toBe(want.outcome);
+            if (want.outcome !== undefined) expect(v.outcome, `seed ${seed}`).toBe(want.outcome);
             for (const [k, n] of Object.entries(counts(v))) {
               const w = (want as unknown as Record<string, string | undefined>)[k];
               if (w === 'none') expect(n, `${k}, seed ${seed}`).toBe(0);
