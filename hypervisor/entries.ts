@@ -12,7 +12,7 @@
 import { DOMID_IO, EBUSY, EINVAL, EPERM } from './abi.ts';
 import type { Domain } from './domain.ts';
 import { xsmTarget } from './foreign.ts';
-import { F_VALIDATED, hex16, IO_MFN_LIMIT, MAX_MACHINE_FRAMES, NO_OWNER, PGT_writable_page } from './frames.ts';
+import { CHUNK_MASK, F_VALIDATED, type FrameTable, IO_MFN_LIMIT, MAX_MACHINE_FRAMES, NO_OWNER, PGT_writable_page } from './frames.ts';
 import { getPage, getPageAndType, getPageType, pfnOf, putPage, putPageType, TYPE_COUNT_MAX } from './page-type.ts';
 import {
   _PAGE_PAT,
@@ -21,6 +21,7 @@ import {
   _PAGE_PWT,
   _PAGE_RW,
   hex,
+  hex16Of,
   INVALID_MFN_PATTERN,
   L1_DISALLOW_MASK,
   L1_DISALLOW_MASK_CACHE_OK,
@@ -28,7 +29,6 @@ import {
   PAGE_CACHE_ATTRS,
   pteFlags,
   pteMfn,
-  toBig,
 } from './pte.ts';
 import type { XenState } from './state.ts';
 
@@ -66,22 +66,7 @@ export function getPageFromL1e(
   const f = x.frames;
   const mfn = pteMfn(lo, hi);
   const bad = pteFlags(lo, hi) & l1DisallowMask(l1eOwner);
-  // The common case first (promotion runs this 512 times a table): an allocated frame of pgOwner's,
-  // read-only, or writable when it already is a validated writable page with room for one more
-  // type reference — _get_page_type with nothing to change. (An owned frame always has a general
-  // reference; `mfn < size` is mfn_valid, which the frame table's chunk index needs: frames.ts.)
-  if (bad === 0 && mfn < f.size && f.owner(mfn) === pgOwner.id) {
-    if (!(lo & _PAGE_RW)) {
-      f.setCount(mfn, f.count(mfn) + 1);
-      return 0;
-    }
-    const tc = f.typeCount(mfn);
-    if (f.type(mfn) === PGT_writable_page && f.flags(mfn) & F_VALIDATED && tc !== TYPE_COUNT_MAX) {
-      f.setTypeCount(mfn, tc + 1);
-      f.setCount(mfn, f.count(mfn) + 1);
-      return 0;
-    }
-  }
+  if (bad === 0 && l1eFastPath(f, mfn, lo, pgOwner.id)) return 0;
   if (bad !== 0) {
     x.diag.fail(`Bad L1 flags ${bad.toString(16)}`, `Bad L1 flags ${hex(bad)}`);
     return EINVAL;
@@ -114,11 +99,32 @@ export function getPageFromL1e(
   return 0;
 }
 
+/**
+ * get_page_from_l1e's common case (promotion runs it 512 times a table), on the frame's chunk
+ * arrays when they exist (one chunk look-up, no accessor calls): an allocated frame of pgOwner's,
+ * read-only, or writable when it already is a validated writable page with room for one more
+ * type reference — _get_page_type with nothing to change. The caller checked the flags
+ * (l1_disallow_mask). False: the full path decides. (An owned frame always has a general
+ * reference; `mfn < size` is mfn_valid, which the chunk index needs: frames.ts.)
+ */
+export function l1eFastPath(f: FrameTable, mfn: number, lo: number, pgOwner: number): boolean {
+  const c = mfn < f.size ? f.chunkAt(mfn) : undefined;
+  const j = mfn & CHUNK_MASK;
+  if (c === undefined || c.owner[j] !== pgOwner) return false;
+  if (lo & _PAGE_RW) {
+    const tc = c.typeCount[j]!;
+    if (c.type[j] !== PGT_writable_page || !(c.flags[j]! & F_VALIDATED) || tc === TYPE_COUNT_MAX) return false;
+    c.typeCount[j] = tc + 1;
+  }
+  c.count[j]!++;
+  return true;
+}
+
 /** get_page_from_l1e's could_not_pin message (mm.c:1039). */
 function couldNotPin(x: XenState, mfn: number, lo: number, hi: number, l1eOwner: Domain, pgOwner: Domain): void {
   x.diag.fail(
     `Error getting mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) from L1 entry ` +
-      `${hex16(toBig(lo, hi))} for l1e_owner d${l1eOwner.id}, pg_owner d${pgOwner.id}`,
+      `${hex16Of(lo, hi)} for l1e_owner d${l1eOwner.id}, pg_owner d${pgOwner.id}`,
   );
 }
 
@@ -168,8 +174,30 @@ export function putPageFromL1e(x: XenState, lo: number, hi: number): void {
   if (!(lo & _PAGE_PRESENT)) return;
   const mfn = pteMfn(lo, hi);
   if (isMmio(mfn)) return;
+  if (l1ePutFastPath(x, mfn, lo)) return;
   if (lo & _PAGE_RW) putPageType(x, mfn);
   putPage(x, mfn);
+}
+
+/**
+ * put_page_from_l1e's common case, on the chunk arrays: not the last general reference (no free),
+ * and for a writable mapping the type reference of a writable page — its last one only stamps the
+ * frame (_put_final_page_type), as putPageType does for a type that is no table. False: the full
+ * path does it all.
+ */
+function l1ePutFastPath(x: XenState, mfn: number, lo: number): boolean {
+  const c = x.frames.chunkAt(mfn);
+  if (c === undefined) return false;
+  const j = mfn & CHUNK_MASK;
+  if (c.count[j]! <= 1) return false;
+  if (lo & _PAGE_RW) {
+    const tc = c.typeCount[j]!;
+    if (tc === 0 || c.type[j] !== PGT_writable_page) return false;
+    if (tc === 1) c.stamp[j] = x.clock.now;
+    c.typeCount[j] = tc - 1;
+  }
+  c.count[j]!--;
+  return true;
 }
 
 /** get_page_from_l{2,3,4}e: the next level's type, validated on demand; else the linear rule. */

@@ -61,7 +61,8 @@ const U64_COUNT_MASK = (1n << 55n) - 1n;
 /** A chunk's frames: 2^12, so a materialized chunk is 72 KiB (18 bytes a frame). */
 const CHUNK_SHIFT = 12;
 export const CHUNK_FRAMES = 1 << CHUNK_SHIFT;
-const CHUNK_MASK = CHUNK_FRAMES - 1;
+/** A frame's index in its chunk's arrays (see FrameTable.chunkAt). */
+export const CHUNK_MASK = CHUNK_FRAMES - 1;
 /** Bytes of one materialized chunk: owner 2, count 4, flags 1, type 1, type count 4, stamp 4, linear 2. */
 export const CHUNK_BYTES = 18 * CHUNK_FRAMES;
 /** Bytes a chunk costs while uniform: owner 2, count 1, flags 1, stamp 4, zero 1, a slot of `chunks` 8. */
@@ -69,8 +70,8 @@ const UNIFORM_BYTES = 17;
 /** A written page's contents: 512 entries of 8 bytes. */
 const PAGE_BYTES = ENTRIES_PER_TABLE * 8;
 
-/** The page_info fields of CHUNK_FRAMES frames, as typed arrays. */
-class Chunk {
+/** The page_info fields of CHUNK_FRAMES frames, as typed arrays (frame mfn at `mfn & CHUNK_MASK`). */
+export class Chunk {
   readonly owner = new Uint16Array(CHUNK_FRAMES);
   readonly count = new Uint32Array(CHUNK_FRAMES);
   readonly flags = new Uint8Array(CHUNK_FRAMES);
@@ -208,6 +209,15 @@ export class FrameTable {
   }
   setLinear(mfn: number, v: number): void {
     this.chunkOf(mfn).linear[mfn & CHUNK_MASK] = v;
+  }
+
+  /**
+   * The hot paths' handle on a frame (one chunk look-up for all its fields): the materialized
+   * chunk holding mfn, whose arrays index by `mfn & CHUNK_MASK`, or undefined while the chunk is
+   * uniform (then use the accessors, whose first write materializes it). Callers checked valid().
+   */
+  chunkAt(mfn: number): Chunk | undefined {
+    return this.chunks[mfn >>> CHUNK_SHIFT];
   }
 
   private chunkOf(mfn: number): Chunk {
@@ -434,6 +444,14 @@ function freeAlike(c: Chunk): boolean {
 function widen<T extends Uint8Array | Uint16Array | Uint32Array>(narrow: T, wider: T): T {
   wider.set(narrow as never);
   return wider;
+}
+
+/** hex16(typeBits(type)) for each type, as Xen prints "exp" (typeBitsHex). */
+const TYPE_BITS_HEX = TYPE_NAMES.map((_, t) => hex16(BigInt(t) << 61n));
+
+/** taf of a bare type as Xen prints it (%016lx): hex16(typeBits(type)), without BigInt work. */
+export function typeBitsHex(type: number): string {
+  return TYPE_BITS_HEX[type]!;
 }
 
 /** taf of a bare type, as Xen prints "exp" in "Bad type (saw … != exp …)". */

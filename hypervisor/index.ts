@@ -49,15 +49,12 @@ export interface HypervisorOptions {
   xenVersion?: XenVersion;
 }
 
-interface Outcome {
-  rc: number;
-  done?: number;
-  results?: number[];
-}
-
 export class Hypervisor {
   private readonly x: XenState;
   private first: number | undefined;
+  /** What the last dispatch() gave besides rc: mmu_update / mmuext_op's done, multicall's results. */
+  private done: number | undefined;
+  private results: number[] | undefined;
 
   constructor(opts: HypervisorOptions = {}) {
     this.x = {
@@ -108,16 +105,24 @@ export class Hypervisor {
 
   /** Runs one hypercall. A refusal is a result (rc < 0, with refusals), never an exception. */
   hypercall(caller: Caller, call: Hypercall): CallResult {
-    const { d, v } = this.resolve(caller);
+    const d = this.domainOf(caller);
+    const v = this.vcpuOf(d, caller);
     const refusals: Refusal[] = [];
-    return withRefusals(this.dispatch(d, v, call, '', refusals), refusals);
+    this.done = undefined;
+    this.results = undefined;
+    const rc = this.dispatch(d, v, call, -1, refusals);
+    return withRefusals(rc, this.done, this.results, refusals);
   }
 
   /** Clears the diagnostics before each entry of a batch (one closure, not one per call). */
   private readonly resetDiag = (): void => this.x.diag.reset();
 
   // One case per hypercall, as Xen's hypercall table: long only because it is one switch.
-  private dispatch(d: Domain, v: Vcpu, call: Hypercall, at: string, refusals: Refusal[]): Outcome {
+  // Returns rc; mmu_update and mmuext_op leave `done` in this.done, multicall its results in
+  // this.results (hypercall() reads them: no outcome object per call).
+  // `entry`: the index of the call in the multicall running it, or -1 (the refusal's `at`, atOf:
+  // built only for a refusal).
+  private dispatch(d: Domain, v: Vcpu, call: Hypercall, entry: number, refusals: Refusal[]): number {
     const x = this.x;
     const diag = x.diag;
     diag.reset();
@@ -128,9 +133,10 @@ export class Hypervisor {
         if (o.rc !== 0) {
           const req = o.failed === undefined ? undefined : call.reqs[o.failed];
           const what = req ? `mmu_update ptr ${hex(req.ptr)} val ${hex(req.val)}` : `mmu_update foreigndom ${hex(fd)}`;
-          refusals.push(buildRefusal(x, where(at, o.failed === undefined ? '' : `reqs[${o.failed}]`), what, o.rc));
+          refusals.push(buildRefusal(x, where(atOf(entry), o.failed === undefined ? '' : `reqs[${o.failed}]`), what, o.rc));
         }
-        return { rc: o.rc, done: o.done };
+        this.done = o.done;
+        return o.rc;
       }
       case 'mmuext_op': {
         const fd = call.foreigndom ?? DOMID_SELF;
@@ -138,9 +144,10 @@ export class Hypervisor {
         if (o.rc !== 0) {
           const op = o.failed === undefined ? undefined : call.ops[o.failed];
           const what = op ? describeOp(op) : `mmuext_op foreigndom ${hex(fd)}`;
-          refusals.push(buildRefusal(x, where(at, o.failed === undefined ? '' : `ops[${o.failed}]`), what, o.rc));
+          refusals.push(buildRefusal(x, where(atOf(entry), o.failed === undefined ? '' : `ops[${o.failed}]`), what, o.rc));
         }
-        return { rc: o.rc, done: o.done };
+        this.done = o.done;
+        return o.rc;
       }
       case 'update_va_mapping':
       case 'update_va_mapping_otherdomain': {
@@ -156,39 +163,44 @@ export class Hypervisor {
           else rc = doUpdateVaMapping(x, d, v, call.va, call.val, call.flags, call.vcpumask, pg);
         }
         if (rc !== 0) {
-          refusals.push(buildRefusal(x, at, `${call.op} va ${hex(call.va)} val ${hex(call.val)}`, rc));
+          refusals.push(buildRefusal(x, atOf(entry), `${call.op} va ${hex(call.va)} val ${hex(call.val)}`, rc));
         }
-        return { rc };
+        return rc;
       }
       case 'set_gdt': {
         const rc = doSetGdt(x, d, v, call.frames.map(frameOf), call.entries);
-        if (rc !== 0) refusals.push(buildRefusal(x, at, `set_gdt frames [${call.frames.map(hex).join(',')}] entries ${call.entries}`, rc));
-        return { rc };
+        if (rc !== 0) refusals.push(buildRefusal(x, atOf(entry), `set_gdt frames [${call.frames.map(hex).join(',')}] entries ${call.entries}`, rc));
+        return rc;
       }
       case 'decrease_reservation':
-        return { rc: decreaseReservation(x, d, call.mfns.map(frameOf)) };
+        return decreaseReservation(x, d, call.mfns.map(frameOf));
       case 'memory_exchange': {
         const o = memoryExchange(x, d, call.mfns.map(frameOf));
         if (o.failed !== undefined) {
-          refusals.push(buildRefusal(x, where(at, `mfns[${o.failed}]`), `memory_exchange mfn ${hex(call.mfns[o.failed]!)}`, o.rc, true));
+          refusals.push(buildRefusal(x, where(atOf(entry), `mfns[${o.failed}]`), `memory_exchange mfn ${hex(call.mfns[o.failed]!)}`, o.rc, true));
         }
-        return { rc: o.rc };
+        return o.rc;
       }
       case 'hypercall': {
         // call_handlers_pv64's default: a number without a handler (hypercall-defs.c).
         const name = typeof call.nr === 'number' ? HYPERCALL_NAMES[call.nr] : undefined;
         // Xen prints nothing here: the reason is the model's own, not a gdprintk text.
         diag.reason = `hypercall ${call.nr}${name ? ` (${name})` : ''} has no handler in a 64-bit PV guest's table`;
-        refusals.push(buildRefusal(x, at, `hypercall ${call.nr}`, ENOSYS));
-        return { rc: ENOSYS };
+        refusals.push(buildRefusal(x, atOf(entry), `hypercall ${call.nr}`, ENOSYS));
+        return ENOSYS;
       }
-      case 'multicall':
-        return doMulticall(
+      case 'multicall': {
+        const o = doMulticall(
           x,
           call.calls,
-          (c, i) => this.dispatch(d, v, c, where(at, `calls[${i}]`), refusals).rc,
-          (i) => refusals.push(buildRefusal(x, where(at, `calls[${i}]`), 'multicall (nested)', EINVAL)),
+          (c, i) => this.dispatch(d, v, c, i, refusals),
+          (i) => refusals.push(buildRefusal(x, where(atOf(entry), `calls[${i}]`), 'multicall (nested)', EINVAL)),
         );
+        // The entries' own `done` is theirs (in their refusals), not the multicall's.
+        this.done = undefined;
+        this.results = o.results;
+        return o.rc;
+      }
     }
   }
 
@@ -198,7 +210,8 @@ export class Hypervisor {
    * when the frame is not the domain's ordinary memory (a live l1–l4/seg_desc type).
    */
   store(caller: Caller, arg: Ulong, slot: number, val: bigint, count = 1, stride = 0n): number {
-    const { d } = this.resolve(caller);
+    const d = this.domainOf(caller);
+    this.vcpuOf(d, caller);
     const mfn = frameOf(arg);
     if (slot < 0 || count < 1 || slot + count > ENTRIES_PER_TABLE) {
       throw new SetupError(`slots ${slot} … ${slot + count - 1} are not within 0 … 511`, 'slot');
@@ -225,7 +238,7 @@ export class Hypervisor {
 
   /** The simulator's look into a vCPU's TLB (not a hypercall): what it caches for va, if anything. */
   tlbProbe(caller: Caller, va: bigint): { mfn: number; writable: boolean } | undefined {
-    const { v } = this.resolve(caller);
+    const v = this.vcpuOf(this.domainOf(caller), caller);
     const p = v.tlb.get(vpnOf(va));
     return p === undefined ? undefined : { mfn: Math.floor(p / 2), writable: (p & 1) === 1 };
   }
@@ -293,24 +306,26 @@ export class Hypervisor {
    * `stale`), a miss walks the current page tables and fills the TLB; a fault is rc -EFAULT.
    */
   access(caller: Caller, va: bigint, write: boolean): AccessResult {
-    const { d, v } = this.resolve(caller);
-    const f = this.x.frames;
+    const d = this.domainOf(caller);
+    const v = this.vcpuOf(d, caller);
     const vpn = vpnOf(va);
-    const walked = translate(f, v.guestTable, va);
+    // The walk as mfn * 2 + writable (walk.ts translate), -1 if va is not mapped; the TLB's entry likewise.
+    const walked = translate(this.x.frames, v.guestTable, va);
     const cached = v.tlb.get(vpn);
     if (cached !== undefined && (!write || cached & 1)) {
       const mfn = Math.floor(cached / 2);
       const writable = (cached & 1) === 1;
-      const stale = !walked || walked.mfn !== mfn || walked.rw !== writable;
-      return { rc: 0, mfn, writable, tlb_hit: true, stale };
+      return { rc: 0, mfn, writable, tlb_hit: true, stale: walked !== cached };
     }
-    if (!walked) return { rc: EFAULT, tlb_hit: false, stale: false };
-    if (write && !walked.rw) {
+    if (walked < 0) return { rc: EFAULT, tlb_hit: false, stale: false };
+    const mfn = Math.floor(walked / 2);
+    const rw = (walked & 1) === 1;
+    if (write && !rw) {
       // A present read-only mapping: Xen may emulate the store (ptwr.ts); the TLB keeps it read-only.
       if (!emulatesRoWrites(d) || !ptwrWrite(this.x, d, v.guestTable, va)) return { rc: EFAULT, tlb_hit: false, stale: false };
     }
-    v.tlb.set(vpn, walked.mfn * 2 + (walked.rw ? 1 : 0));
-    return { rc: 0, mfn: walked.mfn, writable: walked.rw, tlb_hit: false, stale: false };
+    v.tlb.set(vpn, walked);
+    return { rc: 0, mfn, writable: rw, tlb_hit: false, stale: false };
   }
 
   /** Recount every reference from scratch; one line per mismatch or broken invariant. */
@@ -341,16 +356,20 @@ export class Hypervisor {
 
   /** The vCPU's current base pointers (0 = none). */
   baseptrs(caller: Caller): { kernel: number; user: number } {
-    const { v } = this.resolve(caller);
+    const v = this.vcpuOf(this.domainOf(caller), caller);
     return { kernel: v.guestTable, user: v.guestTableUser };
   }
 
-  private resolve(caller: Caller): { d: Domain; v: Vcpu } {
+  /** The caller's domain and vCPU, as two look-ups (no object per call). Throws SetupError. */
+  private domainOf(caller: Caller): Domain {
     const d = this.x.domains.get(caller.dom);
     if (!d) throw new SetupError(`no domain ${caller.dom} (create_domain first)`, 'dom');
+    return d;
+  }
+  private vcpuOf(d: Domain, caller: Caller): Vcpu {
     const v = d.vcpus[caller.vcpu];
     if (!v) throw new SetupError(`domain ${caller.dom} has no vcpu ${caller.vcpu} (it has ${d.vcpus.length})`, 'vcpu');
-    return { d, v };
+    return v;
   }
 }
 
@@ -358,11 +377,14 @@ export class Hypervisor {
  * The call's result: the outcome's keys, in order, then the refusals. Spelled out, not spread:
  * `{ ...out, refusals }` over outcomes of three shapes was the slowest line of a replay.
  */
-function withRefusals(out: Outcome, refusals: Refusal[]): CallResult {
-  if (out.results === undefined) {
-    return out.done === undefined ? { rc: out.rc, refusals } : { rc: out.rc, done: out.done, refusals };
-  }
-  return out.done === undefined ? { rc: out.rc, results: out.results, refusals } : { ...out, refusals };
+function withRefusals(rc: number, done: number | undefined, results: number[] | undefined, refusals: Refusal[]): CallResult {
+  if (results === undefined) return done === undefined ? { rc, refusals } : { rc, done, refusals };
+  return done === undefined ? { rc, results, refusals } : { rc, done, results, refusals };
+}
+
+/** Where in a call the entry run as `entry` of a multicall (or -1: the call itself) is. */
+function atOf(entry: number): string {
+  return entry < 0 ? '' : `calls[${entry}]`;
 }
 
 /** Where in a call: the enclosing path `at` ("calls[1]") joined with `s` ("ops[0]"). */
@@ -372,11 +394,12 @@ function where(at: string, s: string): string {
 
 /** "pin_l1_table mfn 0x1010", "invlpg_multi linear_addr 0x9000 vcpumask [0,1]", … */
 function describeOp(op: MmuextOp): string {
-  const parts = [mmuextName(op.cmd) ?? `cmd ${op.cmd}`];
-  if (op.mfn !== undefined) parts.push(`mfn ${hex(op.mfn)}`);
-  if (op.src_mfn !== undefined) parts.push(`src_mfn ${hex(op.src_mfn)}`);
-  if (op.linear_addr !== undefined) parts.push(`linear_addr ${hex(op.linear_addr)}`);
-  if (op.nr_ents !== undefined) parts.push(`nr_ents ${op.nr_ents}`);
-  if (op.vcpumask !== undefined) parts.push(`vcpumask ${op.vcpumask === null ? 'null' : `[${op.vcpumask.join(',')}]`}`);
-  return parts.join(' ');
+  // Built by concatenation: refused ops are common in long traces, and an array + join per op cost.
+  let s = mmuextName(op.cmd) ?? `cmd ${op.cmd}`;
+  if (op.mfn !== undefined) s += ` mfn ${hex(op.mfn)}`;
+  if (op.src_mfn !== undefined) s += ` src_mfn ${hex(op.src_mfn)}`;
+  if (op.linear_addr !== undefined) s += ` linear_addr ${hex(op.linear_addr)}`;
+  if (op.nr_ents !== undefined) s += ` nr_ents ${op.nr_ents}`;
+  if (op.vcpumask !== undefined) s += ` vcpumask ${op.vcpumask === null ? 'null' : `[${op.vcpumask.join(',')}]`}`;
+  return s;
 }

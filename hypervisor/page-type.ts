@@ -19,16 +19,15 @@ import {
   F_PARTIAL,
   F_PINNED,
   F_VALIDATED,
-  hex08,
   hex16,
   MAX_MACHINE_FRAMES,
   NO_OWNER,
   PGT_l4_page_table,
   PGT_none,
   TYPE_NAMES,
-  typeBits,
+  typeBitsHex,
 } from './frames.ts';
-import { getPageFromL1e, getPageFromLNe, putPageFromL1e, putPageFromLNe } from './entries.ts';
+import { getPageFromL1e, getPageFromLNe, l1DisallowMask, l1eFastPath, putPageFromL1e, putPageFromLNe } from './entries.ts';
 import { EINVAL } from './abi.ts';
 import {
   _PAGE_ACCESSED,
@@ -154,7 +153,7 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
     const silentProbe = cur === type + 1 && type <= 3;
     if (!silentProbe) {
       x.diag.fail(
-        `Bad type (saw ${hex16(f.taf(mfn))} != exp ${hex16(typeBits(type))}) for mfn ${mfn.toString(16)} ` +
+        `Bad type (saw ${f.tafHex(mfn)} != exp ${typeBitsHex(type)}) for mfn ${mfn.toString(16)} ` +
           `(pfn ${pfnOf(x, mfn).toString(16)})`,
         `Bad type (saw ${TYPE_NAMES[cur]} != exp ${TYPE_NAMES[type]}) for mfn ${hex(mfn)}`,
         mfn,
@@ -211,7 +210,7 @@ function validationFailed(x: XenState, mfn: number, type: number, rc: number): n
   const f = x.frames;
   x.diag.fail(
     `Error while validating mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) for type ` +
-      `${hex16(typeBits(type))}: caf=${hex08(f.caf(mfn))} taf=${hex16(f.taf(mfn))}`,
+      `${typeBitsHex(type)}: caf=${f.cafHex(mfn)} taf=${f.tafHex(mfn)}`,
   );
   if (mfn !== x.oldGuestTable) {
     f.partial.delete(mfn);
@@ -399,12 +398,18 @@ function adjustEntry(page: Uint32Array, i: number, level: number, lo: number, hi
  * rest.
  */
 function promoteL1(x: XenState, mfn: number, page: Uint32Array, d: Domain): number {
+  const f = x.frames;
+  const disallow = l1DisallowMask(d);
   for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
     const lo = page[2 * i]!;
     if (!(lo & _PAGE_PRESENT)) continue;
     const hi = page[2 * i + 1]!;
-    const rc = getPageFromL1e(x, lo, hi, d, d, d);
-    if (rc < 0) return promoteFailed(x, mfn, 1, page, i, lo, hi, rc);
+    // get_page_from_l1e's fast path, called here directly: the full call is too big to inline.
+    let rc = 0;
+    if ((pteFlags(lo, hi) & disallow) !== 0 || !l1eFastPath(f, pteMfn(lo, hi), lo, d.id)) {
+      rc = getPageFromL1e(x, lo, hi, d, d, d);
+      if (rc < 0) return promoteFailed(x, mfn, 1, page, i, lo, hi, rc);
+    }
     // rc > 0: l1e_flip_flags (mm.c:1354), an I/O mapping's cache attributes, stored as Xen set them.
     adjustEntry(page, i, 1, lo ^ rc, hi);
   }
@@ -432,12 +437,18 @@ function demote(x: XenState, mfn: number, level: number): void {
 }
 
 function releaseEntries(x: XenState, mfn: number, level: number, page: Uint32Array, end: number): void {
-  // put_page_from_lNe skips a non-present entry itself.
+  // put_page_from_lNe skips a non-present entry itself; skipping it here saves the call.
+  if (level === 1) {
+    for (let i = 0; i < end; i++) {
+      const lo = page[2 * i]!;
+      if (lo & _PAGE_PRESENT) putPageFromL1e(x, lo, page[2 * i + 1]!);
+    }
+    return;
+  }
   for (let i = 0; i < end; i++) {
     const lo = page[2 * i]!;
-    if (level === 4 && !isGuestL4Slot(i)) continue;
-    if (level === 1) putPageFromL1e(x, lo, page[2 * i + 1]!);
-    else putPageFromLNe(x, lo, page[2 * i + 1]!, mfn, level);
+    if (!(lo & _PAGE_PRESENT) || (level === 4 && !isGuestL4Slot(i))) continue;
+    putPageFromLNe(x, lo, page[2 * i + 1]!, mfn, level);
   }
 }
 

@@ -75,6 +75,11 @@ export function toBig(lo: number, hi: number): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
+/** An entry as Xen prints it (%016lx), from its halves: no BigInt. */
+export function hex16Of(lo: number, hi: number): string {
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+}
+
 export function loOf(v: bigint): number {
   return Number(v & 0xffffffffn);
 }
@@ -83,8 +88,18 @@ export function hiOf(v: bigint): number {
   return Number((v >> 32n) & 0xffffffffn);
 }
 
+let lastHexOf: number | bigint = 0;
+let lastHex = '0x0';
+/**
+ * 0x-prefixed lower-case hex. The last answer is kept: a refusal names the same va or mfn in its
+ * reason and in its `what`, and a BigInt's toString was a good part of a refused call's cost.
+ */
 export function hex(v: number | bigint): string {
-  return '0x' + v.toString(16);
+  if (v !== lastHexOf) {
+    lastHexOf = v;
+    lastHex = '0x' + v.toString(16);
+  }
+  return lastHex;
 }
 
 /**

@@ -16,8 +16,8 @@ export function buildRefusal(x: XenState, at: string, what: string, rc: number, 
     what,
     rc,
     reason: diag.reason ?? `-${errnoName(rc)}`,
-    xen: x.debugBuild ? diag.xen.slice() : [],
-    chain: diag.chain.slice().reverse(),
+    xen: x.debugBuild ? diag.takeXen() : [],
+    chain: diag.takeChain().reverse(),
     blockers: mfn === undefined || !x.blockers ? [] : allHolders ? holdersOf(x, mfn) : typeHolders(x, mfn),
   };
   if (mfn !== undefined) refusal.mfn = mfn;

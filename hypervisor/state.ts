@@ -49,9 +49,9 @@ export interface XenState {
 
 export class Diag {
   /** gdprintk texts, in the order Xen would print them. */
-  readonly xen: string[] = [];
+  xen: string[] = [];
   /** Filled while unwinding: innermost table first. */
-  readonly chain: ChainLink[] = [];
+  chain: ChainLink[] = [];
   /** One line for people: the first (innermost) failure. */
   reason: string | undefined;
   /** The frame whose type or reference could not be had. */
@@ -60,12 +60,29 @@ export class Diag {
   stop: string | undefined;
 
   reset(): void {
-    // Only when non-empty: setting an array's length is a runtime call, and this runs per entry.
-    if (this.xen.length > 0) this.xen.length = 0;
-    if (this.chain.length > 0) this.chain.length = 0;
+    // Fresh arrays only when non-empty (this runs per entry): a refusal may have taken the old
+    // ones (take*), and a new empty array costs less than truncating one (a runtime call).
+    if (this.xen.length > 0) this.xen = [];
+    if (this.chain.length > 0) this.chain = [];
     this.reason = undefined;
     this.mfn = undefined;
     this.stop = undefined;
+  }
+
+  /** The messages so far, handed over: later ones go to a new array (a refusal keeps these, uncopied). */
+  takeXen(): string[] {
+    const xen = this.xen;
+    if (xen.length === 0) return [];
+    this.xen = [];
+    return xen;
+  }
+
+  /** The chain so far, handed over like takeXen. */
+  takeChain(): ChainLink[] {
+    const chain = this.chain;
+    if (chain.length === 0) return [];
+    this.chain = [];
+    return chain;
   }
 
   /** A reason where Xen prints nothing (an XSM denial): kept only if nothing came first. */

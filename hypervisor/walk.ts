@@ -32,19 +32,23 @@ export function findL1(f: FrameTable, base: number, va: bigint): number | undefi
   return table;
 }
 
-/** The frame va maps to and whether every level allows writes, or undefined (not mapped). */
-export function translate(f: FrameTable, base: number, va: bigint): { mfn: number; rw: boolean } | undefined {
-  const l1 = findL1(f, base, va);
-  if (l1 === undefined) return undefined;
-  let rw = true;
+/**
+ * The frame va maps to and whether every level allows writes, as mfn * 2 + (writable ? 1 : 0),
+ * or -1 (not mapped: a level not present, or PSE at L2, as findL1 refuses it). One walk, and a
+ * number rather than an object: a replay's guest accesses run through here.
+ */
+export function translate(f: FrameTable, base: number, va: bigint): number {
+  if (base === 0 || !addrOk(va)) return -1;
   const v = va48(va);
+  let rw = 1;
   let table = base;
   for (let level = 4; level >= 1; level--) {
     const slot = slotOf48(v, level);
     const lo = entryLo(f, table, slot);
-    if (!(lo & _PAGE_PRESENT)) return undefined;
-    rw &&= (lo & _PAGE_RW) !== 0;
+    if (!(lo & _PAGE_PRESENT)) return -1;
+    if (level === 2 && lo & _PAGE_PSE) return -1;
+    if (!(lo & _PAGE_RW)) rw = 0;
     table = entryMfn(f, table, slot);
   }
-  return { mfn: table, rw };
+  return table * 2 + rw;
 }
