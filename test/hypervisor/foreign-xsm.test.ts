@@ -1,0 +1,28 @@
+// mmu_update's foreign domains (foreign.ts): get_pg_owner's refusals (mm.c:3084–3110) and the XSM
+// check on the table's owner (xsm_mmu_update, XSM_TARGET, asked per request at mm.c:4076). A domU
+// naming another domain as the table owner (the PFD, foreigndom >> 16, minus one) is -EPERM even
+// when the data owner is itself. Mutation testing found these pinned by no unit test.
+import { describe, expect, it } from 'vitest';
+import { DOMID_SELF, EPERM, ESRCH } from '../../hypervisor/index.ts';
+import { DOM1, DOM2, PAGE_RO, World, ma, pte } from './helpers.ts';
+
+describe('mmu_update: whose table, whose frame', () => {
+  it('a domU cannot write a table of another domain, its own frame or not (XSM_TARGET)', () => {
+    const w = new World({ domains: [DOM1, DOM2] });
+    const own = w.alloc(1);
+    const r = w.mmu(1, [{ ptr: ma(DOM2.base, 0), val: pte(own, PAGE_RO) }], ((2 + 1) << 16) | DOMID_SELF);
+    expect(r.rc).toBe(EPERM);
+    expect(r.refusals[0]!.reason).toBe('d1 may not act on d2 (XSM_TARGET)');
+    expect(w.read(DOM2.base, 0)).toBe(0n);
+  });
+
+  it('naming itself or an unknown domain as the data owner is -ESRCH, with Xen\'s message', () => {
+    const w = new World({ domains: [DOM1, DOM2] });
+    const self = w.mmu(1, [{ ptr: ma(w.alloc(1), 0), val: 0n }], 1);
+    expect(self.rc).toBe(ESRCH);
+    expect(self.refusals[0]!.xen).toEqual(['Cannot specify itself as foreign domain']);
+    const unknown = w.mmu(1, [{ ptr: ma(w.alloc(1), 0), val: 0n }], 9);
+    expect(unknown.rc).toBe(ESRCH);
+    expect(unknown.refusals[0]!.xen).toEqual(['Unknown domain d9']);
+  });
+});
