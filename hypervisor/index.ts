@@ -45,6 +45,8 @@ export interface HypervisorOptions {
   debugBuild?: boolean;
   /** Refusals list their blockers (default); off leaves `blockers` empty and saves the search. */
   blockers?: boolean;
+  /** Refusals are explained (default); off leaves their texts empty (XenState.explain). */
+  explain?: boolean;
   /** The release whose answers to give where 4.17 (the default) and master differ. */
   xenVersion?: XenVersion;
 }
@@ -65,6 +67,7 @@ export class Hypervisor {
       linearPt: opts.linearPt ?? true,
       debugBuild: opts.debugBuild ?? true,
       blockers: opts.blockers ?? true,
+      explain: opts.explain ?? true,
       xenVersion: opts.xenVersion ?? '4.17',
       diag: new Diag(),
       m2p: new Map(),
@@ -73,6 +76,11 @@ export class Hypervisor {
       leaked: new Map(),
       framesExamined: 0,
     };
+  }
+
+  /** Whether refusals from now on are explained (HypervisorOptions.explain). */
+  set explain(on: boolean) {
+    this.x.explain = on;
   }
 
   /** Whether refusals from now on list their blockers (HypervisorOptions.blockers). */
@@ -132,7 +140,7 @@ export class Hypervisor {
         const o = doMmuUpdate(x, d, call.reqs, fd, this.resetDiag);
         if (o.rc !== 0) {
           const req = o.failed === undefined ? undefined : call.reqs[o.failed];
-          const what = req ? `mmu_update ptr ${hex(req.ptr)} val ${hex(req.val)}` : `mmu_update foreigndom ${hex(fd)}`;
+          const what = !x.explain ? '' : req ? `mmu_update ptr ${hex(req.ptr)} val ${hex(req.val)}` : `mmu_update foreigndom ${hex(fd)}`;
           refusals.push(buildRefusal(x, where(atOf(entry), o.failed === undefined ? '' : `reqs[${o.failed}]`), what, o.rc));
         }
         this.done = o.done;
@@ -143,7 +151,7 @@ export class Hypervisor {
         const o = doMmuextOp(x, d, v, call.ops, fd, this.resetDiag);
         if (o.rc !== 0) {
           const op = o.failed === undefined ? undefined : call.ops[o.failed];
-          const what = op ? describeOp(op) : `mmuext_op foreigndom ${hex(fd)}`;
+          const what = !x.explain ? '' : op ? describeOp(op) : `mmuext_op foreigndom ${hex(fd)}`;
           refusals.push(buildRefusal(x, where(atOf(entry), o.failed === undefined ? '' : `ops[${o.failed}]`), what, o.rc));
         }
         this.done = o.done;
@@ -163,7 +171,7 @@ export class Hypervisor {
           else rc = doUpdateVaMapping(x, d, v, call.va, call.val, call.flags, call.vcpumask, pg);
         }
         if (rc !== 0) {
-          refusals.push(buildRefusal(x, atOf(entry), `${call.op} va ${hex(call.va)} val ${hex(call.val)}`, rc));
+          refusals.push(buildRefusal(x, atOf(entry), x.explain ? `${call.op} va ${hex(call.va)} val ${hex(call.val)}` : '', rc));
         }
         return rc;
       }

@@ -8,6 +8,8 @@ import type { Refusal } from './types.ts';
 
 /** `allHolders`: every reference counts as a blocker (not only those of the frame's current type). */
 export function buildRefusal(x: XenState, at: string, what: string, rc: number, allHolders = false): Refusal {
+  // Not explained (XenState.explain): counted only, its texts empty.
+  if (!x.explain) return { at: '', what: '', rc, reason: '', xen: [], chain: [], blockers: [] };
   const diag = x.diag;
   // An MFN argument past the frame table (up to 2^64-1) names no frame: no blockers, no `mfn`.
   const mfn = diag.mfn !== undefined && x.frames.valid(diag.mfn) ? diag.mfn : undefined;

@@ -24,6 +24,12 @@ export interface XenState {
    * live table; a caller that reads no refusal (replay --quiet without a log) turns it off.
    */
   blockers: boolean;
+  /**
+   * Refusals are explained: what, reason, Xen's messages, the chain (and blockers). Off, a refusal
+   * is only counted: its texts are empty and the texts dearest to build are not made at all. A
+   * caller that reads no refusal's words (replay --quiet without a log or a check) turns it off.
+   */
+  explain: boolean;
   readonly diag: Diag;
   /** M2P entries the guest set with MMU_MACHPHYS_UPDATE (the rest read as the builder's layout). */
   readonly m2p: Map<number, bigint>;

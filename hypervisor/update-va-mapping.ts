@@ -32,12 +32,13 @@ export function doUpdateVaMapping(
   }
   const f = x.frames;
   const l1 = findL1(f, v.guestTable, va);
+  // The two commonest refusals of a long trace: their texts (a BigInt in hex) only if read.
   if (l1 === undefined) {
-    x.diag.fail(`no L1 maps va ${hex(va)} under the current base`);
+    if (x.explain) x.diag.fail(`no L1 maps va ${hex(va)} under the current base`);
     return EINVAL;
   }
   if (f.owner(l1) !== d.id || f.type(l1) !== PGT_l1_page_table || !f.liveTable(l1)) {
-    x.diag.fail(`mfn ${hex(l1)} mapping va ${hex(va)} is not a validated L1 of d${d.id}`, undefined, l1);
+    if (x.explain) x.diag.fail(`mfn ${hex(l1)} mapping va ${hex(va)} is not a validated L1 of d${d.id}`, undefined, l1);
     return EINVAL;
   }
   const rc = modL1Entry(x, l1, vaSlot(va, 1), loOf(val), hiOf(val), d, pgOwner, false, d);

@@ -226,7 +226,12 @@ class Replayer {
 
   /** Xen's answer; a SetupError is bad input (thrown on), any other exception stops the replay (undefined). */
   private execute(line: number, rec: TraceRecord, caller: Caller): RecordResult | undefined {
-    if (!this.everyBlocker) this.hv.blockers = rec.expect !== undefined;
+    if (!this.everyBlocker) {
+      this.hv.blockers = rec.expect !== undefined;
+      // Nobody reads a refusal's words but the line of a failed expectation or audit, and the
+      // check of a log.
+      this.hv.explain = rec.expect !== undefined || this.opts.audit === true || this.checkingFlushes;
+    }
     try {
       return execute(this.hv, rec, caller);
     } catch (e) {

@@ -111,3 +111,41 @@ describe('the blockers option', () => {
     expect(bare.audit()).toEqual([]);
   });
 });
+
+describe('the explain option', () => {
+  test('off, refusals are counted with empty texts and nothing else changes: results, state', () => {
+    const full = new Hypervisor();
+    const bare = new Hypervisor({ explain: false });
+    const sf = newStats();
+    const sb = newStats();
+    let refusals = 0;
+    const run = (hv: Hypervisor, r: Record<string, unknown>, s: ReturnType<typeof newStats>): unknown => {
+      try {
+        if (['mmu_update', 'mmuext_op', 'update_va_mapping', 'multicall'].includes(r.op as string)) {
+          const caller = { dom: r.dom === undefined ? (hv.firstDomain() ?? 0) : Number(r.dom), vcpu: r.vcpu === undefined ? 0 : Number(r.vcpu) };
+          return hv.hypercall(caller, toHypercall(r));
+        }
+        return runRecord(hv, r, s);
+      } catch (e) {
+        if ((e as Error).name !== 'SetupError') throw e;
+        return (e as Error).message;
+      }
+    };
+    type Out = { refusals?: { at: string; what: string; rc: number; reason: string }[] } | undefined;
+    for (const r of iterateTrace({ seed: 5, records: 3000, domains: 2 })) {
+      const a = run(full, r, sf) as Out;
+      const b = run(bare, r, sb) as Out;
+      // The same refusals, one for one, with their rc; none of them explained.
+      expect(b?.refusals?.length).toBe(a?.refusals?.length);
+      for (const [i, ref] of (b?.refusals ?? []).entries()) {
+        refusals++;
+        expect(ref).toEqual({ at: '', what: '', rc: a!.refusals![i]!.rc, reason: '', xen: [], chain: [], blockers: [] });
+        expect(a!.refusals![i]!.reason).not.toBe('');
+      }
+      expect({ ...b, refusals: undefined }).toEqual({ ...a, refusals: undefined });
+    }
+    expect(refusals).toBeGreaterThan(200);
+    expect(sb).toEqual(sf);
+    expect(bare.audit()).toEqual([]);
+  });
+});
