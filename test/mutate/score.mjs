@@ -107,3 +107,15 @@ const score = {
 writeFileSync(OUT, JSON.stringify(score, null, 2) + '\n');
 const t = score.total;
 console.log(`${OUT}: ${t.tested} of ${t.mutants} mutants tested; score ${t.score} % (covered ${t.scoreCovered} %); not run: ${notRun.join(', ') || 'none'}`);
+
+// `--markdown`: the per-file table docs/mutation.md shows.
+if (process.argv.includes('--markdown')) {
+  const p = (v) => (v === null ? '–' : `${v} %`);
+  const row = (name, t) =>
+    `| ${name} | ${t.mutants} | ${t.tested} | ${t.killed} | ${t.timeout} | ${t.survived} | ${t.noCoverage} | ${p(t.score)} | ${p(t.scoreCovered)} |`;
+  console.log('| file | mutants | tested | killed | timeout | survived | no coverage | score | covered |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const [f, t] of Object.entries(perFile)) console.log(row(`\`${f.replace('hypervisor/', '')}\``, t));
+  console.log(row('**total**', score.total));
+  if (notRun.length > 0) console.log(`\nNot run: ${notRun.map((f) => `\`${f.replace('hypervisor/', '')}\``).join(', ')}.`);
+}
