@@ -16,6 +16,14 @@ describe('mmu_update: whose table, whose frame', () => {
     expect(w.read(DOM2.base, 0)).toBe(0n);
   });
 
+  it("a domU naming another domain as the data owner is -EPERM, and the refusal names that domain", () => {
+    const w = new World({ domains: [DOM1, DOM2] });
+    const table = w.alloc(1);
+    const r = w.mmu(1, [{ ptr: ma(table, 0), val: pte(DOM2.base, PAGE_RO) }], 2);
+    expect(r.rc).toBe(EPERM);
+    expect(r.refusals[0]!.reason).toBe('d1 may not act on d2 (XSM_TARGET)');
+  });
+
   it('naming itself or an unknown domain as the data owner is -ESRCH, with Xen\'s message', () => {
     const w = new World({ domains: [DOM1, DOM2] });
     const self = w.mmu(1, [{ ptr: ma(w.alloc(1), 0), val: 0n }], 1);
