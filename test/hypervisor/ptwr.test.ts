@@ -5,7 +5,7 @@
 // Mutation testing found these rules pinned only by the CLI's trace tests.
 import { describe, expect, it } from 'vitest';
 import { EFAULT, type DomainSpec } from '../../hypervisor/index.ts';
-import { DOM1, PAGE_RO, World, buildTree, pte } from './helpers.ts';
+import { DOM1, NX, PAGE_RO, PAGE_RW, World, buildTree, pte } from './helpers.ts';
 
 /** Domain 1 with the options given, live in CR3, its L1 mapping read-only at slot 1 the L1 itself,
  * at slot 2 a data frame, at slot 3 the L2. */
@@ -40,6 +40,26 @@ describe('a store through a read-only mapping of an L1 table (pv_ro_page_fault â
       expect(w.frame(t.data[0]!)).toMatchObject({ count: before.count, type_count: before.type_count });
       // A store that is not naturally aligned is not emulated (ro-page-fault.c:97).
       expect(w.access(1, t.va(1) + 4n, true).rc).toBe(EFAULT);
+    });
+
+    it(`${what}, the store lands on its own entry, and an L1 no table uses is not emulated`, () => {
+      const w = new World({ domains: [{ ...DOM1, ...opts }] });
+      const [data, dead] = w.allocN(2);
+      const t = buildTree(w, { maps: [{ slot: 0 }] });
+      w.put(t.l1, 6, pte(t.l1, PAGE_RO)); // the L1 itself at slot 6
+      w.put(t.l1, 5, pte(data!, PAGE_RW | NX)); // NX: a high word that is not 0
+      expect(w.pin(1, dead!)).toBe(0);
+      expect(w.unpin(dead!)).toBe(0); // type l1, no type reference, not validated
+      w.put(t.l1, 7, pte(dead!, PAGE_RO));
+      expect(w.pin(4, t.l4)).toBe(0);
+      expect(w.newBase(t.l4)).toBe(0);
+      const entries = () => Array.from({ length: 8 }, (_, i) => w.read(t.l1, i));
+      const before = entries();
+      expect(w.access(1, t.va(6) + 5n * 8n, true).rc).toBe(0); // L1 entry 5, written as read
+      expect(entries()).toEqual(before);
+      expect(w.frame(data!)).toMatchObject({ type: 'writable', type_count: 1, count: 2 });
+      expect(w.hv.audit()).toEqual([]);
+      expect(w.access(1, t.va(7) + 5n * 8n, true).rc).toBe(EFAULT);
     });
 
     it(`${what}, a data frame or an L2 is no L1: the fault stands (ro-page-fault.c:295)`, () => {
