@@ -24,6 +24,16 @@ describe('mmu_update: whose table, whose frame', () => {
     expect(r.refusals[0]!.reason).toBe('d1 may not act on d2 (XSM_TARGET)');
   });
 
+  it('an unknown table owner (PFD) is -ESRCH before any request; a PFD on MMU_MACHPHYS_UPDATE is -EPERM', () => {
+    const w = new World({ domains: [DOM1, DOM2] });
+    const own = w.alloc(1);
+    expect(w.mmu(1, [{ ptr: ma(own, 0), val: 0n }], ((9 + 1) << 16) | DOMID_SELF)).toMatchObject({ rc: ESRCH, done: 0 });
+    // mm.c:4188: the M2P is the caller's own business, never another table owner's
+    const r = w.mmu(1, [{ ptr: ma(own, 0) | 1n, val: 0x55n }], ((2 + 1) << 16) | DOMID_SELF);
+    expect(r).toMatchObject({ rc: EPERM, done: 0 });
+    expect(w.mmu(1, [{ ptr: ma(own, 0) | 1n, val: 0x55n }]).rc).toBe(0);
+  });
+
   it('naming itself or an unknown domain as the data owner is -ESRCH, with Xen\'s message', () => {
     const w = new World({ domains: [DOM1, DOM2] });
     const self = w.mmu(1, [{ ptr: ma(w.alloc(1), 0), val: 0n }], 1);
