@@ -32,6 +32,10 @@ describe('mmu_update: whose table, whose frame', () => {
     const r = w.mmu(1, [{ ptr: ma(own, 0) | 1n, val: 0x55n }], ((2 + 1) << 16) | DOMID_SELF);
     expect(r).toMatchObject({ rc: EPERM, done: 0 });
     expect(w.mmu(1, [{ ptr: ma(own, 0) | 1n, val: 0x55n }]).rc).toBe(0);
+    // and another domain's frame in the M2P is XSM's -EPERM, naming the data owner
+    const foreign = w.mmu(1, [{ ptr: ma(DOM2.base, 0) | 1n, val: 0x55n }], 2);
+    expect(foreign.rc).toBe(EPERM);
+    expect(foreign.refusals[0]!.reason).toBe('d1 may not act on d2 (XSM_TARGET)');
   });
 
   it('naming itself or an unknown domain as the data owner is -ESRCH, with Xen\'s message', () => {
