@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [-- --quick] [-- --only replay,validation,scale,growth,lab,startup,export,memory]`
+// `npm run bench [-- --json] [-- --quick] [-- --only replay,validation,scale,growth,lab,startup,export,memory,mutation]`
 // [-- --memory-records 1000000,5000000] (the two sizes of the memory section; --quick: 100k and 500k)
 // (for machines: `npm run --silent bench -- --json`, so that npm's banner stays off stdout)
 //
@@ -13,12 +13,13 @@ import { exportSpeed } from './export.ts';
 import { lab } from './lab.ts';
 import { replayGrowth, replayThroughput } from './replay.ts';
 import { memory } from './memory.ts';
+import { mutationScore } from './mutation.ts';
 import { machine, markdown, textTable, type Figure } from './report.ts';
 import { scale } from './scale.ts';
 import { startup } from './startup.ts';
 import { scratchDir } from './util.ts';
 
-const SECTIONS = ['replay', 'validation', 'scale', 'growth', 'lab', 'startup', 'export', 'memory'] as const;
+const SECTIONS = ['replay', 'validation', 'scale', 'growth', 'lab', 'startup', 'export', 'memory', 'mutation'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -89,6 +90,8 @@ if (want('memory')) {
   }
   figures.push(...memory(dir, sizes as [number, number], progress));
 }
+// ---- mutation (issue 15; mutation.ts): hypervisor/'s score, read from test/mutate/score.json -----
+if (want('mutation')) figures.push(...mutationScore());
 
 const m = machine();
 const date = started.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';

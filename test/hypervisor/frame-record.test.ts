@@ -181,4 +181,21 @@ describe('§6 get_page fails on a free frame or the wrong owner; put_page at cou
     expect(w.unpin(l1)).toBe(0);
     expect(w.frame(l1).tlbflush_timestamp).toBe(now);
   });
+
+  test('§1.5/§1.7: only the last writable type reference stamps the frame, not one of several (_put_final_page_type)', () => {
+    const w = new World();
+    const [l1, e] = w.allocN(2);
+    w.put(l1!, 1, pte(e!, PAGE_RW));
+    w.put(l1!, 2, pte(e!, PAGE_RW));
+    expect(w.pin(1, l1!)).toBe(0);
+    expect(w.frame(e!)).toMatchObject({ type: 'writable', type_count: 2 });
+    const stamp = w.frame(e!).tlbflush_timestamp;
+    expect(w.ext(1, [{ cmd: 6 }]).rc).toBe(0); // tlb_flush_local ticks the clock
+    expect(w.clock).toBeGreaterThan(stamp);
+    expect(w.update(1, l1!, 2, 0n)).toBe(0); // one of two writable mappings goes
+    expect(w.frame(e!)).toMatchObject({ type_count: 1, tlbflush_timestamp: stamp });
+    const now = w.clock;
+    expect(w.update(1, l1!, 1, 0n)).toBe(0); // the last one: the type count reaches 0
+    expect(w.frame(e!)).toMatchObject({ type_count: 0, tlbflush_timestamp: now });
+  });
 });

@@ -4,6 +4,7 @@
 // would cost minutes with them (measured: ~4 min a mutant on 2 cores), and a rule that only they
 // pin down deserves a unit test of its own.
 import { defineConfig } from 'vitest/config';
+import CheapFirst from './sequencer.ts';
 
 export default defineConfig({
   test: {
@@ -12,6 +13,8 @@ export default defineConfig({
     include: ['test/hypervisor/**/*.test.ts'],
     exclude: ['test/hypervisor/trace-fuzz.test.ts'],
     pool: 'forks',
+    sequence: { sequencer: CheapFirst },
+    isolate: false,
     testTimeout: 60_000,
   },
 });
