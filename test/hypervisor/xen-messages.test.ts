@@ -88,6 +88,23 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
     expect(r.refusals[0]!.reason).toBe(`mfn ${'0x' + x.toString(16)} is not d0's: owner d1 (destroyed)`);
   });
 
+  test("a destroyed domain's frame with an M2P entry of its own keeps that entry; another domain's entries outlive the destruction", () => {
+    const w = new World({ domains: [DOM1, DOM2, DOM0] });
+    const l1 = w.alloc(0);
+    expect(w.pin(1, l1, 0)).toBe(0);
+    const x = DOM1.base + 100;
+    const y = DOM2.base + 7;
+    expect(w.mmu(1, [{ ptr: ma(x, 0) | 1n, val: 0x777n }]).rc).toBe(0);
+    expect(w.mmu(2, [{ ptr: ma(y, 0) | 1n, val: 0x555n }]).rc).toBe(0);
+    expect(w.mmu(0, [{ ptr: ma(l1, 0), val: pte(x, PAGE_RO) }], DOM1.domid).rc).toBe(0);
+    w.destroy(1);
+    // dom0's own L1 (a kernel mapping: Xen adds _PAGE_GLOBAL, 0x100) refuses both frames, naming each pfn
+    const line = (mfn: number, pfn: string) =>
+      `Error getting mfn ${mfn.toString(16)} (pfn ${pfn}) from L1 entry ${(pte(mfn, PAGE_RO) | 0x100n).toString(16).padStart(16, '0')} for l1e_owner d0, pg_owner d0`;
+    expect(xenLines(w.mmu(0, [{ ptr: ma(l1, 1), val: pte(x, PAGE_RO) }]))).toContain(line(x, '777'));
+    expect(xenLines(w.mmu(0, [{ ptr: ma(l1, 2), val: pte(y, PAGE_RO) }]))).toContain(line(y, '555'));
+  });
+
   test('a domain destroyed whole resets the M2P entries MMU_MACHPHYS_UPDATE set: its frames, handed out again, have the new pfns', () => {
     const w = new World();
     const x = DOM2.base + 5;
@@ -98,6 +115,19 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
     w.put(l1, 0, pte(x, PAGE_RO));
     expect(xenLines(w.pinR(1, l1))).toContain(
       `Error getting mfn ${x.toString(16)} (pfn 5) from L1 entry ${pte(x, PAGE_RO).toString(16).padStart(16, '0')} for l1e_owner d1, pg_owner d1`,
+    );
+  });
+
+  test('a table frame freed by the destruction takes no M2P entry with it: handed out at another base, it has the new pfn', () => {
+    const w = new World();
+    const y = DOM2.base + 7;
+    expect(w.pin(1, y, 2)).toBe(0); // a used frame: freed by relinquish_memory's passes, not in a run
+    w.destroy(2);
+    w.createDomain({ domid: 5, vcpus: 1, base: DOM2.base + 1, count: DOM2.count - 1 });
+    const l1 = w.alloc();
+    w.put(l1, 0, pte(y, PAGE_RO));
+    expect(xenLines(w.pinR(1, l1))).toContain(
+      `Error getting mfn ${y.toString(16)} (pfn 6) from L1 entry ${pte(y, PAGE_RO).toString(16).padStart(16, '0')} for l1e_owner d1, pg_owner d1`,
     );
   });
 
