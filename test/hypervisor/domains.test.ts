@@ -2,7 +2,7 @@
 // several domains side by side, and the reallocation flush (§1.7 (b)).
 import { describe, expect, test } from 'vitest';
 import { EBUSY, EFAULT, MMUEXT, UVMF } from '../../hypervisor/index.ts';
-import { DOM0, DOM1, DOM2, PAGE_RO, PAGE_RW, TABLE, World, buildTree, ma, pte } from './helpers.ts';
+import { DOM0, DOM1, DOM2, PAGE_RO, PAGE_RW, TABLE, World, buildTree, dom0MapsDom1Frame, ma, pte } from './helpers.ts';
 
 const V0 = { dom: 1, vcpu: 0 };
 const V1 = { dom: 1, vcpu: 1 };
@@ -158,10 +158,7 @@ describe('§1.8.6: a stale TLB entry never reaches another domain\'s reuse of th
 
   test('§4.5: a frame of a dead domain still mapped by a privileged domain is freed when that mapping goes', () => {
     const w = new World({ domains: [DOM1, DOM2, DOM0] });
-    const l1 = w.alloc(0);
-    expect(w.pin(1, l1, 0)).toBe(0);
-    const x = DOM1.base + 100;
-    expect(w.mmu(0, [{ ptr: ma(l1, 0), val: pte(x, PAGE_RO) }], DOM1.domid).rc).toBe(0);
+    const { l1, x } = dom0MapsDom1Frame(w);
     w.destroy(1);
     expect(w.frame(x)).toMatchObject({ count: 1, allocated: false });
     // mapping it again is refused (its owner is gone): an outcome, not a crash

@@ -311,3 +311,15 @@ export function expectIdle(w: World, mfn: number, count = 1): void {
     count,
   });
 }
+
+/**
+ * dom0 maps DOM1's frame `pfn` read-only through a pinned L1 of its own (foreigndom d1, which its
+ * privilege allows): a frame another domain holds. The World needs DOM0 and DOM1.
+ */
+export function dom0MapsDom1Frame(w: World, pfn = 100): { l1: number; x: number } {
+  const l1 = w.alloc(0);
+  expect(w.pin(1, l1, 0)).toBe(0);
+  const x = DOM1.base + pfn;
+  expect(w.mmu(0, [{ ptr: ma(l1, 0), val: pte(x, PAGE_RO) }], DOM1.domid).rc).toBe(0);
+  return { l1, x };
+}

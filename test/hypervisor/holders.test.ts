@@ -76,6 +76,20 @@ describe('typeHolders', () => {
   });
 });
 
+/** One trace record against hv: a hypercall directly, for its refusals (runRecord keeps only rc and done). */
+function run(hv: Hypervisor, r: Record<string, unknown>, s: ReturnType<typeof newStats>): unknown {
+  try {
+    if (['mmu_update', 'mmuext_op', 'update_va_mapping', 'multicall'].includes(r.op as string)) {
+      const caller = { dom: r.dom === undefined ? (hv.firstDomain() ?? 0) : Number(r.dom), vcpu: r.vcpu === undefined ? 0 : Number(r.vcpu) };
+      return hv.hypercall(caller, toHypercall(r));
+    }
+    return runRecord(hv, r, s);
+  } catch (e) {
+    if ((e as Error).name !== 'SetupError') throw e;
+    return (e as Error).message;
+  }
+}
+
 describe('the blockers option', () => {
   test('off, refusals list no blockers and nothing else changes: results, reasons, state', () => {
     const full = new Hypervisor();
@@ -83,19 +97,6 @@ describe('the blockers option', () => {
     const sf = newStats();
     const sb = newStats();
     let withBlockers = 0;
-    const run = (hv: Hypervisor, r: Record<string, unknown>, s: ReturnType<typeof newStats>): unknown => {
-      try {
-        // Hypercalls directly, for their refusals (runRecord keeps only rc and done).
-        if (['mmu_update', 'mmuext_op', 'update_va_mapping', 'multicall'].includes(r.op as string)) {
-          const caller = { dom: r.dom === undefined ? (hv.firstDomain() ?? 0) : Number(r.dom), vcpu: r.vcpu === undefined ? 0 : Number(r.vcpu) };
-          return hv.hypercall(caller, toHypercall(r));
-        }
-        return runRecord(hv, r, s);
-      } catch (e) {
-        if ((e as Error).name !== 'SetupError') throw e;
-        return (e as Error).message;
-      }
-    };
     for (const r of iterateTrace({ seed: 5, records: 3000, domains: 2 })) {
       const a = run(full, r, sf) as { refusals?: { blockers: unknown[] }[] } | undefined;
       const b = run(bare, r, sb) as { refusals?: { blockers: unknown[] }[] } | undefined;
@@ -119,18 +120,6 @@ describe('the explain option', () => {
     const sf = newStats();
     const sb = newStats();
     let refusals = 0;
-    const run = (hv: Hypervisor, r: Record<string, unknown>, s: ReturnType<typeof newStats>): unknown => {
-      try {
-        if (['mmu_update', 'mmuext_op', 'update_va_mapping', 'multicall'].includes(r.op as string)) {
-          const caller = { dom: r.dom === undefined ? (hv.firstDomain() ?? 0) : Number(r.dom), vcpu: r.vcpu === undefined ? 0 : Number(r.vcpu) };
-          return hv.hypercall(caller, toHypercall(r));
-        }
-        return runRecord(hv, r, s);
-      } catch (e) {
-        if ((e as Error).name !== 'SetupError') throw e;
-        return (e as Error).message;
-      }
-    };
     type Out = { refusals?: { at: string; what: string; rc: number; reason: string }[] } | undefined;
     for (const r of iterateTrace({ seed: 5, records: 3000, domains: 2 })) {
       const a = run(full, r, sf) as Out;

@@ -3,7 +3,7 @@
 // entry the domain builder set from the domain's memory, or one MMU_MACHPHYS_UPDATE set).
 import { describe, expect, test } from 'vitest';
 import { EBUSY, EINVAL } from '../../hypervisor/index.ts';
-import { DOM0, DOM1, DOM2, FREE_MFN, PAGE_RO, PAGE_RW, PCD, PSE, TABLE, World, ma, pte } from './helpers.ts';
+import { DOM0, DOM1, DOM2, FREE_MFN, PAGE_RO, PAGE_RW, PCD, PSE, TABLE, World, dom0MapsDom1Frame, ma, pte } from './helpers.ts';
 
 const xenLines = (r: { refusals: { xen: string[] }[] }): string[] => r.refusals.flatMap((f) => f.xen);
 
@@ -73,10 +73,7 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
 
   test("a destroyed domain's frame still mapped elsewhere keeps its pfn: only freeing resets the M2P entry", () => {
     const w = new World({ domains: [DOM1, DOM2, DOM0] });
-    const l1 = w.alloc(0);
-    expect(w.pin(1, l1, 0)).toBe(0);
-    const x = DOM1.base + 100;
-    expect(w.mmu(0, [{ ptr: ma(l1, 0), val: pte(x, PAGE_RO) }], DOM1.domid).rc).toBe(0);
+    const { l1, x } = dom0MapsDom1Frame(w);
     w.destroy(1);
     const r = w.mmu(0, [{ ptr: ma(l1, 1), val: pte(x, PAGE_RO) }]);
     expect(r.rc).toBe(EBUSY);
@@ -90,13 +87,10 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
 
   test("a destroyed domain's frame with an M2P entry of its own keeps that entry; another domain's entries outlive the destruction", () => {
     const w = new World({ domains: [DOM1, DOM2, DOM0] });
-    const l1 = w.alloc(0);
-    expect(w.pin(1, l1, 0)).toBe(0);
-    const x = DOM1.base + 100;
+    const { l1, x } = dom0MapsDom1Frame(w);
     const y = DOM2.base + 7;
     expect(w.mmu(1, [{ ptr: ma(x, 0) | 1n, val: 0x777n }]).rc).toBe(0);
     expect(w.mmu(2, [{ ptr: ma(y, 0) | 1n, val: 0x555n }]).rc).toBe(0);
-    expect(w.mmu(0, [{ ptr: ma(l1, 0), val: pte(x, PAGE_RO) }], DOM1.domid).rc).toBe(0);
     w.destroy(1);
     // dom0's own L1 (a kernel mapping: Xen adds _PAGE_GLOBAL, 0x100) refuses both frames, naming each pfn
     const line = (mfn: number, pfn: string) =>
