@@ -32,6 +32,7 @@ import { EINVAL } from './abi.ts';
 import {
   _PAGE_ACCESSED,
   _PAGE_DIRTY,
+  _PAGE_GLOBAL,
   _PAGE_NX,
   _PAGE_PRESENT,
   _PAGE_RW,
@@ -411,10 +412,15 @@ function promoteL1(x: XenState, mfn: number, page: Uint32Array, d: Domain): numb
       if (rc < 0) return promoteFailed(x, mfn, 1, page, i, lo, hi, rc);
     }
     // rc > 0: l1e_flip_flags (mm.c:1354), an I/O mapping's cache attributes, stored as Xen set them.
-    adjustEntry(page, i, 1, lo ^ rc, hi);
+    // An entry with USER and GLOBAL gets nothing from adjust_guest_l1e (with GUEST_KERNEL, nothing;
+    // without, GLOBAL|USER, which it has): most entries, once a table was validated before. The
+    // call per entry cost a fifth of a pin.
+    if (rc !== 0 || (lo & USER_GLOBAL) !== USER_GLOBAL) adjustEntry(page, i, 1, lo ^ rc, hi);
   }
   return 0;
 }
+
+const USER_GLOBAL = _PAGE_USER | _PAGE_GLOBAL;
 
 /** promote_l{2,3,4}_table's loop from nr_validated_ptes (L4: guest slots only). */
 function promoteLN(x: XenState, mfn: number, level: number, page: Uint32Array, d: Domain, start: number): number {

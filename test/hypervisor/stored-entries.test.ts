@@ -34,6 +34,8 @@ describe('adjust_guest_l1e (pv/mm.h:89): GLOBAL only where GUEST_KERNEL is clear
     ['kernel (no USER)', P | RW | A | D, P | RW | A | D | US | GUEST_KERNEL],
     ['user (USER)', P | RW | US | A | D, P | RW | US | A | D | G],
     ['USER|GUEST_KERNEL as the guest wrote it', P | RW | US | A | D | GUEST_KERNEL, P | RW | US | A | D | GUEST_KERNEL],
+    ['USER|GLOBAL as the guest wrote it', P | RW | US | A | D | G, P | RW | US | A | D | G],
+    ['USER|GLOBAL|GUEST_KERNEL as the guest wrote it', P | US | G | GUEST_KERNEL, P | US | G | GUEST_KERNEL],
   ];
 
   for (const [what, written, stored] of cases) {
