@@ -21,36 +21,53 @@ function giveUp(): never {
 }
 
 /**
- * Names looked up by their bytes, without making a string: a hash of the bytes picks a candidate,
- * whose bytes are then compared. Index of the name, or -1.
+ * Names matched in place, without making a string: the first two bytes of a string pick a chain
+ * of candidates, each compared with the bytes up to and with the closing quote (so a longer
+ * string, an escape or a byte that is not ASCII never matches). Index of the name, or -1.
  */
 class Names {
-  private readonly bytes: Uint8Array[];
-  private readonly byHash = new Map<number, number>();
   readonly names: readonly string[];
+  /** Every name's bytes and closing quote, end to end: name i is flat[at[i], at[i + 1]). */
+  private readonly flat: Uint8Array;
+  private readonly at: Int32Array;
+  /** By bucket of the first two bytes: the first candidate + 1 (0: none); then next[i] + 1. */
+  private readonly heads = new Int16Array(256);
+  private readonly next: Int16Array;
   constructor(names: readonly string[]) {
     this.names = names;
-    this.bytes = names.map((n) => Buffer.from(n, 'latin1'));
-    // A colliding name is left out: it is never found, so its lines take the slow path.
-    names.forEach((_, i) => {
-      const b = this.bytes[i]!;
-      const h = Names.hash(b, 0, b.length);
-      if (!this.byHash.has(h)) this.byHash.set(h, i);
+    const bytes = names.map((n) => Buffer.from(`${n}"`, 'latin1'));
+    this.flat = Buffer.concat(bytes);
+    this.at = new Int32Array(names.length + 1);
+    this.next = new Int16Array(names.length);
+    bytes.forEach((b, i) => {
+      this.at[i + 1] = this.at[i]! + b.length;
+      const h = bucket(b[0]!, b[1]!);
+      this.next[i] = this.heads[h]! - 1;
+      this.heads[h] = i + 1;
     });
   }
-  static hash(b: Uint8Array, s: number, e: number): number {
-    let h = 5381;
-    for (let i = s; i < e; i++) h = ((h * 33) ^ b[i]!) | 0;
-    return h;
+  /** The name whose bytes and closing quote start at b[s] (no further than end), or -1. */
+  match(b: Uint8Array, s: number, end: number): number {
+    const { flat, at, next } = this;
+    if (s + 2 > end) return -1;
+    for (let i = this.heads[bucket(b[s]!, b[s + 1]!)]! - 1; i >= 0; i = next[i]!) {
+      const a = at[i]!;
+      const n = at[i + 1]! - a;
+      if (s + n > end) continue;
+      let k = 0;
+      while (k < n && flat[a + k] === b[s + k]) k++;
+      if (k === n) return i;
+    }
+    return -1;
   }
-  find(b: Uint8Array, s: number, e: number): number {
-    const i = this.byHash.get(Names.hash(b, s, e));
-    if (i === undefined) return -1;
-    const k = this.bytes[i]!;
-    if (k.length !== e - s) return -1;
-    for (let j = 0; j < k.length; j++) if (k[j] !== b[s + j]) return -1;
-    return i;
+  /** The bytes of name i with its closing quote. */
+  size(i: number): number {
+    return this.at[i + 1]! - this.at[i]!;
   }
+}
+
+function bucket(b0: number, b1: number): number {
+  return (b0 * 7 + b1) & 255;
 }
 
 // Keys, as bits of a `seen` mask.
@@ -110,9 +127,8 @@ const OP_KEYS = [
   bit('op', 'mfns'),
 ];
 const OP_NEEDS = [bit('mfn', 'slot', 'val'), bit('mfn'), bit('mfn', 'slot'), bit('va', 'write'), bit('reqs'), bit('ops'), bit('va', 'val', 'flags'), bit('calls'), bit('mfns'), bit('mfns')];
-/** The ops a multicall entry may be here (a nested multicall, and the rest, take the slow path). */
-const ENTRY_OPS = ['mmu_update', 'mmuext_op', 'update_va_mapping', 'decrease_reservation', 'memory_exchange'].reduce((m, o) => m | (1 << OPS.names.indexOf(o)), 0);
-const ARRAY_KEYS = bit('reqs', 'ops', 'calls', 'mfns');
+/** The ops a multicall entry may be here (the rest take the slow path). */
+const ENTRY_OPS = ['mmu_update', 'mmuext_op', 'update_va_mapping', 'multicall', 'decrease_reservation', 'memory_exchange'].reduce((m, o) => m | (1 << OPS.names.indexOf(o)), 0);
 
 const CMDS = new Names(Object.keys(MMUEXT));
 const CMD_NUMBERS: readonly number[] = Object.values(MMUEXT);
@@ -150,6 +166,19 @@ const NULL = 6;
 
 const TWO_32 = 2 ** 32;
 const TWO_21 = 2 ** 21;
+/** Multicalls nested deeper than this take the slow path (which also judges the nesting limit). */
+const MAX_CALL_DEPTH = 8;
+
+// The ops by index in OPS (build's switch compares with literals).
+const O_STORE = 0;
+const O_FRAME = 1;
+const O_READ = 2;
+const O_ACCESS = 3;
+const O_MMU_UPDATE = 4;
+const O_MMUEXT_OP = 5;
+const O_UPDATE_VA_MAPPING = 6;
+const O_DECREASE_RESERVATION = 8;
+const O_MEMORY_EXCHANGE = 9;
 
 /** One object's fields as scanned (a record, or a multicall entry): reused, `seen` says which hold a value. */
 class Fields {
@@ -180,26 +209,29 @@ class Scanner {
   p = 0;
   end = 0;
   // The last scalar: its kind; INT/HEX: its value (num when ≤ 13 hex digits, else hi·2^32 + lo);
-  // STR: its bytes [s, e).
+  // STR: p is still at its opening quote.
   kind = 0;
   num = 0;
   digits = 0;
   hi = 0;
   lo = 0;
-  s = 0;
-  e = 0;
+  /** The bigint of hi·2^32 for the last hi seen above 2^21 (addresses share their high half). */
+  private hiKey = -1;
+  private hiBig = 0n;
   private readonly top = new Fields();
-  private readonly entry = new Fields();
+  /** The multicall entries' fields, one per nesting level. */
+  private readonly entries: Fields[] = [];
+  private depth = 0;
 
   record(b: Uint8Array, start: number, end: number): TraceRecord {
     this.b = b;
     this.p = start;
     this.end = end;
+    this.depth = 0;
     const f = this.top;
     this.fields(f, false);
-    if (this.p !== end) giveUp();
     if (f.op < 0) giveUp();
-    const r = build(f, false) as TraceRecord & { dom?: number; vcpu?: number };
+    const r = build(f) as TraceRecord & { dom?: number; vcpu?: number };
     if (f.seen & B_DOM) r.dom = f.dom;
     if (f.seen & B_VCPU) r.vcpu = f.vcpu;
     return r;
@@ -210,34 +242,37 @@ class Scanner {
     this.p++;
   }
 
+  /** `,` (true: more follows) or the closing byte `close` (false); anything else gives up. */
+  private more(close: number): boolean {
+    if (this.p >= this.end) giveUp();
+    const c = this.b[this.p++];
+    if (c === 44) return true;
+    if (c !== close) giveUp();
+    return false;
+  }
+
   /** A JSON object of known keys into `f` (`entry`: a multicall entry, without dom/vcpu). */
   fields(f: Fields, entry: boolean): void {
     f.seen = 0;
     f.op = -1;
     this.byte(123); // {
-    for (;;) {
-      this.string();
-      const k = KEYS.find(this.b, this.s, this.e);
-      if (k < 0 || f.seen & (1 << k)) giveUp(); // unknown or repeated key
+    do {
+      const k = this.name(KEYS);
+      if (f.seen & (1 << k)) giveUp(); // repeated key (an unknown one gave up in name)
       f.seen |= 1 << k;
       this.byte(58); // :
       this.value(f, k, entry);
-      const c = this.b[this.p++];
-      if (c === 125) break; // }
-      if (c !== 44 || this.p >= this.end) giveUp(); // ,
-    }
+    } while (this.more(125));
     if (f.op >= 0 && f.seen & ~(OP_KEYS[f.op]! | (entry ? 0 : CALLER))) giveUp();
   }
 
   /** Key k's value, checked as read.ts checks it. One case per key: its length is the switch's. */
   private value(f: Fields, k: number, entry: boolean): void {
     switch (k) {
-      case K_OP: {
-        this.string();
-        f.op = OPS.find(this.b, this.s, this.e);
-        if (f.op < 0 || (entry && !(ENTRY_OPS & (1 << f.op)))) giveUp();
+      case K_OP:
+        f.op = this.name(OPS);
+        if (entry && !(ENTRY_OPS & (1 << f.op))) giveUp();
         return;
-      }
       case K_DOM:
         if (entry) giveUp();
         f.dom = this.uint(0x7ff0, true);
@@ -267,15 +302,7 @@ class Scanner {
         f.foreigndom = this.uint32();
         return;
       case K_FLAGS:
-        this.scalar();
-        if (this.kind === STR) {
-          f.flagsCode = FLAGS.find(this.b, this.s, this.e);
-          if (f.flagsCode < 0) giveUp();
-          f.flagsCode = FLAG_CODES[f.flagsCode]!;
-        } else {
-          f.flagsCode = -1;
-          f.flags = this.asUlong();
-        }
+        this.flags(f);
         return;
       case K_VCPUMASK:
         f.vcpumask = this.mask();
@@ -288,33 +315,79 @@ class Scanner {
       case K_STRIDE:
         f.stride = this.u64();
         return;
+      case K_REQS:
+        f.reqs = this.reqs();
+        return;
+      case K_OPS:
+        f.ops = this.mmuextOps();
+        return;
+      case K_CALLS:
+        f.calls = this.calls();
+        return;
+      case K_MFNS:
+        f.mfns = this.mfns();
+        return;
       default:
-        if (!(ARRAY_KEYS & (1 << k))) giveUp();
-        this.arrayValue(f, k, entry);
+        giveUp();
     }
   }
 
-  /** The array-valued keys: reqs, ops, calls, mfns. */
-  private arrayValue(f: Fields, k: number, entry: boolean): void {
-    this.byte(91); // [
-    const out: unknown[] = [];
-    if (this.b[this.p] === 93) this.p++;
-    else {
-      for (;;) {
-        if (k === K_REQS) out.push(this.req());
-        else if (k === K_OPS) out.push(this.mmuextOp());
-        else if (k === K_CALLS && !entry) out.push(this.call());
-        else if (k === K_MFNS) out.push(this.ulong());
-        else giveUp();
-        const c = this.b[this.p++];
-        if (c === 93) break;
-        if (c !== 44) giveUp();
-      }
+  /** UVMF flags: a usual spelling (its code), or a number. */
+  private flags(f: Fields): void {
+    this.scalar();
+    if (this.kind === STR) {
+      f.flagsCode = FLAG_CODES[this.name(FLAGS)]!;
+    } else {
+      f.flagsCode = -1;
+      f.flags = this.asUlong();
     }
-    if (k === K_REQS) f.reqs = out as Fields['reqs'];
-    else if (k === K_OPS) f.ops = out as MmuextOp[];
-    else if (k === K_CALLS) f.calls = out as Hypercall[];
-    else f.mfns = out as Ulong[];
+  }
+
+  /** `[` and whether the array is empty (then its `]` is read too). */
+  private empty(): boolean {
+    this.byte(91); // [
+    if (this.b[this.p] !== 93) return false;
+    this.p++;
+    return true;
+  }
+
+  // The arrays. A one-element array (most of them) is made at its size; longer ones grow.
+
+  private reqs(): { ptr: bigint; val: bigint }[] {
+    if (this.empty()) return [];
+    const first = this.req();
+    if (!this.more(93)) return [first];
+    const out = [first];
+    do out.push(this.req());
+    while (this.more(93));
+    return out;
+  }
+
+  private mmuextOps(): MmuextOp[] {
+    if (this.empty()) return [];
+    const first = this.mmuextOp();
+    if (!this.more(93)) return [first];
+    const out = [first];
+    do out.push(this.mmuextOp());
+    while (this.more(93));
+    return out;
+  }
+
+  private calls(): Hypercall[] {
+    if (this.empty()) return [];
+    const first = this.call();
+    if (!this.more(93)) return [first];
+    const out = [first];
+    do out.push(this.call());
+    while (this.more(93));
+    return out;
+  }
+
+  private mfns(): Ulong[] {
+    if (this.empty()) return [];
+    const out = [this.ulong()];
+    while (this.more(93)) out.push(this.ulong());
+    return out;
   }
 
   /** {"ptr":…,"val":…} in either order. */
@@ -323,18 +396,14 @@ class Scanner {
     let ptr = 0n;
     let val = 0n;
     let seen = 0;
-    for (;;) {
-      this.string();
-      const k = KEYS.find(this.b, this.s, this.e);
+    do {
+      const k = this.name(KEYS);
       this.byte(58);
       if (k === K_PTR && !(seen & 1)) ptr = this.u64();
       else if (k === K_VAL && !(seen & 2)) val = this.u64();
       else giveUp();
       seen |= k === K_PTR ? 1 : 2;
-      const c = this.b[this.p++];
-      if (c === 125) break;
-      if (c !== 44) giveUp();
-    }
+    } while (this.more(125));
     if (seen !== 3) giveUp();
     return { ptr, val };
   }
@@ -349,10 +418,9 @@ class Scanner {
     let mask: number[] | null = null;
     let nr = 0;
     let src: Ulong = 0;
-    for (;;) {
-      this.string();
-      const k = KEYS.find(this.b, this.s, this.e);
-      if (k < 0 || seen & (1 << k) || !(CMD_KEYS & (1 << k))) giveUp();
+    do {
+      const k = this.name(KEYS);
+      if (seen & (1 << k) || !(CMD_KEYS & (1 << k))) giveUp();
       seen |= 1 << k;
       this.byte(58);
       if (k === K_CMD) cmd = this.cmd();
@@ -361,10 +429,7 @@ class Scanner {
       else if (k === K_VCPUMASK) mask = this.mask();
       else if (k === K_NR_ENTS) nr = this.uint32();
       else src = this.ulong();
-      const c = this.b[this.p++];
-      if (c === 125) break;
-      if (c !== 44) giveUp();
-    }
+    } while (this.more(125));
     if (cmd < 0) giveUp();
     const op: MmuextOp = { cmd };
     if (wanted(seen, B_MFN, NEEDS_MFN.has(cmd))) op.mfn = mfn;
@@ -379,17 +444,18 @@ class Scanner {
   private cmd(): number {
     this.scalar();
     if (this.kind !== STR) return this.narrow32(this.asUlong());
-    const i = CMDS.find(this.b, this.s, this.e);
-    if (i < 0) giveUp();
-    return CMD_NUMBERS[i]!;
+    return CMD_NUMBERS[this.name(CMDS)]!;
   }
 
-  /** A multicall entry. */
+  /** A multicall entry (a multicall among them too, to MAX_CALL_DEPTH). */
   private call(): Hypercall {
-    const f = this.entry;
+    if (this.depth === MAX_CALL_DEPTH) giveUp();
+    const f = (this.entries[this.depth] ??= new Fields());
+    this.depth++;
     this.fields(f, true);
+    this.depth--;
     if (f.op < 0) giveUp();
-    return build(f, true) as Hypercall;
+    return build(f) as Hypercall;
   }
 
   /** A vCPU bitmap: an array of bit numbers below 2^53, or null. */
@@ -399,94 +465,97 @@ class Scanner {
       if (this.kind !== NULL) giveUp();
       return null;
     }
-    this.byte(91);
-    const out: number[] = [];
-    if (this.b[this.p] === 93) {
-      this.p++;
-      return out;
-    }
-    for (;;) {
-      const v = this.ulong();
-      if (typeof v !== 'number') giveUp();
-      out.push(v);
-      const c = this.b[this.p++];
-      if (c === 93) return out;
-      if (c !== 44) giveUp();
-    }
+    if (this.empty()) return [];
+    const out = [this.bit()];
+    while (this.more(93)) out.push(this.bit());
+    return out;
   }
 
-  /** A string without escapes or non-ASCII bytes: its bytes in [s, e); a "0x…" one is read as HEX. */
-  private string(): void {
+  private bit(): number {
+    const v = this.ulong();
+    if (typeof v !== 'number') giveUp();
+    return v;
+  }
+
+  /** A string that is one of `names` (after the opening quote at p): its index; anything else gives up. */
+  private name(names: Names): number {
+    const p = this.p;
+    if (p >= this.end || this.b[p] !== 34) giveUp();
+    const i = names.match(this.b, p + 1, this.end);
+    if (i < 0) giveUp();
+    this.p = p + 1 + names.size(i);
+    return i;
+  }
+
+  /**
+   * A "0x…" string from its first digit (p): at most 16 significant digits (more is over 64 bits:
+   * the slow path says so), up to the closing quote; anything else gives up (the slow path refuses
+   * a "0x" string that is not hex wherever a string may be).
+   */
+  private hex(): void {
     const b = this.b;
+    const end = this.end;
     let p = this.p;
-    if (b[p] !== 34) giveUp();
-    const s = ++p;
-    for (;;) {
-      if (p >= this.end) giveUp();
-      const c = b[p]!;
-      if (c === 34) break;
-      if (c === 92 || c < 0x20 || c >= 0x80) giveUp();
-      p++;
-    }
-    this.s = s;
-    this.e = p;
-    this.p = p + 1;
-  }
-
-  /** Hex digits of a "0x…" string in [s, e): at most 16 significant (more is over 64 bits: the slow path says so). */
-  private hex(s: number, e: number): void {
-    const b = this.b;
-    let i = s + 2;
-    while (i < e && b[i] === 48) i++;
-    if (e - i > 16) giveUp();
-    this.digits = e - i;
+    const first = p;
+    while (p < end && b[p] === 48) p++;
+    const s = p;
     let hi = 0;
     let lo = 0;
-    for (; i < e; i++) {
-      const c = b[i]!;
+    for (;;) {
+      if (p >= end) giveUp();
+      const c = b[p]!;
+      if (c === 34) break;
       const l = c | 0x20;
       const d = c >= 48 && c <= 57 ? c - 48 : l >= 97 && l <= 102 ? l - 87 : giveUp();
       hi = hi * 16 + (lo >>> 28);
       lo = ((lo << 4) | d) >>> 0;
+      p++;
     }
+    if (p === first || p - s > 16) giveUp();
+    this.digits = p - s;
     this.hi = hi;
     this.lo = lo;
     this.num = hi * TWO_32 + lo;
+    this.p = p + 1;
+    this.kind = HEX;
   }
 
   /** The next scalar into kind/num/…: an integer, a string (hex or not), true, false or null. */
   private scalar(): void {
     const b = this.b;
-    const c = b[this.p];
+    const p = this.p;
+    if (p >= this.end) giveUp();
+    const c = b[p]!;
     if (c === 34) {
-      this.string();
-      const s = this.s;
-      if (this.e - s >= 3 && b[s] === 48 && (b[s + 1]! | 0x20) === 120) {
-        this.kind = HEX;
-        this.hex(s, this.e);
+      if (b[p + 1] === 48 && (b[p + 2]! | 0x20) === 120 && p + 2 < this.end) {
+        this.p = p + 3;
+        this.hex();
       } else {
-        this.kind = STR;
+        this.kind = STR; // (at p still: the caller that takes a string reads it as a name)
       }
       return;
     }
-    if (c !== undefined && c >= 48 && c <= 57) {
-      let p = this.p;
-      let n = 0;
-      // No leading zero (not JSON), at most 15 digits (the slow path judges longer ones).
-      if (c === 48 && b[p + 1]! >= 48 && b[p + 1]! <= 57) giveUp();
-      const start = p;
-      while (p < this.end && b[p]! >= 48 && b[p]! <= 57) n = n * 10 + (b[p++]! - 48);
-      if (p - start > 15 || b[p] === 46 || (b[p]! | 0x20) === 101) giveUp(); // fraction, exponent
-      this.p = p;
-      this.kind = INT;
-      this.num = n;
-      return;
-    }
+    if (c >= 48 && c <= 57) return this.integer();
     this.kind = c === 116 ? this.word(TRUE, 'true') : c === 102 ? this.word(FALSE, 'false') : c === 110 ? this.word(NULL, 'null') : giveUp();
   }
 
+  /** A JSON integer: no leading zero (not JSON), at most 15 digits (the slow path judges longer ones). */
+  private integer(): void {
+    const b = this.b;
+    const end = this.end;
+    const start = this.p;
+    let p = start;
+    let n = 0;
+    if (b[p] === 48 && p + 1 < end && b[p + 1]! >= 48 && b[p + 1]! <= 57) giveUp();
+    while (p < end && b[p]! >= 48 && b[p]! <= 57) n = n * 10 + (b[p++]! - 48);
+    if (p - start > 15 || (p < end && (b[p] === 46 || (b[p]! | 0x20) === 101))) giveUp(); // fraction, exponent
+    this.p = p;
+    this.kind = INT;
+    this.num = n;
+  }
+
   private word(kind: number, w: string): number {
-    for (let i = 0; i < w.length; i++) if (this.b[this.p + i] !== w.charCodeAt(i) || this.p + i >= this.end) giveUp();
+    for (let i = 0; i < w.length; i++) if (this.p + i >= this.end || this.b[this.p + i] !== w.charCodeAt(i)) giveUp();
     this.p += w.length;
     return kind;
   }
@@ -494,9 +563,13 @@ class Scanner {
   /** fields.ts toU64: an integer or "0x…" of ≤ 64 bits, as a bigint. */
   private u64(): bigint {
     this.scalar();
-    if (this.kind === INT || (this.kind === HEX && this.digits <= 13)) return BigInt(this.num);
-    if (this.kind === HEX) return (BigInt(this.hi) << 32n) | BigInt(this.lo);
-    return giveUp();
+    if (this.kind === INT || (this.kind === HEX && this.hi < TWO_21)) return BigInt(this.num);
+    if (this.kind !== HEX) giveUp();
+    if (this.hi !== this.hiKey) {
+      this.hiKey = this.hi;
+      this.hiBig = BigInt(this.hi) << 32n;
+    }
+    return this.hiBig | BigInt(this.lo);
   }
 
   /** fields.ts toUlong: a number below 2^53, a bigint above. */
@@ -536,12 +609,11 @@ function wanted(seen: number, b: number, needed: boolean): boolean {
 }
 
 /** The record (or entry) of scanned fields, as read.ts's readBody/readHypercall build it. */
-function build(f: Fields, entry: boolean): TraceRecord | Hypercall {
+function build(f: Fields): TraceRecord | Hypercall {
   if ((f.seen & OP_NEEDS[f.op]!) !== OP_NEEDS[f.op]) giveUp();
-  const op = OPS.names[f.op]!;
-  switch (op) {
-    case 'store': {
-      const r: TraceRecord = { op, mfn: f.mfn, slot: f.slot, val: f.val };
+  switch (f.op) {
+    case O_STORE: {
+      const r: TraceRecord = { op: 'store', mfn: f.mfn, slot: f.slot, val: f.val };
       if (f.seen & B_COUNT) {
         if (f.count === 0 || f.count >= 513 - f.slot) giveUp();
         r.count = f.count;
@@ -549,27 +621,28 @@ function build(f: Fields, entry: boolean): TraceRecord | Hypercall {
       if (f.seen & B_STRIDE) r.stride = f.stride;
       return r;
     }
-    case 'frame':
-      return { op, mfn: f.mfn };
-    case 'read':
-      return { op, mfn: f.mfn, slot: f.slot };
-    case 'access':
-      return { op, va: f.va, write: f.write };
-    case 'mmu_update':
-    case 'mmuext_op': {
-      const call: Hypercall = op === 'mmu_update' ? { op, reqs: f.reqs } : { op, ops: f.ops };
+    case O_FRAME:
+      return { op: 'frame', mfn: f.mfn };
+    case O_READ:
+      return { op: 'read', mfn: f.mfn, slot: f.slot };
+    case O_ACCESS:
+      return { op: 'access', va: f.va, write: f.write };
+    case O_MMU_UPDATE:
+    case O_MMUEXT_OP: {
+      const call: Hypercall = f.op === O_MMU_UPDATE ? { op: 'mmu_update', reqs: f.reqs } : { op: 'mmuext_op', ops: f.ops };
       if (f.seen & B_FOREIGNDOM) call.foreigndom = f.foreigndom;
       return call;
     }
-    case 'update_va_mapping': {
+    case O_UPDATE_VA_MAPPING: {
       const hasMask = (f.seen & B_VCPUMASK) !== 0;
-      const call: Hypercall = { op, va: f.va, val: f.val, flags: flagsOf(f, hasMask) };
+      const call: Hypercall = { op: 'update_va_mapping', va: f.va, val: f.val, flags: flagsOf(f, hasMask) };
       if (hasMask) call.vcpumask = f.vcpumask;
       return call;
     }
-    case 'decrease_reservation':
-    case 'memory_exchange':
-      return { op, mfns: f.mfns };
+    case O_DECREASE_RESERVATION:
+      return { op: 'decrease_reservation', mfns: f.mfns };
+    case O_MEMORY_EXCHANGE:
+      return { op: 'memory_exchange', mfns: f.mfns };
     default:
       return { op: 'multicall', calls: f.calls };
   }
@@ -600,7 +673,8 @@ const scanner = new Scanner();
  */
 export function scanRecord(b: Uint8Array, start: number, end: number): TraceRecord | undefined {
   try {
-    return scanner.record(b, start, end);
+    const r = scanner.record(b, start, end);
+    return scanner.p === end ? r : undefined;
   } catch (e) {
     if (e === GIVE_UP) return undefined;
     throw e;
