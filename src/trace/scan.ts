@@ -21,60 +21,67 @@ function giveUp(): never {
 }
 
 /**
- * Names matched in place, without making a string: the first two bytes of a string pick a chain
- * of candidates, each compared with the bytes up to and with the closing quote (so a longer
- * string, an escape or a byte that is not ASCII never matches). Index of the name, or -1.
+ * Names matched in place, without making a string. A name is matched with what must follow it
+ * (its closing quote, and a key's colon), at least 4 bytes, as 32-bit words: the first word picks
+ * a chain of candidates, each compared a word at a time (the last word ends at its last byte, so
+ * nothing past the name is read). A longer string, an escape or a byte that is not ASCII never
+ * matches. Index of the name, or -1.
  */
 class Names {
   readonly names: readonly string[];
-  /** Every name's bytes and closing quote, end to end: name i is flat[at[i], at[i + 1]). */
-  private readonly flat: Uint8Array;
+  /** Name i's words: words[at[i], at[i + 1]); its length in bytes: size[i]. */
+  private readonly words: Int32Array;
   private readonly at: Int32Array;
-  /** By bucket of the first two bytes: the first candidate + 1 (0: none); then next[i] + 1. */
+  readonly size: Int32Array;
+  /** By bucket of the first word: the first candidate + 1 (0: none); then next[i] + 1. */
   private readonly heads = new Int16Array(256);
   private readonly next: Int16Array;
-  constructor(names: readonly string[]) {
+  constructor(names: readonly string[], after: string) {
     this.names = names;
-    const bytes = names.map((n) => Buffer.from(`${n}"`, 'latin1'));
-    this.flat = Buffer.concat(bytes);
+    const bytes = names.map((n) => Buffer.from(n + after, 'latin1'));
     this.at = new Int32Array(names.length + 1);
+    this.size = new Int32Array(names.length);
+    const words: number[] = [];
     this.next = new Int16Array(names.length);
     bytes.forEach((b, i) => {
-      this.at[i + 1] = this.at[i]! + b.length;
-      const h = bucket(b[0]!, b[1]!);
+      if (b.length < 4) throw new Error(`scan.ts: the name ${names[i]} is shorter than a word`);
+      for (let o = 0; o < b.length; o += 4) words.push(b.readInt32LE(Math.min(o, b.length - 4)));
+      this.at[i + 1] = words.length;
+      this.size[i] = b.length;
+      const h = bucket(b.readInt32LE(0));
       this.next[i] = this.heads[h]! - 1;
       this.heads[h] = i + 1;
     });
+    this.words = Int32Array.from(words);
   }
-  /** The name whose bytes and closing quote start at b[s] (no further than end), or -1. */
-  match(b: Uint8Array, s: number, end: number): number {
-    const { flat, at, next } = this;
-    if (s + 2 > end) return -1;
-    for (let i = this.heads[bucket(b[s]!, b[s + 1]!)]! - 1; i >= 0; i = next[i]!) {
+  /** The name whose bytes start at s in `d` (no further than end), or -1. */
+  match(d: DataView, s: number, end: number): number {
+    if (s + 4 > end) return -1;
+    const { words, at, size, next } = this;
+    const w = d.getInt32(s, true);
+    for (let i = this.heads[bucket(w)]! - 1; i >= 0; i = next[i]!) {
       const a = at[i]!;
-      const n = at[i + 1]! - a;
-      if (s + n > end) continue;
-      let k = 0;
-      while (k < n && flat[a + k] === b[s + k]) k++;
-      if (k === n) return i;
+      const last = size[i]! - 4;
+      if (words[a] !== w || s + last + 4 > end) continue;
+      let j = 1;
+      for (let o = 4; a + j < at[i + 1]!; o += 4, j++) {
+        if (d.getInt32(s + (o < last ? o : last), true) !== words[a + j]) break;
+      }
+      if (a + j === at[i + 1]) return i;
     }
     return -1;
   }
-  /** The bytes of name i with its closing quote. */
-  size(i: number): number {
-    return this.at[i + 1]! - this.at[i]!;
-  }
 }
 
-function bucket(b0: number, b1: number): number {
-  return (b0 * 7 + b1) & 255;
+function bucket(w: number): number {
+  return Math.imul(w, 0x9e3779b1) >>> 24;
 }
 
 // Keys, as bits of a `seen` mask.
 const KEYS = new Names([
   'op', 'dom', 'vcpu', 'mfn', 'slot', 'val', 'va', 'write', 'reqs', 'ops', 'calls', 'foreigndom',
   'flags', 'vcpumask', 'mfns', 'count', 'stride', 'ptr', 'cmd', 'linear_addr', 'nr_ents', 'src_mfn',
-]);
+], '":');
 // Their indices, as constants (the scanner's switch compares with literals).
 const K_OP = 0;
 const K_DOM = 1;
@@ -113,7 +120,7 @@ const B_DOM = bit('dom');
 const B_VCPU = bit('vcpu');
 
 // The ops taken here: their key sets (any other key present gives up) and the keys they need.
-const OPS = new Names(['store', 'frame', 'read', 'access', 'mmu_update', 'mmuext_op', 'update_va_mapping', 'multicall', 'decrease_reservation', 'memory_exchange']);
+const OPS = new Names(['store', 'frame', 'read', 'access', 'mmu_update', 'mmuext_op', 'update_va_mapping', 'multicall', 'decrease_reservation', 'memory_exchange'], '"');
 const OP_KEYS = [
   bit('op', 'mfn', 'slot', 'val', 'count', 'stride'),
   bit('op', 'mfn'),
@@ -130,7 +137,7 @@ const OP_NEEDS = [bit('mfn', 'slot', 'val'), bit('mfn'), bit('mfn', 'slot'), bit
 /** The ops a multicall entry may be here (the rest take the slow path). */
 const ENTRY_OPS = ['mmu_update', 'mmuext_op', 'update_va_mapping', 'multicall', 'decrease_reservation', 'memory_exchange'].reduce((m, o) => m | (1 << OPS.names.indexOf(o)), 0);
 
-const CMDS = new Names(Object.keys(MMUEXT));
+const CMDS = new Names(Object.keys(MMUEXT), '"');
 const CMD_NUMBERS: readonly number[] = Object.values(MMUEXT);
 const CMD_KEYS = bit('cmd', 'mfn', 'linear_addr', 'vcpumask', 'nr_ents', 'src_mfn');
 // What each MMUEXT command needs, by number (as in Xen's do_mmuext_op); read.ts reads by them too.
@@ -153,7 +160,7 @@ const FLAG_SPELLINGS: [string, number][] = [];
 for (const [name, type] of [['none', UVMF.NONE], ['tlb_flush', UVMF.TLB_FLUSH], ['invlpg', UVMF.INVLPG]] as const) {
   FLAG_SPELLINGS.push([name, type], [`${name}|local`, type + 16 * (UVMF.LOCAL + 1)], [`${name}|all`, type + 16 * (UVMF.ALL + 1)]);
 }
-const FLAGS = new Names(FLAG_SPELLINGS.map(([s]) => s));
+const FLAGS = new Names(FLAG_SPELLINGS.map(([s]) => s), '"');
 const FLAG_CODES = FLAG_SPELLINGS.map(([, c]) => c);
 
 // Scalar kinds.
@@ -206,6 +213,8 @@ class Fields {
 
 class Scanner {
   b: Uint8Array = new Uint8Array(0);
+  /** b's bytes as words (Names.match). */
+  d = new DataView(this.b.buffer);
   p = 0;
   end = 0;
   // The last scalar: its kind; INT/HEX: its value (num when ≤ 13 hex digits, else hi·2^32 + lo);
@@ -224,7 +233,10 @@ class Scanner {
   private depth = 0;
 
   record(b: Uint8Array, start: number, end: number): TraceRecord {
-    this.b = b;
+    if (b !== this.b) {
+      this.b = b;
+      this.d = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
     this.p = start;
     this.end = end;
     this.depth = 0;
@@ -257,10 +269,9 @@ class Scanner {
     f.op = -1;
     this.byte(123); // {
     do {
-      const k = this.name(KEYS);
+      const k = this.name(KEYS); // (and its colon)
       if (f.seen & (1 << k)) giveUp(); // repeated key (an unknown one gave up in name)
       f.seen |= 1 << k;
-      this.byte(58); // :
       this.value(f, k, entry);
     } while (this.more(125));
     if (f.op >= 0 && f.seen & ~(OP_KEYS[f.op]! | (entry ? 0 : CALLER))) giveUp();
@@ -398,7 +409,6 @@ class Scanner {
     let seen = 0;
     do {
       const k = this.name(KEYS);
-      this.byte(58);
       if (k === K_PTR && !(seen & 1)) ptr = this.u64();
       else if (k === K_VAL && !(seen & 2)) val = this.u64();
       else giveUp();
@@ -422,7 +432,6 @@ class Scanner {
       const k = this.name(KEYS);
       if (seen & (1 << k) || !(CMD_KEYS & (1 << k))) giveUp();
       seen |= 1 << k;
-      this.byte(58);
       if (k === K_CMD) cmd = this.cmd();
       else if (k === K_MFN) mfn = this.ulong();
       else if (k === K_LINEAR_ADDR) va = this.u64();
@@ -481,9 +490,9 @@ class Scanner {
   private name(names: Names): number {
     const p = this.p;
     if (p >= this.end || this.b[p] !== 34) giveUp();
-    const i = names.match(this.b, p + 1, this.end);
+    const i = names.match(this.d, p + 1, this.end);
     if (i < 0) giveUp();
-    this.p = p + 1 + names.size(i);
+    this.p = p + 1 + names.size[i]!;
     return i;
   }
 
