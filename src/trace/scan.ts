@@ -676,16 +676,38 @@ function flagsOf(f: Fields, hasMask: boolean): Ulong {
 
 const scanner = new Scanner();
 
+/** The scanner's record of the object at b[start], or undefined (GIVE_UP); scanner.p: after it. */
+function scanObject(b: Uint8Array, start: number, end: number): TraceRecord | undefined {
+  try {
+    return scanner.record(b, start, end);
+  } catch (e) {
+    if (e === GIVE_UP) return undefined;
+    throw e;
+  }
+}
+
 /**
  * The record of the JSON line in b[start, end), when it is one of the shapes the scanner takes;
  * undefined otherwise (the caller reads the line the slow way, which also says what is wrong).
  */
 export function scanRecord(b: Uint8Array, start: number, end: number): TraceRecord | undefined {
-  try {
-    const r = scanner.record(b, start, end);
-    return scanner.p === end ? r : undefined;
-  } catch (e) {
-    if (e === GIVE_UP) return undefined;
-    throw e;
-  }
+  const r = scanObject(b, start, end);
+  return scanner.p === end ? r : undefined;
+}
+
+/**
+ * scanRecord for a line that starts at b[start] and ends at the first line break (CR or LF) or at
+ * `limit`: the scanner never reads past a line break (no whitespace or control byte is in its
+ * JSON), so it finds the line's end as it reads. The end is then scanEnd().
+ */
+export function scanLine(b: Uint8Array, start: number, limit: number): TraceRecord | undefined {
+  const r = scanObject(b, start, limit);
+  if (r === undefined) return undefined;
+  const p = scanner.p;
+  return p === limit || b[p] === 10 || b[p] === 13 ? r : undefined;
+}
+
+/** Where the line of the last record scanLine took ends (its line break, or the limit). */
+export function scanEnd(): number {
+  return scanner.p;
 }
