@@ -108,6 +108,7 @@ const K_SRC_MFN = 21;
 const K: Readonly<Record<string, number>> = Object.fromEntries(KEYS.names.map((n, i) => [n, i]));
 const bit = (...keys: string[]): number => keys.reduce((m, k) => m | (1 << K[k]!), 0);
 const CALLER = bit('dom', 'vcpu');
+const B_CMD = bit('cmd');
 const B_MFN = bit('mfn');
 const B_LINEAR_ADDR = bit('linear_addr');
 const B_VCPUMASK = bit('vcpumask');
@@ -118,6 +119,8 @@ const B_STRIDE = bit('stride');
 const B_FOREIGNDOM = bit('foreigndom');
 const B_DOM = bit('dom');
 const B_VCPU = bit('vcpu');
+/** The optional fields of the ops taken here (besides dom and vcpu). */
+const OPTIONAL = bit('count', 'stride', 'foreigndom', 'vcpumask');
 
 // The ops taken here: their key sets (any other key present gives up) and the keys they need.
 const OPS = new Names(['store', 'frame', 'read', 'access', 'mmu_update', 'mmuext_op', 'update_va_mapping', 'multicall', 'decrease_reservation', 'memory_exchange'], '"');
@@ -184,6 +187,7 @@ const O_ACCESS = 3;
 const O_MMU_UPDATE = 4;
 const O_MMUEXT_OP = 5;
 const O_UPDATE_VA_MAPPING = 6;
+const O_MULTICALL = 7;
 const O_DECREASE_RESERVATION = 8;
 const O_MEMORY_EXCHANGE = 9;
 
@@ -243,6 +247,8 @@ class Scanner {
     const f = this.top;
     this.fields(f, false);
     if (f.op < 0) giveUp();
+    const caller = f.seen & CALLER;
+    if ((caller === B_DOM || caller === CALLER) && !(f.seen & OPTIONAL)) return withCaller(f, caller === CALLER);
     const r = build(f) as TraceRecord & { dom?: number; vcpu?: number };
     if (f.seen & B_DOM) r.dom = f.dom;
     if (f.seen & B_VCPU) r.vcpu = f.vcpu;
@@ -440,12 +446,25 @@ class Scanner {
       else src = this.ulong();
     } while (this.more(125));
     if (cmd < 0) giveUp();
+    // A field the command needs must be given: then the op holds what is given (read.ts's
+    // readMmuextOp adds a field given or needed), made in one literal for the usual sets.
+    if (needs(cmd) & ~seen) giveUp();
+    switch (seen) {
+      case B_CMD:
+        return { cmd };
+      case B_CMD | B_MFN:
+        return { cmd, mfn };
+      case B_CMD | B_LINEAR_ADDR:
+        return { cmd, linear_addr: va };
+      case B_CMD | B_VCPUMASK:
+        return { cmd, vcpumask: mask };
+    }
     const op: MmuextOp = { cmd };
-    if (wanted(seen, B_MFN, NEEDS_MFN.has(cmd))) op.mfn = mfn;
-    if (wanted(seen, B_LINEAR_ADDR, NEEDS_VA.has(cmd))) op.linear_addr = va;
-    if (wanted(seen, B_VCPUMASK, NEEDS_MASK.has(cmd))) op.vcpumask = mask;
-    if (wanted(seen, B_NR_ENTS, cmd === MMUEXT.set_ldt)) op.nr_ents = nr;
-    if (wanted(seen, B_SRC_MFN, cmd === MMUEXT.copy_page)) op.src_mfn = src;
+    if (seen & B_MFN) op.mfn = mfn;
+    if (seen & B_LINEAR_ADDR) op.linear_addr = va;
+    if (seen & B_VCPUMASK) op.vcpumask = mask;
+    if (seen & B_NR_ENTS) op.nr_ents = nr;
+    if (seen & B_SRC_MFN) op.src_mfn = src;
     return op;
   }
 
@@ -610,16 +629,24 @@ class Scanner {
   }
 }
 
-/** Whether an mmuext op gets the field of key bit `b`: given, or needed (then missing gives up). */
-function wanted(seen: number, b: number, needed: boolean): boolean {
-  const here = (seen & b) !== 0;
-  if (needed && !here) giveUp();
-  return here || needed;
+/** The keys an MMUEXT command needs (as in Xen's do_mmuext_op), as bits. */
+function needs(cmd: number): number {
+  return cmd < CMD_NEEDS.length ? CMD_NEEDS[cmd]! : 0;
+}
+const CMD_NEEDS = CMD_NUMBERS.reduce((a, c) => {
+  a[c] = (NEEDS_MFN.has(c) ? B_MFN : 0) | (NEEDS_VA.has(c) ? B_LINEAR_ADDR : 0) | (NEEDS_MASK.has(c) ? B_VCPUMASK : 0) |
+    (c === MMUEXT.set_ldt ? B_NR_ENTS : 0) | (c === MMUEXT.copy_page ? B_SRC_MFN : 0);
+  return a;
+}, new Array<number>(Math.max(...CMD_NUMBERS) + 1).fill(0));
+
+/** The op's fields are all there. */
+function checkNeeds(f: Fields): void {
+  if ((f.seen & OP_NEEDS[f.op]!) !== OP_NEEDS[f.op]) giveUp();
 }
 
 /** The record (or entry) of scanned fields, as read.ts's readBody/readHypercall build it. */
 function build(f: Fields): TraceRecord | Hypercall {
-  if ((f.seen & OP_NEEDS[f.op]!) !== OP_NEEDS[f.op]) giveUp();
+  checkNeeds(f);
   switch (f.op) {
     case O_STORE: {
       const r: TraceRecord = { op: 'store', mfn: f.mfn, slot: f.slot, val: f.val };
@@ -655,6 +682,36 @@ function build(f: Fields): TraceRecord | Hypercall {
     default:
       return { op: 'multicall', calls: f.calls };
   }
+}
+
+/**
+ * A record with `dom` (and `vcpu`, when `vcpu`) and none of its op's optional fields, made in one
+ * literal: the caller's fields in the record's own storage, not added after (as build + record
+ * add them: the same record, property for property, in one allocation).
+ */
+function withCaller(f: Fields, vcpu: boolean): TraceRecord {
+  checkNeeds(f);
+  const { dom } = f;
+  switch (f.op) {
+    case O_STORE:
+      return vcpu ? { op: 'store', mfn: f.mfn, slot: f.slot, val: f.val, dom, vcpu: f.vcpu } : { op: 'store', mfn: f.mfn, slot: f.slot, val: f.val, dom };
+    case O_ACCESS:
+      return vcpu ? { op: 'access', va: f.va, write: f.write, dom, vcpu: f.vcpu } : { op: 'access', va: f.va, write: f.write, dom };
+    case O_MMU_UPDATE:
+      return vcpu ? { op: 'mmu_update', reqs: f.reqs, dom, vcpu: f.vcpu } : { op: 'mmu_update', reqs: f.reqs, dom };
+    case O_MMUEXT_OP:
+      return vcpu ? { op: 'mmuext_op', ops: f.ops, dom, vcpu: f.vcpu } : { op: 'mmuext_op', ops: f.ops, dom };
+    case O_UPDATE_VA_MAPPING: {
+      const flags = flagsOf(f, false);
+      return vcpu ? { op: 'update_va_mapping', va: f.va, val: f.val, flags, dom, vcpu: f.vcpu } : { op: 'update_va_mapping', va: f.va, val: f.val, flags, dom };
+    }
+    case O_MULTICALL:
+      return vcpu ? { op: 'multicall', calls: f.calls, dom, vcpu: f.vcpu } : { op: 'multicall', calls: f.calls, dom };
+  }
+  const r = build(f) as TraceRecord & { dom?: number; vcpu?: number };
+  r.dom = dom;
+  if (vcpu) r.vcpu = f.vcpu;
+  return r;
 }
 
 /** read.ts's readFlags, for what it accepts. */
