@@ -176,6 +176,12 @@ const NULL = 6;
 
 const TWO_32 = 2 ** 32;
 const TWO_21 = 2 ** 21;
+/** By byte: its value as a hex digit, or -1. */
+const HEX_DIGIT = new Int8Array(256).fill(-1);
+for (let c = 0; c < 256; c++) {
+  const x = String.fromCharCode(c);
+  if (/[0-9a-fA-F]/.test(x)) HEX_DIGIT[c] = parseInt(x, 16);
+}
 /** Multicalls nested deeper than this take the slow path (which also judges the nesting limit). */
 const MAX_CALL_DEPTH = 8;
 
@@ -221,7 +227,7 @@ class Scanner {
   d = new DataView(this.b.buffer);
   p = 0;
   end = 0;
-  // The last scalar: its kind; INT/HEX: its value (num when ≤ 13 hex digits, else hi·2^32 + lo);
+  // The last scalar: its kind; INT/HEX: its value (num; over 13 hex digits, also hi·2^32 + lo);
   // STR: p is still at its opening quote.
   kind = 0;
   num = 0;
@@ -527,23 +533,29 @@ class Scanner {
     const first = p;
     while (p < end && b[p] === 48) p++;
     const s = p;
-    let hi = 0;
-    let lo = 0;
-    for (;;) {
-      if (p >= end) giveUp();
-      const c = b[p]!;
-      if (c === 34) break;
-      const l = c | 0x20;
-      const d = c >= 48 && c <= 57 ? c - 48 : l >= 97 && l <= 102 ? l - 87 : giveUp();
-      hi = hi * 16 + (lo >>> 28);
-      lo = ((lo << 4) | d) >>> 0;
+    // Up to 13 significant digits (52 bits) the value is exact as a number; past them, its halves.
+    let num = 0;
+    let d = 0;
+    const exact = Math.min(end, s + 13);
+    while (p < exact && (d = HEX_DIGIT[b[p]!]!) >= 0) {
+      num = num * 16 + d;
       p++;
     }
-    if (p === first || p - s > 16) giveUp();
+    if (p === exact && p < end && HEX_DIGIT[b[p]!]! >= 0) {
+      let hi = Math.floor(num / TWO_32);
+      let lo = num >>> 0;
+      while (p < end && (d = HEX_DIGIT[b[p]!]!) >= 0) {
+        hi = hi * 16 + (lo >>> 28);
+        lo = ((lo << 4) | d) >>> 0;
+        p++;
+      }
+      this.hi = hi;
+      this.lo = lo;
+      num = hi * TWO_32 + lo;
+    }
+    if (p >= end || b[p] !== 34 || p === first || p - s > 16) giveUp();
     this.digits = p - s;
-    this.hi = hi;
-    this.lo = lo;
-    this.num = hi * TWO_32 + lo;
+    this.num = num;
     this.p = p + 1;
     this.kind = HEX;
   }
@@ -591,7 +603,7 @@ class Scanner {
   /** fields.ts toU64: an integer or "0x…" of ≤ 64 bits, as a bigint. */
   private u64(): bigint {
     this.scalar();
-    if (this.kind === INT || (this.kind === HEX && this.hi < TWO_21)) return BigInt(this.num);
+    if (this.kind === INT || (this.kind === HEX && this.exact())) return BigInt(this.num);
     if (this.kind !== HEX) giveUp();
     if (this.hi !== this.hiKey) {
       this.hiKey = this.hi;
@@ -609,7 +621,12 @@ class Scanner {
   private asUlong(): Ulong {
     if (this.kind === INT) return this.num;
     if (this.kind !== HEX) giveUp();
-    return this.hi < TWO_21 ? this.num : (BigInt(this.hi) << 32n) | BigInt(this.lo);
+    return this.exact() ? this.num : (BigInt(this.hi) << 32n) | BigInt(this.lo);
+  }
+
+  /** Whether the last HEX value is below 2^53 (num is exact; else hi and lo are its halves). */
+  private exact(): boolean {
+    return this.digits <= 13 || this.hi < TWO_21;
   }
 
   /** fields.ts toUint: an integer (or, hexOk, "0x…" of ≤ 13 digits) below limit. */
