@@ -25,49 +25,45 @@ function giveUp(): never {
  * (its closing quote, and a key's colon), at least 4 bytes, as 32-bit words: the first word picks
  * a chain of candidates, each compared a word at a time (the last word ends at its last byte, so
  * nothing past the name is read). A longer string, an escape or a byte that is not ASCII never
- * matches. Index of the name, or -1.
+ * matches.
  */
 class Names {
   readonly names: readonly string[];
-  /** Name i's words: words[at[i], at[i + 1]); its length in bytes: size[i]. */
-  private readonly words: Int32Array;
-  private readonly at: Int32Array;
-  readonly size: Int32Array;
-  /** By bucket of the first word: the first candidate + 1 (0: none); then next[i] + 1. */
-  private readonly heads = new Int16Array(256);
-  private readonly next: Int16Array;
+  /**
+   * One array for the lookup: [0, 256) the first candidate of each bucket of first words (0:
+   * none); a candidate at r: tab[r] the next in its chain (0: none), tab[r + 1] its index and
+   * length (index | length << 8), tab[r + 2] on its words.
+   */
+  private readonly tab: Int32Array;
   constructor(names: readonly string[], after: string) {
     this.names = names;
-    const bytes = names.map((n) => Buffer.from(n + after, 'latin1'));
-    this.at = new Int32Array(names.length + 1);
-    this.size = new Int32Array(names.length);
-    const words: number[] = [];
-    this.next = new Int16Array(names.length);
-    bytes.forEach((b, i) => {
-      if (b.length < 4) throw new Error(`scan.ts: the name ${names[i]} is shorter than a word`);
-      for (let o = 0; o < b.length; o += 4) words.push(b.readInt32LE(Math.min(o, b.length - 4)));
-      this.at[i + 1] = words.length;
-      this.size[i] = b.length;
+    const tab = Array<number>(256).fill(0);
+    names.forEach((name, i) => {
+      const b = Buffer.from(name + after, 'latin1');
+      if (b.length < 4 || names.length > 255) throw new Error(`scan.ts: the name ${name} is shorter than a word, or too many names`);
       const h = bucket(b.readInt32LE(0));
-      this.next[i] = this.heads[h]! - 1;
-      this.heads[h] = i + 1;
+      const r = tab.length;
+      tab.push(tab[h]!, i | (b.length << 8));
+      tab[h] = r;
+      for (let o = 0; o < b.length; o += 4) tab.push(b.readInt32LE(Math.min(o, b.length - 4)));
     });
-    this.words = Int32Array.from(words);
+    this.tab = Int32Array.from(tab);
   }
-  /** The name whose bytes start at s in `d` (no further than end), or -1. */
+  /** The name whose bytes start at s in `d` (no further than end): index | length << 8, or -1. */
   match(d: DataView, s: number, end: number): number {
     if (s + 4 > end) return -1;
-    const { words, at, size, next } = this;
+    const t = this.tab;
     const w = d.getInt32(s, true);
-    for (let i = this.heads[bucket(w)]! - 1; i >= 0; i = next[i]!) {
-      const a = at[i]!;
-      const last = size[i]! - 4;
-      if (words[a] !== w || s + last + 4 > end) continue;
-      let j = 1;
-      for (let o = 4; a + j < at[i + 1]!; o += 4, j++) {
-        if (d.getInt32(s + (o < last ? o : last), true) !== words[a + j]) break;
+    for (let r = t[bucket(w)]!; r !== 0; r = t[r]!) {
+      const n = t[r + 1]! >> 8;
+      if (t[r + 2] !== w || s + n > end) continue;
+      let k = r + 3;
+      let o = 4;
+      while (o < n - 4 && d.getInt32(s + o, true) === t[k]) {
+        o += 4;
+        k++;
       }
-      if (a + j === at[i + 1]) return i;
+      if (n === 4 || (o >= n - 4 && d.getInt32(s + n - 4, true) === t[k])) return t[r + 1]!;
     }
     return -1;
   }
@@ -515,10 +511,10 @@ class Scanner {
   private name(names: Names): number {
     const p = this.p;
     if (p >= this.end || this.b[p] !== 34) giveUp();
-    const i = names.match(this.d, p + 1, this.end);
-    if (i < 0) giveUp();
-    this.p = p + 1 + names.size[i]!;
-    return i;
+    const m = names.match(this.d, p + 1, this.end);
+    if (m < 0) giveUp();
+    this.p = p + 1 + (m >> 8);
+    return m & 255;
   }
 
   /**
