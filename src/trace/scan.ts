@@ -335,16 +335,16 @@ class Scanner {
         f.stride = this.u64();
         return;
       case K_REQS:
-        f.reqs = this.reqs();
+        f.reqs = this.list(k) as Fields['reqs'];
         return;
       case K_OPS:
-        f.ops = this.mmuextOps();
+        f.ops = this.list(k) as MmuextOp[];
         return;
       case K_CALLS:
-        f.calls = this.calls();
+        f.calls = this.list(k) as Hypercall[];
         return;
       case K_MFNS:
-        f.mfns = this.mfns();
+        f.mfns = this.list(k) as Ulong[];
         return;
       default:
         giveUp();
@@ -370,43 +370,28 @@ class Scanner {
     return true;
   }
 
-  // The arrays. A one-element array (most of them) is made at its size; longer ones grow.
-
-  private reqs(): { ptr: bigint; val: bigint }[] {
+  /** The array of key k (reqs, ops, calls or mfns); a one-element one (most) is made at its size. */
+  private list(k: number): unknown[] {
     if (this.empty()) return [];
-    const first = this.req();
+    const first = this.item(k);
     if (!this.more(93)) return [first];
     const out = [first];
-    do out.push(this.req());
+    do out.push(this.item(k));
     while (this.more(93));
     return out;
   }
 
-  private mmuextOps(): MmuextOp[] {
-    if (this.empty()) return [];
-    const first = this.mmuextOp();
-    if (!this.more(93)) return [first];
-    const out = [first];
-    do out.push(this.mmuextOp());
-    while (this.more(93));
-    return out;
-  }
-
-  private calls(): Hypercall[] {
-    if (this.empty()) return [];
-    const first = this.call();
-    if (!this.more(93)) return [first];
-    const out = [first];
-    do out.push(this.call());
-    while (this.more(93));
-    return out;
-  }
-
-  private mfns(): Ulong[] {
-    if (this.empty()) return [];
-    const out = [this.ulong()];
-    while (this.more(93)) out.push(this.ulong());
-    return out;
+  private item(k: number): unknown {
+    switch (k) {
+      case K_REQS:
+        return this.req();
+      case K_OPS:
+        return this.mmuextOp();
+      case K_CALLS:
+        return this.call();
+      default:
+        return this.ulong();
+    }
   }
 
   /** {"ptr":…,"val":…} in either order. */
