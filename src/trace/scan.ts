@@ -41,10 +41,11 @@ class Names {
     names.forEach((name, i) => {
       const b = Buffer.from(name + after, 'latin1');
       if (b.length < 4 || names.length > 255) throw new Error(`scan.ts: the name ${name} is shorter than a word, or too many names`);
-      const h = bucket(b.readInt32LE(0));
-      const r = tab.length;
-      tab.push(tab[h]!, i | (b.length << 8));
-      tab[h] = r;
+      // Appended to its chain: a name listed first is tried first.
+      let link = bucket(b.readInt32LE(0));
+      while (tab[link] !== 0) link = tab[link]!;
+      tab[link] = tab.length;
+      tab.push(0, i | (b.length << 8));
       for (let o = 0; o < b.length; o += 4) tab.push(b.readInt32LE(Math.min(o, b.length - 4)));
     });
     this.tab = Int32Array.from(tab);
