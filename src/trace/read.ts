@@ -474,9 +474,9 @@ class BatchReader {
   lines(chunk: LineChunk, batch: TraceEntry[]): void {
     const { bytes, complete } = chunk;
     const n = complete ? bytes.length : bytes.length + 1; // (past the last line's end)
+    const first = this.line;
     for (let s = 0; s < n; ) {
       this.line++;
-      chunk.length++;
       const fast = bytes[s] === 123 ? scanLine(bytes, s, bytes.length) : undefined;
       let e: number;
       if (fast !== undefined) {
@@ -488,6 +488,7 @@ class BatchReader {
       }
       s = bytes[e] === 13 && bytes[e + 1] === 10 ? e + 2 : e + 1;
     }
+    chunk.length = this.line - first;
   }
 
   /** An entry read: the one held before it goes first, a log's record is held in turn. */

@@ -185,7 +185,7 @@ describe('the whole-file reader (lines split as they are scanned) reads what par
   const dir = mkdtempSync(join(tmpdir(), 'xensim-scan-'));
   let files = 0;
   /** The entries (or the error) of readTraceBatches over `text`. */
-  async function viaReader(text: string): Promise<{ entries: string[]; error?: string }> {
+  async function viaReader(text: string | Buffer): Promise<{ entries: string[]; error?: string }> {
     const path = join(dir, `t${files++}.ndjson`);
     writeFileSync(path, text);
     const entries: string[] = [];
@@ -252,6 +252,21 @@ describe('the whole-file reader (lines split as they are scanned) reads what par
     const got = await viaReader(t);
     expect(got.error).toBeUndefined();
     expect(got.entries).toEqual(viaLines(t).entries);
+  });
+
+  it('the line reader’s own errors after chunks of scanned lines name the right line', async () => {
+    const rec = '{"op":"frame","mfn":"0x10"}';
+    const many = (n: number, br: string): string => Array<string>(n).fill(rec).join(br) + br;
+    const cases: [string | Buffer, string, number][] = [
+      [many(3000, '\r\n') + 'x\0\n', 'binary data: a NUL byte at column 2', 3001],
+      [many(2500, '\n') + 'x'.repeat((1 << 20) + 10) + '\n', 'line longer than 1048576 bytes', 2501],
+      [Buffer.concat([Buffer.from(many(4000, '\r') + 'caf'), Buffer.from([0xff, 10])]), 'not UTF-8 text: byte 0xff at column 4', 4001],
+    ];
+    for (const [t, what, line] of cases) {
+      const got = await viaReader(t);
+      expect(got.entries.length).toBe(line - 1);
+      expect(got.error).toContain(`:${line}: ${what}`);
+    }
   });
 
   it('a bad line: the records before it, then the slow path’s error', async () => {
