@@ -1,15 +1,18 @@
 // The trace reader's fast path: a validating scanner over a line's bytes for the common record
-// shapes (store, frame, read, access, mmu_update, mmuext_op, update_va_mapping, multicall of
-// those, decrease_reservation, memory_exchange), that checks each field as it parses it and builds
-// the record directly — no decoded text, no JSON.parse object tree, no strings for hex values or
-// names (the JSON.parse + field checks path cost more than the simulated Xen).
+// shapes (store, frame, read, access, mmu_update, mmuext_op, update_va_mapping, multicalls of
+// those nested to 8 levels, decrease_reservation, memory_exchange), that checks each field as it
+// parses it and builds the record directly — no decoded text, no JSON.parse object tree, no
+// strings for hex values or names (names are matched in place, a 32-bit word at a time), and the
+// record made in one literal where it can. It also finds where its line ends (scanLine), so the
+// reader never splits the lines it takes.
 //
 // It accepts only a strict subset of JSON it can read exactly (no whitespace, escapes, non-ASCII,
 // fractions, exponents or duplicate keys; only the keys of the record's op; no `expect`, no log
 // lines) and builds the record the slow path (read.ts: JSON.parse + readRecord) would, property
 // for property in the same order. Anything else — including every line the slow path refuses —
 // makes it give up (undefined), and the line goes the slow way: every error message stays that
-// path's. test/src/trace-scan.test.ts holds the two paths equal on generated and mutated lines.
+// path's. test/src/trace-scan.test.ts holds the two paths equal on generated and mutated lines,
+// and over whole files.
 import { MMUEXT, UVMF, uvmfScope, uvmfType } from '../../hypervisor/abi.ts';
 import type { Hypercall, MmuextOp, Ulong } from '../../hypervisor/types.ts';
 import type { TraceRecord } from './types.ts';
