@@ -181,54 +181,30 @@ export function readLineBatches(
 }
 
 /**
- * The lines of a text file as byte ranges of the bytes read (readLineBatches without decoding
- * or splitting the text: the trace reader's scanner reads the bytes). Each batch's bytes are valid
- * until the next batch is asked for.
+ * The whole lines of a text file as the bytes read (readLineBatches without decoding or splitting
+ * the text: the trace reader splits as it scans, readline's rules). Each chunk's bytes are valid
+ * until the next chunk is asked for, and the reader counts its lines into `length` before it asks
+ * (the line numbers of the line reader's own errors come from it).
  */
-export function readLineSpans(
+export function readLineChunks(
   source: string | AsyncIterable<Buffer | string>,
   name: string = typeof source === 'string' ? source : '-',
-): AsyncGenerator<LineSpans, void, undefined> {
-  return readLineBlocks(source, name, spans);
+): AsyncGenerator<LineChunk, void, undefined> {
+  return readLineBlocks(source, name, (bytes, complete) => ({ bytes, complete, length: 0 }));
 }
 
-/** A batch of lines as byte ranges: line i is bytes[starts[i], ends[i]). */
-export interface LineSpans {
+/** Whole lines of bytes: each ends with a line break, but for the file's last line when not `complete`. */
+export interface LineChunk {
   bytes: Buffer;
-  starts: number[];
-  ends: number[];
+  complete: boolean;
+  /** Its lines: set by the reader of the chunk. */
   length: number;
 }
 
-/** The lines of whole-line bytes as ranges (split's rules: CRLF, LF or a lone CR). */
-function spans(bytes: Buffer, complete: boolean): LineSpans {
-  const starts: number[] = [];
-  const ends: number[] = [];
-  let s = 0;
-  if (bytes.indexOf(13) < 0) {
-    for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) {
-      starts.push(s);
-      ends.push(i);
-      s = i + 1;
-    }
-  } else {
-    for (let i = 0; i < bytes.length; i++) {
-      const c = bytes[i];
-      if (c !== 10 && c !== 13) continue;
-      starts.push(s);
-      ends.push(i);
-      if (c === 13 && bytes[i + 1] === 10) i++;
-      s = i + 1;
-    }
-  }
-  if (!complete) {
-    starts.push(s);
-    ends.push(bytes.length);
-  }
-  return { bytes, starts, ends, length: starts.length };
-}
-
-/** The line reader of readLineBatches and readLineSpans; `cut` makes a batch of whole-line bytes. */
+/**
+ * The line reader of readLineBatches and readLineChunks; `cut` makes a batch of whole-line bytes.
+ * Its lines are counted when the next batch is asked for (readLineChunks' reader counts them).
+ */
 async function* readLineBlocks<T extends { length: number }>(
   source: string | AsyncIterable<Buffer | string>,
   name: string,
@@ -251,18 +227,15 @@ async function* readLineBlocks<T extends { length: number }>(
    * split. A NUL or a byte that is not UTF-8: the lines before it are yielded, then the error.
    */
   function* emit(bytes: Buffer, complete = true): Generator<T, void, undefined> {
+    // (bytes is never empty: every batch holds a line)
     const bad = binaryProblem(bytes, line + 1);
     if (bad !== undefined) {
-      if (bad.start > 0) {
-        const before = cut(bytes.subarray(0, bad.start), true);
-        line += before.length;
-        if (before.length > 0) yield before;
-      }
+      if (bad.start > 0) yield cut(bytes.subarray(0, bad.start), true);
       throw new TraceError(name, bad.line, bad.detail);
     }
     const lines = cut(bytes, complete);
+    yield lines;
     line += lines.length;
-    if (lines.length > 0) yield lines;
   }
 
   for await (const raw of input) {

@@ -28,8 +28,8 @@ import {
   vcpumask,
   type Obj,
 } from './fields.ts';
-import { MAX_DEPTH, nestingOver, printable, readLineBatches, readLineSpans } from './lines.ts';
-import { NEEDS_MASK, NEEDS_MFN, NEEDS_VA, scanRecord } from './scan.ts';
+import { MAX_DEPTH, nestingOver, printable, readLineBatches, readLineChunks, type LineChunk } from './lines.ts';
+import { NEEDS_MASK, NEEDS_MFN, NEEDS_VA, scanEnd, scanLine } from './scan.ts';
 import { TRACE_OPS, type LogShape, type RecordCommon, type TraceEntry, type TraceOp, type TraceRecord } from './types.ts';
 
 /** The line reader (with the line-length and binary-data limits) lives in lines.ts. */
@@ -431,17 +431,10 @@ const NO_FLUSHES: readonly unknown[] = Object.freeze([]);
 export async function* readTraceBatches(path: string, shape?: LogShape): AsyncGenerator<TraceEntry[], void, undefined> {
   const r = new BatchReader(path, shape);
   try {
-    for await (const lines of readLineSpans(path)) {
+    for await (const chunk of readLineChunks(path)) {
       const batch: TraceEntry[] = [];
-      const { bytes, starts, ends } = lines;
       try {
-        for (let i = 0; i < lines.length; i++) {
-          r.line++;
-          // The common shapes are read from the bytes (scan.ts); anything else is decoded and parsed.
-          const fast = bytes[starts[i]!] === 123 ? scanRecord(bytes, starts[i]!, ends[i]!) : undefined;
-          if (fast !== undefined) r.take({ line: r.line, record: fast }, batch);
-          else r.slow(bytes.toString('utf8', starts[i], ends[i]), batch);
-        }
+        r.lines(chunk, batch);
       } catch (e) {
         if (r.held !== undefined) batch.push(r.held);
         if (batch.length > 0) yield batch;
@@ -471,6 +464,31 @@ class BatchReader {
   constructor(path: string, shape: LogShape | undefined) {
     this.path = path;
     this.shape = shape;
+  }
+
+  /**
+   * The lines of a chunk into batch, split as the line reader splits (CRLF, LF or a lone CR). The
+   * common shapes are read from the bytes (scan.ts), which finds where their line ends; anything
+   * else is decoded and parsed. Counts the chunk's lines (chunk.length) as it goes.
+   */
+  lines(chunk: LineChunk, batch: TraceEntry[]): void {
+    const { bytes, complete } = chunk;
+    const n = complete ? bytes.length : bytes.length + 1; // (past the last line's end)
+    const first = this.line;
+    for (let s = 0; s < n; ) {
+      this.line++;
+      const fast = bytes[s] === 123 ? scanLine(bytes, s, bytes.length) : undefined;
+      let e: number;
+      if (fast !== undefined) {
+        e = scanEnd();
+        this.take({ line: this.line, record: fast }, batch);
+      } else {
+        e = lineEnd(bytes, s);
+        this.slow(bytes.toString('utf8', s, e), batch);
+      }
+      s = bytes[e] === 13 && bytes[e + 1] === 10 ? e + 2 : e + 1;
+    }
+    chunk.length = this.line - first;
   }
 
   /** An entry read: the one held before it goes first, a log's record is held in turn. */
@@ -508,6 +526,13 @@ class BatchReader {
     if (this.flushes.length > 0) this.flushes = [];
     this.take(entry, batch);
   }
+}
+
+/** The end of the line that starts at s: its line break (CR or LF), or the end of the bytes. */
+function lineEnd(b: Buffer, s: number): number {
+  let e = s;
+  while (e < b.length && b[e] !== 10 && b[e] !== 13) e++;
+  return e;
 }
 
 const ERRNO_TEXT: Readonly<Record<string, string>> = {

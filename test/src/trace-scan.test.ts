@@ -1,11 +1,17 @@
 // The trace reader's byte scanner (src/trace/scan.ts) against the slow path it stands in for
 // (JSON.parse + readRecord): on every line it takes, the same record, property for property and
 // in the same order; on every line the slow path refuses, it gives up (so the error stays the
-// slow path's). Generated traces, hand-picked edge cases, and seeded byte mutations of both.
+// slow path's). Generated traces, hand-picked edge cases, and seeded byte mutations of both. And
+// the whole-file reader, which splits lines as the scanner reads them, against splitting the text
+// and reading each line the slow way (parseLine): the same entries, the same first error.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateTrace } from '../../src/trace/generate.ts';
-import { readRecord } from '../../src/trace/read.ts';
+import { parseLine, readRecord, readTraceBatches } from '../../src/trace/read.ts';
 import { scanRecord } from '../../src/trace/scan.ts';
+import type { TraceRecord } from '../../src/trace/types.ts';
 
 /** A value in an order-keeping form that tells a number from a bigint. */
 function form(v: unknown): string {
@@ -114,6 +120,11 @@ describe('the byte scanner reads what JSON.parse + readRecord read', () => {
       '{"op":"multicall","calls":[{"op":"mmu_update","reqs":[{"ptr":"0x1","val":"0x2"}]},{"op":"decrease_reservation","mfns":["0x1",2]}]}',
       '{"op":"multicall","calls":[{"op":"mmu_update","reqs":[],"dom":1}]}',
       '{"op":"multicall","calls":[{"op":"multicall","calls":[]}]}',
+      '{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"update_va_mapping","va":"0x1000","val":"0x0","flags":"invlpg|all"}]}]}]}',
+      '{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"update_va_mapping","va":"0x1000","val":"0x0","flags":"invlpg|all"}]}]}]}]}]}]}]}]}',
+      '{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"update_va_mapping","va":"0x1000","val":"0x0","flags":"invlpg|all"}]}]}]}]}]}]}]}]}]}',
+      '{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"mmu_update","reqs":[]}],"dom":1}]}',
+      '{"op":"multicall","calls":[{"op":"multicall","calls":[{"op":"update_va_mapping","va":"0x1000","val":"0x0","flags":"invlpg|all"}]},{"op":"mmuext_op","ops":[{"cmd":"tlb_flush_all"}]}]}',
       '{"op":"multicall","calls":[{"op":"frame","mfn":1}]}',
       '{"op":"multicall","calls":[]}',
       '{"op":"memory_exchange","mfns":[]}',
@@ -167,5 +178,108 @@ describe('the byte scanner reads what JSON.parse + readRecord read', () => {
       else if (agree(m)) taken++;
     }
     expect(taken).toBeGreaterThan(600);
+  });
+});
+
+describe('the whole-file reader (lines split as they are scanned) reads what parseLine reads line by line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xensim-scan-'));
+  let files = 0;
+  /** The entries (or the error) of readTraceBatches over `text`. */
+  async function viaReader(text: string | Buffer): Promise<{ entries: string[]; error?: string }> {
+    const path = join(dir, `t${files++}.ndjson`);
+    writeFileSync(path, text);
+    const entries: string[] = [];
+    try {
+      for await (const batch of readTraceBatches(path)) for (const e of batch) entries.push(`${e.line} ${form(e.record)}`);
+    } catch (e) {
+      return { entries, error: (e as Error).message.slice(path.length) };
+    }
+    return { entries };
+  }
+  /** The same from the text split as readline splits it, each line through parseLine. */
+  function viaLines(text: string): { entries: string[]; error?: string } {
+    const lines = text.split(/\r\n|\n|\r/);
+    if (/[\r\n]$/.test(text)) lines.pop();
+    const entries: string[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      let r: TraceRecord | null;
+      try {
+        r = parseLine(lines[i]!, '', i + 1);
+      } catch (e) {
+        return { entries, error: (e as Error).message };
+      }
+      if (r !== null) entries.push(`${i + 1} ${form(r)}`);
+    }
+    return { entries };
+  }
+
+  let seed = 4242;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  /** Generated lines joined by LF, CRLF or a lone CR, with blank, comment and spaced lines among them. */
+  function text(records: string[]): string {
+    const breaks = ['\n', '\r\n', '\r'];
+    let out = '';
+    for (const l of records) {
+      const k = rand(12);
+      const line = k === 0 ? `${l} ` : k === 1 ? ` ${l}` : k === 2 ? l.replace(',', ', ') : l;
+      out += line + breaks[rand(3)];
+      if (k === 3) out += '# a comment' + breaks[rand(3)];
+      if (k === 4) out += breaks[rand(3)];
+    }
+    return out;
+  }
+
+  it('generated traces with mixed line breaks, blank, comment and spaced lines', async () => {
+    for (const s of [1, 7]) {
+      const t = text(lines(s, 1500, s === 1));
+      const got = await viaReader(t);
+      expect(got.error).toBeUndefined();
+      expect(got.entries).toEqual(viaLines(t).entries);
+      // and without a final line break
+      const cut = t.replace(/[\r\n]+$/, '');
+      expect(await viaReader(cut)).toEqual(viaLines(cut));
+    }
+  });
+
+  it('lines across read chunks, and a multicall longer than one', async () => {
+    const calls = Array.from({ length: 1200 }, (_, i) => `{"op":"mmu_update","reqs":[{"ptr":"0x${(0x1000 + i).toString(16)}008","val":"0x1007067"}]}`);
+    const long = `{"op":"multicall","dom":1,"calls":[${calls.join(',')}]}`;
+    const t = text(lines(3, 2000)) + long + '\r\n' + text(lines(4, 500)) + long;
+    expect(long.length).toBeGreaterThan(1 << 16);
+    const got = await viaReader(t);
+    expect(got.error).toBeUndefined();
+    expect(got.entries).toEqual(viaLines(t).entries);
+  });
+
+  it('the line reader’s own errors after chunks of scanned lines name the right line', async () => {
+    const rec = '{"op":"frame","mfn":"0x10"}';
+    const many = (n: number, br: string): string => Array<string>(n).fill(rec).join(br) + br;
+    const cases: [string | Buffer, string, number][] = [
+      [many(3000, '\r\n') + 'x\0\n', 'binary data: a NUL byte at column 2', 3001],
+      [many(2500, '\n') + 'x'.repeat((1 << 20) + 10) + '\n', 'line longer than 1048576 bytes', 2501],
+      [Buffer.concat([Buffer.from(many(4000, '\r') + 'caf'), Buffer.from([0xff, 10])]), 'not UTF-8 text: byte 0xff at column 4', 4001],
+    ];
+    for (const [t, what, line] of cases) {
+      const got = await viaReader(t);
+      expect(got.entries.length).toBe(line - 1);
+      expect(got.error).toContain(`:${line}: ${what}`);
+    }
+  });
+
+  it('a bad line: the records before it, then the slow path’s error', async () => {
+    const good = lines(5, 400, true);
+    for (let i = 0; i < 60; i++) {
+      const l = good[rand(good.length)]!;
+      const at = rand(l.length);
+      const bad = rand(2) === 0 ? l.slice(0, at) + l.slice(at + 1) : l.slice(0, at) + '"' + l.slice(at);
+      const t = text(good.slice(0, 100)) + bad + '\n' + text(good.slice(100, 120));
+      const want = viaLines(t);
+      const got = await viaReader(t);
+      expect(got.entries).toEqual(want.entries);
+      expect(got.error, bad).toBe(want.error);
+    }
   });
 });
