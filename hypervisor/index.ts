@@ -13,7 +13,7 @@ import { doMulticall } from './multicall.ts';
 import { emulatesRoWrites, ptwrWrite } from './ptwr.ts';
 import { getPgOwner } from './foreign.ts';
 import { ENTRIES_PER_TABLE, hex, hiOf, loOf, toBig, vpnOf } from './pte.ts';
-import { buildRefusal } from './refusal.ts';
+import { buildRefusal, NO_REFUSALS } from './refusal.ts';
 import { Diag, type XenState } from './state.ts';
 import { TlbClock } from './tlb.ts';
 import {
@@ -57,6 +57,8 @@ export class Hypervisor {
   /** What the last dispatch() gave besides rc: mmu_update / mmuext_op's done, multicall's results. */
   private done: number | undefined;
   private results: number[] | undefined;
+  /** The refusals of the call being run (handed to its result when there are any: take()). */
+  private refusals: Refusal[] = [];
 
   constructor(opts: HypervisorOptions = {}) {
     this.x = {
@@ -115,11 +117,23 @@ export class Hypervisor {
   hypercall(caller: Caller, call: Hypercall): CallResult {
     const d = this.domainOf(caller);
     const v = this.vcpuOf(d, caller);
-    const refusals: Refusal[] = [];
+    // Left over only if a call threw (a model bug): not this call's.
+    if (this.refusals.length > 0) this.refusals = [];
     this.done = undefined;
     this.results = undefined;
-    const rc = this.dispatch(d, v, call, -1, refusals);
-    return withRefusals(rc, this.done, this.results, refusals);
+    const rc = this.dispatch(d, v, call, -1, this.refusals);
+    return withRefusals(rc, this.done, this.results, this.takeRefusals());
+  }
+
+  /**
+   * The call's refusals, handed over (the next call's go to a new array); most calls have none,
+   * and share one empty, frozen array: a new array per call was a cost of every hypercall.
+   */
+  private takeRefusals(): Refusal[] {
+    const refusals = this.refusals;
+    if (refusals.length === 0) return NO_REFUSALS;
+    this.refusals = [];
+    return refusals;
   }
 
   /** Clears the diagnostics before each entry of a batch (one closure, not one per call). */
@@ -141,7 +155,8 @@ export class Hypervisor {
         if (o.rc !== 0) {
           const req = o.failed === undefined ? undefined : call.reqs[o.failed];
           const what = !x.explain ? '' : req ? `mmu_update ptr ${hex(req.ptr)} val ${hex(req.val)}` : `mmu_update foreigndom ${hex(fd)}`;
-          refusals.push(buildRefusal(x, where(atOf(entry), o.failed === undefined ? '' : `reqs[${o.failed}]`), what, o.rc));
+          const at = !x.explain ? '' : where(atOf(entry), o.failed === undefined ? '' : `reqs[${o.failed}]`);
+          refusals.push(buildRefusal(x, at, what, o.rc));
         }
         this.done = o.done;
         return o.rc;
@@ -152,7 +167,8 @@ export class Hypervisor {
         if (o.rc !== 0) {
           const op = o.failed === undefined ? undefined : call.ops[o.failed];
           const what = !x.explain ? '' : op ? describeOp(op) : `mmuext_op foreigndom ${hex(fd)}`;
-          refusals.push(buildRefusal(x, where(atOf(entry), o.failed === undefined ? '' : `ops[${o.failed}]`), what, o.rc));
+          const at = !x.explain ? '' : where(atOf(entry), o.failed === undefined ? '' : `ops[${o.failed}]`);
+          refusals.push(buildRefusal(x, at, what, o.rc));
         }
         this.done = o.done;
         return o.rc;
@@ -171,7 +187,8 @@ export class Hypervisor {
           else rc = doUpdateVaMapping(x, d, v, call.va, call.val, call.flags, call.vcpumask, pg);
         }
         if (rc !== 0) {
-          refusals.push(buildRefusal(x, atOf(entry), x.explain ? `${call.op} va ${hex(call.va)} val ${hex(call.val)}` : '', rc));
+          const what = !x.explain ? '' : `${call.op} va ${hex(call.va)} val ${hex(call.val)}`;
+          refusals.push(buildRefusal(x, !x.explain ? '' : atOf(entry), what, rc));
         }
         return rc;
       }

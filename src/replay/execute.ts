@@ -63,13 +63,8 @@ export function execute(hv: Hypervisor, rec: TraceRecord, caller: Caller): Recor
     }
     case 'audit':
       return { rc: 0, mismatches: hv.audit() };
-    default: {
-      const c = hv.hypercall(caller, rec);
-      const r: RecordResult = { rc: c.rc };
-      if (c.done !== undefined) r.done = c.done;
-      if (c.results !== undefined) r.results = c.results;
-      r.refusals = c.refusals;
-      return r;
-    }
+    default:
+      // Xen's answer is the result as it is: rc, done, results, refusals, in that order.
+      return hv.hypercall(caller, rec);
   }
 }
