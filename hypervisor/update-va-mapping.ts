@@ -27,7 +27,7 @@ export function doUpdateVaMapping(
   pgOwner: Domain = d,
 ): number {
   if (!addrOk(va)) {
-    x.diag.fail(`va ${hex(va)} is not a guest address`);
+    if (x.explain) x.diag.fail(`va ${hex(va)} is not a guest address`);
     return EINVAL;
   }
   const f = x.frames;
@@ -55,7 +55,7 @@ export function doUpdateVaMapping(
   else targets = vcpusOf(d, vcpumask);
   // A bad bitmap pointer fails the call although the entry has already changed.
   if (!targets) {
-    x.diag.fail('vcpumask could not be read (the entry was already updated)');
+    if (x.explain) x.diag.fail('vcpumask could not be read (the entry was already updated)');
     return EFAULT;
   }
   if (kind === UVMF.TLB_FLUSH) flushVcpus(x.clock, x.obs, d.id, targets, 'guest');
