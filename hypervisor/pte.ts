@@ -80,12 +80,21 @@ export function hex16Of(lo: number, hi: number): string {
   return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
+const TWO_32 = 2 ** 32;
+
+/*
+ * An entry's halves, and va48, from a BigInt: by one Number() when the value is below 2^53 (exact:
+ * every entry without bits 63:53, every user address), else by BigInt masks. A BigInt operation
+ * allocates, and a replay's hypercalls each split two or more of them.
+ */
 export function loOf(v: bigint): number {
-  return Number(v & 0xffffffffn);
+  const n = Number(v);
+  return n >= 0 && n <= Number.MAX_SAFE_INTEGER ? n % TWO_32 : Number(v & 0xffffffffn);
 }
 
 export function hiOf(v: bigint): number {
-  return Number((v >> 32n) & 0xffffffffn);
+  const n = Number(v);
+  return n >= 0 && n <= Number.MAX_SAFE_INTEGER ? Math.floor(n / TWO_32) : Number((v >> 32n) & 0xffffffffn);
 }
 
 let lastHexOf: number | bigint = 0;
@@ -157,8 +166,10 @@ export function inXenHole(va: bigint): boolean {
  * without more BigInt arithmetic (each BigInt operation allocates).
  */
 export function va48(va: bigint): number {
-  return Number(va & VA_MASK_48);
+  const n = Number(va);
+  return n >= 0 && n < VA_SPAN_48 ? n : Number(va & VA_MASK_48);
 }
+const VA_SPAN_48 = 2 ** 48;
 
 /** 2^(12 + 9 (level - 1)): what a level's slot is counted in. */
 const LEVEL_SPAN = [0, 2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39];
