@@ -176,7 +176,8 @@ const LEVEL_SPAN = [0, 2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39];
 
 /** Slot in the table of the given level (4 = L4 … 1 = L1) of a va48() value. */
 export function slotOf48(v48: number, level: number): number {
-  return Math.floor(v48 / LEVEL_SPAN[level]!) % 512;
+  // & 511, not % 512: the same for v48 < 2^48 (an integer < 2^36), and no floating-point modulo.
+  return Math.floor(v48 / LEVEL_SPAN[level]!) & 511;
 }
 
 /** Slot of va in the table of the given level (4 = L4 … 1 = L1). */
