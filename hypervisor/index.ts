@@ -12,7 +12,7 @@ import { doMmuextOp } from './mmuext-op.ts';
 import { doMulticall } from './multicall.ts';
 import { emulatesRoWrites, ptwrWrite } from './ptwr.ts';
 import { getPgOwner } from './foreign.ts';
-import { ENTRIES_PER_TABLE, hex, hiOf, loOf, toBig, vpnOf } from './pte.ts';
+import { ENTRIES_PER_TABLE, hex, hiOf, loOf, toBig, va48, vpnOf } from './pte.ts';
 import { buildRefusal, NO_REFUSALS } from './refusal.ts';
 import { Diag, type XenState } from './state.ts';
 import { TlbClock } from './tlb.ts';
@@ -333,9 +333,10 @@ export class Hypervisor {
   access(caller: Caller, va: bigint, write: boolean): AccessResult {
     const d = this.domainOf(caller);
     const v = this.vcpuOf(d, caller);
-    const vpn = vpnOf(va);
+    const v48 = va48(va);
+    const vpn = vpnOf(va, v48);
     // The walk as mfn * 2 + writable (walk.ts translate), -1 if va is not mapped; the TLB's entry likewise.
-    const walked = translate(this.x.frames, v.guestTable, va);
+    const walked = translate(this.x.frames, v.guestTable, va, v48);
     const cached = v.tlb.get(vpn);
     if (cached !== undefined && (!write || cached & 1)) {
       const mfn = Math.floor(cached / 2);

@@ -180,14 +180,9 @@ export function slotOf48(v48: number, level: number): number {
   return Math.floor(v48 / LEVEL_SPAN[level]!) & 511;
 }
 
-/** Slot of va in the table of the given level (4 = L4 … 1 = L1). */
-export function vaSlot(va: bigint, level: number): number {
-  return slotOf48(va48(va), level);
-}
-
-/** The virtual page number (36 bits) that keys a TLB entry. */
-export function vpnOf(va: bigint): number {
-  return Math.floor(va48(va) / 4096);
+/** The virtual page number (36 bits) that keys a TLB entry (`v48`: va48(va), when the caller has it). */
+export function vpnOf(va: bigint, v48 = va48(va)): number {
+  return Math.floor(v48 / 4096);
 }
 
 /** is_guest_l4_slot() for 64-bit PV: every slot except Xen's 256–271. */
