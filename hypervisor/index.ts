@@ -210,7 +210,7 @@ export class Hypervisor {
         // call_handlers_pv64's default: a number without a handler (hypercall-defs.c).
         const name = typeof call.nr === 'number' ? HYPERCALL_NAMES[call.nr] : undefined;
         // Xen prints nothing here: the reason is the model's own, not a gdprintk text.
-        diag.reason = `hypercall ${call.nr}${name ? ` (${name})` : ''} has no handler in a 64-bit PV guest's table`;
+        if (x.explain) diag.reason = `hypercall ${call.nr}${name ? ` (${name})` : ''} has no handler in a 64-bit PV guest's table`;
         this.refuse(buildRefusal(x, atOf(entry), `hypercall ${call.nr}`, ENOSYS));
         return ENOSYS;
       }

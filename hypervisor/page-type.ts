@@ -380,8 +380,10 @@ function markPartial(x: XenState, mfn: number, i: number, target: number): void 
  * put.
  */
 function assertUnreachable(x: XenState, lost: number): void {
-  if (x.explain) x.diag.fail(`Assertion 'unreachable' failed at arch/x86/mm.c:1813`);
-  x.diag.stop ??= 'ASSERT_UNREACHABLE() in promote_l4_table (xen/arch/x86/mm.c:1813): a debug build stops here';
+  if (x.explain) {
+    x.diag.fail(`Assertion 'unreachable' failed at arch/x86/mm.c:1813`);
+    x.diag.stop ??= 'ASSERT_UNREACHABLE() in promote_l4_table (xen/arch/x86/mm.c:1813): a debug build stops here';
+  }
   x.leaked.set(lost, (x.leaked.get(lost) ?? 0) + 1);
 }
 
