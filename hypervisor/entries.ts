@@ -68,7 +68,7 @@ export function getPageFromL1e(
   const bad = pteFlags(lo, hi) & l1DisallowMask(l1eOwner);
   if (bad === 0 && l1eFastPath(f, mfn, lo, pgOwner.id)) return 0;
   if (bad !== 0) {
-    x.diag.fail(`Bad L1 flags ${bad.toString(16)}`, `Bad L1 flags ${hex(bad)}`);
+    if (x.explain) x.diag.fail(`Bad L1 flags ${bad.toString(16)}`, `Bad L1 flags ${hex(bad)}`);
     return EINVAL;
   }
   if (isMmio(mfn)) return getMmioFromL1e(x, lo, hi, l1eOwner, pgOwner, curr);
@@ -78,14 +78,16 @@ export function getPageFromL1e(
     // owner (xsm_priv_mapping, XSM_TARGET), may map it — a privileged domain filling another's L1.
     const realDom = x.domains.get(real);
     if (!realDom || pgOwner === l1eOwner || !xsmTarget(pgOwner, realDom)) {
-      // A destroyed domain's frame still held elsewhere is still its (a zombie's): Xen names it.
-      const free = real === NO_OWNER;
-      const realName = free ? 'none (free frame)' : realDom ? `d${real}` : `d${real} (destroyed)`;
-      x.diag.fail(
-        `pg_owner d${pgOwner.id} l1e_owner d${l1eOwner.id}, but real_pg_owner d${free ? -1 : real}`,
-        `mfn ${hex(mfn)} is not d${pgOwner.id}'s: owner ${realName}`,
-        mfn,
-      );
+      if (x.explain) {
+        // A destroyed domain's frame still held elsewhere is still its (a zombie's): Xen names it.
+        const free = real === NO_OWNER;
+        const realName = free ? 'none (free frame)' : realDom ? `d${real}` : `d${real} (destroyed)`;
+        x.diag.fail(
+          `pg_owner d${pgOwner.id} l1e_owner d${l1eOwner.id}, but real_pg_owner d${free ? -1 : real}`,
+          `mfn ${hex(mfn)} is not d${pgOwner.id}'s: owner ${realName}`,
+          mfn,
+        );
+      }
       couldNotPin(x, mfn, lo, hi, l1eOwner, pgOwner);
       return EBUSY;
     }
@@ -93,7 +95,7 @@ export function getPageFromL1e(
   }
   f.setCount(mfn, f.count(mfn) + 1);
   if (lo & _PAGE_RW && getPageType(x, mfn, PGT_writable_page) !== 0) {
-    x.diag.fail('Could not get page type PGT_writable_page');
+    if (x.explain) x.diag.fail('Could not get page type PGT_writable_page');
     couldNotPin(x, mfn, lo, hi, l1eOwner, pgOwner);
     putPage(x, mfn);
     return EBUSY;
@@ -124,10 +126,12 @@ export function l1eFastPath(f: FrameTable, mfn: number, lo: number, pgOwner: num
 
 /** get_page_from_l1e's could_not_pin message (mm.c:1039). */
 function couldNotPin(x: XenState, mfn: number, lo: number, hi: number, l1eOwner: Domain, pgOwner: Domain): void {
-  x.diag.fail(
-    `Error getting mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) from L1 entry ` +
-      `${hex16Of(lo, hi)} for l1e_owner d${l1eOwner.id}, pg_owner d${pgOwner.id}`,
-  );
+  if (x.explain) {
+    x.diag.fail(
+      `Error getting mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) from L1 entry ` +
+        `${hex16Of(lo, hi)} for l1e_owner d${l1eOwner.id}, pg_owner d${pgOwner.id}`,
+    );
+  }
 }
 
 /**
@@ -141,22 +145,26 @@ function getMmioFromL1e(x: XenState, lo: number, hi: number, l1eOwner: Domain, p
   const owner = pgOwner.id === DOMID_IO ? curr : pgOwner;
   if (!owner.privileged) {
     if (mfn === INVALID_MFN_PATTERN) return EINVAL;
-    x.diag.fail(
-      `d${owner.id} non-privileged attempt to map MMIO space ${mfn.toString(16)}`,
-      `mfn ${hex(mfn)} is I/O memory; d${owner.id} has no iomem rights`,
-      mfn,
-    );
+    if (x.explain) {
+      x.diag.fail(
+        `d${owner.id} non-privileged attempt to map MMIO space ${mfn.toString(16)}`,
+        `mfn ${hex(mfn)} is I/O memory; d${owner.id} has no iomem rights`,
+        mfn,
+      );
+    }
     return EPERM;
   }
   // Xen asks this of an l1e_owner other than the data owner (mm.c:909); the data owner has just
   // passed it, so asking it of every l1e_owner is the same.
   if (!l1eOwner.privileged) {
     if (mfn === INVALID_MFN_PATTERN) return EINVAL;
-    x.diag.fail(
-      `d${curr.id} attempted to map MMIO space ${mfn.toString(16)} in d${owner.id} to d${l1eOwner.id}`,
-      `mfn ${hex(mfn)} is I/O memory; d${l1eOwner.id} has no iomem rights`,
-      mfn,
-    );
+    if (x.explain) {
+      x.diag.fail(
+        `d${curr.id} attempted to map MMIO space ${mfn.toString(16)} in d${owner.id} to d${l1eOwner.id}`,
+        `mfn ${hex(mfn)} is I/O memory; d${l1eOwner.id} has no iomem rights`,
+        mfn,
+      );
+    }
     return EPERM;
   }
   switch (lo & PAGE_CACHE_ATTRS) {
@@ -213,7 +221,7 @@ export function getPageFromLNe(
 ): number {
   const bad = pteFlags(lo, hi) & LN_DISALLOW_MASK;
   if (bad !== 0) {
-    x.diag.fail(`Bad L${level} flags ${bad.toString(16)}`, `Bad L${level} flags ${hex(bad)}`);
+    if (x.explain) x.diag.fail(`Bad L${level} flags ${bad.toString(16)}`, `Bad L${level} flags ${hex(bad)}`);
     return EINVAL;
   }
   const target = pteMfn(lo, hi);
@@ -251,11 +259,11 @@ function getLinearPagetable(
   dom: number,
 ): boolean {
   if (!x.linearPt) {
-    x.diag.fail('Attempt to create linear p.t. (feature disabled)');
+    if (x.explain) x.diag.fail('Attempt to create linear p.t. (feature disabled)');
     return false;
   }
   if (lo & _PAGE_RW) {
-    x.diag.fail('Attempt to create linear p.t. with write perms');
+    if (x.explain) x.diag.fail('Attempt to create linear p.t. with write perms');
     return false;
   }
   if (target === container) return true;
@@ -263,7 +271,7 @@ function getLinearPagetable(
   // Xen also checks that the table is d's (mm.c:707); here it always is: promotion passes the
   // table's owner, mod_lN_entry the pt_owner whose table it is (mmu-update.ts ptUpdate).
   if (!getPage(x, target, dom)) {
-    x.diag.fail(`Could not get page ref for mfn ${target.toString(16)}`, undefined, target);
+    if (x.explain) x.diag.fail(`Could not get page ref for mfn ${target.toString(16)}`, undefined, target);
     return false;
   }
   const ok =

@@ -24,7 +24,7 @@ export const DOM_XEN = new Domain(DOMID_XEN, 0, false, 0);
  */
 export function getPgOwner(x: XenState, caller: Domain, fd: number): Domain | number {
   if (fd === caller.id) {
-    x.diag.fail('Cannot specify itself as foreign domain');
+    if (x.explain) x.diag.fail('Cannot specify itself as foreign domain');
     return ESRCH;
   }
   if (fd === DOMID_SELF) return caller;
@@ -32,7 +32,7 @@ export function getPgOwner(x: XenState, caller: Domain, fd: number): Domain | nu
   if (fd === DOMID_XEN) return DOM_XEN;
   const d = x.domains.get(fd);
   if (!d) {
-    x.diag.fail(`Unknown domain d${fd}`);
+    if (x.explain) x.diag.fail(`Unknown domain d${fd}`);
     return ESRCH;
   }
   return d;
@@ -49,6 +49,6 @@ export function xsmTarget(src: Domain, target: Domain): boolean {
 /** xsm_mmu_update(XSM_TARGET, d, t, f): the data owner unless it is dom_io, then the table owner. */
 export function xsmMmuUpdate(x: XenState, d: Domain, pt: Domain | null, pg: Domain): boolean {
   const ok = (pg === DOM_IO || xsmTarget(d, pg)) && (pt === null || xsmTarget(d, pt));
-  if (!ok) x.diag.note(`d${d.id} may not act on d${pt !== null && !xsmTarget(d, pt) ? pt.id : pg.id} (XSM_TARGET)`);
+  if (!ok && x.explain) x.diag.note(`d${d.id} may not act on d${pt !== null && !xsmTarget(d, pt) ? pt.id : pg.id} (XSM_TARGET)`);
   return ok;
 }

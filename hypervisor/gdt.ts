@@ -23,12 +23,12 @@ export function destroyGdt(x: XenState, v: Vcpu): void {
 
 export function doSetGdt(x: XenState, d: Domain, v: Vcpu, frames: readonly number[], entries: number): number {
   if (entries > FIRST_RESERVED_GDT_ENTRY) {
-    x.diag.fail(`set_gdt: ${entries} entries, more than FIRST_RESERVED_GDT_ENTRY (${FIRST_RESERVED_GDT_ENTRY})`);
+    if (x.explain) x.diag.fail(`set_gdt: ${entries} entries, more than FIRST_RESERVED_GDT_ENTRY (${FIRST_RESERVED_GDT_ENTRY})`);
     return EINVAL;
   }
   const nr = Math.ceil(entries / 512);
   if (frames.length < nr) {
-    x.diag.fail(`set_gdt: ${entries} entries need ${nr} frames, the list has ${frames.length}`);
+    if (x.explain) x.diag.fail(`set_gdt: ${entries} entries need ${nr} frames, the list has ${frames.length}`);
     return EFAULT;
   }
   const taken: number[] = [];
@@ -36,7 +36,7 @@ export function doSetGdt(x: XenState, d: Domain, v: Vcpu, frames: readonly numbe
     const ok = getPage(x, mfn, d.id);
     if (!ok || getPageType(x, mfn, PGT_seg_desc_page) !== 0) {
       if (ok) putPage(x, mfn);
-      x.diag.fail(`set_gdt: mfn ${mfn.toString(16)} cannot be a descriptor page`, `mfn ${hex(mfn)} cannot be d${d.id}'s descriptor page`, mfn);
+      if (x.explain) x.diag.fail(`set_gdt: mfn ${mfn.toString(16)} cannot be a descriptor page`, `mfn ${hex(mfn)} cannot be d${d.id}'s descriptor page`, mfn);
       for (const t of taken) putPageAndType(x, t);
       return EINVAL;
     }

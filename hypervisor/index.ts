@@ -12,8 +12,8 @@ import { doMmuextOp } from './mmuext-op.ts';
 import { doMulticall } from './multicall.ts';
 import { emulatesRoWrites, ptwrWrite } from './ptwr.ts';
 import { getPgOwner } from './foreign.ts';
-import { ENTRIES_PER_TABLE, hex, hiOf, loOf, toBig, vpnOf } from './pte.ts';
-import { buildRefusal } from './refusal.ts';
+import { ENTRIES_PER_TABLE, hex, hiOf, loOf, toBig, va48, vpnOf } from './pte.ts';
+import { buildRefusal, NO_REFUSALS } from './refusal.ts';
 import { Diag, type XenState } from './state.ts';
 import { TlbClock } from './tlb.ts';
 import {
@@ -57,6 +57,11 @@ export class Hypervisor {
   /** What the last dispatch() gave besides rc: mmu_update / mmuext_op's done, multicall's results. */
   private done: number | undefined;
   private results: number[] | undefined;
+  /**
+   * The refusals of the call being run: undefined until its first (refuse()). Most calls refuse
+   * nothing, and a refused one mostly once: an array made ahead grew a backing store for 17.
+   */
+  private refusals: Refusal[] | undefined;
 
   constructor(opts: HypervisorOptions = {}) {
     this.x = {
@@ -115,11 +120,20 @@ export class Hypervisor {
   hypercall(caller: Caller, call: Hypercall): CallResult {
     const d = this.domainOf(caller);
     const v = this.vcpuOf(d, caller);
-    const refusals: Refusal[] = [];
+    this.refusals = undefined; // left over only if a call threw (a model bug): not this call's
     this.done = undefined;
     this.results = undefined;
-    const rc = this.dispatch(d, v, call, -1, refusals);
+    const rc = this.dispatch(d, v, call, -1);
+    // A call that refused nothing shares one empty, frozen list.
+    const refusals = this.refusals ?? NO_REFUSALS;
+    this.refusals = undefined;
     return withRefusals(rc, this.done, this.results, refusals);
+  }
+
+  /** Adds a refusal to the call being run. */
+  private refuse(r: Refusal): void {
+    if (this.refusals === undefined) this.refusals = [r];
+    else this.refusals.push(r);
   }
 
   /** Clears the diagnostics before each entry of a batch (one closure, not one per call). */
@@ -130,7 +144,7 @@ export class Hypervisor {
   // this.results (hypercall() reads them: no outcome object per call).
   // `entry`: the index of the call in the multicall running it, or -1 (the refusal's `at`, atOf:
   // built only for a refusal).
-  private dispatch(d: Domain, v: Vcpu, call: Hypercall, entry: number, refusals: Refusal[]): number {
+  private dispatch(d: Domain, v: Vcpu, call: Hypercall, entry: number): number {
     const x = this.x;
     const diag = x.diag;
     diag.reset();
@@ -141,7 +155,8 @@ export class Hypervisor {
         if (o.rc !== 0) {
           const req = o.failed === undefined ? undefined : call.reqs[o.failed];
           const what = !x.explain ? '' : req ? `mmu_update ptr ${hex(req.ptr)} val ${hex(req.val)}` : `mmu_update foreigndom ${hex(fd)}`;
-          refusals.push(buildRefusal(x, where(atOf(entry), o.failed === undefined ? '' : `reqs[${o.failed}]`), what, o.rc));
+          const at = !x.explain ? '' : where(atOf(entry), o.failed === undefined ? '' : `reqs[${o.failed}]`);
+          this.refuse(buildRefusal(x, at, what, o.rc));
         }
         this.done = o.done;
         return o.rc;
@@ -152,7 +167,8 @@ export class Hypervisor {
         if (o.rc !== 0) {
           const op = o.failed === undefined ? undefined : call.ops[o.failed];
           const what = !x.explain ? '' : op ? describeOp(op) : `mmuext_op foreigndom ${hex(fd)}`;
-          refusals.push(buildRefusal(x, where(atOf(entry), o.failed === undefined ? '' : `ops[${o.failed}]`), what, o.rc));
+          const at = !x.explain ? '' : where(atOf(entry), o.failed === undefined ? '' : `ops[${o.failed}]`);
+          this.refuse(buildRefusal(x, at, what, o.rc));
         }
         this.done = o.done;
         return o.rc;
@@ -171,13 +187,14 @@ export class Hypervisor {
           else rc = doUpdateVaMapping(x, d, v, call.va, call.val, call.flags, call.vcpumask, pg);
         }
         if (rc !== 0) {
-          refusals.push(buildRefusal(x, atOf(entry), x.explain ? `${call.op} va ${hex(call.va)} val ${hex(call.val)}` : '', rc));
+          const what = !x.explain ? '' : `${call.op} va ${hex(call.va)} val ${hex(call.val)}`;
+          this.refuse(buildRefusal(x, !x.explain ? '' : atOf(entry), what, rc));
         }
         return rc;
       }
       case 'set_gdt': {
         const rc = doSetGdt(x, d, v, call.frames.map(frameOf), call.entries);
-        if (rc !== 0) refusals.push(buildRefusal(x, atOf(entry), `set_gdt frames [${call.frames.map(hex).join(',')}] entries ${call.entries}`, rc));
+        if (rc !== 0) this.refuse(buildRefusal(x, atOf(entry), `set_gdt frames [${call.frames.map(hex).join(',')}] entries ${call.entries}`, rc));
         return rc;
       }
       case 'decrease_reservation':
@@ -185,7 +202,7 @@ export class Hypervisor {
       case 'memory_exchange': {
         const o = memoryExchange(x, d, call.mfns.map(frameOf));
         if (o.failed !== undefined) {
-          refusals.push(buildRefusal(x, where(atOf(entry), `mfns[${o.failed}]`), `memory_exchange mfn ${hex(call.mfns[o.failed]!)}`, o.rc, true));
+          this.refuse(buildRefusal(x, where(atOf(entry), `mfns[${o.failed}]`), `memory_exchange mfn ${hex(call.mfns[o.failed]!)}`, o.rc, true));
         }
         return o.rc;
       }
@@ -193,16 +210,16 @@ export class Hypervisor {
         // call_handlers_pv64's default: a number without a handler (hypercall-defs.c).
         const name = typeof call.nr === 'number' ? HYPERCALL_NAMES[call.nr] : undefined;
         // Xen prints nothing here: the reason is the model's own, not a gdprintk text.
-        diag.reason = `hypercall ${call.nr}${name ? ` (${name})` : ''} has no handler in a 64-bit PV guest's table`;
-        refusals.push(buildRefusal(x, atOf(entry), `hypercall ${call.nr}`, ENOSYS));
+        if (x.explain) diag.reason = `hypercall ${call.nr}${name ? ` (${name})` : ''} has no handler in a 64-bit PV guest's table`;
+        this.refuse(buildRefusal(x, atOf(entry), `hypercall ${call.nr}`, ENOSYS));
         return ENOSYS;
       }
       case 'multicall': {
         const o = doMulticall(
           x,
           call.calls,
-          (c, i) => this.dispatch(d, v, c, i, refusals),
-          (i) => refusals.push(buildRefusal(x, where(atOf(entry), `calls[${i}]`), 'multicall (nested)', EINVAL)),
+          (c, i) => this.dispatch(d, v, c, i),
+          (i) => this.refuse(buildRefusal(x, where(atOf(entry), `calls[${i}]`), 'multicall (nested)', EINVAL)),
         );
         // The entries' own `done` is theirs (in their refusals), not the multicall's.
         this.done = undefined;
@@ -316,9 +333,10 @@ export class Hypervisor {
   access(caller: Caller, va: bigint, write: boolean): AccessResult {
     const d = this.domainOf(caller);
     const v = this.vcpuOf(d, caller);
-    const vpn = vpnOf(va);
+    const v48 = va48(va);
+    const vpn = vpnOf(va, v48);
     // The walk as mfn * 2 + writable (walk.ts translate), -1 if va is not mapped; the TLB's entry likewise.
-    const walked = translate(this.x.frames, v.guestTable, va);
+    const walked = translate(this.x.frames, v.guestTable, va, v48);
     const cached = v.tlb.get(vpn);
     if (cached !== undefined && (!write || cached & 1)) {
       const mfn = Math.floor(cached / 2);

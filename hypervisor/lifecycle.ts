@@ -117,7 +117,7 @@ export function decreaseReservation(x: XenState, d: Domain, mfns: readonly numbe
   let done = 0;
   for (const mfn of mfns) {
     if (!getPage(x, mfn, d.id)) {
-      x.diag.fail(`Could not get page for mfn ${mfn.toString(16)}`, `mfn ${hex(mfn)} is not d${d.id}'s`, mfn);
+      if (x.explain) x.diag.fail(`Could not get page for mfn ${mfn.toString(16)}`, `mfn ${hex(mfn)} is not d${d.id}'s`, mfn);
       break;
     }
     if (f.flags(mfn) & F_ALLOCATED) {
@@ -142,11 +142,13 @@ export function memoryExchange(x: XenState, d: Domain, mfns: readonly number[]):
     const m = mfns[i]!;
     const ok = f.valid(m) && f.owner(m) === d.id && f.count(m) === 1 && (f.flags(m) & F_ALLOCATED) !== 0;
     if (!ok) {
-      x.diag.fail(
-        `steal_page: mfn ${m.toString(16)} caf=${f.valid(m) ? hex08(f.caf(m)) : '-'}`,
-        `mfn ${hex(m)} is still referenced (count ${f.valid(m) ? f.count(m) : 0}): it cannot be exchanged`,
-        m,
-      );
+      if (x.explain) {
+        x.diag.fail(
+          `steal_page: mfn ${m.toString(16)} caf=${f.valid(m) ? hex08(f.caf(m)) : '-'}`,
+          `mfn ${hex(m)} is still referenced (count ${f.valid(m) ? f.count(m) : 0}): it cannot be exchanged`,
+          m,
+        );
+      }
       return { rc: EINVAL, failed: i };
     }
   }

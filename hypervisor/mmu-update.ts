@@ -89,7 +89,7 @@ export function doMmuUpdate(
         else rc = machphysUpdate(x, pgOwner, mfn, req.val);
         break;
       default:
-        x.diag.fail(`Invalid page update command ${cmd}`);
+        if (x.explain) x.diag.fail(`Invalid page update command ${cmd}`);
         rc = ENOSYS;
     }
     if (rc !== 0) break;
@@ -114,7 +114,7 @@ function ptUpdate(
   preserveAD: boolean,
 ): number {
   if (mfn < 0 || !getPage(x, mfn, ptOwner.id)) {
-    x.diag.fail('Could not get page for normal update', `mfn ${hex(mfn < 0 ? 0 : mfn)} is not d${ptOwner.id}'s`);
+    if (x.explain) x.diag.fail('Could not get page for normal update', `mfn ${hex(mfn < 0 ? 0 : mfn)} is not d${ptOwner.id}'s`);
     return EINVAL;
   }
   const f = x.frames;
@@ -128,7 +128,7 @@ function ptUpdate(
       rc = modL1Entry(x, mfn, slot, lo, hi, ptOwner, pgOwner, preserveAD, d);
     } else if (type <= PGT_l4_page_table && type > PGT_l1_page_table) {
       if (pgOwner !== ptOwner) {
-        x.diag.fail(`L${type} update with a foreign data owner d${pgOwner.id}`);
+        if (x.explain) x.diag.fail(`L${type} update with a foreign data owner d${pgOwner.id}`);
       } else {
         rc = modLNEntry(x, mfn, slot, lo, hi, type, ptOwner, preserveAD);
         if (rc === 0) rc = 1;
@@ -137,7 +137,7 @@ function ptUpdate(
       plainWrite(x, mfn, slot, lo, hi);
       rc = 0;
     } else {
-      x.diag.fail(`mfn ${mfn.toString(16)} has type ${type} which mmu_update cannot write`);
+      if (x.explain) x.diag.fail(`mfn ${mfn.toString(16)} has type ${type} which mmu_update cannot write`);
     }
   } else if (getPageType(x, mfn, PGT_writable_page) === 0) {
     // Not a live table: an ordinary memory write through a transient writable type.
@@ -158,7 +158,7 @@ function plainWrite(x: XenState, mfn: number, slot: number, lo: number, hi: numb
 /** MMU_MACHPHYS_UPDATE: M2P[mfn] = gpfn, for a frame of the FD's (the PT owner must be the caller). */
 function machphysUpdate(x: XenState, pgOwner: Domain, mfn: number, gpfn: bigint): number {
   if (mfn < 0 || !getPage(x, mfn, pgOwner.id)) {
-    x.diag.fail('Could not get page for mach->phys update', undefined, mfn < 0 ? undefined : mfn);
+    if (x.explain) x.diag.fail('Could not get page for mach->phys update', undefined, mfn < 0 ? undefined : mfn);
     return EINVAL;
   }
   x.m2p.set(mfn, gpfn);
@@ -191,7 +191,7 @@ function prepareEntry(x: XenState, level: number, lo: number, hi: number, disall
   const flags = pteFlags(lo, hi);
   const bad = flags & disallow;
   if (bad !== 0) {
-    x.diag.fail(`Bad L${level} flags ${bad.toString(16)}`, `Bad L${level} flags ${hex(bad)}`);
+    if (x.explain) x.diag.fail(`Bad L${level} flags ${bad.toString(16)}`, `Bad L${level} flags ${hex(bad)}`);
     return EINVAL;
   }
   const add = guestAdjustFlags(level, flags);
@@ -248,7 +248,7 @@ export function modLNEntry(
   preserveAD: boolean,
 ): number {
   if (level === 4 && !isGuestL4Slot(slot)) {
-    x.diag.fail(`L4 update in Xen-private area, slot ${hex(slot)}`);
+    if (x.explain) x.diag.fail(`L4 update in Xen-private area, slot ${hex(slot)}`);
     return EINVAL;
   }
   const page = x.frames.pageForWrite(mfn);

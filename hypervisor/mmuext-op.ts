@@ -48,7 +48,7 @@ export function doMmuextOp(
   if (typeof pgOwner === 'number') return { rc: pgOwner, done: 0 };
   // xsm_mmuext_op (mm.c:3478): the caller must be the FD or a control domain, dom_io included.
   if (!xsmTarget(d, pgOwner)) {
-    x.diag.note(`d${d.id} may not act on d${pgOwner.id} (XSM_TARGET)`);
+    if (x.explain) x.diag.note(`d${d.id} may not act on d${pgOwner.id} (XSM_TARGET)`);
     return { rc: EPERM, done: 0 };
   }
   let done = 0;
@@ -93,7 +93,7 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
       if (foreign) return EPERM;
       const targets = vcpusOf(d, op.vcpumask);
       if (!targets) {
-        x.diag.fail('vcpumask could not be read');
+        if (x.explain) x.diag.fail('vcpumask could not be read');
         return EINVAL;
       }
       if (op.cmd === MMUEXT.tlb_flush_multi) flushVcpus(x.clock, x.obs, d.id, targets, 'guest');
@@ -112,7 +112,7 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
     case MMUEXT.flush_cache_global:
       if (foreign) return EPERM;
       if (!d.privileged) {
-        x.diag.fail('Non-physdev domain tried to FLUSH_CACHE.');
+        if (x.explain) x.diag.fail('Non-physdev domain tried to FLUSH_CACHE.');
         // 4.17 answers FLUSH_CACHE_GLOBAL -EINVAL (mm.c:3805, do_mmuext_op); master folds both into -EACCES.
         return op.cmd === MMUEXT.flush_cache_global && x.xenVersion === '4.17' ? EINVAL : EACCES;
       }
@@ -128,7 +128,7 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
     case MMUEXT.unmark_super:
       return EOPNOTSUPP;
     default:
-      x.diag.fail(`Invalid extended pt command ${op.cmd}`);
+      if (x.explain) x.diag.fail(`Invalid extended pt command ${op.cmd}`);
       return ENOSYS;
   }
 }
@@ -137,19 +137,19 @@ function mmuextOne(x: XenState, d: Domain, v: Vcpu, pgOwner: Domain, op: MmuextO
 function pin(x: XenState, owner: Domain, arg: Ulong, level: number): number {
   const mfn = frameOf(arg);
   if (!getPage(x, mfn, owner.id)) {
-    x.diag.fail(`Error mfn ${arg.toString(16)}: not owned by d${owner.id}`, `mfn ${hex(arg)} is not d${owner.id}'s`, mfn);
+    if (x.explain) x.diag.fail(`Error mfn ${arg.toString(16)}: not owned by d${owner.id}`, `mfn ${hex(arg)} is not d${owner.id}'s`, mfn);
     return EINVAL;
   }
   const rc = getPageType(x, mfn, level);
   if (rc !== 0) {
-    x.diag.fail(`Error ${rc} while pinning mfn ${mfn.toString(16)}`);
+    if (x.explain) x.diag.fail(`Error ${rc} while pinning mfn ${mfn.toString(16)}`);
     // mm.c:3563: a table left as old_guest_table keeps its general reference for the clean-up.
     if (mfn !== x.oldGuestTable) putPage(x, mfn);
     return rc;
   }
   const f = x.frames;
   if (f.flags(mfn) & F_PINNED) {
-    x.diag.fail(`mfn ${mfn.toString(16)} already pinned`, undefined, mfn);
+    if (x.explain) x.diag.fail(`mfn ${mfn.toString(16)} already pinned`, undefined, mfn);
     putPageAndType(x, mfn);
     return EINVAL;
   }
@@ -161,11 +161,11 @@ function pin(x: XenState, owner: Domain, arg: Ulong, level: number): number {
 function unpin(x: XenState, owner: Domain, arg: Ulong): number {
   const mfn = frameOf(arg);
   if (!getPage(x, mfn, owner.id)) {
-    x.diag.fail(`mfn ${arg.toString(16)} bad, or bad owner d${owner.id}`, undefined, mfn);
+    if (x.explain) x.diag.fail(`mfn ${arg.toString(16)} bad, or bad owner d${owner.id}`, undefined, mfn);
     return EINVAL;
   }
   if (!dropPin(x, mfn)) {
-    x.diag.fail(`mfn ${mfn.toString(16)} not pinned`, undefined, mfn);
+    if (x.explain) x.diag.fail(`mfn ${mfn.toString(16)} not pinned`, undefined, mfn);
     putPage(x, mfn);
     return EINVAL;
   }
@@ -182,7 +182,7 @@ function newGuestCr3(x: XenState, d: Domain, v: Vcpu, arg: Ulong): number {
   }
   const rc = getPageAndType(x, mfn, d.id, PGT_l4_page_table);
   if (rc !== 0) {
-    x.diag.fail(`Error while installing new baseptr ${arg.toString(16)}`);
+    if (x.explain) x.diag.fail(`Error while installing new baseptr ${arg.toString(16)}`);
     return rc;
   }
   fillRoMpt(x, mfn);
@@ -202,7 +202,7 @@ function newUserBaseptr(x: XenState, d: Domain, v: Vcpu, arg: Ulong): number {
   if (mfn !== 0) {
     const rc = getPageAndType(x, mfn, d.id, PGT_l4_page_table);
     if (rc !== 0) {
-      x.diag.fail(`Error ${rc} installing new mfn ${arg.toString(16)}`);
+      if (x.explain) x.diag.fail(`Error ${rc} installing new mfn ${arg.toString(16)}`);
       return rc;
     }
   }
@@ -221,7 +221,7 @@ export function vcpusOf(d: Domain, mask: readonly number[] | null | undefined): 
 
 function setLdt(x: XenState, v: Vcpu, base: bigint, ents: number): number {
   if ((base & 0xfffn) !== 0n || !addrOk(base) || ents > 8192) {
-    x.diag.fail(`Bad args to SET_LDT: ptr=${base.toString(16)}, ents=${ents.toString(16)}`);
+    if (x.explain) x.diag.fail(`Bad args to SET_LDT: ptr=${base.toString(16)}, ents=${ents.toString(16)}`);
     return EINVAL;
   }
   v.ldtBase = base;
@@ -233,12 +233,12 @@ function setLdt(x: XenState, v: Vcpu, base: bigint, ents: number): number {
 function clearPage(x: XenState, d: Domain, arg: Ulong): number {
   const mfn = frameOf(arg);
   if (!getPage(x, mfn, d.id)) {
-    x.diag.fail(`Error clearing mfn ${arg.toString(16)}`, undefined, mfn);
+    if (x.explain) x.diag.fail(`Error clearing mfn ${arg.toString(16)}`, undefined, mfn);
     return EINVAL;
   }
   if (getPageType(x, mfn, PGT_writable_page) !== 0) {
     putPage(x, mfn);
-    x.diag.fail(`Error clearing mfn ${mfn.toString(16)}`, undefined, mfn);
+    if (x.explain) x.diag.fail(`Error clearing mfn ${mfn.toString(16)}`, undefined, mfn);
     return EINVAL;
   }
   x.frames.dropContents(mfn);
@@ -251,18 +251,18 @@ function copyPage(x: XenState, d: Domain, dstArg: Ulong, srcArg: Ulong): number 
   const dst = frameOf(dstArg);
   const src = frameOf(srcArg);
   if (!getPage(x, src, d.id)) {
-    x.diag.fail(`Error copying from mfn ${srcArg.toString(16)}`, undefined, src);
+    if (x.explain) x.diag.fail(`Error copying from mfn ${srcArg.toString(16)}`, undefined, src);
     return EINVAL;
   }
   if (!getPage(x, dst, d.id)) {
     putPage(x, src);
-    x.diag.fail(`Error copying to mfn ${dstArg.toString(16)}`, undefined, dst);
+    if (x.explain) x.diag.fail(`Error copying to mfn ${dstArg.toString(16)}`, undefined, dst);
     return EINVAL;
   }
   if (getPageType(x, dst, PGT_writable_page) !== 0) {
     putPage(x, dst);
     putPage(x, src);
-    x.diag.fail(`Error copying to mfn ${dst.toString(16)}`, undefined, dst);
+    if (x.explain) x.diag.fail(`Error copying to mfn ${dst.toString(16)}`, undefined, dst);
     return EINVAL;
   }
   const from = x.frames.page(src);

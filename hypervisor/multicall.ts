@@ -17,7 +17,7 @@ export function doMulticall(
     const call = calls[i]!;
     if (call.op === 'multicall') {
       x.diag.reset();
-      x.diag.fail('Multicall reentry is disallowed.');
+      if (x.explain) x.diag.fail('Multicall reentry is disallowed.');
       refuseNested(i);
       results.push(EINVAL);
     } else {

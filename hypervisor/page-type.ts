@@ -126,7 +126,7 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
   const count = f.typeCount(mfn);
   const cur = f.type(mfn);
   if (count === TYPE_COUNT_MAX) {
-    x.diag.fail(`Type count overflow on mfn ${mfn.toString(16)}`, undefined, mfn);
+    if (x.explain) x.diag.fail(`Type count overflow on mfn ${mfn.toString(16)}`, undefined, mfn);
     return EINVAL;
   }
   if (count === 0) {
@@ -152,7 +152,7 @@ export function getPageType(x: XenState, mfn: number, type: number): number {
   if (cur !== type) {
     // The linear-pagetable path probes (have L2, want L1), (L3, L2), (L4, L3) without a message.
     const silentProbe = cur === type + 1 && type <= 3;
-    if (!silentProbe) {
+    if (!silentProbe && x.explain) {
       x.diag.fail(
         `Bad type (saw ${f.tafHex(mfn)} != exp ${typeBitsHex(type)}) for mfn ${mfn.toString(16)} ` +
           `(pfn ${pfnOf(x, mfn).toString(16)})`,
@@ -194,7 +194,7 @@ export function putPageType(x: XenState, mfn: number): void {
  */
 export function getPageAndType(x: XenState, mfn: number, dom: number, type: number): number {
   if (!getPage(x, mfn, dom)) {
-    x.diag.fail(`Could not get page ref for mfn ${mfn.toString(16)}`, undefined, mfn);
+    if (x.explain) x.diag.fail(`Could not get page ref for mfn ${mfn.toString(16)}`, undefined, mfn);
     return EINVAL;
   }
   const rc = getPageType(x, mfn, type);
@@ -209,10 +209,12 @@ export function getPageAndType(x: XenState, mfn: number, dom: number, type: numb
  */
 function validationFailed(x: XenState, mfn: number, type: number, rc: number): number {
   const f = x.frames;
-  x.diag.fail(
-    `Error while validating mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) for type ` +
-      `${typeBitsHex(type)}: caf=${f.cafHex(mfn)} taf=${f.tafHex(mfn)}`,
-  );
+  if (x.explain) {
+    x.diag.fail(
+      `Error while validating mfn ${mfn.toString(16)} (pfn ${pfnOf(x, mfn).toString(16)}) for type ` +
+        `${typeBitsHex(type)}: caf=${f.cafHex(mfn)} taf=${f.tafHex(mfn)}`,
+    );
+  }
   if (mfn !== x.oldGuestTable) {
     f.partial.delete(mfn);
     f.setType(mfn, PGT_none);
@@ -344,8 +346,10 @@ function promoteFailed(
   hi: number,
   rc: number,
 ): number {
-  x.diag.fail(`Failure ${rc} in promote_l${level}_table: slot ${hex(i)}`);
-  x.diag.chain.push({ mfn, level, slot: i, val: toBig(lo, hi) });
+  if (x.explain) {
+    x.diag.fail(`Failure ${rc} in promote_l${level}_table: slot ${hex(i)}`);
+    x.diag.chain.push({ mfn, level, slot: i, val: toBig(lo, hi) });
+  }
   if (level === 1) releaseEntries(x, mfn, level, page, i);
   else if (i > 0) markPartial(x, mfn, i, pteMfn(lo, hi));
   return rc;
@@ -377,8 +381,10 @@ function markPartial(x: XenState, mfn: number, i: number, target: number): void 
  * put.
  */
 function assertUnreachable(x: XenState, lost: number): void {
-  x.diag.fail(`Assertion 'unreachable' failed at arch/x86/mm.c:1813`);
-  x.diag.stop ??= 'ASSERT_UNREACHABLE() in promote_l4_table (xen/arch/x86/mm.c:1813): a debug build stops here';
+  if (x.explain) {
+    x.diag.fail(`Assertion 'unreachable' failed at arch/x86/mm.c:1813`);
+    x.diag.stop ??= 'ASSERT_UNREACHABLE() in promote_l4_table (xen/arch/x86/mm.c:1813): a debug build stops here';
+  }
   x.leaked.set(lost, (x.leaked.get(lost) ?? 0) + 1);
 }
 

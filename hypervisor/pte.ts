@@ -80,12 +80,21 @@ export function hex16Of(lo: number, hi: number): string {
   return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
+const TWO_32 = 2 ** 32;
+
+/*
+ * An entry's halves, and va48, from a BigInt: by one Number() when the value is below 2^53 (exact:
+ * every entry without bits 63:53, every user address), else by BigInt masks. A BigInt operation
+ * allocates, and a replay's hypercalls each split two or more of them.
+ */
 export function loOf(v: bigint): number {
-  return Number(v & 0xffffffffn);
+  const n = Number(v);
+  return n >= 0 && n <= Number.MAX_SAFE_INTEGER ? n % TWO_32 : Number(v & 0xffffffffn);
 }
 
 export function hiOf(v: bigint): number {
-  return Number((v >> 32n) & 0xffffffffn);
+  const n = Number(v);
+  return n >= 0 && n <= Number.MAX_SAFE_INTEGER ? Math.floor(n / TWO_32) : Number((v >> 32n) & 0xffffffffn);
 }
 
 let lastHexOf: number | bigint = 0;
@@ -157,25 +166,23 @@ export function inXenHole(va: bigint): boolean {
  * without more BigInt arithmetic (each BigInt operation allocates).
  */
 export function va48(va: bigint): number {
-  return Number(va & VA_MASK_48);
+  const n = Number(va);
+  return n >= 0 && n < VA_SPAN_48 ? n : Number(va & VA_MASK_48);
 }
+const VA_SPAN_48 = 2 ** 48;
 
 /** 2^(12 + 9 (level - 1)): what a level's slot is counted in. */
 const LEVEL_SPAN = [0, 2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39];
 
 /** Slot in the table of the given level (4 = L4 … 1 = L1) of a va48() value. */
 export function slotOf48(v48: number, level: number): number {
-  return Math.floor(v48 / LEVEL_SPAN[level]!) % 512;
+  // & 511, not % 512: the same for v48 < 2^48 (an integer < 2^36), and no floating-point modulo.
+  return Math.floor(v48 / LEVEL_SPAN[level]!) & 511;
 }
 
-/** Slot of va in the table of the given level (4 = L4 … 1 = L1). */
-export function vaSlot(va: bigint, level: number): number {
-  return slotOf48(va48(va), level);
-}
-
-/** The virtual page number (36 bits) that keys a TLB entry. */
-export function vpnOf(va: bigint): number {
-  return Math.floor(va48(va) / 4096);
+/** The virtual page number (36 bits) that keys a TLB entry (`v48`: va48(va), when the caller has it). */
+export function vpnOf(va: bigint, v48 = va48(va)): number {
+  return Math.floor(v48 / 4096);
 }
 
 /** is_guest_l4_slot() for 64-bit PV: every slot except Xen's 256–271. */

@@ -1,6 +1,7 @@
 // The hypervisor's state as one object the rule files share, and the per-operation diagnostics
 // (Xen's debug messages, the validation chain, the innermost type conflict) that turn a refusal
-// into an explanation. Diagnostics are only written on failure paths, so success stays cheap.
+// into an explanation. Diagnostics are only written on failure paths, so success stays cheap, and
+// only when the refusal will be explained (XenState.explain), so an unread refusal stays cheap too.
 
 import type { XenVersion } from './abi.ts';
 import type { Domain } from './domain.ts';
@@ -26,8 +27,9 @@ export interface XenState {
   blockers: boolean;
   /**
    * Refusals are explained: what, reason, Xen's messages, the chain (and blockers). Off, a refusal
-   * is only counted: its texts are empty and the texts dearest to build are not made at all. A
-   * caller that reads no refusal's words (replay --quiet without a log or a check) turns it off.
+   * is only counted: its texts are empty, and none is made — every write to `diag` asks this
+   * first (building the messages was a good part of a refused call's cost). A caller that reads
+   * no refusal's words (replay --quiet without a log or a check) turns it off.
    */
   explain: boolean;
   readonly diag: Diag;

@@ -19,7 +19,8 @@ export function needFlush(cpuStamp: number, pageStamp: number, now: number): boo
 
 /** A full local flush: pre_flush ticks the clock, post_flush records it for the CPU. */
 export function flushLocal(clock: TlbClock, v: Vcpu): void {
-  v.tlb.clear();
+  // Map.clear() makes a new table even for an empty map: flushes are most often of an empty TLB.
+  if (v.tlb.size > 0) v.tlb.clear();
   v.tlbflushTime = ++clock.now;
 }
 

@@ -10,7 +10,7 @@ import type { Domain, Vcpu } from './domain.ts';
 import { modL1Entry } from './mmu-update.ts';
 import { PGT_l1_page_table } from './frames.ts';
 import { vcpusOf } from './mmuext-op.ts';
-import { addrOk, hex, hiOf, loOf, vaSlot } from './pte.ts';
+import { addrOk, hex, hiOf, loOf, slotOf48, va48 } from './pte.ts';
 import type { XenState } from './state.ts';
 import { flushVcpus, invlpg } from './tlb.ts';
 import type { Ulong } from './types.ts';
@@ -27,11 +27,12 @@ export function doUpdateVaMapping(
   pgOwner: Domain = d,
 ): number {
   if (!addrOk(va)) {
-    x.diag.fail(`va ${hex(va)} is not a guest address`);
+    if (x.explain) x.diag.fail(`va ${hex(va)} is not a guest address`);
     return EINVAL;
   }
   const f = x.frames;
-  const l1 = findL1(f, v.guestTable, va);
+  const v48 = va48(va);
+  const l1 = findL1(f, v.guestTable, va, v48);
   // The two commonest refusals of a long trace: their texts (a BigInt in hex) only if read.
   if (l1 === undefined) {
     if (x.explain) x.diag.fail(`no L1 maps va ${hex(va)} under the current base`);
@@ -41,7 +42,7 @@ export function doUpdateVaMapping(
     if (x.explain) x.diag.fail(`mfn ${hex(l1)} mapping va ${hex(va)} is not a validated L1 of d${d.id}`, undefined, l1);
     return EINVAL;
   }
-  const rc = modL1Entry(x, l1, vaSlot(va, 1), loOf(val), hiOf(val), d, pgOwner, false, d);
+  const rc = modL1Entry(x, l1, slotOf48(v48, 1), loOf(val), hiOf(val), d, pgOwner, false, d);
   if (rc !== 0) return rc;
 
   // flags is an unsigned long: its pointer bits may lie above 2^32 (uvmfScope, not `&`). A flush
@@ -55,7 +56,7 @@ export function doUpdateVaMapping(
   else targets = vcpusOf(d, vcpumask);
   // A bad bitmap pointer fails the call although the entry has already changed.
   if (!targets) {
-    x.diag.fail('vcpumask could not be read (the entry was already updated)');
+    if (x.explain) x.diag.fail('vcpumask could not be read (the entry was already updated)');
     return EFAULT;
   }
   if (kind === UVMF.TLB_FLUSH) flushVcpus(x.clock, x.obs, d.id, targets, 'guest');

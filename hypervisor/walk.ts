@@ -17,10 +17,13 @@ function entryMfn(f: FrameTable, mfn: number, slot: number): number {
   return pteMfn(p[2 * slot]!, p[2 * slot + 1]!);
 }
 
-/** map_guest_l1e: the L1 frame that maps va under the L4 `base`, or undefined (a level not present, or PSE). */
-export function findL1(f: FrameTable, base: number, va: bigint): number | undefined {
+/**
+ * map_guest_l1e: the L1 frame that maps va under the L4 `base`, or undefined (a level not present,
+ * or PSE). `v48` is va48(va), when the caller has it (for a kernel address it costs BigInt work).
+ */
+export function findL1(f: FrameTable, base: number, va: bigint, v48 = va48(va)): number | undefined {
   if (base === 0 || !addrOk(va)) return undefined;
-  const v = va48(va);
+  const v = v48;
   let table = base;
   for (let level = 4; level >= 2; level--) {
     const slot = slotOf48(v, level);
@@ -37,9 +40,9 @@ export function findL1(f: FrameTable, base: number, va: bigint): number | undefi
  * or -1 (not mapped: a level not present, or PSE at L2, as findL1 refuses it). One walk, and a
  * number rather than an object: a replay's guest accesses run through here.
  */
-export function translate(f: FrameTable, base: number, va: bigint): number {
+export function translate(f: FrameTable, base: number, va: bigint, v48 = va48(va)): number {
   if (base === 0 || !addrOk(va)) return -1;
-  const v = va48(va);
+  const v = v48;
   let rw = 1;
   let table = base;
   for (let level = 4; level >= 1; level--) {

@@ -5,14 +5,24 @@ import { TraceError } from '../trace/fields.ts';
 import type { RecordResult } from '../trace/result.ts';
 import { hasCaller, type TraceRecord } from '../trace/types.ts';
 
+/**
+ * Callers, made once each and frozen (nothing changes a caller): by dom, then vcpu. A record's
+ * caller was an object per record.
+ */
+const callers = new Map<number, Caller[]>();
+const NO_CALLER: Caller = Object.freeze({ dom: 0, vcpu: 0 });
+
 /** The caller of a record: dom defaults to the first domain created, vcpu to 0. */
 export function callerOf(hv: Hypervisor, rec: TraceRecord, path: string, line: number): Caller {
-  if (!hasCaller(rec)) return { dom: 0, vcpu: 0 };
+  if (!hasCaller(rec)) return NO_CALLER;
   const dom = rec.dom ?? hv.firstDomain();
   if (dom === undefined) {
     throw new TraceError(path, line, 'field "dom": no domain to act as: no create_domain before this record', 'dom');
   }
-  return { dom, vcpu: rec.vcpu ?? 0 };
+  const vcpu = rec.vcpu ?? 0;
+  let byVcpu = callers.get(dom);
+  if (byVcpu === undefined) callers.set(dom, (byVcpu = []));
+  return (byVcpu[vcpu] ??= Object.freeze({ dom, vcpu }));
 }
 
 /** Runs one record against Xen and returns its result. Throws SetupError (and model bugs). */
@@ -52,24 +62,13 @@ export function execute(hv: Hypervisor, rec: TraceRecord, caller: Caller): Recor
       // The entry's frame number (bits 12–51) and present bit.
       return { rc: 0, val, mfn: Number((val >> 12n) & 0xff_ffff_ffffn), present: (val & 1n) === 1n };
     }
-    case 'access': {
-      const a = hv.access(caller, rec.va, rec.write);
-      const r: RecordResult = { rc: a.rc };
-      if (a.mfn !== undefined) r.mfn = a.mfn;
-      if (a.writable !== undefined) r.writable = a.writable;
-      r.tlb_hit = a.tlb_hit;
-      r.stale = a.stale;
-      return r;
-    }
+    case 'access':
+      // Its keys in the result's order: rc, mfn and writable (when mapped), tlb_hit, stale.
+      return hv.access(caller, rec.va, rec.write);
     case 'audit':
       return { rc: 0, mismatches: hv.audit() };
-    default: {
-      const c = hv.hypercall(caller, rec);
-      const r: RecordResult = { rc: c.rc };
-      if (c.done !== undefined) r.done = c.done;
-      if (c.results !== undefined) r.results = c.results;
-      r.refusals = c.refusals;
-      return r;
-    }
+    default:
+      // Xen's answer is the result as it is: rc, done, results, refusals, in that order.
+      return hv.hypercall(caller, rec);
   }
 }

@@ -223,6 +223,18 @@ describe('replay: the log', () => {
 describe('replay: --quiet', () => {
   const REFUSED = [...TREE, '{"op":"mmuext_op","ops":[{"cmd":"pin_l1_table","mfn":"0x1010"}],"expect":-22}', '{"op":"frame","mfn":"0x1010","expect":{"type":"l1"}}'];
 
+  it('without a log (records nobody reads are only run and counted): the same counts, the same lines of what went wrong', async () => {
+    // A refused call without an expectation, an audit (its implicit expectation counts), then REFUSED's records.
+    const path = trace([...REFUSED.slice(0, 6), '{"op":"mmuext_op","ops":[{"cmd":"pin_l2_table","mfn":"0x1010"}]}', '{"op":"audit"}', ...REFUSED.slice(6)]);
+    const full = await run(path, { json: false });
+    const bare = await run(path, { json: false, quiet: true, log: undefined });
+    expect(bare.logText).toBe('');
+    expect(bare.s).toEqual(full.s);
+    expect(bare.s).toMatchObject({ exit: 1, records: 10, hypercalls: 3, refused: 2, held: 3, failed: 1 });
+    expect(bare.out.split('\n').filter((l) => /^line /.test(l))).toEqual(full.out.split('\n').filter((l) => /^line 10 /.test(l)));
+    expect(bare.out.trim().split('\n').slice(-3)).toEqual(full.out.trim().split('\n').slice(-3));
+  });
+
   it('reports only what went wrong, and the summary; counts, exit and log are those of a full report', async () => {
     const path = trace(REFUSED);
     const full = await run(path, { json: false });
