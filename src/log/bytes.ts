@@ -6,6 +6,15 @@ import type { LineOut } from './json.ts';
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** The `digits` low hex digits of the 32-bit x into b at p (the last nibble last); the end. */
+function hexDigits(b: Buffer, p: number, x: number, digits: number): number {
+  for (let i = digits - 1; i >= 0; i--) {
+    b[p + i] = HEX[x & 15]!;
+    x >>>= 4;
+  }
+  return p + digits;
+}
+
 export class ByteOut implements LineOut {
   buf: Buffer;
   /** Bytes written: buf[0, pos). */
@@ -71,18 +80,16 @@ export class ByteOut implements LineOut {
     } else n = v;
     this.room(18);
     const b = this.buf;
-    const t = this.digits;
-    let i = 0;
-    do {
-      const d = n % 16;
-      t[i++] = HEX[d]!;
-      n = (n - d) / 16;
-    } while (n > 0);
     let p = this.pos;
     b[p++] = 34; // "
     b[p++] = 48; // 0
     b[p++] = 120; // x
-    while (i > 0) b[p++] = t[--i]!;
+    // Nibbles by shifts on 32-bit halves (no division per digit): the high half's digits, then
+    // the low half's, all 8 of them when there is a high half.
+    const hi = n > 0xffffffff ? Math.floor(n / 0x100000000) : 0;
+    const lo = n >>> 0;
+    if (hi > 0) p = hexDigits(b, p, hi, (35 - Math.clz32(hi)) >> 2);
+    p = hexDigits(b, p, lo, hi > 0 ? 8 : lo === 0 ? 1 : (35 - Math.clz32(lo)) >> 2);
     b[p++] = 34;
     this.pos = p;
   }

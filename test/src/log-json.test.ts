@@ -28,6 +28,10 @@ describe('log lines built piece by piece', () => {
       o.int(9007199254740991);
       o.hex(0);
       o.hex(0x1f);
+      o.hex(0xffffffff);
+      o.hex(0x100000000);
+      o.hex(0x123456789abcd);
+      o.hex(0x10000001011067n);
       o.hex(2n ** 53n - 1n);
       o.hex(2n ** 64n - 1n);
       o.hex(0xffff880000000000n);
