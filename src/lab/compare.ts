@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { ChunkClaimer, type CompareStats, type ThreadStats } from './compare-chunks.ts';
+import { ChunkClaimer, runOrder, type CompareStats, type ThreadStats } from './compare-chunks.ts';
 import type { Scenario } from './scenarios/schema.ts';
 import type { runScenario } from './run.ts';
 import type { Verdict } from './verdict.ts';
@@ -61,11 +61,15 @@ export interface CompareWorkerStart {
   startedAt: number;
 }
 
-/** The matrix a worker runs: the parsed scenarios (no thread reads a file), each job's [scenario index, policy, seed], --set. */
+/**
+ * The matrix a worker runs: the parsed scenarios (no thread reads a file), each job's [scenario
+ * index, policy, seed], --set, and the order the jobs are claimed in (runOrder; absent: as listed).
+ */
 export interface CompareWorkerMatrix {
   scenarios: (Scenario & { file: string })[];
   jobs: [number, string, number][];
   set: string[];
+  order?: number[];
 }
 
 /**
@@ -142,6 +146,8 @@ export function compareJobs(o: CompareOptions): CompareJob[] {
 /** One matrix being run: its jobs, the parsed scenarios, the verdicts so far. */
 class Matrix {
   readonly jobs: CompareJob[];
+  /** Job indices in the order they are run (claim k runs job order[k]). */
+  readonly order: number[];
   readonly scenarios: (Scenario & { file: string })[];
   /** Scenario name → index in `scenarios`. */
   readonly which: Map<string, number>;
@@ -162,6 +168,7 @@ class Matrix {
 
   private constructor(o: CompareOptions, loadScenario: (name: string) => Scenario & { file: string }, run: typeof runScenario) {
     this.jobs = compareJobs(o);
+    this.order = runOrder(this.jobs.map((j) => `${j.scenario}\n${j.policy}`));
     this.run = run;
     // Each file is read and checked once, here: bad scenario names fail before any run, and every
     // thread runs the same parsed scenario.
@@ -217,7 +224,7 @@ class Matrix {
   /** What the workers are sent once it is loaded. */
   forWorkers(): CompareWorkerMatrix {
     const jobs = this.jobs.map((j): [number, string, number] => [this.which.get(j.scenario)!, j.policy, j.seed]);
-    return { scenarios: this.scenarios, jobs, set: this.set };
+    return { scenarios: this.scenarios, jobs, set: this.set, order: this.order };
   }
 }
 
@@ -240,9 +247,9 @@ export async function compare(o: CompareOptions): Promise<Verdict[]> {
   if (t === undefined) {
     // The event loop is let in every YIELD_MS so that a signal can stop the matrix between runs.
     let last = performance.now();
-    for (const j of m.jobs) {
+    for (const i of m.order) {
       if (o.signal?.aborted) break;
-      m.runHere(j);
+      m.runHere(m.jobs[i]!);
       if (performance.now() - last >= YIELD_MS) {
         await new Promise<void>((r) => setImmediate(r));
         last = performance.now();
@@ -398,7 +405,7 @@ class Threads {
       if (chunk === undefined) break;
       for (let i = chunk[0]; i < chunk[1] && this.failure === undefined && this.signal?.aborted !== true; i++) {
         const t0 = performance.now();
-        this.m.runHere(this.m.jobs[i]!);
+        this.m.runHere(this.m.jobs[this.m.order[i]!]!);
         this.here.ran(t0);
         if (performance.now() - last >= YIELD_MS) {
           await new Promise<void>((r) => setImmediate(r));
