@@ -65,7 +65,7 @@ export function registerCompare(program: Command): void {
     .option('--policy <spec>', 'a policy column (repeatable; default: force, if_needed, never, default)', collect, [])
     .option('--seeds <seeds>', 'a range 1..10 or a list 1,2,3', seedsArg, [1, 2, 3])
     .option('--set <knob=value>', 'set one policy knob in every run (repeatable)', collect, [])
-    .option('--workers <n|auto>', 'threads running the matrix, this one included (auto or 0, the default: one per core from 2000 runs, one below; 1 = this thread only)', workersArg, 0)
+    .option('--workers <n|auto>', 'threads running the matrix (auto or 0, the default: a worker thread per core from 2000 runs, this thread alone below; 1 = this thread only; N = N worker threads)', workersArg, 0)
     .option('--shard <K/N>', 'run only the runs i with i mod N = K - 1, written for `xensim merge` (--ndjson unless --json)', shardArg)
     .option('--no-expect', "do not check each run against its scenario's own expect for its policy (checked by default: exit 1 naming each that failed)")
     .option('--json', 'every verdict as a JSON array (the same objects `run --json` prints), written as runs finish')

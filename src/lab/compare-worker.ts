@@ -13,10 +13,10 @@ import type { Verdict } from './verdict.ts';
 const POST_MS = 50;
 
 const start = workerData as CompareWorkerData;
-if (start.scenarios !== undefined && start.jobs !== undefined) work({ scenarios: start.scenarios, jobs: start.jobs, set: start.set ?? [] });
+if (start.scenarios !== undefined && start.jobs !== undefined) work({ scenarios: start.scenarios, jobs: start.jobs, set: start.set ?? [], ...(start.order && { order: start.order }) });
 else parentPort!.once('message', (m: CompareWorkerMatrix) => work(m));
 
-function work({ scenarios, jobs, set }: CompareWorkerMatrix): void {
+function work({ scenarios, jobs, set, order }: CompareWorkerMatrix): void {
   const claimer = new ChunkClaimer(new Int32Array(start.next), jobs.length, start.threads, start.thread, start.startedAt);
   let batch: CompareBatch = [];
   let last = performance.now();
@@ -26,7 +26,8 @@ function work({ scenarios, jobs, set }: CompareWorkerMatrix): void {
     last = performance.now();
   };
   work: for (let chunk = claimer.claim(); chunk !== undefined; chunk = claimer.claim()) {
-    for (let i = chunk[0]; i < chunk[1]; i++) {
+    for (let k = chunk[0]; k < chunk[1]; k++) {
+      const i = order === undefined ? k : order[k]!;
       const [s, policy, seed] = jobs[i]!;
       let verdict: Verdict;
       const t0 = performance.now();

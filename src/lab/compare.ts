@@ -1,14 +1,15 @@
 // `xensim compare`: the matrix of verdicts, scenarios × policies × seeds, as a table (or JSON/CSV).
-// Large matrices run on every core: this thread and worker threads claim the runs a chunk at a time
-// from a shared counter (compare-chunks.ts: chunks sized by each thread's measured cost, shrinking
+// Large matrices run on every core: worker threads claim the runs a chunk at a time from a shared
+// counter (compare-chunks.ts: chunks sized by each thread's measured cost, shrinking
 // to single runs at the end), so a thread that starts late or runs slow takes fewer, and all end
-// together. The workers start before this thread loads the scenarios and the guest, so that their
-// start-up overlaps it. Each cell is the same verdict `run` gives, whichever thread ran it; the
+// together, while this thread gathers their verdicts and writes them. The workers start before this
+// thread loads the scenarios and the guest, so that their start-up overlaps it. Each cell is the same verdict `run` gives, whichever thread ran it; the
 // verdicts are put back in matrix order, so the output is the same bytes whatever the threads.
 
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { ChunkClaimer, type CompareStats, type ThreadStats } from './compare-chunks.ts';
+import { ChunkClaimer, runOrder, type CompareStats, type ThreadStats } from './compare-chunks.ts';
 import type { Scenario } from './scenarios/schema.ts';
 import type { runScenario } from './run.ts';
 import type { Verdict } from './verdict.ts';
@@ -27,11 +28,14 @@ export interface CompareOptions {
   seeds: readonly number[];
   set?: readonly string[];
   /**
-   * Threads running the matrix, this one included: 0 (or absent) = one per core when the matrix has
-   * PARALLEL_THRESHOLD runs or more, 1 = this thread only, N = this thread and N - 1 worker threads.
+   * Threads running the matrix: 0 (or absent) = one per core when the matrix has PARALLEL_THRESHOLD
+   * runs or more, 1 = this thread only, N = N worker threads (this thread gathers their verdicts).
    */
   workers?: number;
-  /** With 2 threads or more, false: this thread only gathers verdicts (the tests: every run crosses a worker). */
+  /**
+   * With 2 threads or more, true: this thread runs a share too, beside N - 1 workers (the default,
+   * false, leaves it to gather and write: see WORKER_SEMI_SPACE_MB for why).
+   */
   mainThreadRuns?: boolean;
   onProgress?: (done: number, total: number) => void;
   /**
@@ -57,11 +61,15 @@ export interface CompareWorkerStart {
   startedAt: number;
 }
 
-/** The matrix a worker runs: the parsed scenarios (no thread reads a file), each job's [scenario index, policy, seed], --set. */
+/**
+ * The matrix a worker runs: the parsed scenarios (no thread reads a file), each job's [scenario
+ * index, policy, seed], --set, and the order the jobs are claimed in (runOrder; absent: as listed).
+ */
 export interface CompareWorkerMatrix {
   scenarios: (Scenario & { file: string })[];
   jobs: [number, string, number][];
   set: string[];
+  order?: number[];
 }
 
 /**
@@ -99,6 +107,20 @@ function runError(e: { name: string; message: string; op?: unknown }, file: stri
  * (560 runs) measures the default against one thread. With more cores, pass --workers.
  */
 const PARALLEL_THRESHOLD = 2000;
+
+/**
+ * The V8 heap of a worker thread: semi-spaces of this many MB from the start (the young generation
+ * is three of them). A run allocates ≈ 1 MB, nearly all dead when it ends; with V8's default
+ * (1 MB growing to 16 MB) a thread scavenged every ≈ 15 runs, ≈ 375 scavenges and 20 mark-compacts
+ * for 5,000 runs, each scavenge copying the run under way and promoting what it had copied the time
+ * before. At 64 MB: ≈ 85 scavenges and 14 mark-compacts (--trace-gc-nvp, the 10,000-run matrix on
+ * 2 workers), so less GC work in each worker and for V8's GC helper threads, which two busy threads
+ * on two cores have no spare core for. It costs memory (two 64 MB semi-spaces a worker). This is why
+ * the runs go to workers only: this thread's heap was sized when the process started, and a
+ * `node --min-semi-space-size=64 --max-semi-space-size=64` would give it the same (which helps
+ * --workers 1 too, and is the fair baseline to judge the workers' speed-up by).
+ */
+export const WORKER_SEMI_SPACE_MB = 64;
 /** This thread lets the event loop in (worker batches, the progress bar) at least this often. */
 const YIELD_MS = 20;
 
@@ -124,6 +146,8 @@ export function compareJobs(o: CompareOptions): CompareJob[] {
 /** One matrix being run: its jobs, the parsed scenarios, the verdicts so far. */
 class Matrix {
   readonly jobs: CompareJob[];
+  /** Job indices in the order they are run (claim k runs job order[k]). */
+  readonly order: number[];
   readonly scenarios: (Scenario & { file: string })[];
   /** Scenario name → index in `scenarios`. */
   readonly which: Map<string, number>;
@@ -144,6 +168,7 @@ class Matrix {
 
   private constructor(o: CompareOptions, loadScenario: (name: string) => Scenario & { file: string }, run: typeof runScenario) {
     this.jobs = compareJobs(o);
+    this.order = runOrder(this.jobs.map((j) => `${j.scenario}\n${j.policy}`));
     this.run = run;
     // Each file is read and checked once, here: bad scenario names fail before any run, and every
     // thread runs the same parsed scenario.
@@ -199,7 +224,7 @@ class Matrix {
   /** What the workers are sent once it is loaded. */
   forWorkers(): CompareWorkerMatrix {
     const jobs = this.jobs.map((j): [number, string, number] => [this.which.get(j.scenario)!, j.policy, j.seed]);
-    return { scenarios: this.scenarios, jobs, set: this.set };
+    return { scenarios: this.scenarios, jobs, set: this.set, order: this.order };
   }
 }
 
@@ -211,7 +236,7 @@ export async function compare(o: CompareOptions): Promise<Verdict[]> {
   const total = jobCount(o);
   const threads = o.workers === 0 || o.workers === undefined ? (total >= PARALLEL_THRESHOLD ? availableParallelism() : 1) : o.workers;
   // The workers start first: their start-up overlaps this thread's loading of the scenarios and the guest.
-  const t = threads > 1 ? new Threads(total, threads, o.mainThreadRuns ?? true, o.signal) : undefined;
+  const t = threads > 1 ? new Threads(total, threads, o.mainThreadRuns ?? false, o.signal) : undefined;
   let m: Matrix;
   try {
     m = await Matrix.load(o);
@@ -222,9 +247,9 @@ export async function compare(o: CompareOptions): Promise<Verdict[]> {
   if (t === undefined) {
     // The event loop is let in every YIELD_MS so that a signal can stop the matrix between runs.
     let last = performance.now();
-    for (const j of m.jobs) {
+    for (const i of m.order) {
       if (o.signal?.aborted) break;
-      m.runHere(j);
+      m.runHere(m.jobs[i]!);
       if (performance.now() - last >= YIELD_MS) {
         await new Promise<void>((r) => setImmediate(r));
         last = performance.now();
@@ -237,7 +262,7 @@ export async function compare(o: CompareOptions): Promise<Verdict[]> {
   return m.finished();
 }
 
-/** A matrix on this thread and worker threads, which claim chunks of runs from a shared counter. */
+/** A matrix on worker threads (and this one, with mainThreadRuns), which claim chunks of runs from a shared counter. */
 class Threads {
   /** The matrix, once loaded (run): no worker posts before it has it. */
   private m!: Matrix;
@@ -337,6 +362,10 @@ class Threads {
   }
 
   private startWorkers(): void {
+    // A V8 flag is read when an isolate is made: set now, it sizes the workers' semi-spaces from
+    // the start (resourceLimits caps the young generation but lets it start at 1 MB), not this
+    // thread's heap, which exists already.
+    setFlagsFromString(`--min-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
     const url = new URL(import.meta.url.endsWith('.ts') ? './compare-worker.ts' : './compare-worker.js', import.meta.url);
     const data = { next: this.next.buffer as SharedArrayBuffer, threads: this.count, startedAt: this.startedAt };
     for (let t = this.mainRunning ? 1 : 0; t < this.count; t++) {
@@ -376,7 +405,7 @@ class Threads {
       if (chunk === undefined) break;
       for (let i = chunk[0]; i < chunk[1] && this.failure === undefined && this.signal?.aborted !== true; i++) {
         const t0 = performance.now();
-        this.m.runHere(this.m.jobs[i]!);
+        this.m.runHere(this.m.jobs[this.m.order[i]!]!);
         this.here.ran(t0);
         if (performance.now() - last >= YIELD_MS) {
           await new Promise<void>((r) => setImmediate(r));
@@ -392,9 +421,10 @@ class Threads {
  * first registers tsx's loader in the new thread, then imports the TypeScript file.
  */
 function startWorker(url: URL, data: CompareWorkerData): Worker {
-  if (url.pathname.endsWith('.js')) return new Worker(url, { workerData: data });
+  const resourceLimits = { maxYoungGenerationSizeMb: 3 * WORKER_SEMI_SPACE_MB };
+  if (url.pathname.endsWith('.js')) return new Worker(url, { workerData: data, resourceLimits });
   const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(boot, { eval: true, workerData: data });
+  return new Worker(boot, { eval: true, workerData: data, resourceLimits });
 }
 /** One cell: the verdicts of one scenario under one policy across the seeds. */
 export function cellText(vs: readonly Verdict[]): string {

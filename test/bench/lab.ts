@@ -259,7 +259,7 @@ async function measureCompare(rounds = 5): Promise<Figure[]> {
       versusOneThread({
         id: 'lab.compare.forced',
         what,
-        threaded: `--workers ${cores} forced (this thread + ${cores - 1})`,
+        threaded: `--workers ${cores} forced (${cores} worker threads)`,
         one: runs.one,
         many: runs.threads,
         rounds,
