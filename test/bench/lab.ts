@@ -161,6 +161,8 @@ function versusOneThread(f: {
   goal?: number;
   note?: string;
   samples: Record<string, number[]>;
+  /** What the one-thread samples ran, if not the plain --workers 1. */
+  baseline?: string;
 }): Figure {
   const cores = cpus().length;
   const [one, many] = [best(f.one), best(f.many)];
@@ -171,7 +173,7 @@ function versusOneThread(f: {
     what: `${f.what}, ${f.threaded}`,
     value: round3(many.ms / 1000),
     unit: 's',
-    baseline: { what: '--workers 1 (one thread)', value: round3(one.ms / 1000), unit: 's' },
+    baseline: { what: f.baseline ?? '--workers 1 (one thread)', value: round3(one.ms / 1000), unit: 's' },
     ratio: round3(one.ms / many.ms),
     ...(f.goal !== undefined && { goal: { on: 'ratio' as const, op: '>=' as const, limit: f.goal } }),
     note:
@@ -279,12 +281,12 @@ async function measureCompare(rounds = 5): Promise<Figure[]> {
 }
 
 /** One `node dist/xensim.js …` with its stdout to `file` (large outputs): as xensim(), without the text. */
-function xensimToFile(args: readonly string[], file: string): ChildRun {
+function xensimToFile(args: readonly string[], file: string, nodeArgs: readonly string[] = []): ChildRun {
   const fd = openSync(file, 'w');
   try {
     const c0 = cpuMs();
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [BIN, ...args], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', fd, 'pipe'] });
+    const r = spawnSync(process.execPath, [...nodeArgs, BIN, ...args], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', fd, 'pipe'] });
     const ms = performance.now() - t0;
     const c1 = cpuMs();
     if (r.status !== 0) throw new Error(`xensim ${args.join(' ')}: exit ${r.status ?? r.signal}: ${r.stderr}`);
@@ -300,7 +302,7 @@ function xensimToFile(args: readonly string[], file: string): ChildRun {
  * takes), the built command, --workers 1 against a thread per core, whole processes, interleaved,
  * best of `rounds`; the two outputs (--ndjson, to files) must be the same bytes.
  */
-export async function measureCompareSized(runs: number, rounds: number): Promise<Figure[]> {
+export async function measureCompareSized(runs: number, rounds: number, sameHeap = false): Promise<Figure[]> {
   const id = `lab.compare-${runs / 1000}k`;
   const load = await tryImport('../../src/lab/scenarios/load.ts');
   const builtin = fn(load, 'builtinScenarios') as (() => string[]) | undefined;
@@ -312,14 +314,35 @@ export async function measureCompareSized(runs: number, rounds: number): Promise
     const cores = cpus().length;
     const dir = mkdtempSync(join(tmpdir(), 'xensim-bench-compare-'));
     const matrix = ['compare', '--seeds', `1..${seeds}`, '--ndjson', '--no-expect'];
-    const out = { one: join(dir, 'one.ndjson'), threads: join(dir, 'threads.ndjson') };
-    const samples: Record<'one' | 'threads', ChildRun[]> = { one: [], threads: [] };
-    const t = await interleaved(rounds, {
+    const out = { one: join(dir, 'one.ndjson'), threads: join(dir, 'threads.ndjson'), heap: join(dir, 'heap.ndjson') };
+    const samples: Record<'one' | 'threads' | 'heap', ChildRun[]> = { one: [], threads: [], heap: [] };
+    // The workers get 64 MB semi-spaces (WORKER_SEMI_SPACE_MB in src/lab/compare.ts), which the main
+    // thread's heap cannot be given once the process runs; a node flag gives one thread the same.
+    const heapFlags = ['--min-semi-space-size=64', '--max-semi-space-size=64'];
+    const jobs: Partial<Record<'one' | 'threads' | 'heap', () => void>> = {
       one: () => void samples.one.push(xensimToFile([...matrix, '--workers', '1'], out.one)),
       threads: () => void samples.threads.push(xensimToFile([...matrix, '--workers', String(cores)], out.threads)),
-    });
+    };
+    if (sameHeap) jobs.heap = () => void samples.heap.push(xensimToFile([...matrix, '--workers', '1'], out.heap, heapFlags));
+    const t = await interleaved(rounds, jobs as Record<'one' | 'threads' | 'heap', () => void>);
     if (!readFileSync(out.one).equals(readFileSync(out.threads))) throw new Error("the threaded output differs from one thread's");
+    if (sameHeap && !readFileSync(out.one).equals(readFileSync(out.heap))) throw new Error("the output with the workers' heap differs");
     rmSync(dir, { recursive: true, force: true });
+    const fair = sameHeap
+      ? [
+          versusOneThread({
+            id: `${id}.same-heap`,
+            what,
+            threaded: `--workers ${cores}, against one thread given the workers' heap`,
+            baseline: `node ${heapFlags.join(' ')} … --workers 1`,
+            one: samples.heap,
+            many: samples.threads,
+            rounds,
+            note: "the workers' 64 MB semi-spaces are part of the speed-up above; this is the speed-up of the threads alone",
+            samples: { heap: t.heap.samples, threads: t.threads.samples },
+          }),
+        ]
+      : [];
     return [
       versusOneThread({
         id,
@@ -331,6 +354,7 @@ export async function measureCompareSized(runs: number, rounds: number): Promise
         goal: 1.7,
         samples: { one: t.one.samples, threads: t.threads.samples },
       }),
+      ...fair,
     ];
   } catch (e) {
     return [pending(id, what, `compare failed: ${(e as Error).message}`)];
@@ -471,7 +495,7 @@ export async function lab(): Promise<Figure[]> {
     ...(await measureRun()),
     ...(await measureCompare()),
     // Issue 18's sizes (the 100,000-run matrix: about 5 CPU-minutes a sample, so one round).
-    ...(await measureCompareSized(10_000, 3)),
+    ...(await measureCompareSized(10_000, 3, true)),
     ...(await compareUtilisation(10_000)),
     ...(await measureCompareSized(100_000, 1)),
     ...(await measureExplore()),
