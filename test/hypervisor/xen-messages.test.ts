@@ -5,6 +5,18 @@ import { describe, expect, test } from 'vitest';
 import { EBUSY, EINVAL } from '../../hypervisor/index.ts';
 import { DOM0, DOM1, DOM2, FREE_MFN, PAGE_RO, PAGE_RW, PCD, PSE, TABLE, World, dom0MapsDom1Frame, ma, pte } from './helpers.ts';
 
+/** get_page_from_l1e's could_not_pin text (mm.c:1040) for an entry `val` mapping `mfn` (pfn in hex). */
+function couldNotPin(mfn: number, pfn: string, val: bigint, dom = 1): string {
+  return `Error getting mfn ${mfn.toString(16)} (pfn ${pfn}) from L1 entry ${val.toString(16).padStart(16, '0')} for l1e_owner d${dom}, pg_owner d${dom}`;
+}
+
+/** Xen's messages when DOM1 pins a fresh L1 that maps `mfn` read-only. */
+function pinMapping(w: World, mfn: number): string[] {
+  const l1 = w.alloc();
+  w.put(l1, 0, pte(mfn, PAGE_RO));
+  return xenLines(w.pinR(1, l1));
+}
+
 const xenLines = (r: { refusals: { xen: string[] }[] }): string[] => r.refusals.flatMap((f) => f.xen);
 
 describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)", () => {
@@ -66,9 +78,7 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
     expect(w.unpin(l1b)).toBe(0); // the last reference: e is freed
     expect(w.frame(e).allocated).toBe(false);
     w.put(l1, 5, pte(e, PAGE_RO));
-    expect(xenLines(w.pinR(1, l1))).toContain(
-      `Error getting mfn ${e.toString(16)} (pfn ffffffffffffffff) from L1 entry ${pte(e, PAGE_RO).toString(16).padStart(16, '0')} for l1e_owner d1, pg_owner d1`,
-    );
+    expect(xenLines(w.pinR(1, l1))).toContain(couldNotPin(e, 'ffffffffffffffff', pte(e, PAGE_RO)));
   });
 
   test("a destroyed domain's frame still mapped elsewhere keeps its pfn: only freeing resets the M2P entry", () => {
@@ -93,8 +103,7 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
     expect(w.mmu(2, [{ ptr: ma(y, 0) | 1n, val: 0x555n }]).rc).toBe(0);
     w.destroy(1);
     // dom0's own L1 (a kernel mapping: Xen adds _PAGE_GLOBAL, 0x100) refuses both frames, naming each pfn
-    const line = (mfn: number, pfn: string) =>
-      `Error getting mfn ${mfn.toString(16)} (pfn ${pfn}) from L1 entry ${(pte(mfn, PAGE_RO) | 0x100n).toString(16).padStart(16, '0')} for l1e_owner d0, pg_owner d0`;
+    const line = (mfn: number, pfn: string) => couldNotPin(mfn, pfn, pte(mfn, PAGE_RO) | 0x100n, 0);
     expect(xenLines(w.mmu(0, [{ ptr: ma(l1, 1), val: pte(x, PAGE_RO) }]))).toContain(line(x, '777'));
     expect(xenLines(w.mmu(0, [{ ptr: ma(l1, 2), val: pte(y, PAGE_RO) }]))).toContain(line(y, '555'));
   });
@@ -105,11 +114,7 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
     expect(w.mmu(2, [{ ptr: ma(x, 0) | 1n, val: 0x777n }]).rc).toBe(0);
     w.destroy(2); // x held by nothing but its allocation: freed with its whole run at once
     w.createDomain({ domid: 5, vcpus: 1, base: DOM2.base, count: DOM2.count });
-    const l1 = w.alloc();
-    w.put(l1, 0, pte(x, PAGE_RO));
-    expect(xenLines(w.pinR(1, l1))).toContain(
-      `Error getting mfn ${x.toString(16)} (pfn 5) from L1 entry ${pte(x, PAGE_RO).toString(16).padStart(16, '0')} for l1e_owner d1, pg_owner d1`,
-    );
+    expect(pinMapping(w, x)).toContain(couldNotPin(x, '5', pte(x, PAGE_RO)));
   });
 
   test('a table frame freed by the destruction takes no M2P entry with it: handed out at another base, it has the new pfn', () => {
@@ -121,11 +126,7 @@ describe("Xen's messages name the frame by mfn and pfn (xen/arch/x86/mm.c, 4.17)
     expect(w.pin(2, DOM2.base + 8, 2)).toBe(0);
     w.destroy(2);
     w.createDomain({ domid: 5, vcpus: 1, base: DOM2.base + 1, count: DOM2.count - 1 });
-    const l1 = w.alloc();
-    w.put(l1, 0, pte(y, PAGE_RO));
-    expect(xenLines(w.pinR(1, l1))).toContain(
-      `Error getting mfn ${y.toString(16)} (pfn 6) from L1 entry ${pte(y, PAGE_RO).toString(16).padStart(16, '0')} for l1e_owner d1, pg_owner d1`,
-    );
+    expect(pinMapping(w, y)).toContain(couldNotPin(y, '6', pte(y, PAGE_RO)));
   });
 
   test('get_page_from_mfn: "Could not get page ref for mfn <mfn>" for an L2 entry to a free frame (asm/mm.h:415)', () => {
