@@ -32,11 +32,6 @@ export interface CompareOptions {
    * runs or more, 1 = this thread only, N = N worker threads (this thread gathers their verdicts).
    */
   workers?: number;
-  /**
-   * With 2 threads or more, true: this thread runs a share too, beside N - 1 workers (the default,
-   * false, leaves it to gather and write: see WORKER_SEMI_SPACE_MB for why).
-   */
-  mainThreadRuns?: boolean;
   onProgress?: (done: number, total: number) => void;
   /**
    * Each verdict in matrix order, as soon as it and every one before it are done: what a stream
@@ -236,7 +231,8 @@ export async function compare(o: CompareOptions): Promise<Verdict[]> {
   const total = jobCount(o);
   const threads = o.workers === 0 || o.workers === undefined ? (total >= PARALLEL_THRESHOLD ? availableParallelism() : 1) : o.workers;
   // The workers start first: their start-up overlaps this thread's loading of the scenarios and the guest.
-  const t = threads > 1 ? new Threads(total, threads, o.mainThreadRuns ?? false, o.signal) : undefined;
+  // With 2 or more, this thread only gathers and writes (see WORKER_SEMI_SPACE_MB for why).
+  const t = threads > 1 ? new Threads(total, threads, o.signal) : undefined;
   let m: Matrix;
   try {
     m = await Matrix.load(o);
@@ -262,13 +258,12 @@ export async function compare(o: CompareOptions): Promise<Verdict[]> {
   return m.finished();
 }
 
-/** A matrix on worker threads (and this one, with mainThreadRuns), which claim chunks of runs from a shared counter. */
+/** A matrix on worker threads, which claim chunks of runs from a shared counter. */
 class Threads {
   /** The matrix, once loaded (run): no worker posts before it has it. */
   private m!: Matrix;
   private readonly total: number;
   private readonly count: number;
-  private mainRunning: boolean;
   /** Int32 [0]: the next job index to claim. */
   private readonly next = new Int32Array(new SharedArrayBuffer(4));
   private readonly workers: Worker[] = [];
@@ -283,8 +278,7 @@ class Threads {
   private settle: (() => void) | undefined;
   /** When the matrix started (ms since the epoch: every thread's clock counts from it). */
   private readonly startedAt = performance.timeOrigin + performance.now();
-  /** This thread's claims and counters; the workers' counters as they end. */
-  private readonly here: ChunkClaimer;
+  /** The workers' counters as they end. */
   private readonly ended: ThreadStats[] = [];
   /** When the last verdict came (ms since the epoch). */
   private doneAt: number | undefined;
@@ -292,12 +286,10 @@ class Threads {
   private readonly signal: AbortSignal | undefined;
 
   /** Starts the workers at once; run() gives them the matrix. */
-  constructor(total: number, threads: number, mainThreadRuns: boolean, signal?: AbortSignal) {
+  constructor(total: number, threads: number, signal?: AbortSignal) {
     this.total = total;
     this.count = threads;
-    this.mainRunning = mainThreadRuns;
     this.signal = signal;
-    this.here = new ChunkClaimer(this.next, total, threads, 0, this.startedAt);
     this.startWorkers();
   }
 
@@ -307,9 +299,9 @@ class Threads {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
-  /** What each thread did (this one first, then the workers that ended), and the matrix's length: until its last verdict came. */
+  /** What each worker that ended did, and the matrix's length: until its last verdict came. */
   stats(): CompareStats {
-    const threads = [...(this.here.stats.runs > 0 ? [this.here.stats] : []), ...[...this.ended].sort((a, b) => a.thread - b.thread)];
+    const threads = [...this.ended].sort((a, b) => a.thread - b.thread);
     return { wallMs: (this.doneAt ?? performance.timeOrigin + performance.now()) - this.startedAt, threads };
   }
 
@@ -324,8 +316,6 @@ class Threads {
     try {
       const matrix = m.forWorkers();
       for (const w of this.workers) w.postMessage(matrix);
-      await this.runOnThisThread();
-      this.mainRunning = false;
       this.check();
       // The rest come in the workers' batches.
       if (m.done < m.total && this.failure === undefined && this.signal?.aborted !== true) await new Promise<void>((r) => (this.settle = r));
@@ -358,7 +348,7 @@ class Threads {
   private check(): void {
     if (this.m === undefined) return; // not started: run() sees the failure, if any
     const { done, total } = this.m;
-    if (this.live === 0 && !this.mainRunning && done < total && this.signal?.aborted !== true) this.fail(new Error(`compare: the worker threads exited with ${total - done} runs not done`));
+    if (this.live === 0 && done < total && this.signal?.aborted !== true) this.fail(new Error(`compare: the worker threads exited with ${total - done} runs not done`));
   }
 
   private startWorkers(): void {
@@ -368,8 +358,9 @@ class Threads {
     setFlagsFromString(`--min-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
     const url = new URL(import.meta.url.endsWith('.ts') ? './compare-worker.ts' : './compare-worker.js', import.meta.url);
     const data = { next: this.next.buffer as SharedArrayBuffer, threads: this.count, startedAt: this.startedAt };
-    for (let t = this.mainRunning ? 1 : 0; t < this.count; t++) {
-      const w = startWorker(url, { ...data, thread: this.mainRunning ? t : t + 1 });
+    // The workers are threads 1 … N of the stats (0 would be this one, which runs none).
+    for (let t = 1; t <= this.count; t++) {
+      const w = startWorker(url, { ...data, thread: t });
       this.live++;
       w.on('message', (msg: CompareBatch | CompareFailure | CompareWorkerEnd) => {
         if ('stats' in msg) {
@@ -394,24 +385,6 @@ class Threads {
         else this.check();
       });
       this.workers.push(w);
-    }
-  }
-
-  /** This thread claims chunks too, letting the event loop in (worker batches, the progress bar) every YIELD_MS. */
-  private async runOnThisThread(): Promise<void> {
-    let last = performance.now();
-    while (this.mainRunning && this.failure === undefined) {
-      const chunk = this.here.claim();
-      if (chunk === undefined) break;
-      for (let i = chunk[0]; i < chunk[1] && this.failure === undefined && this.signal?.aborted !== true; i++) {
-        const t0 = performance.now();
-        this.m.runHere(this.m.jobs[this.m.order[i]!]!);
-        this.here.ran(t0);
-        if (performance.now() - last >= YIELD_MS) {
-          await new Promise<void>((r) => setImmediate(r));
-          last = performance.now();
-        }
-      }
     }
   }
 }

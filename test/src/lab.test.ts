@@ -66,7 +66,7 @@ describe('compare', () => {
     // Every run on a worker (this thread only gathers): the verdicts cross the thread boundary.
     let calls = 0;
     let stats: CompareStats | undefined;
-    const workersOnly = await compare({ scenarios, policies, seeds, workers: 2, mainThreadRuns: false, onProgress: () => void calls++, onStats: (st) => (stats = st) });
+    const workersOnly = await compare({ scenarios, policies, seeds, workers: 2, onProgress: () => void calls++, onStats: (st) => (stats = st) });
     expect(JSON.stringify(workersOnly)).toBe(JSON.stringify(one));
     expect(calls).toBeGreaterThan(0);
     // The two workers' counters: every run counted once, in chunks that start at one run (no cost
@@ -101,7 +101,7 @@ describe('compare', () => {
   it('a scenario that fails when it runs names its file, line and field, from this thread or a worker', async () => {
     const bad = fileURLToPath(new URL('../fixtures/bad/scenario-names-nothing.json', import.meta.url));
     const want = `${bad}:30: field "programs[1][1]": no vmalloc area named "c" exists at this point`;
-    for (const opts of [{ workers: 1 }, { workers: 2, mainThreadRuns: false }]) {
+    for (const opts of [{ workers: 1 }, { workers: 2 }]) {
       const e = await compare({ scenarios: ['fork-pin-clean', bad], policies, seeds, ...opts }).then(
         () => undefined,
         (x: unknown) => x as Error & { file?: string },
