@@ -69,9 +69,10 @@ describe('compare', () => {
     const workersOnly = await compare({ scenarios, policies, seeds, workers: 2, onProgress: () => void calls++, onStats: (st) => (stats = st) });
     expect(JSON.stringify(workersOnly)).toBe(JSON.stringify(one));
     expect(calls).toBeGreaterThan(0);
-    // The two workers' counters: every run counted once, in chunks that start at one run (no cost
-    // measured yet) and end at one run (the tail is shared out run by run).
-    expect(stats!.threads.map((t) => t.thread)).toEqual([1, 2]);
+    // The workers' counters: every run counted once, in chunks that start at one run (no cost
+    // measured yet) and end at one run (the tail is shared out run by run). A worker still starting
+    // when the last run was done is stopped, not waited for: it ran nothing and has no counters.
+    expect([[1], [2], [1, 2]]).toContainEqual(stats!.threads.map((t) => t.thread));
     expect(stats!.threads.reduce((a, t) => a + t.runs, 0)).toBe(one.length);
     for (const t of stats!.threads) {
       if (t.runs === 0) continue;
